@@ -98,7 +98,8 @@ gst_bidi_provider_default_configure (GstBidiProvider * provider,
 }
 
 static void
-gst_bidi_provider_default_get_audio_formats (GstBidiProvider * provider,
+gst_bidi_provider_default_get_audio_formats (G_GNUC_UNUSED GstBidiProvider *
+    provider,
     GstAudioInfo * in_info, GstAudioInfo * out_info)
 {
   gst_audio_info_set_format (in_info, GST_AUDIO_FORMAT_S16LE, 16000, 1, NULL);
@@ -134,7 +135,7 @@ gst_bidi_provider_class_init (GstBidiProviderClass * klass)
 }
 
 static void
-gst_bidi_provider_init (GstBidiProvider * provider)
+gst_bidi_provider_init (G_GNUC_UNUSED GstBidiProvider * provider)
 {
 }
 

@@ -152,7 +152,7 @@ void gst_bidi_provider_emit_audio (GstBidiProvider * provider, GBytes * pcm);
 GST_BIDI_API
 gboolean gst_bidi_provider_check_config (const GstStructure * config,
     const gchar * provider_name, GError ** error,
-    const gchar * first_field, ...) G_GNUC_NULL_TERMINATED;
+    const gchar * first_field, ...);
 
 /* Used by the element */
 GST_BIDI_API

@@ -1,0 +1,41 @@
+/* gst-bidi
+ * Copyright (C) 2026 gst-bidi developers
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2 of the License, or (at your option) any later version.
+ */
+
+#ifndef __GST_BIDI_AGENT_H__
+#define __GST_BIDI_AGENT_H__
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_BIDI_AGENT (gst_bidi_agent_get_type ())
+G_DECLARE_FINAL_TYPE (GstBidiAgent, gst_bidi_agent, GST, BIDI_AGENT,
+    GstElement);
+
+/**
+ * GstBidiAgentIdle:
+ * @GST_BIDI_AGENT_IDLE_SILENCE: push silent buffers between answers
+ * @GST_BIDI_AGENT_IDLE_GAP: push GAP events between answers
+ *
+ * What the src pad carries while the model is not speaking.
+ */
+typedef enum
+{
+  GST_BIDI_AGENT_IDLE_SILENCE,
+  GST_BIDI_AGENT_IDLE_GAP,
+} GstBidiAgentIdle;
+
+#define GST_TYPE_BIDI_AGENT_IDLE (gst_bidi_agent_idle_get_type ())
+GType gst_bidi_agent_idle_get_type (void);
+
+GST_ELEMENT_REGISTER_DECLARE (bidiagent);
+
+G_END_DECLS
+
+#endif /* __GST_BIDI_AGENT_H__ */
