@@ -1745,8 +1745,9 @@ on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
     self->last_error = g_strdup (gst_structure_get_string (event,
             "message"));
   } else if (strcmp (name, GST_BIDI_EVENT_CONNECTION_CLOSE) == 0) {
-    const gchar *reason = gst_structure_get_string (event, "reason");
+    gchar *reason = g_strdup (gst_structure_get_string (event, "reason"));
 
+    /* the message owns the event once posted: read it before */
     self->net_connected = FALSE;
     set_connected (self, FALSE);
     post_event (self, event);
@@ -1767,6 +1768,7 @@ on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
       g_cond_broadcast (&self->out_cond);
       g_mutex_unlock (&self->out_lock);
     }
+    g_free (reason);
     return;
   }
 

@@ -847,7 +847,7 @@ check_field (const EventSchema * schema, const FieldSpec * spec,
 
         if (!GST_VALUE_HOLDS_STRUCTURE (item)
             || !gst_value_get_structure (item))
-          goto wrong_type;
+          goto not_structures;
       }
       break;
     }
@@ -865,6 +865,12 @@ missing:
   {
     set_error (error, "%s: missing required field \"%s\"", schema->name,
         spec->name);
+    return FALSE;
+  }
+not_structures:
+  {
+    set_error (error, "%s: field \"%s\" must hold structures only",
+        schema->name, spec->name);
     return FALSE;
   }
 }
@@ -1637,8 +1643,19 @@ bad_type:
   }
 unknown_type:
   {
-    set_error (&err, "unknown event type \"%s\"",
-        json_node_get_string (type_node));
+    /* untrusted text in a message: at most 64 characters, escaped */
+    const gchar *type = json_node_get_string (type_node), *p = type;
+    gchar *head, *name;
+    guint i;
+
+    for (i = 0; i < 64 && *p; i++)
+      p = g_utf8_next_char (p);
+    head = g_strndup (type, p - type);
+    name = g_strescape (head, NULL);
+
+    set_error (&err, "unknown event type \"%s\"", name);
+    g_free (name);
+    g_free (head);
     goto failed;
   }
 failed:

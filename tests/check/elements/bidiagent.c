@@ -296,6 +296,7 @@ wait_message (GstBus * bus, const gchar * name)
 
     if (!msg)
       continue;
+    GST_INFO ("waiting for %s, got %" GST_PTR_FORMAT, name, msg);
     if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR && g_strcmp0 (name,
             "error") != 0) {
       GError *err = NULL;
@@ -309,6 +310,7 @@ wait_message (GstBus * bus, const gchar * name)
       gst_message_parse_error (msg, &err, &dbg);
       s = gst_structure_new ("error", "message", G_TYPE_STRING, err->message,
           "debug", G_TYPE_STRING, dbg, NULL);
+      GST_INFO ("error structure %" GST_PTR_FORMAT " from %s / %s", s, err->message, dbg);
       g_error_free (err);
       g_free (dbg);
       gst_message_unref (msg);

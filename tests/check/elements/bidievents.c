@@ -444,6 +444,27 @@ GST_START_TEST (test_json_schema_types)
 
 GST_END_TEST;
 
+GST_START_TEST (test_json_string_escapes)
+{
+  GstStructure *s = from_json_ok ("{\"type\":\"bidi_error\","
+      "\"message\":\"a\\u00e9\\ud83d\\ude00\\n\\t\\\"\\/\\\\\"}");
+  gchar *json;
+
+  fail_unless_equals_string (gst_structure_get_string (s, "message"),
+      "a\xc3\xa9\xf0\x9f\x98\x80\n\t\"/\\");
+  json = gst_bidi_event_to_json (s);
+  gst_structure_free (s);
+
+  /* and back */
+  s = from_json_ok (json);
+  fail_unless_equals_string (gst_structure_get_string (s, "message"),
+      "a\xc3\xa9\xf0\x9f\x98\x80\n\t\"/\\");
+  gst_structure_free (s);
+  g_free (json);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_json_null_optional)
 {
   /* the seeds send current_transcript: null; it means "no field" */
@@ -656,6 +677,11 @@ static const struct
   {"{\"message\":\"x\"}", -1, "no \"type\""},
   {"{\"type\":42,\"message\":\"x\"}", -1, "\"type\" is not a string"},
   {"{\"type\":\"bidi_nonsense\"}", -1, "unknown event type \"bidi_nonsense\""},
+  {"{\"type\":\"bad\\ntype\"}", -1, "unknown event type \"bad\\ntype\""},
+  {"{\"type\":\"bidi_0123456789012345678901234567890123456789012345678901234"
+        "567890123456789\"}", -1,
+      "unknown event type \"bidi_012345678901234567890123456789012345678901234"
+        "56789012345678\""},
   {"{\"type\":\"bidi_audio_stream\",\"audio\":\"AAAA\",\"format\":\"pcm\","
         "\"sample_rate\":\"24000\",\"channels\":1}", -1,
       "bidi_audio_stream: field \"sample_rate\" must be an integer"},
@@ -913,7 +939,7 @@ make_bad_event (guint i, const gchar ** message)
       g_value_init (&item, G_TYPE_INT);
       gst_value_array_append_and_take_value (&array, &item);
       gst_structure_take_value (s, "modality_details", &array);
-      *message = "field \"modality_details\" must be an array of structures";
+      *message = "field \"modality_details\" must hold structures only";
       break;
     case 11:
       s = gst_structure_new (GST_BIDI_EVENT_AUDIO_INPUT,
@@ -1086,6 +1112,7 @@ bidievents_suite (void)
   tcase_add_test (tc_json, test_json_audio_base64);
   tcase_add_test (tc_json, test_json_running_time);
   tcase_add_test (tc_json, test_json_schema_types);
+  tcase_add_test (tc_json, test_json_string_escapes);
   tcase_add_test (tc_json, test_json_null_optional);
   tcase_add_test (tc_json, test_unknown_fields_from_json);
   tcase_add_test (tc_json, test_json_arrays);
