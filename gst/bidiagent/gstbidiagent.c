@@ -1632,6 +1632,8 @@ drain_timeout_cb (gpointer user_data)
 
   GST_WARNING_OBJECT (self, "provider went quiet while draining; ending the "
       "stream after drain-timeout");
+  /* the context keeps its own reference until the callback returns */
+  g_source_unref (self->drain_source);
   self->drain_source = NULL;
   g_mutex_lock (&self->out_lock);
   self->eos_pending = TRUE;

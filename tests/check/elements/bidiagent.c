@@ -1363,6 +1363,151 @@ GST_START_TEST (test_random_state_changes)
 
 GST_END_TEST;
 
+/* Answers and interruptions from other threads while states change. */
+typedef struct
+{
+  GstElement *agent;
+  volatile gint stop;
+  guint n;
+} Chaos;
+
+static gpointer
+chaos_thread (gpointer data)
+{
+  Chaos *c = data;
+  GRand *rand = g_rand_new_with_seed (77);
+  gboolean ret;
+
+  while (!g_atomic_int_get (&c->stop)) {
+    GstBidiScriptedProvider *p = gst_bidi_scripted_provider_get_last ();
+
+    if (p) {
+      gchar *id = g_strdup_printf ("r%u", c->n++);
+      gst_bidi_scripted_provider_play (p,
+          gst_bidi_event_new_response_start (id));
+      gst_bidi_scripted_provider_play (p,
+          gst_structure_new (GST_BIDI_EVENT_AUDIO_STREAM, "duration-ms",
+              G_TYPE_INT, g_rand_int_range (rand, 20, 400), "paced",
+              G_TYPE_BOOLEAN, g_rand_boolean (rand), NULL));
+      if (g_rand_boolean (rand))
+        gst_bidi_scripted_provider_play (p,
+            gst_bidi_event_new_interruption ("user_speech", NULL));
+      g_free (id);
+      gst_object_unref (p);
+    }
+    g_usleep (g_rand_int_range (rand, 0, 15000));
+    g_signal_emit_by_name (c->agent, "interrupt", &ret);
+  }
+  g_rand_free (rand);
+  return NULL;
+}
+
+GST_START_TEST (test_state_changes_mid_answer)
+{
+  GstElement *pipe;
+  GError *err = NULL;
+  GRand *rand = g_rand_new_with_seed (99);
+  static const GstState states[] = { GST_STATE_NULL, GST_STATE_READY,
+    GST_STATE_PAUSED, GST_STATE_PLAYING
+  };
+  Chaos c = { NULL, 0, 0 };
+  GThread *thread;
+  guint i;
+
+  gst_bidi_scripted_provider_register ();
+  gst_bidi_scripted_provider_reset_last ();
+  pipe = gst_parse_launch ("audiotestsrc is-live=true ! bidiagent name=agent "
+      "provider=scripted provider-config=\"config,record-audio=false\" ! "
+      "audioconvert ! queue max-size-time=50000000 ! fakesink sync=true",
+      &err);
+  fail_unless (pipe != NULL, "%s", err ? err->message : "");
+  c.agent = gst_bin_get_by_name (GST_BIN (pipe), "agent");
+  thread = g_thread_new ("chaos", chaos_thread, &c);
+
+  for (i = 0; i < 100; i++) {
+    GstState st = states[g_rand_int_range (rand, 0, 4)];
+
+    fail_if (gst_element_set_state (pipe, st) == GST_STATE_CHANGE_FAILURE);
+    g_usleep (g_rand_int_range (rand, 0, 40000));
+  }
+  g_atomic_int_set (&c.stop, 1);
+  g_thread_join (thread);
+  fail_unless_equals_int (gst_element_set_state (pipe, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref (c.agent);
+  gst_object_unref (pipe);
+  g_rand_free (rand);
+  gst_bidi_scripted_provider_reset_last ();
+}
+
+GST_END_TEST;
+
+/* A flush from upstream (a seek on the input) reaches downstream with its
+ * seqnum, cuts the answer, and input flows again afterwards. */
+GST_START_TEST (test_upstream_flush)
+{
+  Fixture f;
+  GstEvent *ev;
+  GPtrArray *items;
+  guint i, n_start = 0, n_stop = 0;
+  guint32 seqnum = gst_util_seqnum_next ();
+
+  fixture_setup (&f, NULL, NULL);
+  gst_harness_set_src_caps_str (f.h, "audio/x-raw, format=S16LE, "
+      "rate=16000, channels=1, layout=interleaved");
+  wait_connected (&f);
+  play_answer (&f, "r1", 1000, 1000);
+  fail_unless (recorder_wait_buffers (f.rec, 1000, 50));
+
+  ev = gst_event_new_flush_start ();
+  gst_event_set_seqnum (ev, seqnum);
+  fail_unless (gst_harness_push_event (f.h, ev));
+  ev = gst_event_new_flush_stop (TRUE);
+  gst_event_set_seqnum (ev, seqnum);
+  fail_unless (gst_harness_push_event (f.h, ev));
+  fail_unless (recorder_wait_event (f.rec, GST_EVENT_FLUSH_STOP));
+
+  items = recorder_snapshot (f.rec);
+  for (i = 0; i < items->len; i++) {
+    gpointer obj = g_ptr_array_index (items, i);
+    if (is_event (obj, GST_EVENT_FLUSH_START)) {
+      fail_unless_equals_int (gst_event_get_seqnum (obj), seqnum);
+      n_start++;
+    }
+    if (is_event (obj, GST_EVENT_FLUSH_STOP)) {
+      fail_unless_equals_int (gst_event_get_seqnum (obj), seqnum);
+      n_stop++;
+    }
+  }
+  g_ptr_array_unref (items);
+  fail_unless_equals_int (n_start, 1);
+  fail_unless_equals_int (n_stop, 1);
+  fail_unless (gst_bidi_scripted_provider_wait_call (f.provider, "interrupt",
+          1, WAIT_MS));
+
+  /* the input side works again after the flush */
+  gst_harness_set_src_caps_str (f.h, "audio/x-raw, format=S16LE, "
+      "rate=16000, channels=1, layout=interleaved");
+  push_input (&f, "S16LE", 16000, 1, 80, 0.1);
+  fail_unless (gst_bidi_scripted_provider_wait_call (f.provider, "send-audio",
+          2, WAIT_MS));
+  fixture_teardown (&f);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_send_text_needs_paused)
+{
+  GstElement *e = gst_element_factory_make ("bidiagent", NULL);
+  gboolean ret = TRUE;
+
+  g_signal_emit_by_name (e, "send-text", "hello", &ret);
+  fail_if (ret);
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
 /* Echo through a real pipeline, system clock: what goes in comes back. */
 GST_START_TEST (test_pipeline_echo)
 {
@@ -1425,6 +1570,9 @@ bidiagent_suite (void)
   tcase_add_test (tc, test_provider_error_midstream);
   tcase_add_test (tc, test_api_key_secret);
   tcase_add_test (tc, test_random_state_changes);
+  tcase_add_test (tc, test_state_changes_mid_answer);
+  tcase_add_test (tc, test_upstream_flush);
+  tcase_add_test (tc, test_send_text_needs_paused);
   tcase_add_test (tc, test_pipeline_echo);
   return s;
 }

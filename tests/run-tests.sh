@@ -1,0 +1,48 @@
+#!/bin/sh
+# Installs what gst-bidi needs (Debian 12, as root), builds it and runs the
+# test suite with check's output. Fails on any failed test, and when no test
+# ran at all.
+#
+#   ./tests/run-tests.sh              build in ./build and run meson test -v
+#   ./tests/run-tests.sh --valgrind   also run every check under valgrind
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+build=${BUILD_DIR:-build}
+valgrind=no
+[ "${1:-}" = "--valgrind" ] && valgrind=yes
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  # shellcheck disable=SC2046
+  apt-get install -y -q --no-install-recommends \
+    $(grep -v '^#' tests/debian-packages.txt)
+fi
+
+if [ -f "$build/build.ninja" ]; then
+  meson setup --reconfigure "$build"
+else
+  meson setup "$build"
+fi
+meson compile -C "$build"
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+meson test -C "$build" -v --print-errorlogs 2>&1 | tee "$log" || status=$?
+if [ "$valgrind" = yes ] && [ "$status" = 0 ]; then
+  meson test -C "$build" -v --print-errorlogs --setup valgrind 2>&1 \
+    | tee -a "$log" || status=$?
+fi
+
+# check prints "NN%: Checks: N, Failures: F, Errors: E" per test program
+checks=$(sed -n 's/^[0-9]*%: Checks: \([0-9]*\),.*/\1/p' "$log" \
+  | awk '{n += $1} END {print n + 0}')
+if [ "$checks" -eq 0 ]; then
+  echo "run-tests: no test ran" >&2
+  exit 1
+fi
+echo "run-tests: $checks checks ran"
+exit "$status"
