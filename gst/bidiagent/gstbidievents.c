@@ -56,6 +56,8 @@
 
 #include "gstbidievents.h"
 
+#include <gst/audio/audio.h>
+
 GST_DEBUG_CATEGORY_STATIC (bidi_events_debug);
 #define GST_CAT_DEFAULT bidi_events_debug
 
@@ -74,6 +76,8 @@ typedef enum
   FIELD_BYTES,                  /* G_TYPE_BYTES, JSON base64 */
   FIELD_DELTA,                  /* G_TYPE_STRING, JSON {"text": ...} */
   FIELD_JSON,                   /* G_TYPE_STRING holding JSON text */
+  FIELD_AUDIO_FORMAT,           /* G_TYPE_STRING, a GstAudioFormat name;
+                                 * JSON "pcm" = S16LE as in the seeds */
   FIELD_STRUCT_ARRAY            /* GST_TYPE_ARRAY of GstStructure */
 } FieldKind;
 
@@ -131,7 +135,7 @@ static EventSchema schemas[] = {
       STRING_FIELD ("response_id", O)}},
   {.name = GST_BIDI_EVENT_AUDIO_STREAM, .fields = {
       FIELD ("audio", FIELD_BYTES, R),
-      STRING_FIELD ("format", R),
+      FIELD ("format", FIELD_AUDIO_FORMAT, R),
       INT_FIELD ("sample_rate", R, 1, G_MAXINT),
       INT_FIELD ("channels", R, 1, 8),
       STRING_FIELD ("response_id", O)}},
@@ -176,7 +180,7 @@ static EventSchema schemas[] = {
       CHOICE_FIELD ("role", O, input_roles)}},
   {.name = GST_BIDI_EVENT_AUDIO_INPUT, .fields = {
       FIELD ("audio", FIELD_BYTES, R),
-      STRING_FIELD ("format", R),
+      FIELD ("format", FIELD_AUDIO_FORMAT, R),
       INT_FIELD ("sample_rate", R, 1, G_MAXINT),
       INT_FIELD ("channels", R, 1, 8)}},
   {.name = GST_BIDI_EVENT_IMAGE_INPUT, .fields = {
@@ -205,6 +209,7 @@ static const gchar *const kind_gtype_desc[] = {
   "bytes (GBytes)",
   "a string (gchararray)",
   "a string of JSON text (gchararray)",
+  "an audio format name such as S16LE (gchararray)",
   "an array of structures (GstValueArray)",
 };
 
@@ -217,6 +222,7 @@ static const gchar *const kind_json_desc[] = {
   "a base64 string",
   "an object with a string \"text\"",
   "a JSON value",
+  "\"pcm\" or an audio format name such as F32LE",
   "an array of objects",
 };
 
@@ -815,6 +821,13 @@ check_field (const EventSchema * schema, const FieldSpec * spec,
           && !check_json_field (schema, spec, s, error))
         return FALSE;
       break;
+    case FIELD_AUDIO_FORMAT:
+      if (!G_VALUE_HOLDS_STRING (value) || !g_value_get_string (value))
+        goto wrong_type;
+      if (gst_audio_format_from_string (g_value_get_string (value)) ==
+          GST_AUDIO_FORMAT_UNKNOWN)
+        goto wrong_type;
+      break;
     case FIELD_BOOLEAN:
       if (!G_VALUE_HOLDS_BOOLEAN (value))
         goto wrong_type;
@@ -1147,6 +1160,12 @@ known_value_to_node (const FieldSpec * spec, const GValue * value)
           && g_value_get_uint64 (value) == GST_CLOCK_TIME_NONE)
         node = string_node (NULL);
       break;
+    case FIELD_AUDIO_FORMAT:
+      /* the seeds call 16-bit little-endian PCM "pcm" */
+      if (G_VALUE_HOLDS_STRING (value)
+          && g_strcmp0 (g_value_get_string (value), "S16LE") == 0)
+        node = string_node ("pcm");
+      break;
     default:
       break;
   }
@@ -1445,6 +1464,20 @@ add_known_field (GstStructure * event, const EventSchema * schema,
       g_value_init (&value, G_TYPE_STRING);
       g_value_set_string (&value, json_node_get_string (node));
       break;
+    case FIELD_AUDIO_FORMAT:{
+      const gchar *name;
+
+      if (!is_json_type (node, G_TYPE_STRING))
+        goto wrong_type;
+      name = json_node_get_string (node);
+      if (strcmp (name, "pcm") == 0)
+        name = "S16LE";
+      else if (gst_audio_format_from_string (name) == GST_AUDIO_FORMAT_UNKNOWN)
+        goto wrong_type;
+      g_value_init (&value, G_TYPE_STRING);
+      g_value_set_string (&value, name);
+      break;
+    }
     case FIELD_BOOLEAN:
       if (!is_json_type (node, G_TYPE_BOOLEAN))
         goto wrong_type;

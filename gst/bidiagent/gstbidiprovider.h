@@ -103,6 +103,16 @@ G_DECLARE_DERIVABLE_TYPE (GstBidiProvider, gst_bidi_provider, GST,
  *     once.
  * @stop: disconnect and release network resources. No events after this.
  *
+ * What the element expects of the events (see docs/providers.md):
+ * - each answer starts with bidi_response_start and ends with
+ *   bidi_response_complete; audio in between belongs to it;
+ * - after an interruption (reported by the provider or requested through
+ *   interrupt()), audio is ignored until the next bidi_response_start, so
+ *   in-flight audio of the cancelled answer never plays;
+ * - bidi_connection_close ends the session: reason "error" is fatal (an
+ *   ERROR message; emit a bidi_error first to say why), any other reason
+ *   lets queued audio play out and then ends the stream with EOS.
+ *
  * Every vfunc except configure and get_audio_formats runs on the element's
  * network thread, which owns the provider's sockets and timers. Errors use
  * the #GST_RESOURCE_ERROR domain (SETTINGS for a bad config, NOT_AUTHORIZED,

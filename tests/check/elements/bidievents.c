@@ -138,7 +138,7 @@ make_event (guint i)
       bytes = make_bytes (640);
       s = gst_structure_new (GST_BIDI_EVENT_AUDIO_INPUT,
           "audio", G_TYPE_BYTES, bytes,
-          "format", G_TYPE_STRING, "pcm",
+          "format", G_TYPE_STRING, "F32LE",
           "sample_rate", G_TYPE_INT, 16000, "channels", G_TYPE_INT, 2, NULL);
       g_bytes_unref (bytes);
       break;
@@ -363,10 +363,22 @@ GST_START_TEST (test_json_audio_base64)
   g_bytes_unref (bytes);
 
   json = gst_bidi_event_to_json (s);
+  /* S16LE is "pcm" in the seeds' JSON */
   fail_unless_equals_string (json, "{\"type\":\"bidi_audio_stream\","
-      "\"audio\":\"AAECA/8=\",\"format\":\"S16LE\",\"sample_rate\":16000,"
+      "\"audio\":\"AAECA/8=\",\"format\":\"pcm\",\"sample_rate\":16000,"
       "\"channels\":1}");
   gst_structure_free (s);
+  {
+    GstStructure *back = gst_bidi_event_from_json (json, -1, NULL);
+    fail_unless (back != NULL);
+    fail_unless_equals_string (gst_structure_get_string (back, "format"),
+        "S16LE");
+    gst_structure_free (back);
+    back = gst_bidi_event_from_json ("{\"type\":\"bidi_audio_stream\","
+        "\"audio\":\"AAAA\",\"format\":\"mp3\",\"sample_rate\":16000,"
+        "\"channels\":1}", -1, NULL);
+    fail_unless (back == NULL, "unknown audio format accepted");
+  }
 
   s = from_json_ok (json);
   v = gst_structure_get_value (s, "audio");
