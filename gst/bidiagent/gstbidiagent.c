@@ -791,8 +791,9 @@ net_call_free (gpointer user_data)
   }
 }
 
-/* Queues @func on the network thread. When the thread is not running,
- * @data is freed and %FALSE returned. */
+/* Runs @func on the network thread: at once when called there, else queued
+ * (and waited for when @sync). When the thread is not running, @data is
+ * freed and %FALSE returned. */
 static gboolean
 net_invoke_full (GstBidiAgent * self, NetFunc func, gpointer data,
     GDestroyNotify destroy, gboolean sync)
@@ -811,7 +812,9 @@ net_invoke_full (GstBidiAgent * self, NetFunc func, gpointer data,
     return FALSE;
   }
 
-  if (sync && g_main_context_is_owner (ctx)) {
+  /* Already on the network thread: run now, so that e.g. the provider hears
+   * of an interruption it reported before anything else happens. */
+  if (g_main_context_is_owner (ctx)) {
     func (self, data);
     if (destroy)
       destroy (data);
