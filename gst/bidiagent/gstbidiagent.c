@@ -144,21 +144,15 @@ struct _GstBidiAgent
   GstPad *sinkpad;
   GstPad *srcpad;
 
-  /* Settings, protected by GST_OBJECT_LOCK */
+  /* Settings, protected by GST_OBJECT_LOCK; settings is what the provider
+   * gets when it starts */
   gchar *provider_name;
-  gchar *model;
-  gchar *api_key;
-  gchar *url;
-  gchar *system_prompt;
-  gchar *voice;
-  GstStructure *provider_config;
+  GstBidiProviderConfig *settings;
   guint latency_ms;
   guint input_chunk_ms;
   guint input_buffer_ms;
   GstBidiAgentIdle idle;
   guint drain_timeout_ms;
-  gchar *ssl_ca_file;
-  gboolean ssl_strict;
 
   /* Provider and its formats: set in READY->PAUSED, cleared in
    * PAUSED->READY; protected by GST_OBJECT_LOCK */
@@ -499,12 +493,13 @@ gst_bidi_agent_init (GstBidiAgent * self)
   gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
 
   self->provider_name = g_strdup (DEFAULT_PROVIDER);
+  self->settings = gst_bidi_provider_config_new ();
+  self->settings->ssl_strict = DEFAULT_SSL_STRICT;
   self->latency_ms = DEFAULT_LATENCY;
   self->input_chunk_ms = DEFAULT_INPUT_CHUNK_MS;
   self->input_buffer_ms = DEFAULT_INPUT_BUFFER_MS;
   self->idle = DEFAULT_IDLE;
   self->drain_timeout_ms = DEFAULT_DRAIN_TIMEOUT;
-  self->ssl_strict = DEFAULT_SSL_STRICT;
 
   g_mutex_init (&self->net_lock);
   g_cond_init (&self->net_cond);
@@ -529,28 +524,12 @@ gst_bidi_agent_init (GstBidiAgent * self)
 }
 
 static void
-clear_secret (gchar ** secret)
-{
-  if (*secret) {
-    explicit_bzero (*secret, strlen (*secret));
-    g_clear_pointer (secret, g_free);
-  }
-}
-
-static void
 gst_bidi_agent_finalize (GObject * object)
 {
   GstBidiAgent *self = GST_BIDI_AGENT (object);
 
   g_free (self->provider_name);
-  g_free (self->model);
-  clear_secret (&self->api_key);
-  g_free (self->url);
-  g_free (self->system_prompt);
-  g_free (self->voice);
-  if (self->provider_config)
-    gst_structure_free (self->provider_config);
-  g_free (self->ssl_ca_file);
+  gst_bidi_provider_config_free (self->settings);
 
   g_mutex_clear (&self->net_lock);
   g_cond_clear (&self->net_cond);
@@ -624,30 +603,31 @@ gst_bidi_agent_set_property (GObject * object, guint prop_id,
       self->provider_name = g_value_dup_string (value);
       break;
     case PROP_MODEL:
-      g_free (self->model);
-      self->model = g_value_dup_string (value);
+      g_free (self->settings->model);
+      self->settings->model = g_value_dup_string (value);
       break;
     case PROP_API_KEY:
-      clear_secret (&self->api_key);
-      self->api_key = g_value_dup_string (value);
-      GST_DEBUG_OBJECT (self, "api-key %s", self->api_key ? "set" : "unset");
+      gst_bidi_clear_secret (&self->settings->api_key);
+      self->settings->api_key = g_value_dup_string (value);
+      GST_DEBUG_OBJECT (self, "api-key %s",
+          self->settings->api_key ? "set" : "unset");
       break;
     case PROP_URL:
-      g_free (self->url);
-      self->url = g_value_dup_string (value);
+      g_free (self->settings->url);
+      self->settings->url = g_value_dup_string (value);
       break;
     case PROP_SYSTEM_PROMPT:
-      g_free (self->system_prompt);
-      self->system_prompt = g_value_dup_string (value);
+      g_free (self->settings->instructions);
+      self->settings->instructions = g_value_dup_string (value);
       break;
     case PROP_VOICE:
-      g_free (self->voice);
-      self->voice = g_value_dup_string (value);
+      g_free (self->settings->voice);
+      self->settings->voice = g_value_dup_string (value);
       break;
     case PROP_PROVIDER_CONFIG:
-      if (self->provider_config)
-        gst_structure_free (self->provider_config);
-      self->provider_config = g_value_dup_boxed (value);
+      if (self->settings->provider_config)
+        gst_structure_free (self->settings->provider_config);
+      self->settings->provider_config = g_value_dup_boxed (value);
       break;
     case PROP_LATENCY:
       latency_changed = self->latency_ms != g_value_get_uint (value);
@@ -666,11 +646,11 @@ gst_bidi_agent_set_property (GObject * object, guint prop_id,
       self->drain_timeout_ms = g_value_get_uint (value);
       break;
     case PROP_SSL_CA_FILE:
-      g_free (self->ssl_ca_file);
-      self->ssl_ca_file = g_value_dup_string (value);
+      g_free (self->settings->ssl_ca_file);
+      self->settings->ssl_ca_file = g_value_dup_string (value);
       break;
     case PROP_SSL_STRICT:
-      self->ssl_strict = g_value_get_boolean (value);
+      self->settings->ssl_strict = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -700,19 +680,19 @@ gst_bidi_agent_get_property (GObject * object, guint prop_id, GValue * value,
       g_value_set_string (value, self->provider_name);
       break;
     case PROP_MODEL:
-      g_value_set_string (value, self->model);
+      g_value_set_string (value, self->settings->model);
       break;
     case PROP_URL:
-      g_value_set_string (value, self->url);
+      g_value_set_string (value, self->settings->url);
       break;
     case PROP_SYSTEM_PROMPT:
-      g_value_set_string (value, self->system_prompt);
+      g_value_set_string (value, self->settings->instructions);
       break;
     case PROP_VOICE:
-      g_value_set_string (value, self->voice);
+      g_value_set_string (value, self->settings->voice);
       break;
     case PROP_PROVIDER_CONFIG:
-      g_value_set_boxed (value, self->provider_config);
+      g_value_set_boxed (value, self->settings->provider_config);
       break;
     case PROP_LATENCY:
       g_value_set_uint (value, self->latency_ms);
@@ -730,10 +710,10 @@ gst_bidi_agent_get_property (GObject * object, guint prop_id, GValue * value,
       g_value_set_uint (value, self->drain_timeout_ms);
       break;
     case PROP_SSL_CA_FILE:
-      g_value_set_string (value, self->ssl_ca_file);
+      g_value_set_string (value, self->settings->ssl_ca_file);
       break;
     case PROP_SSL_STRICT:
-      g_value_set_boolean (value, self->ssl_strict);
+      g_value_set_boolean (value, self->settings->ssl_strict);
       break;
     case PROP_CONNECTED:
       g_value_set_boolean (value, self->connected);
@@ -2232,7 +2212,7 @@ gst_bidi_agent_sink_activate_mode (G_GNUC_UNUSED GstPad * pad,
 static gboolean
 setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
 {
-  GstBidiProviderConfig *config = gst_bidi_provider_config_new ();
+  GstBidiProviderConfig *config;
   GstBidiProvider *provider;
   GstAudioInfo in, out;
   GError *err = NULL;
@@ -2241,15 +2221,7 @@ setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
 
   GST_OBJECT_LOCK (self);
   name = g_strdup (self->provider_name);
-  config->model = g_strdup (self->model);
-  config->instructions = g_strdup (self->system_prompt);
-  config->voice = g_strdup (self->voice);
-  config->url = g_strdup (self->url);
-  config->api_key = g_strdup (self->api_key);
-  config->provider_config = self->provider_config ?
-      gst_structure_copy (self->provider_config) : NULL;
-  config->ssl_ca_file = g_strdup (self->ssl_ca_file);
-  config->ssl_strict = self->ssl_strict;
+  config = gst_bidi_provider_config_copy (self->settings);
   buffer_ms = self->input_buffer_ms;
   GST_OBJECT_UNLOCK (self);
 

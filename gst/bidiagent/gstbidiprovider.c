@@ -60,13 +60,44 @@ gst_bidi_provider_config_new (void)
   return config;
 }
 
-static void
-free_secret (gchar * secret)
+/**
+ * gst_bidi_clear_secret:
+ * @secret: (inout) (nullable): a secret string
+ *
+ * Overwrites the secret with zeros, frees it and sets the pointer to %NULL.
+ */
+void
+gst_bidi_clear_secret (gchar ** secret)
 {
-  if (secret) {
-    explicit_bzero (secret, strlen (secret));
-    g_free (secret);
+  if (*secret) {
+    explicit_bzero (*secret, strlen (*secret));
+    g_clear_pointer (secret, g_free);
   }
+}
+
+/**
+ * gst_bidi_provider_config_copy:
+ * @config: a config
+ *
+ * Returns: (transfer full): a deep copy of @config
+ */
+GstBidiProviderConfig *
+gst_bidi_provider_config_copy (const GstBidiProviderConfig * config)
+{
+  GstBidiProviderConfig *copy = gst_bidi_provider_config_new ();
+
+  copy->model = g_strdup (config->model);
+  copy->instructions = g_strdup (config->instructions);
+  copy->voice = g_strdup (config->voice);
+  copy->url = g_strdup (config->url);
+  copy->api_key = g_strdup (config->api_key);
+  copy->provider_config = config->provider_config ?
+      gst_structure_copy (config->provider_config) : NULL;
+  copy->tools_json = g_strdup (config->tools_json);
+  copy->history_json = g_strdup (config->history_json);
+  copy->ssl_ca_file = g_strdup (config->ssl_ca_file);
+  copy->ssl_strict = config->ssl_strict;
+  return copy;
 }
 
 void
@@ -78,7 +109,7 @@ gst_bidi_provider_config_free (GstBidiProviderConfig * config)
   g_free (config->instructions);
   g_free (config->voice);
   g_free (config->url);
-  free_secret (config->api_key);
+  gst_bidi_clear_secret (&config->api_key);
   if (config->provider_config)
     gst_structure_free (config->provider_config);
   g_free (config->tools_json);

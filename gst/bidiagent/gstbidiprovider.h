@@ -60,7 +60,12 @@ typedef struct
 GST_BIDI_API
 GstBidiProviderConfig * gst_bidi_provider_config_new (void);
 GST_BIDI_API
+GstBidiProviderConfig * gst_bidi_provider_config_copy (
+    const GstBidiProviderConfig * config);
+GST_BIDI_API
 void gst_bidi_provider_config_free (GstBidiProviderConfig * config);
+GST_BIDI_API
+void gst_bidi_clear_secret (gchar ** secret);
 
 /**
  * GstBidiProviderEventFunc:
