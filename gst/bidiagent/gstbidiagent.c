@@ -1303,19 +1303,11 @@ gst_bidi_agent_src_loop (GstPad * pad)
   now = gst_clock_get_time (clock);
   now = now > base_time ? now - base_time : 0;
 
-  item = gst_bidi_playout_pop (&self->playout);
-  if (item) {
-    answer = item->answer;
-    n_samples = g_bytes_get_size (item->pcm) / self->playout.bpf;
-    goto take;
-  }
-
-  if (self->eos_pending)
-    goto drained;
-
-  /* Idle: the next piece of silence is due when the clock reaches the end
-   * of what was pushed; a timeline that fell further behind than the
-   * latency restarts at now. */
+  /* The timeline continues sample for sample, across answers and silence,
+   * as long as its next sample can still be rendered in time: downstream
+   * renders running time t at t + latency. Behind a syncing sink the task
+   * runs up to that far behind the clock. Further behind (the task was
+   * blocked, the clock jumped) it restarts at now. */
   if (GST_CLOCK_TIME_IS_VALID (self->downstream_latency))
     latency = MAX (latency, self->downstream_latency);
   next = gst_bidi_playout_next_time (&self->playout);
@@ -1327,6 +1319,18 @@ gst_bidi_agent_src_loop (GstPad * pad)
     next = now;
   }
 
+  item = gst_bidi_playout_pop (&self->playout);
+  if (item) {
+    answer = item->answer;
+    n_samples = g_bytes_get_size (item->pcm) / self->playout.bpf;
+    goto take;
+  }
+
+  if (self->eos_pending)
+    goto drained;
+
+  /* Idle: the next piece of silence is due when the clock reaches the end
+   * of what was pushed. */
   if (GST_CLOCK_TIME_IS_VALID (next) && next > now) {
     GstClockID id = gst_clock_new_single_shot_id (clock, base_time + next);
     GstClockReturn cret;

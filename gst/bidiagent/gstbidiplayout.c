@@ -13,6 +13,10 @@
 
 #include "gstbidiplayout.h"
 
+/* Runs of an answer that ended this long before a new run starts count as
+ * heard in full: no pipeline has that much latency. */
+#define SETTLE_TIME (10 * GST_SECOND)
+
 void
 gst_bidi_playout_init (GstBidiPlayout * p)
 {
@@ -115,22 +119,21 @@ run_end (GstBidiPlayout * p, const GstBidiPlayoutRun * run)
 }
 
 /* Allocates the next @n_samples of the timeline and returns their running
- * time. @answer is the answer they belong to, 0 for silence. The first
- * buffer of an answer goes at max(end of the last buffer, @now); everything
- * else follows the previous buffer sample for sample. */
+ * time. @answer is the answer they belong to, 0 for silence. Every buffer,
+ * the first of an answer included, follows the previous one sample for
+ * sample: the caller restarts the timeline at now (gst_bidi_playout_resync)
+ * only when it fell so far behind that its next sample would be late. The
+ * first buffer ever goes at @now. */
 GstClockTime
 gst_bidi_playout_take (GstBidiPlayout * p, guint answer, guint64 n_samples,
     GstClockTime now, GstClockTime * duration, gboolean * discont)
 {
-  GstClockTime ts, end, next = gst_bidi_playout_next_time (p);
+  GstClockTime ts, end;
   gboolean new_answer = answer != 0 && answer != p->answer;
 
   *discont = FALSE;
-  if (!GST_CLOCK_TIME_IS_VALID (next) || (new_answer
-          && GST_CLOCK_TIME_IS_VALID (now) && next < now)) {
-    *discont = GST_CLOCK_TIME_IS_VALID (next);
+  if (!GST_CLOCK_TIME_IS_VALID (p->base))
     gst_bidi_playout_resync (p, GST_CLOCK_TIME_IS_VALID (now) ? now : 0);
-  }
 
   ts = gst_bidi_playout_next_time (p);
   p->samples += n_samples;
@@ -139,6 +142,7 @@ gst_bidi_playout_take (GstBidiPlayout * p, guint answer, guint64 n_samples,
 
   if (new_answer) {
     p->answer = answer;
+    p->settled_samples = 0;
     g_array_set_size (p->runs, 0);
   }
 
@@ -152,6 +156,15 @@ gst_bidi_playout_take (GstBidiPlayout * p, guint answer, guint64 n_samples,
       last->samples += n_samples;
     } else {
       GstBidiPlayoutRun run = { ts, n_samples };
+
+      /* An answer that keeps underrunning splits into many runs; runs that
+       * ended long before this one was heard are settled. */
+      while (p->runs->len > 0 && run_end (p, &g_array_index (p->runs,
+                  GstBidiPlayoutRun, 0)) + SETTLE_TIME < ts) {
+        p->settled_samples +=
+            g_array_index (p->runs, GstBidiPlayoutRun, 0).samples;
+        g_array_remove_index (p->runs, 0);
+      }
       g_array_append_val (p->runs, run);
     }
   }
@@ -163,6 +176,7 @@ void
 gst_bidi_playout_end_answer (GstBidiPlayout * p)
 {
   p->answer = 0;
+  p->settled_samples = 0;
   g_array_set_size (p->runs, 0);
 }
 
@@ -184,7 +198,7 @@ gst_bidi_playout_played_ms (GstBidiPlayout * p, GstClockTime now,
     GstClockTime latency)
 {
   GstClockTime heard = heard_until (now, latency);
-  guint64 samples = 0;
+  guint64 samples = p->settled_samples;
   guint i;
 
   for (i = 0; i < p->runs->len; i++) {

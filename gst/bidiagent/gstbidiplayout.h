@@ -53,6 +53,7 @@ typedef struct
    * an underrun splits runs). */
   guint answer;
   GArray *runs;                 /* of GstBidiPlayoutRun */
+  guint64 settled_samples;      /* in runs dropped from the array */
 } GstBidiPlayout;
 
 void gst_bidi_playout_init (GstBidiPlayout * p);

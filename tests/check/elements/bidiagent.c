@@ -1508,6 +1508,67 @@ GST_START_TEST (test_send_text_needs_paused)
 
 GST_END_TEST;
 
+/* Behind a sink that syncs, the task runs up to the latency behind the
+ * clock; an answer still continues the timeline: no hole, no DISCONT. */
+GST_START_TEST (test_answer_continuous_behind_syncing_sink)
+{
+  GstElement *pipe, *agent;
+  GError *err = NULL;
+  GstBidiScriptedProvider *p;
+  Recorder *rec;
+  GPtrArray *items;
+  GstClockTime expect = GST_CLOCK_TIME_NONE;
+  guint i, n, n_answer = 0;
+
+  gst_bidi_scripted_provider_register ();
+  gst_bidi_scripted_provider_reset_last ();
+  pipe = gst_parse_launch ("bidiagent name=agent provider=scripted ! "
+      "fakesink sync=true", &err);
+  fail_unless (pipe != NULL, "%s", err ? err->message : "");
+  agent = gst_bin_get_by_name (GST_BIN (pipe), "agent");
+  rec = recorder_new (agent);
+  fail_if (gst_element_set_state (pipe, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  p = gst_bidi_scripted_provider_get_last ();
+
+  for (n = 1; n <= 3; n++) {
+    gchar *id = g_strdup_printf ("r%u", n);
+    g_usleep (300 * 1000);
+    gst_bidi_scripted_provider_play (p, gst_bidi_event_new_response_start (id));
+    gst_bidi_scripted_provider_play (p,
+        gst_structure_new (GST_BIDI_EVENT_AUDIO_STREAM, "duration-ms",
+            G_TYPE_INT, 100, "value", G_TYPE_INT, 1000 * n, NULL));
+    fail_unless (recorder_wait_buffers (rec, 1000 * n, 5));
+    g_free (id);
+  }
+  gst_element_set_state (pipe, GST_STATE_NULL);
+
+  items = recorder_snapshot (rec);
+  for (i = 0; i < items->len; i++) {
+    GstBuffer *buf = g_ptr_array_index (items, i);
+
+    if (!is_buffer (buf))
+      continue;
+    if (GST_CLOCK_TIME_IS_VALID (expect))
+      fail_unless_equals_clocktime (GST_BUFFER_PTS (buf), expect);
+    expect = GST_BUFFER_PTS (buf) + GST_BUFFER_DURATION (buf);
+    if (!buffer_all_samples (buf, 0)) {
+      fail_if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT),
+          "answer buffer %u is a discontinuity", i);
+      n_answer++;
+    }
+  }
+  fail_unless_equals_int (n_answer, 15);
+  g_ptr_array_unref (items);
+  recorder_free (rec);
+  gst_object_unref (p);
+  gst_object_unref (agent);
+  gst_object_unref (pipe);
+  gst_bidi_scripted_provider_reset_last ();
+}
+
+GST_END_TEST;
+
 /* Echo through a real pipeline, system clock: what goes in comes back. */
 GST_START_TEST (test_pipeline_echo)
 {
@@ -1574,6 +1635,7 @@ bidiagent_suite (void)
   tcase_add_test (tc, test_upstream_flush);
   tcase_add_test (tc, test_send_text_needs_paused);
   tcase_add_test (tc, test_pipeline_echo);
+  tcase_add_test (tc, test_answer_continuous_behind_syncing_sink);
   return s;
 }
 
