@@ -16,14 +16,17 @@
 #include "gstbidiagent.h"
 #include "gstbidiprovider.h"
 
-/* Providers compiled in register here, one line each, e.g.
- *   #ifdef HAVE_PROVIDER_LOCAL
- *   gst_bidi_provider_register ("local", GST_TYPE_BIDI_LOCAL_PROVIDER);
- *   #endif
- */
+#ifdef HAVE_PROVIDER_LOCAL
+#include "../../ext/local/gstbidilocal.h"
+#endif
+
+/* Providers compiled in register here, one line each. */
 static void
 register_providers (void)
 {
+#ifdef HAVE_PROVIDER_LOCAL
+  gst_bidi_provider_register ("local", GST_TYPE_BIDI_LOCAL_PROVIDER);
+#endif
 }
 
 static gboolean

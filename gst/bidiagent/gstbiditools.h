@@ -1,0 +1,58 @@
+/* gst-bidi
+ * Copyright (C) 2026 gst-bidi developers
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2 of the License, or (at your option) any later version.
+ */
+
+#ifndef __GST_BIDI_TOOLS_H__
+#define __GST_BIDI_TOOLS_H__
+
+#include "gstbidiprovider.h"
+
+G_BEGIN_DECLS
+
+/* Built-in tools: they run inside the element, for every provider.
+ *
+ *   current_time       input {} or {"timezone": "Europe/Paris"} (IANA name)
+ *                      result {"iso": "2026-11-21T14:05:09+01:00",
+ *                              "time": "14:05", "time_12h": "2:05 PM",
+ *                              "date": "Saturday, 21 November 2026",
+ *                              "weekday": "Saturday", "timezone": "..."}
+ *   calculator         input {"expression": "25 * 48"}: numbers, + - * / %
+ *                      ^ (power), parentheses, unary minus
+ *                      result {"expression": "25 * 48", "result": 1200}
+ *   stop_conversation  input {}; result {"status": "stopping"}; the element
+ *                      then lets the answer finish, posts
+ *                      bidi_connection_close (user_request) and pushes EOS
+ *
+ * A failed call (bad input, division by zero ...) has status "error" and
+ * result {"error": "<what went wrong>"}. */
+
+#define GST_BIDI_TOOL_CURRENT_TIME      "current_time"
+#define GST_BIDI_TOOL_CALCULATOR        "calculator"
+#define GST_BIDI_TOOL_STOP_CONVERSATION "stop_conversation"
+
+/* The default value of the element's builtin-tools property */
+#define GST_BIDI_BUILTIN_TOOLS_ALL \
+    "current_time,calculator,stop_conversation"
+
+GST_BIDI_API
+gboolean gst_bidi_builtin_tool_exists (const gchar * name);
+
+/* A JSON array of {name, description, parameters (JSON Schema)} for the
+ * tools in @names (NULL-terminated); unknown names are skipped. */
+GST_BIDI_API
+gchar *gst_bidi_builtin_tools_spec_json (const gchar * const *names);
+
+/* Runs a built-in tool. Returns TRUE for status "success"; @result_json is
+ * always set (transfer full). Never blocks for long. */
+GST_BIDI_API
+gboolean gst_bidi_builtin_tool_run (const gchar * name,
+    const gchar * input_json, gchar ** result_json);
+
+G_END_DECLS
+
+#endif /* __GST_BIDI_TOOLS_H__ */
