@@ -72,10 +72,13 @@
 
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+
 #include "gstbidiagent.h"
 #include "gstbidiprovider.h"
 #include "gstbidievents.h"
 #include "gstbidiplayout.h"
+#include "gstbiditools.h"
 
 GST_DEBUG_CATEGORY_STATIC (bidi_agent_debug);
 #define GST_CAT_DEFAULT bidi_agent_debug
@@ -106,6 +109,7 @@ enum
   PROP_INPUT_BUFFER_MS,
   PROP_IDLE,
   PROP_DRAIN_TIMEOUT,
+  PROP_BUILTIN_TOOLS,
   PROP_SSL_CA_FILE,
   PROP_SSL_STRICT,
   PROP_CONNECTED,
@@ -122,6 +126,7 @@ enum
 #define DEFAULT_INPUT_BUFFER_MS 10000
 #define DEFAULT_IDLE            GST_BIDI_AGENT_IDLE_SILENCE
 #define DEFAULT_DRAIN_TIMEOUT   10000
+#define DEFAULT_BUILTIN_TOOLS   GST_BIDI_BUILTIN_TOOLS_ALL
 #define DEFAULT_SSL_CA_FILE     NULL
 #define DEFAULT_SSL_STRICT      TRUE
 
@@ -153,6 +158,9 @@ struct _GstBidiAgent
   guint input_buffer_ms;
   GstBidiAgentIdle idle;
   guint drain_timeout_ms;
+  gchar *builtin_tools;
+  /* the built-in tools the provider was given, set with the provider */
+  gchar **tools_enabled;
 
   /* Provider and its formats: set in READY->PAUSED, cleared in
    * PAUSED->READY; protected by GST_OBJECT_LOCK */
@@ -176,6 +184,8 @@ struct _GstBidiAgent
   GSource *drain_source;
   GQueue pending_text;
   gchar *last_error;
+  gchar *connection_id;
+  gboolean stop_requested;
 
   /* Input queue to the network thread, protected by in_lock */
   GMutex in_lock;
@@ -187,6 +197,7 @@ struct _GstBidiAgent
   gboolean in_dropping;
   gboolean in_scheduled;
   gboolean in_flushing;
+  gboolean in_closed;
   gboolean upstream_live;
 
   /* sink stream lock */
@@ -392,6 +403,21 @@ gst_bidi_agent_class_init (GstBidiAgentClass * klass)
           "did not say it finished (0 = do not wait for the provider)",
           0, G_MAXUINT, DEFAULT_DRAIN_TIMEOUT, G_PARAM_READWRITE |
           G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstBidiAgent:builtin-tools:
+   *
+   * The built-in tools offered to the model, comma separated:
+   * `current_time`, `calculator`, `stop_conversation`. They run inside
+   * the element. `stop_conversation` lets the model end the session: the
+   * goodbye is played, `bidi_connection_close` (reason `user_request`) is
+   * posted and the src pad goes EOS, so gst-launch exits.
+   */
+  g_object_class_install_property (gobject_class, PROP_BUILTIN_TOOLS,
+      g_param_spec_string ("builtin-tools", "Built-in tools",
+          "Comma-separated built-in tools offered to the model "
+          "(current_time, calculator, stop_conversation); empty for none",
+          DEFAULT_BUILTIN_TOOLS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_SSL_CA_FILE,
       g_param_spec_string ("ssl-ca-file", "SSL CA file",
           "PEM file of extra certificate authorities to trust (for a proxy "
@@ -500,6 +526,7 @@ gst_bidi_agent_init (GstBidiAgent * self)
   self->input_buffer_ms = DEFAULT_INPUT_BUFFER_MS;
   self->idle = DEFAULT_IDLE;
   self->drain_timeout_ms = DEFAULT_DRAIN_TIMEOUT;
+  self->builtin_tools = g_strdup (DEFAULT_BUILTIN_TOOLS);
 
   g_mutex_init (&self->net_lock);
   g_cond_init (&self->net_cond);
@@ -530,6 +557,9 @@ gst_bidi_agent_finalize (GObject * object)
 
   g_free (self->provider_name);
   gst_bidi_provider_config_free (self->settings);
+  g_free (self->builtin_tools);
+  g_strfreev (self->tools_enabled);
+  g_free (self->connection_id);
 
   g_mutex_clear (&self->net_lock);
   g_cond_clear (&self->net_cond);
@@ -645,6 +675,10 @@ gst_bidi_agent_set_property (GObject * object, guint prop_id,
     case PROP_DRAIN_TIMEOUT:
       self->drain_timeout_ms = g_value_get_uint (value);
       break;
+    case PROP_BUILTIN_TOOLS:
+      g_free (self->builtin_tools);
+      self->builtin_tools = g_value_dup_string (value);
+      break;
     case PROP_SSL_CA_FILE:
       g_free (self->settings->ssl_ca_file);
       self->settings->ssl_ca_file = g_value_dup_string (value);
@@ -708,6 +742,9 @@ gst_bidi_agent_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_DRAIN_TIMEOUT:
       g_value_set_uint (value, self->drain_timeout_ms);
+      break;
+    case PROP_BUILTIN_TOOLS:
+      g_value_set_string (value, self->builtin_tools);
       break;
     case PROP_SSL_CA_FILE:
       g_value_set_string (value, self->settings->ssl_ca_file);
@@ -1612,6 +1649,8 @@ out:
     g_bytes_unref (pcm);
 }
 
+static void net_finish_session (GstBidiAgent * self, const gchar * reason);
+
 static gboolean
 drain_timeout_cb (gpointer user_data)
 {
@@ -1622,6 +1661,10 @@ drain_timeout_cb (gpointer user_data)
   /* the context keeps its own reference until the callback returns */
   g_source_unref (self->drain_source);
   self->drain_source = NULL;
+  if (self->stop_requested) {
+    net_finish_session (self, "user_request");
+    return G_SOURCE_REMOVE;
+  }
   g_mutex_lock (&self->out_lock);
   self->eos_pending = TRUE;
   if (self->clock_id)
@@ -1681,6 +1724,88 @@ net_send_pending (GstBidiAgent * self, GstBidiProvider * provider)
   }
 }
 
+/* Ends the session from the element's side (stop_conversation): posts
+ * bidi_connection_close, plays what is queued, then EOS. */
+static void
+net_finish_session (GstBidiAgent * self, const gchar * reason)
+{
+  GST_INFO_OBJECT (self, "ending the session (%s)", reason);
+  self->stop_requested = FALSE;
+  net_cancel_drain (self);
+  post_event (self, gst_bidi_event_new_connection_close (self->connection_id,
+          reason));
+  g_mutex_lock (&self->out_lock);
+  self->eos_pending = TRUE;
+  if (self->clock_id)
+    gst_clock_id_unschedule (self->clock_id);
+  g_cond_broadcast (&self->out_cond);
+  g_mutex_unlock (&self->out_lock);
+}
+
+static gboolean
+tool_enabled (GstBidiAgent * self, const gchar * name)
+{
+  gboolean enabled;
+
+  GST_OBJECT_LOCK (self);
+  enabled = self->tools_enabled && name &&
+      g_strv_contains ((const gchar * const *) self->tools_enabled, name);
+  GST_OBJECT_UNLOCK (self);
+  return enabled;
+}
+
+/* A tool call from the model: built-in tools run here, at once, and the
+ * provider gets the result. */
+static void
+handle_tool_use (GstBidiAgent * self, GstBidiProvider * provider,
+    GstStructure * event)
+{
+  gchar *id = g_strdup (gst_structure_get_string (event, "toolUseId"));
+  gchar *name = g_strdup (gst_structure_get_string (event, "name"));
+  const gchar *input = gst_structure_get_string (event, "input");
+  gchar *result = NULL;
+  gboolean ok;
+
+  if (tool_enabled (self, name)) {
+    ok = gst_bidi_builtin_tool_run (name, input, &result);
+  } else {
+    JsonBuilder *b = json_builder_new ();
+    JsonNode *root;
+
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "error");
+    json_builder_add_string_value (b, "no such tool");
+    json_builder_end_object (b);
+    root = json_builder_get_root (b);
+    result = json_to_string (root, FALSE);
+    json_node_unref (root);
+    g_object_unref (b);
+    ok = FALSE;
+  }
+  GST_DEBUG_OBJECT (self, "tool %s -> %s", name, result);
+
+  /* the message owns the event once posted */
+  post_event (self, event);
+  post_event (self, gst_bidi_event_new_tool_result (id, ok ? "success" :
+          "error", result));
+  gst_bidi_provider_send_tool_result (provider, id, name, result,
+      ok ? "success" : "error");
+
+  if (ok && g_strcmp0 (name, GST_BIDI_TOOL_STOP_CONVERSATION) == 0) {
+    /* No more user turns; the goodbye the model says next is played, then
+     * the session ends (or after drain-timeout of provider silence). */
+    g_mutex_lock (&self->in_lock);
+    self->in_closed = TRUE;
+    g_mutex_unlock (&self->in_lock);
+    self->stop_requested = TRUE;
+    self->draining = TRUE;
+    net_rearm_drain_timeout (self);
+  }
+  g_free (id);
+  g_free (name);
+  g_free (result);
+}
+
 static void
 on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
 {
@@ -1706,7 +1831,15 @@ on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
     return;
   }
 
+  if (strcmp (name, GST_BIDI_EVENT_TOOL_USE_STREAM) == 0) {
+    handle_tool_use (self, provider, event);
+    return;
+  }
+
   if (strcmp (name, GST_BIDI_EVENT_CONNECTION_START) == 0) {
+    g_free (self->connection_id);
+    self->connection_id = g_strdup (gst_structure_get_string (event,
+            "connection_id"));
     self->net_connected = TRUE;
     set_connected (self, TRUE);
     post_progress (self, GST_PROGRESS_TYPE_COMPLETE, "Connected");
@@ -1726,9 +1859,18 @@ on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
             "response_id"));
     g_mutex_unlock (&self->out_lock);
   } else if (strcmp (name, GST_BIDI_EVENT_RESPONSE_COMPLETE) == 0) {
+    gboolean finish = self->stop_requested && g_strcmp0
+        (gst_structure_get_string (event, "stop_reason"), "tool_use") != 0;
+
     g_mutex_lock (&self->out_lock);
     self->resp_open = FALSE;
     g_mutex_unlock (&self->out_lock);
+    if (finish) {
+      /* the goodbye after stop_conversation is complete */
+      post_event (self, event);
+      net_finish_session (self, "user_request");
+      return;
+    }
   } else if (strcmp (name, GST_BIDI_EVENT_ERROR) == 0) {
     g_free (self->last_error);
     self->last_error = g_strdup (gst_structure_get_string (event,
@@ -1793,6 +1935,8 @@ net_provider_stop (GstBidiAgent * self, gpointer data)
   net_cancel_drain (self);
   g_queue_clear_full (&self->pending_text, g_free);
   g_clear_pointer (&self->last_error, g_free);
+  g_clear_pointer (&self->connection_id, g_free);
+  self->stop_requested = FALSE;
   gst_object_unref (provider);
 }
 
@@ -1882,6 +2026,12 @@ queue_input (GstBidiAgent * self, GBytes * chunk)
     g_mutex_unlock (&self->in_lock);
     g_bytes_unref (chunk);
     return GST_FLOW_FLUSHING;
+  }
+  if (self->in_closed) {
+    /* the conversation was stopped: nobody listens any more */
+    g_mutex_unlock (&self->in_lock);
+    g_bytes_unref (chunk);
+    return GST_FLOW_OK;
   }
 
   g_queue_push_tail (&self->in_queue, chunk);
@@ -2217,17 +2367,35 @@ static gboolean
 setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
 {
   GstBidiProviderConfig *config;
-  GstBidiProvider *provider;
+  GstBidiProvider *provider = NULL;
   GstAudioInfo in, out;
   GError *err = NULL;
-  gchar *name;
-  guint buffer_ms;
+  gchar *name, **tools, *bad_tool = NULL;
+  guint buffer_ms, i, j;
 
   GST_OBJECT_LOCK (self);
   name = g_strdup (self->provider_name);
   config = gst_bidi_provider_config_copy (self->settings);
   buffer_ms = self->input_buffer_ms;
+  tools = g_strsplit_set (self->builtin_tools ? self->builtin_tools : "",
+      ", \t", -1);
   GST_OBJECT_UNLOCK (self);
+
+  /* drop the empty pieces, refuse unknown names */
+  for (i = 0, j = 0; tools[i]; i++) {
+    if (!*tools[i]) {
+      g_free (tools[i]);
+      continue;
+    }
+    if (!gst_bidi_builtin_tool_exists (tools[i]))
+      bad_tool = bad_tool ? bad_tool : tools[i];
+    tools[j++] = tools[i];
+  }
+  tools[j] = NULL;
+  if (bad_tool)
+    goto unknown_tool;
+  config->tools_json =
+      gst_bidi_builtin_tools_spec_json ((const gchar * const *) tools);
 
   GST_INFO_OBJECT (self, "provider %s, model %s, api-key %s",
       GST_STR_NULL (name), GST_STR_NULL (config->model),
@@ -2252,6 +2420,8 @@ setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
   gst_object_replace ((GstObject **) & self->provider, GST_OBJECT (provider));
   self->prov_in = in;
   self->prov_out = out;
+  g_strfreev (self->tools_enabled);
+  self->tools_enabled = tools;
   GST_OBJECT_UNLOCK (self);
   gst_object_unref (provider);
 
@@ -2259,6 +2429,7 @@ setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
   self->in_max_bytes = MAX ((guint64) GST_AUDIO_INFO_RATE (&in) * buffer_ms /
       1000 * GST_AUDIO_INFO_BPF (&in), (guint64) GST_AUDIO_INFO_BPF (&in));
   self->in_dropped_bytes = 0;
+  self->in_closed = FALSE;
   g_mutex_unlock (&self->in_lock);
 
   g_mutex_lock (&self->out_lock);
@@ -2291,6 +2462,14 @@ setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
   return TRUE;
 
   /* ERRORS */
+unknown_tool:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Unknown built-in tool \"%s\" (there are: %s)", bad_tool,
+            GST_BIDI_BUILTIN_TOOLS_ALL), ("builtin-tools property"));
+    g_strfreev (tools);
+    goto fail;
+  }
 no_provider:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("%s", err->message),
@@ -2314,6 +2493,8 @@ fail:
   g_clear_error (&err);
   if (provider)
     gst_object_unref (provider);
+  if (!bad_tool)
+    g_strfreev (tools);
   gst_bidi_provider_config_free (config);
   g_free (name);
   return FALSE;

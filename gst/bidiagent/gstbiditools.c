@@ -1,1 +1,479 @@
-/* placeholder */
+/* gst-bidi
+ * Copyright (C) 2026 gst-bidi developers
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2 of the License, or (at your option) any later version.
+ */
+
+/**
+ * SECTION:gstbiditools
+ * @title: Built-in tools
+ *
+ * The tools every provider can offer its model, run inside the element:
+ * `current_time`, `calculator` and `stop_conversation`. Inputs and results
+ * are JSON objects (see gstbiditools.h). They are quick and never block;
+ * the calculator is a small parser, not an evaluator of arbitrary code.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <math.h>
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "gstbiditools.h"
+
+/* Untrusted input: bounded */
+#define MAX_EXPRESSION_LENGTH 256
+#define MAX_EXPRESSION_DEPTH 32
+
+typedef gboolean (*ToolFunc) (JsonObject * input, JsonBuilder * result,
+    gchar ** error);
+
+typedef struct
+{
+  const gchar *name;
+  const gchar *description;
+  const gchar *parameters;      /* JSON Schema */
+  ToolFunc func;
+} BuiltinTool;
+
+/* ------------------------------------------------------------------------
+ * current_time
+ * ------------------------------------------------------------------------ */
+
+static const gchar *const weekdays[] = { "Monday", "Tuesday", "Wednesday",
+  "Thursday", "Friday", "Saturday", "Sunday"
+};
+
+static const gchar *const months[] = { "January", "February", "March",
+  "April", "May", "June", "July", "August", "September", "October",
+  "November", "December"
+};
+
+static gboolean
+tool_current_time (JsonObject * input, JsonBuilder * b, gchar ** error)
+{
+  const gchar *tz_name = NULL;
+  GTimeZone *tz;
+  GDateTime *now;
+  gchar *iso, *text;
+  gint hour;
+
+  if (json_object_has_member (input, "timezone")) {
+    JsonNode *node = json_object_get_member (input, "timezone");
+
+    if (!JSON_NODE_HOLDS_VALUE (node)
+        || json_node_get_value_type (node) != G_TYPE_STRING) {
+      *error = g_strdup ("timezone must be a string such as Europe/Paris");
+      return FALSE;
+    }
+    tz_name = json_node_get_string (node);
+  }
+
+  if (tz_name && *tz_name) {
+    tz = g_time_zone_new_identifier (tz_name);
+    if (!tz) {
+      *error = g_strdup_printf ("unknown timezone \"%.64s\"", tz_name);
+      return FALSE;
+    }
+  } else {
+    tz = g_time_zone_new_local ();
+  }
+
+  now = g_date_time_new_now (tz);
+  iso = g_date_time_format_iso8601 (now);
+  hour = g_date_time_get_hour (now);
+
+  json_builder_set_member_name (b, "iso");
+  json_builder_add_string_value (b, iso);
+
+  text = g_strdup_printf ("%02d:%02d", hour, g_date_time_get_minute (now));
+  json_builder_set_member_name (b, "time");
+  json_builder_add_string_value (b, text);
+  g_free (text);
+
+  text = g_strdup_printf ("%d:%02d %s", hour % 12 == 0 ? 12 : hour % 12,
+      g_date_time_get_minute (now), hour < 12 ? "AM" : "PM");
+  json_builder_set_member_name (b, "time_12h");
+  json_builder_add_string_value (b, text);
+  g_free (text);
+
+  /* English names whatever the locale: the model talks English */
+  text = g_strdup_printf ("%s, %d %s %d",
+      weekdays[g_date_time_get_day_of_week (now) - 1],
+      g_date_time_get_day_of_month (now),
+      months[g_date_time_get_month (now) - 1], g_date_time_get_year (now));
+  json_builder_set_member_name (b, "date");
+  json_builder_add_string_value (b, text);
+  g_free (text);
+
+  json_builder_set_member_name (b, "weekday");
+  json_builder_add_string_value (b,
+      weekdays[g_date_time_get_day_of_week (now) - 1]);
+  json_builder_set_member_name (b, "timezone");
+  json_builder_add_string_value (b, tz_name && *tz_name ? tz_name :
+      g_time_zone_get_identifier (tz));
+
+  g_free (iso);
+  g_date_time_unref (now);
+  g_time_zone_unref (tz);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------
+ * calculator: a recursive-descent parser
+ *
+ *   expr    := term (('+' | '-') term)*
+ *   term    := unary (('*' | '/' | '%') unary)*
+ *   unary   := ('-' | '+') unary | power
+ *   power   := primary ('^' unary)?          right associative
+ *   primary := number | '(' expr ')'
+ * ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  const gchar *p;
+  guint depth;
+  gchar *error;
+} Parser;
+
+static gdouble parse_expr (Parser * ps);
+
+static void
+skip_space (Parser * ps)
+{
+  while (*ps->p == ' ' || *ps->p == '\t')
+    ps->p++;
+}
+
+static gdouble
+fail (Parser * ps, const gchar * what)
+{
+  if (!ps->error)
+    ps->error = g_strdup (what);
+  return NAN;
+}
+
+static gdouble
+parse_primary (Parser * ps)
+{
+  gdouble v;
+  gchar *end;
+
+  skip_space (ps);
+  if (*ps->p == '(') {
+    if (++ps->depth > MAX_EXPRESSION_DEPTH)
+      return fail (ps, "expression nested too deeply");
+    ps->p++;
+    v = parse_expr (ps);
+    skip_space (ps);
+    if (*ps->p != ')')
+      return fail (ps, "missing closing parenthesis");
+    ps->p++;
+    ps->depth--;
+    return v;
+  }
+  if (!g_ascii_isdigit (*ps->p) && *ps->p != '.')
+    return fail (ps, "expected a number");
+  v = g_ascii_strtod (ps->p, &end);
+  if (end == ps->p)
+    return fail (ps, "expected a number");
+  /* decimal notation only: strtod would also take hex, inf and nan */
+  for (; ps->p < end; ps->p++)
+    if (!g_ascii_isdigit (*ps->p) && !strchr (".eE+-", *ps->p))
+      return fail (ps, "expected a decimal number");
+  return v;
+}
+
+static gdouble parse_unary (Parser * ps);
+
+static gdouble
+parse_power (Parser * ps)
+{
+  gdouble base = parse_primary (ps);
+
+  skip_space (ps);
+  if (*ps->p == '^') {
+    gdouble exponent;
+
+    ps->p++;
+    if (++ps->depth > MAX_EXPRESSION_DEPTH)
+      return fail (ps, "expression nested too deeply");
+    exponent = parse_unary (ps);
+    ps->depth--;
+    return pow (base, exponent);
+  }
+  return base;
+}
+
+static gdouble
+parse_unary (Parser * ps)
+{
+  skip_space (ps);
+  if (*ps->p == '-' || *ps->p == '+') {
+    gboolean neg = *ps->p == '-';
+    gdouble v;
+
+    ps->p++;
+    if (++ps->depth > MAX_EXPRESSION_DEPTH)
+      return fail (ps, "expression nested too deeply");
+    v = parse_unary (ps);
+    ps->depth--;
+    return neg ? -v : v;
+  }
+  return parse_power (ps);
+}
+
+static gdouble
+parse_term (Parser * ps)
+{
+  gdouble v = parse_unary (ps);
+
+  for (;;) {
+    gchar op;
+    gdouble rhs;
+
+    skip_space (ps);
+    op = *ps->p;
+    if (op != '*' && op != '/' && op != '%')
+      return v;
+    ps->p++;
+    rhs = parse_unary (ps);
+    if (op == '*')
+      v *= rhs;
+    else if (rhs == 0)
+      return fail (ps, "division by zero");
+    else if (op == '/')
+      v /= rhs;
+    else
+      v = fmod (v, rhs);
+  }
+}
+
+static gdouble
+parse_expr (Parser * ps)
+{
+  gdouble v = parse_term (ps);
+
+  for (;;) {
+    gchar op;
+
+    skip_space (ps);
+    op = *ps->p;
+    if (op != '+' && op != '-')
+      return v;
+    ps->p++;
+    if (op == '+')
+      v += parse_term (ps);
+    else
+      v -= parse_term (ps);
+  }
+}
+
+static gboolean
+tool_calculator (JsonObject * input, JsonBuilder * b, gchar ** error)
+{
+  JsonNode *node = json_object_get_member (input, "expression");
+  const gchar *expression;
+  Parser ps = { NULL, 0, NULL };
+  gdouble v;
+
+  if (!node || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_STRING) {
+    *error = g_strdup ("expression must be a string such as \"25 * 48\"");
+    return FALSE;
+  }
+  expression = json_node_get_string (node);
+  if (strlen (expression) > MAX_EXPRESSION_LENGTH) {
+    *error = g_strdup_printf ("expression longer than %d characters",
+        MAX_EXPRESSION_LENGTH);
+    return FALSE;
+  }
+
+  ps.p = expression;
+  v = parse_expr (&ps);
+  skip_space (&ps);
+  if (!ps.error && *ps.p != '\0')
+    ps.error = g_strdup_printf ("unexpected \"%c\"", *ps.p);
+  if (!ps.error && !isfinite (v))
+    ps.error = g_strdup ("the result is not a finite number");
+  if (ps.error) {
+    *error = g_strdup_printf ("%s in \"%s\"", ps.error, expression);
+    g_free (ps.error);
+    return FALSE;
+  }
+
+  json_builder_set_member_name (b, "expression");
+  json_builder_add_string_value (b, expression);
+  json_builder_set_member_name (b, "result");
+  if (v == floor (v) && fabs (v) < 1e15) {
+    json_builder_add_int_value (b, (gint64) v);
+  } else {
+    /* 12 significant digits: 0.1 + 0.2 is 0.3 */
+    gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+    g_ascii_formatd (buf, sizeof (buf), "%.12g", v);
+    json_builder_add_double_value (b, g_ascii_strtod (buf, NULL));
+  }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------
+ * stop_conversation: the element does the work when it sees the result
+ * ------------------------------------------------------------------------ */
+
+static gboolean
+tool_stop_conversation (G_GNUC_UNUSED JsonObject * input, JsonBuilder * b,
+    G_GNUC_UNUSED gchar ** error)
+{
+  json_builder_set_member_name (b, "status");
+  json_builder_add_string_value (b, "stopping");
+  return TRUE;
+}
+
+static const BuiltinTool builtin_tools[] = {
+  {GST_BIDI_TOOL_CURRENT_TIME,
+        "Get the current date and time. Use it whenever the user asks what "
+        "time or what day it is.",
+        "{\"type\":\"object\",\"properties\":{\"timezone\":{\"type\":"
+        "\"string\",\"description\":\"IANA time zone such as Europe/Paris; "
+        "omit for the local time\"}}}",
+      tool_current_time},
+  {GST_BIDI_TOOL_CALCULATOR,
+        "Evaluate an arithmetic expression with + - * / % ^ and parentheses. "
+        "Use it for any calculation.",
+        "{\"type\":\"object\",\"properties\":{\"expression\":{\"type\":"
+        "\"string\",\"description\":\"for example 25 * 48\"}},"
+        "\"required\":[\"expression\"]}",
+      tool_calculator},
+  {GST_BIDI_TOOL_STOP_CONVERSATION,
+        "End the conversation. Use it when the user says goodbye or asks to "
+        "stop the conversation; say a short goodbye after calling it.",
+        "{\"type\":\"object\",\"properties\":{}}",
+      tool_stop_conversation},
+};
+
+static const BuiltinTool *
+find_tool (const gchar * name)
+{
+  guint i;
+
+  for (i = 0; name && i < G_N_ELEMENTS (builtin_tools); i++)
+    if (strcmp (builtin_tools[i].name, name) == 0)
+      return &builtin_tools[i];
+  return NULL;
+}
+
+/**
+ * gst_bidi_builtin_tool_exists:
+ * @name: a tool name
+ *
+ * Returns: whether @name is a built-in tool.
+ */
+gboolean
+gst_bidi_builtin_tool_exists (const gchar * name)
+{
+  return find_tool (name) != NULL;
+}
+
+/**
+ * gst_bidi_builtin_tools_spec_json:
+ * @names: (array zero-terminated=1): tool names
+ *
+ * Returns: (transfer full): a JSON array of tool specs ({name,
+ * description, parameters}) for the built-in tools among @names.
+ */
+gchar *
+gst_bidi_builtin_tools_spec_json (const gchar * const *names)
+{
+  JsonBuilder *b = json_builder_new ();
+  JsonNode *root;
+  gchar *json;
+  guint i;
+
+  json_builder_begin_array (b);
+  for (i = 0; names && names[i]; i++) {
+    const BuiltinTool *tool = find_tool (names[i]);
+    JsonNode *params;
+
+    if (!tool)
+      continue;
+    params = json_from_string (tool->parameters, NULL);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "name");
+    json_builder_add_string_value (b, tool->name);
+    json_builder_set_member_name (b, "description");
+    json_builder_add_string_value (b, tool->description);
+    json_builder_set_member_name (b, "parameters");
+    json_builder_add_value (b, params);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+
+  root = json_builder_get_root (b);
+  json = json_to_string (root, FALSE);
+  json_node_unref (root);
+  g_object_unref (b);
+  return json;
+}
+
+/**
+ * gst_bidi_builtin_tool_run:
+ * @name: a built-in tool
+ * @input_json: (nullable): its input, a JSON object
+ * @result_json: (out) (transfer full): the result, a JSON object
+ *
+ * Runs a built-in tool. On failure the result is {"error": "..."}.
+ *
+ * Returns: %TRUE for status "success", %FALSE for "error".
+ */
+gboolean
+gst_bidi_builtin_tool_run (const gchar * name, const gchar * input_json,
+    gchar ** result_json)
+{
+  const BuiltinTool *tool = find_tool (name);
+  JsonBuilder *b = json_builder_new ();
+  JsonNode *input = NULL, *root;
+  gchar *error = NULL;
+  gboolean ok = FALSE;
+
+  json_builder_begin_object (b);
+  if (!tool) {
+    error = g_strdup_printf ("no built-in tool named \"%.64s\"",
+        GST_STR_NULL (name));
+    goto done;
+  }
+
+  input = json_from_string (input_json && *input_json ? input_json : "{}",
+      NULL);
+  if (!input || !JSON_NODE_HOLDS_OBJECT (input)) {
+    error = g_strdup ("the input must be a JSON object");
+    goto done;
+  }
+  ok = tool->func (json_node_get_object (input), b, &error);
+
+done:
+  if (!ok) {
+    /* drop anything the tool added before failing */
+    g_object_unref (b);
+    b = json_builder_new ();
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "error");
+    json_builder_add_string_value (b, error ? error : "failed");
+  }
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  *result_json = json_to_string (root, FALSE);
+
+  json_node_unref (root);
+  if (input)
+    json_node_unref (input);
+  g_object_unref (b);
+  g_free (error);
+  return ok;
+}

@@ -999,8 +999,9 @@ GST_START_TEST (test_every_event_posted)
   events[4] = gst_bidi_event_new_usage (10, 20, 30);
   events[5] = gst_bidi_event_new_tool_use ("t1", "calculator",
       "{\"expression\":\"2+2\"}");
+  /* the element runs the built-in calculator and posts this same result */
   events[6] = gst_bidi_event_new_tool_result ("t1", "success",
-      "{\"result\":4}");
+      "{\"expression\":\"2+2\",\"result\":4}");
   events[7] = gst_bidi_event_new_error ("something odd", "E42", "details");
   events[8] = gst_bidi_event_new_response_complete ("r9", "complete");
   events[9] = gst_bidi_event_new_connection_close ("c1", "complete");

@@ -1,1 +1,441 @@
-/* placeholder */
+/* gst-bidi: built-in tools, and how bidiagent runs them
+ * Copyright (C) 2026 gst-bidi developers
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2 of the License, or (at your option) any later version.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdio.h>
+#include <string.h>
+
+#include <gst/check/gstcheck.h>
+#include <json-glib/json-glib.h>
+
+#include <gstbiditools.h>
+#include "scriptedprovider.h"
+
+#define WAIT_MS 5000
+
+/* ------------------------------------------------------------------------
+ * The tools themselves
+ * ------------------------------------------------------------------------ */
+
+static JsonObject *
+run_ok (const gchar * name, const gchar * input)
+{
+  gchar *result = NULL;
+  JsonNode *node;
+  JsonObject *obj;
+
+  fail_unless (gst_bidi_builtin_tool_run (name, input, &result),
+      "%s %s failed: %s", name, input, result);
+  node = json_from_string (result, NULL);
+  fail_unless (node && JSON_NODE_HOLDS_OBJECT (node), "%s", result);
+  obj = json_object_ref (json_node_get_object (node));
+  json_node_unref (node);
+  g_free (result);
+  return obj;
+}
+
+static const struct
+{
+  const gchar *expression;
+  gdouble result;
+} good_expressions[] = {
+  {"25 * 48", 1200},
+  {"2 + 3 * 4", 14},
+  {"(2 + 3) * 4", 20},
+  {"-2 ^ 2", -4},
+  {"2 ^ 3 ^ 2", 512},
+  {"10 / 4", 2.5},
+  {"10 % 4", 2},
+  {"0.1 + 0.2", 0.3},
+  {" 7 ", 7},
+  {"-(3 - 5)", 2},
+  {"1e3 + 1", 1001},
+  {"1000000 * 1000000", 1e12},
+};
+
+GST_START_TEST (test_calculator)
+{
+  gchar *input = g_strdup_printf ("{\"expression\":\"%s\"}",
+      good_expressions[__i__].expression);
+  JsonObject *obj = run_ok ("calculator", input);
+
+  fail_unless (json_object_has_member (obj, "result"));
+  fail_unless (G_APPROX_VALUE (json_object_get_double_member (obj, "result"),
+          good_expressions[__i__].result, 1e-9),
+      "%s = %f", good_expressions[__i__].expression,
+      json_object_get_double_member (obj, "result"));
+  fail_unless_equals_string (json_object_get_string_member (obj,
+          "expression"), good_expressions[__i__].expression);
+  json_object_unref (obj);
+  g_free (input);
+}
+
+GST_END_TEST;
+
+static const gchar *const bad_inputs[] = {
+  "{\"expression\":\"1 / 0\"}",
+  "{\"expression\":\"2 +\"}",
+  "{\"expression\":\"(1 + 2\"}",
+  "{\"expression\":\"system('rm')\"}",
+  "{\"expression\":\"0x10\"}",
+  "{\"expression\":\"inf\"}",
+  "{\"expression\":\"1e999\"}",
+  "{\"expression\":\"((((((((((((((((((((((((((((((((((1))))))))))))))))))"
+      "))))))))))))))))\"}",
+  "{\"expression\":12}",
+  "{}",
+  "[1]",
+  "not json",
+};
+
+GST_START_TEST (test_calculator_bad_input)
+{
+  gchar *result = NULL;
+  JsonNode *node;
+
+  fail_if (gst_bidi_builtin_tool_run ("calculator", bad_inputs[__i__],
+          &result), "%s was accepted: %s", bad_inputs[__i__], result);
+  node = json_from_string (result, NULL);
+  fail_unless (node && JSON_NODE_HOLDS_OBJECT (node));
+  fail_unless (json_object_has_member (json_node_get_object (node), "error"),
+      "%s", result);
+  json_node_unref (node);
+  g_free (result);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_current_time)
+{
+  JsonObject *obj = run_ok ("current_time", "{}");
+  GDateTime *now = g_date_time_new_now_local ();
+  const gchar *time = json_object_get_string_member (obj, "time");
+  gint h, m;
+
+  fail_unless (sscanf (time, "%d:%d", &h, &m) == 2);
+  /* within a minute of now */
+  fail_unless (abs ((h * 60 + m) - (g_date_time_get_hour (now) * 60 +
+              g_date_time_get_minute (now))) <= 1 || (h == 0 && m == 0));
+  fail_unless (json_object_has_member (obj, "time_12h"));
+  fail_unless (json_object_has_member (obj, "date"));
+  fail_unless (json_object_has_member (obj, "iso"));
+  g_date_time_unref (now);
+  json_object_unref (obj);
+
+  obj = run_ok ("current_time", "{\"timezone\":\"UTC\"}");
+  fail_unless_equals_string (json_object_get_string_member (obj, "timezone"),
+      "UTC");
+  json_object_unref (obj);
+
+  {
+    gchar *result = NULL;
+    fail_if (gst_bidi_builtin_tool_run ("current_time",
+            "{\"timezone\":\"Nowhere/Atlantis\"}", &result));
+    fail_unless (strstr (result, "Nowhere/Atlantis") != NULL);
+    g_free (result);
+  }
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_specs)
+{
+  const gchar *names[] = { "calculator", "nonesuch", "stop_conversation",
+    NULL
+  };
+  gchar *json = gst_bidi_builtin_tools_spec_json (names);
+  JsonNode *node = json_from_string (json, NULL);
+  JsonArray *array;
+
+  fail_unless (node && JSON_NODE_HOLDS_ARRAY (node));
+  array = json_node_get_array (node);
+  fail_unless_equals_int (json_array_get_length (array), 2);
+  fail_unless_equals_string (json_object_get_string_member
+      (json_array_get_object_element (array, 0), "name"), "calculator");
+  fail_unless (json_object_has_member (json_array_get_object_element (array,
+              0), "parameters"));
+  json_node_unref (node);
+  g_free (json);
+
+  fail_unless (gst_bidi_builtin_tool_exists ("current_time"));
+  fail_if (gst_bidi_builtin_tool_exists ("rm"));
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------
+ * In the element
+ * ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  GstElement *pipe;
+  GstElement *agent;
+  GstBus *bus;
+  GstBidiScriptedProvider *provider;
+} Session;
+
+static void
+session_start (Session * s, const gchar * props)
+{
+  gchar *desc = g_strdup_printf ("audiotestsrc is-live=true wave=silence ! "
+      "bidiagent name=agent provider=scripted %s ! fakesink sync=true",
+      props ? props : "");
+  GError *err = NULL;
+
+  gst_bidi_scripted_provider_register ();
+  gst_bidi_scripted_provider_reset_last ();
+  s->pipe = gst_parse_launch (desc, &err);
+  fail_unless (s->pipe != NULL, "%s", err ? err->message : "");
+  g_free (desc);
+  s->agent = gst_bin_get_by_name (GST_BIN (s->pipe), "agent");
+  s->bus = gst_element_get_bus (s->pipe);
+  fail_if (gst_element_set_state (s->pipe, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  s->provider = gst_bidi_scripted_provider_get_last ();
+  fail_unless (s->provider != NULL);
+}
+
+static void
+session_stop (Session * s)
+{
+  gst_element_set_state (s->pipe, GST_STATE_NULL);
+  gst_object_unref (s->provider);
+  gst_object_unref (s->bus);
+  gst_object_unref (s->agent);
+  gst_object_unref (s->pipe);
+  gst_bidi_scripted_provider_reset_last ();
+}
+
+/* Pops messages until an element message named @name, or EOS/ERROR if
+ * @name is "eos"/"error". */
+static GstStructure *
+session_wait (Session * s, const gchar * name)
+{
+  gint64 end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+
+  while (g_get_monotonic_time () < end) {
+    GstMessage *msg = gst_bus_timed_pop (s->bus, 100 * GST_MSECOND);
+    GstStructure *st = NULL;
+
+    if (!msg)
+      continue;
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS && !strcmp (name, "eos"))
+      st = gst_structure_new_empty ("eos");
+    else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      GError *err = NULL;
+      gst_message_parse_error (msg, &err, NULL);
+      if (strcmp (name, "error") != 0)
+        fail ("unexpected error: %s", err->message);
+      st = gst_structure_new ("error", "message", G_TYPE_STRING,
+          err->message, NULL);
+      g_error_free (err);
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
+        gst_message_has_name (msg, name))
+      st = gst_structure_copy (gst_message_get_structure (msg));
+    gst_message_unref (msg);
+    if (st)
+      return st;
+  }
+  return NULL;
+}
+
+GST_START_TEST (test_element_runs_builtin)
+{
+  Session s;
+  GstStructure *st, *call;
+  const gchar *json;
+
+  session_start (&s, NULL);
+  gst_structure_free (session_wait (&s, "bidi_connection_start"));
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_tool_use ("t1", "calculator",
+          "{\"expression\":\"25 * 48\"}"));
+
+  st = session_wait (&s, "tool_use_stream");
+  fail_unless (st != NULL);
+  fail_unless_equals_string (gst_structure_get_string (st, "name"),
+      "calculator");
+  gst_structure_free (st);
+  st = session_wait (&s, "tool_result");
+  fail_unless (st != NULL);
+  fail_unless_equals_string (gst_structure_get_string (st, "toolUseId"), "t1");
+  fail_unless_equals_string (gst_structure_get_string (st, "status"),
+      "success");
+  fail_unless (strstr (gst_structure_get_string (st, "content"), "1200"));
+  gst_structure_free (st);
+
+  fail_unless (gst_bidi_scripted_provider_wait_call (s.provider,
+          "send-tool-result", 1, WAIT_MS));
+  call = gst_bidi_scripted_provider_get_call (s.provider, "send-tool-result",
+      0);
+  fail_unless_equals_string (gst_structure_get_string (call, "id"), "t1");
+  fail_unless_equals_string (gst_structure_get_string (call, "name"),
+      "calculator");
+  fail_unless_equals_string (gst_structure_get_string (call, "status"),
+      "success");
+  json = gst_structure_get_string (call, "json");
+  fail_unless (strstr (json, "\"result\":1200") != NULL, "%s", json);
+  gst_structure_free (call);
+
+  /* the provider was told which tools exist */
+  call = gst_bidi_scripted_provider_get_call (s.provider, "start", 0);
+  json = gst_structure_get_string (call, "tools-json");
+  fail_unless (json && strstr (json, "current_time") &&
+      strstr (json, "stop_conversation"), "tools: %s", json);
+  gst_structure_free (call);
+  session_stop (&s);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_element_disabled_tool)
+{
+  Session s;
+  GstStructure *call;
+
+  session_start (&s, "builtin-tools=current_time");
+  gst_structure_free (session_wait (&s, "bidi_connection_start"));
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_tool_use ("t2", "calculator",
+          "{\"expression\":\"1+1\"}"));
+  fail_unless (gst_bidi_scripted_provider_wait_call (s.provider,
+          "send-tool-result", 1, WAIT_MS));
+  call = gst_bidi_scripted_provider_get_call (s.provider, "send-tool-result",
+      0);
+  fail_unless_equals_string (gst_structure_get_string (call, "status"),
+      "error");
+  gst_structure_free (call);
+
+  call = gst_bidi_scripted_provider_get_call (s.provider, "start", 0);
+  fail_if (strstr (gst_structure_get_string (call, "tools-json"),
+          "calculator") != NULL);
+  gst_structure_free (call);
+  session_stop (&s);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_element_unknown_builtin)
+{
+  GstElement *e;
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *err = NULL;
+
+  gst_bidi_scripted_provider_register ();
+  e = gst_element_factory_make ("bidiagent", NULL);
+  g_object_set (e, "provider", "scripted", "builtin-tools",
+      "calculator, rm_rf", NULL);
+  gst_element_set_bus (e, bus);
+  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &err, NULL);
+  fail_unless (strstr (err->message, "rm_rf") != NULL, "%s", err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_element_set_state (e, GST_STATE_NULL);
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  gst_bidi_scripted_provider_reset_last ();
+}
+
+GST_END_TEST;
+
+/* stop_conversation: the goodbye plays, then bidi_connection_close with
+ * reason user_request, then EOS: the pipeline ends by itself. */
+GST_START_TEST (test_element_stop_conversation)
+{
+  Session s;
+  GstStructure *st;
+
+  session_start (&s, NULL);
+  gst_structure_free (session_wait (&s, "bidi_connection_start"));
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_response_start ("r1"));
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_tool_use ("t3", "stop_conversation", "{}"));
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_response_complete ("r1", "tool_use"));
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_response_start ("r2"));
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_structure_new (GST_BIDI_EVENT_AUDIO_STREAM, "duration-ms",
+          G_TYPE_INT, 300, NULL));
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_response_complete ("r2", "complete"));
+
+  st = session_wait (&s, "bidi_connection_close");
+  fail_unless (st != NULL, "no bidi_connection_close");
+  fail_unless_equals_string (gst_structure_get_string (st, "reason"),
+      "user_request");
+  gst_structure_free (st);
+  st = session_wait (&s, "eos");
+  fail_unless (st != NULL, "the pipeline did not end");
+  gst_structure_free (st);
+  session_stop (&s);
+}
+
+GST_END_TEST;
+
+/* A provider that never says goodbye: the session still ends, after
+ * drain-timeout. */
+GST_START_TEST (test_element_stop_conversation_silent_provider)
+{
+  Session s;
+  GstStructure *st;
+
+  session_start (&s, "drain-timeout=300");
+  gst_structure_free (session_wait (&s, "bidi_connection_start"));
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_tool_use ("t4", "stop_conversation", "{}"));
+  st = session_wait (&s, "bidi_connection_close");
+  fail_unless (st != NULL);
+  fail_unless_equals_string (gst_structure_get_string (st, "reason"),
+      "user_request");
+  gst_structure_free (st);
+  st = session_wait (&s, "eos");
+  fail_unless (st != NULL);
+  gst_structure_free (st);
+  session_stop (&s);
+}
+
+GST_END_TEST;
+
+static Suite *
+biditools_suite (void)
+{
+  Suite *s = suite_create ("biditools");
+  TCase *tc = tcase_create ("tools");
+  TCase *tc_el = tcase_create ("element");
+
+  suite_add_tcase (s, tc);
+  tcase_add_loop_test (tc, test_calculator, 0,
+      G_N_ELEMENTS (good_expressions));
+  tcase_add_loop_test (tc, test_calculator_bad_input, 0,
+      G_N_ELEMENTS (bad_inputs));
+  tcase_add_test (tc, test_current_time);
+  tcase_add_test (tc, test_specs);
+
+  suite_add_tcase (s, tc_el);
+  tcase_add_test (tc_el, test_element_runs_builtin);
+  tcase_add_test (tc_el, test_element_disabled_tool);
+  tcase_add_test (tc_el, test_element_unknown_builtin);
+  tcase_add_test (tc_el, test_element_stop_conversation);
+  tcase_add_test (tc_el, test_element_stop_conversation_silent_provider);
+  return s;
+}
+
+GST_CHECK_MAIN (biditools);
