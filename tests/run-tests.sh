@@ -13,20 +13,7 @@ build=${BUILD_DIR:-build}
 valgrind=no
 [ "${1:-}" = "--valgrind" ] && valgrind=yes
 
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  # shellcheck disable=SC2046
-  apt-get install -y -q --no-install-recommends \
-    $(grep -v '^#' tests/debian-packages.txt)
-fi
-
-if [ -f "$build/build.ninja" ]; then
-  meson setup --reconfigure "$build"
-else
-  meson setup "$build"
-fi
-meson compile -C "$build"
+"$top/tests/install-and-build.sh"
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

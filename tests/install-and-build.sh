@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs the Debian 12 packages gst-bidi needs (when run as root) and
+# builds it in ${BUILD_DIR:-build}. Used by run-tests.sh and run-demo.sh.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+build=${BUILD_DIR:-build}
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  # shellcheck disable=SC2046
+  apt-get install -y -q --no-install-recommends \
+    $(grep -v '^#' tests/debian-packages.txt)
+fi
+
+if [ -f "$build/build.ninja" ]; then
+  meson setup --reconfigure "$build"
+else
+  meson setup "$build"
+fi
+meson compile -C "$build"
