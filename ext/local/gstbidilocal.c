@@ -1,1 +1,1781 @@
-/* placeholder */
+/* gst-bidi
+ * Copyright (C) 2026 gst-bidi developers
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2 of the License, or (at your option) any later version.
+ */
+
+/**
+ * SECTION:gstbidilocal
+ * @title: local provider
+ * @short_description: offline voice agent: VAD, pocketsphinx, flite
+ *
+ * The default provider of bidiagent. It needs no network and no
+ * credentials: voice activity detection and pocketsphinx turn the user's
+ * speech into text, a responder answers it, and flite speaks the answer.
+ *
+ * The responder is built in: it understands the time and the date
+ * (current_time tool), spoken arithmetic such as "what is twenty five
+ * times forty eight" (calculator tool) and "stop the conversation" /
+ * "goodbye" (stop_conversation tool), and answers anything else by
+ * repeating what it heard. With `llm-url`, an OpenAI-compatible
+ * chat-completions server (llama.cpp's server, Ollama ...) answers
+ * instead; its streamed text is spoken sentence by sentence.
+ *
+ * provider-config fields:
+ *
+ * * `vad-threshold-db` (double, 12): how far above the noise floor speech
+ *   must be
+ * * `vad-min-level-db` (double, -55): the quietest level counted as speech,
+ *   dBFS
+ * * `vad-start-ms` (int, 100): speech must last this long before a turn
+ *   starts (shorter sounds never count)
+ * * `vad-end-ms` (int, 500): this much quiet ends the turn
+ * * `preroll-ms` (int, 300): audio before the onset given to the
+ *   recogniser
+ * * `max-turn-ms` (int, 20000): a turn is cut after this
+ * * `hmm`, `lm`, `dict` (strings): pocketsphinx model files; the default is
+ *   the pocketsphinx-en-us package's US English model
+ * * `grammar` (string): a JSGF grammar file, instead of the language model
+ * * `keywords` (string): a keyword list file, instead of the language model
+ * * `llm-url` (string): base URL of a chat-completions server, e.g.
+ *   `http://127.0.0.1:8080/v1`; `llm-model` (string) its model (else the
+ *   element's model property)
+ * * `tool-timeout-ms` (int, 10000): how long to wait for a tool result
+ *
+ * The element's `voice` property picks the flite voice: slt (default),
+ * kal, awb or rms.
+ *
+ * Threads: the element calls the vfuncs on its network thread, and every
+ * event is emitted there. Recognition (VAD + pocketsphinx) runs on a
+ * worker thread of its own, synthesis on another; they hand their results
+ * to the network thread through an outbox drained by an idle source on the
+ * network thread's main context.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+
+#include <gst/gst.h>
+#include <gst/audio/audio.h>
+
+#include <gstbidievents.h>
+#include <gstbiditools.h>
+
+#include "gstbidilocal.h"
+#include "gstbidiasr.h"
+#include "gstbidiintents.h"
+#include "gstbidillm.h"
+#include "gstbiditts.h"
+
+GST_DEBUG_CATEGORY_STATIC (bidi_local_debug);
+#define GST_CAT_DEFAULT bidi_local_debug
+
+#define PROVIDER_NAME "local"
+#define MODEL_NAME "pocketsphinx+flite"
+#define RATE 16000
+/* answers are emitted in pieces of this much audio */
+#define AUDIO_CHUNK_MS 100
+/* after the estimated end of playback, an answer may still be heard for
+ * this long (element latency, sink buffers) */
+#define PLAYBACK_MARGIN_US (300 * G_TIME_SPAN_MILLISECOND)
+#define DEFAULT_TOOL_TIMEOUT_MS 10000
+/* audio waiting for the recognition worker, at most */
+#define MAX_QUEUED_AUDIO_MS 60000
+#define MAX_HISTORY 100
+
+typedef struct
+{
+  GstBidiListenerParams listener;
+  GstBidiAsrModel model;
+  gchar *voice;
+  gchar *llm_url;
+  gchar *llm_model;
+  guint tool_timeout_ms;
+} Settings;
+
+/* worker -> network thread */
+typedef enum
+{
+  MSG_READY,
+  MSG_LOAD_ERROR,
+  MSG_SPEECH_START,
+  MSG_PARTIAL,
+  MSG_FINAL,
+  MSG_INPUT_DONE,
+  MSG_AUDIO,
+  MSG_TOOL_RESULT,
+} MsgType;
+
+typedef struct
+{
+  MsgType type;
+  guint gen;                    /* AUDIO */
+  guint sentence;               /* AUDIO */
+  gchar *text;                  /* PARTIAL, FINAL, LOAD_ERROR, TOOL_RESULT json */
+  gchar *id, *name, *status;    /* TOOL_RESULT */
+  GBytes *pcm;                  /* AUDIO */
+  guint64 position;
+  guint64 speech_start;
+} Msg;
+
+/* network thread -> workers */
+typedef enum
+{
+  JOB_AUDIO,
+  JOB_END_INPUT,
+  JOB_SYNTH,
+} JobType;
+
+typedef struct
+{
+  JobType type;
+  GBytes *pcm;
+  guint gen;
+  guint sentence;
+  gchar *text;
+} Job;
+
+typedef struct
+{
+  gchar *text;
+  guint64 dur_ms;
+  gboolean emitted;
+} Sentence;
+
+typedef struct
+{
+  gchar *id;
+  gchar *name;
+  gchar *result;                /* NULL until it comes */
+} ToolCall;
+
+/* One answer, from bidi_response_start to bidi_response_complete. Network
+ * thread only. */
+typedef struct
+{
+  guint seq;
+  guint gen;
+  gchar *id;
+  guint user_words;
+  const gchar *stop_reason;
+
+  GPtrArray *sentences;         /* Sentence */
+  guint n_synth_pending;
+  gboolean text_done;
+  GString *full_text;           /* of the sentences emitted */
+  guint64 emitted_ms;
+  gint64 started_us;
+
+  /* tools: built-in responder (one call) and LLM (a round of calls) */
+  GstBidiIntent *intent;
+  GPtrArray *tools;             /* ToolCall */
+  GSource *tool_timeout;
+
+  /* LLM */
+  gboolean llm_running;
+  gboolean llm_waiting_tools;
+  GString *llm_pending;
+  gint prompt_tokens;
+  gint completion_tokens;
+} Answer;
+
+struct _GstBidiLocalProvider
+{
+  GstBidiProvider parent;
+
+  /* set by configure (application thread), read by start; protected by
+   * GST_OBJECT_LOCK */
+  Settings *settings;
+
+  /* protected by lock: queues between the threads */
+  GMutex lock;
+  GCond cond;
+  GQueue asr_jobs;
+  guint64 asr_queued_bytes;
+  GQueue tts_jobs;
+  gboolean quit;
+  GQueue outbox;
+  GSource *outbox_source;
+  GMainContext *net_ctx;
+
+  /* the generation of the answer being synthesised; the TTS worker drops
+   * jobs of other generations. Atomic. */
+  gint tts_gen;
+
+  /* network thread only */
+  Settings *run;
+  GThread *asr_thread;
+  GThread *tts_thread;
+  gboolean started;
+  gboolean connected;
+  gboolean closed;
+  gboolean stopping;            /* stop_conversation succeeded */
+  gboolean end_input;
+  gboolean input_done;
+  gboolean user_speaking;
+  gchar *conn_id;
+  gchar *model_name;
+  GstBidiIntentTools tools;
+  GstBidiLlm *llm;
+  Answer *answer;
+  Answer *last_answer;          /* completed, maybe still playing */
+  guint answer_seq;
+  guint gen;
+  guint tool_seq;
+  gint64 play_end_us;
+  GQueue pending_turns;         /* typed text */
+  /* "role: text": the conversation as the user heard it, for the logs
+   * (the LLM client keeps its own) */
+  GPtrArray *history;
+};
+
+#define gst_bidi_local_provider_parent_class parent_class
+G_DEFINE_TYPE_WITH_CODE (GstBidiLocalProvider, gst_bidi_local_provider,
+    GST_TYPE_BIDI_PROVIDER,
+    GST_DEBUG_CATEGORY_INIT (bidi_local_debug, "bidilocal", 0,
+        "bidiagent local provider"));
+
+static void answer_start (GstBidiLocalProvider * self, const gchar * text);
+static void answer_maybe_finish (GstBidiLocalProvider * self, Answer * a);
+static void check_close (GstBidiLocalProvider * self);
+static void llm_submit_tool_results (GstBidiLocalProvider * self,
+    Answer * a);
+
+/* ------------------------------------------------------------------------
+ * Settings
+ * ------------------------------------------------------------------------ */
+
+static void
+settings_free (Settings * s)
+{
+  if (!s)
+    return;
+  gst_bidi_asr_model_clear (&s->model);
+  g_free (s->voice);
+  g_free (s->llm_url);
+  g_free (s->llm_model);
+  g_free (s);
+}
+
+static Settings *
+settings_copy (const Settings * s)
+{
+  Settings *c = g_new0 (Settings, 1);
+
+  c->listener = s->listener;
+  gst_bidi_asr_model_copy (&c->model, &s->model);
+  c->voice = g_strdup (s->voice);
+  c->llm_url = g_strdup (s->llm_url);
+  c->llm_model = g_strdup (s->llm_model);
+  c->tool_timeout_ms = s->tool_timeout_ms;
+  return c;
+}
+
+/* A double field that may have been given as an integer */
+static gboolean
+get_number (const GstStructure * s, const gchar * field, gdouble * value)
+{
+  const GValue *v = gst_structure_get_value (s, field);
+
+  if (!v)
+    return FALSE;
+  if (G_VALUE_HOLDS_DOUBLE (v))
+    *value = g_value_get_double (v);
+  else if (G_VALUE_HOLDS_INT (v))
+    *value = g_value_get_int (v);
+  else if (G_VALUE_HOLDS_UINT (v))
+    *value = g_value_get_uint (v);
+  else if (G_VALUE_HOLDS_INT64 (v))
+    *value = g_value_get_int64 (v);
+  else if (G_VALUE_HOLDS_UINT64 (v))
+    *value = g_value_get_uint64 (v);
+  else
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+get_range (const GstStructure * s, const gchar * field, gdouble lo,
+    gdouble hi, gdouble * value, GError ** error)
+{
+  gdouble v;
+
+  if (!s || !get_number (s, field, &v))
+    return TRUE;
+  if (v < lo || v > hi) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "Invalid provider-config: \"%s\" of provider \"" PROVIDER_NAME
+        "\" must be between %g and %g, not %g", field, lo, hi, v);
+    return FALSE;
+  }
+  *value = v;
+  return TRUE;
+}
+
+static gboolean
+get_ms (const GstStructure * s, const gchar * field, guint lo, guint hi,
+    guint * value, GError ** error)
+{
+  gdouble v = *value;
+
+  if (!get_range (s, field, lo, hi, &v, error))
+    return FALSE;
+  *value = (guint) v;
+  return TRUE;
+}
+
+static Settings *
+settings_parse (const GstBidiProviderConfig * config, GError ** error)
+{
+  const GstStructure *pc = config->provider_config;
+  Settings *s = g_new0 (Settings, 1);
+  const gchar *url;
+
+  gst_bidi_listener_params_init (&s->listener);
+  s->tool_timeout_ms = DEFAULT_TOOL_TIMEOUT_MS;
+
+  if (!gst_bidi_provider_check_config (pc, PROVIDER_NAME, error,
+          "vad-threshold-db", G_TYPE_DOUBLE,
+          "vad-min-level-db", G_TYPE_DOUBLE,
+          "vad-start-ms", G_TYPE_INT,
+          "vad-end-ms", G_TYPE_INT,
+          "preroll-ms", G_TYPE_INT,
+          "max-turn-ms", G_TYPE_INT,
+          "hmm", G_TYPE_STRING,
+          "lm", G_TYPE_STRING,
+          "dict", G_TYPE_STRING,
+          "grammar", G_TYPE_STRING,
+          "keywords", G_TYPE_STRING,
+          "llm-url", G_TYPE_STRING,
+          "llm-model", G_TYPE_STRING,
+          "tool-timeout-ms", G_TYPE_INT, NULL))
+    goto fail;
+
+  if (!get_range (pc, "vad-threshold-db", 0, 60,
+          &s->listener.vad.threshold_db, error) ||
+      !get_range (pc, "vad-min-level-db", -100, 0,
+          &s->listener.vad.min_level_db, error) ||
+      !get_ms (pc, "vad-start-ms", 20, 2000, &s->listener.vad.start_ms,
+          error) ||
+      !get_ms (pc, "vad-end-ms", 100, 10000, &s->listener.vad.end_ms,
+          error) ||
+      !get_ms (pc, "preroll-ms", 0, 2000, &s->listener.preroll_ms, error) ||
+      !get_ms (pc, "max-turn-ms", 1000, 120000, &s->listener.max_turn_ms,
+          error) ||
+      !get_ms (pc, "tool-timeout-ms", 100, 600000, &s->tool_timeout_ms,
+          error))
+    goto fail;
+
+  if (pc) {
+    s->model.hmm = g_strdup (gst_structure_get_string (pc, "hmm"));
+    s->model.lm = g_strdup (gst_structure_get_string (pc, "lm"));
+    s->model.dict = g_strdup (gst_structure_get_string (pc, "dict"));
+    s->model.grammar = g_strdup (gst_structure_get_string (pc, "grammar"));
+    s->model.keywords = g_strdup (gst_structure_get_string (pc, "keywords"));
+    s->llm_url = g_strdup (gst_structure_get_string (pc, "llm-url"));
+    s->llm_model = g_strdup (gst_structure_get_string (pc, "llm-model"));
+  }
+  gst_bidi_asr_model_set_defaults (&s->model);
+  if (!gst_bidi_asr_model_check (&s->model, error))
+    goto fail;
+
+  if (config->voice && !gst_bidi_tts_voice_exists (config->voice))
+    goto bad_voice;
+  s->voice = g_strdup (config->voice ? config->voice :
+      GST_BIDI_TTS_DEFAULT_VOICE);
+
+  url = s->llm_url;
+  if (url && (!g_uri_is_valid (url, G_URI_FLAGS_NONE, NULL) ||
+          (g_ascii_strncasecmp (url, "http://", 7) != 0 &&
+              g_ascii_strncasecmp (url, "https://", 8) != 0)))
+    goto bad_url;
+  return s;
+
+  /* ERRORS */
+bad_voice:
+  {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "Provider \"" PROVIDER_NAME "\" has no voice \"%s\" (flite voices: "
+        "%s)", config->voice, gst_bidi_tts_voice_names ());
+    goto fail;
+  }
+bad_url:
+  {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "Invalid provider-config: \"llm-url\" must be an http:// or https:// "
+        "URL, not \"%s\"", url);
+    goto fail;
+  }
+fail:
+  settings_free (s);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Messages and jobs
+ * ------------------------------------------------------------------------ */
+
+static void
+msg_free (Msg * m)
+{
+  g_free (m->text);
+  g_free (m->id);
+  g_free (m->name);
+  g_free (m->status);
+  if (m->pcm)
+    g_bytes_unref (m->pcm);
+  g_free (m);
+}
+
+static void
+job_free (Job * j)
+{
+  if (j->pcm)
+    g_bytes_unref (j->pcm);
+  g_free (j->text);
+  g_free (j);
+}
+
+static gboolean outbox_dispatch (gpointer user_data);
+
+/* Any thread. Hands @m to the network thread. */
+static void
+post (GstBidiLocalProvider * self, Msg * m)
+{
+  g_mutex_lock (&self->lock);
+  if (!self->net_ctx) {
+    g_mutex_unlock (&self->lock);
+    msg_free (m);
+    return;
+  }
+  g_queue_push_tail (&self->outbox, m);
+  if (!self->outbox_source) {
+    self->outbox_source = g_idle_source_new ();
+    /* ahead of the element's input deliveries: barge-in is urgent */
+    g_source_set_priority (self->outbox_source, G_PRIORITY_HIGH);
+    g_source_set_callback (self->outbox_source, outbox_dispatch, self, NULL);
+    g_source_set_name (self->outbox_source, "bidilocal-outbox");
+    g_source_attach (self->outbox_source, self->net_ctx);
+  }
+  g_mutex_unlock (&self->lock);
+}
+
+static Msg *
+msg_new (MsgType type)
+{
+  Msg *m = g_new0 (Msg, 1);
+
+  m->type = type;
+  return m;
+}
+
+static void
+queue_job (GstBidiLocalProvider * self, GQueue * queue, Job * job)
+{
+  g_mutex_lock (&self->lock);
+  g_queue_push_tail (queue, job);
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
+/* Waits for a job on @queue; NULL when quitting. */
+static Job *
+next_job (GstBidiLocalProvider * self, GQueue * queue)
+{
+  Job *job = NULL;
+
+  g_mutex_lock (&self->lock);
+  while (!self->quit && g_queue_is_empty (queue))
+    g_cond_wait (&self->cond, &self->lock);
+  if (!self->quit) {
+    job = g_queue_pop_head (queue);
+    if (job->type == JOB_AUDIO)
+      self->asr_queued_bytes -= g_bytes_get_size (job->pcm);
+  }
+  g_mutex_unlock (&self->lock);
+  return job;
+}
+
+/* ------------------------------------------------------------------------
+ * Workers
+ * ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  GstBidiLocalProvider *self;
+  GstBidiListenerParams params;
+  GstBidiAsrModel model;
+} AsrSetup;
+
+static void
+on_listener_event (const GstBidiListenerEvent * ev, gpointer user_data)
+{
+  GstBidiLocalProvider *self = user_data;
+  Msg *m;
+
+  switch (ev->type) {
+    case GST_BIDI_LISTENER_SPEECH_START:
+      m = msg_new (MSG_SPEECH_START);
+      break;
+    case GST_BIDI_LISTENER_PARTIAL:
+      m = msg_new (MSG_PARTIAL);
+      break;
+    case GST_BIDI_LISTENER_FINAL:
+    default:
+      m = msg_new (MSG_FINAL);
+      break;
+  }
+  m->text = g_strdup (ev->text);
+  m->position = ev->position;
+  m->speech_start = ev->speech_start;
+  GST_LOG_OBJECT (self, "listener event %d at %" G_GUINT64_FORMAT
+      " samples: %s", ev->type, ev->position, GST_STR_NULL (ev->text));
+  if (ev->type == GST_BIDI_LISTENER_FINAL)
+    GST_DEBUG_OBJECT (self, "final hypothesis %s", ev->early ?
+        "decoded during the hangover" : "decoded at the end of the turn");
+  post (self, m);
+}
+
+static gpointer
+asr_thread_func (gpointer data)
+{
+  AsrSetup *setup = data;
+  GstBidiLocalProvider *self = setup->self;
+  GstBidiListener *listener = NULL;
+  GstBidiAsr *asr;
+  GError *err = NULL;
+  Job *job;
+  gint64 t0 = g_get_monotonic_time ();
+
+  asr = gst_bidi_asr_new (&setup->model, &err);
+  if (asr) {
+    GST_INFO_OBJECT (self, "speech model loaded in %" G_GINT64_FORMAT " ms",
+        (g_get_monotonic_time () - t0) / 1000);
+    listener = gst_bidi_listener_new (&setup->params, asr, on_listener_event,
+        self);
+    post (self, msg_new (MSG_READY));
+  } else {
+    Msg *m = msg_new (MSG_LOAD_ERROR);
+    m->text = g_strdup (err->message);
+    g_clear_error (&err);
+    post (self, m);
+  }
+
+  while ((job = next_job (self, &self->asr_jobs))) {
+    if (job->type == JOB_AUDIO && listener) {
+      gsize size;
+      const gint16 *samples = g_bytes_get_data (job->pcm, &size);
+#if G_BYTE_ORDER == G_BIG_ENDIAN
+      gint16 *swapped = g_memdup2 (samples, size);
+      gsize i;
+      for (i = 0; i < size / 2; i++)
+        swapped[i] = GUINT16_SWAP_LE_BE (swapped[i]);
+      gst_bidi_listener_push (listener, swapped, size / 2);
+      g_free (swapped);
+#else
+      gst_bidi_listener_push (listener, samples, size / 2);
+#endif
+    } else if (job->type == JOB_END_INPUT) {
+      if (listener)
+        gst_bidi_listener_finish (listener);
+      post (self, msg_new (MSG_INPUT_DONE));
+    }
+    job_free (job);
+  }
+
+  gst_bidi_listener_free (listener);
+  gst_bidi_asr_model_clear (&setup->model);
+  g_free (setup);
+  return NULL;
+}
+
+typedef struct
+{
+  GstBidiLocalProvider *self;
+  gchar *voice;
+} TtsSetup;
+
+static gpointer
+tts_thread_func (gpointer data)
+{
+  TtsSetup *setup = data;
+  GstBidiLocalProvider *self = setup->self;
+  Job *job;
+
+  /* voices load on first use; do it before the first answer */
+  if (!gst_bidi_tts_prepare (setup->voice, NULL))
+    GST_WARNING_OBJECT (self, "could not load voice %s", setup->voice);
+
+  while ((job = next_job (self, &self->tts_jobs))) {
+    GError *err = NULL;
+    GBytes *pcm;
+    Msg *m;
+
+    if ((guint) g_atomic_int_get (&self->tts_gen) != job->gen) {
+      /* the answer was cut off: skip the rest of it */
+      job_free (job);
+      continue;
+    }
+    pcm = gst_bidi_tts_synthesize (setup->voice, job->text, &err);
+    if (!pcm) {
+      GST_WARNING_OBJECT (self, "synthesis failed: %s", err->message);
+      g_clear_error (&err);
+      pcm = g_bytes_new (NULL, 0);
+    }
+    m = msg_new (MSG_AUDIO);
+    m->gen = job->gen;
+    m->sentence = job->sentence;
+    m->pcm = pcm;
+    post (self, m);
+    job_free (job);
+  }
+
+  g_free (setup->voice);
+  g_free (setup);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Events (network thread)
+ * ------------------------------------------------------------------------ */
+
+static void
+emit (GstBidiLocalProvider * self, GstStructure * event)
+{
+  gst_bidi_provider_emit (GST_BIDI_PROVIDER (self), event);
+}
+
+static void
+history_add (GstBidiLocalProvider * self, const gchar * role,
+    const gchar * text)
+{
+  if (!text || !*text)
+    return;
+  if (self->history->len >= MAX_HISTORY)
+    g_ptr_array_remove_index (self->history, 0);
+  g_ptr_array_add (self->history, g_strdup_printf ("%s: %s", role, text));
+  GST_DEBUG_OBJECT (self, "history += %s: %s", role, text);
+}
+
+/* An answer that completed was cut off while playing: it is remembered as
+ * what was heard. */
+static void
+history_truncate_answer (GstBidiLocalProvider * self, const gchar * heard)
+{
+  guint i;
+
+  for (i = self->history->len; i > 0; i--) {
+    gchar **entry = (gchar **) & g_ptr_array_index (self->history, i - 1);
+
+    if (g_str_has_prefix (*entry, "assistant: ")) {
+      g_free (*entry);
+      *entry = g_strdup_printf ("assistant: %s", heard);
+      GST_DEBUG_OBJECT (self, "history: last answer -> %s", heard);
+      return;
+    }
+  }
+}
+
+static void
+emit_usage (GstBidiLocalProvider * self, Answer * a, const gchar * spoken)
+{
+  GstStructure *s;
+
+  if (a->prompt_tokens >= 0 && a->completion_tokens >= 0) {
+    s = gst_bidi_event_new_usage (a->prompt_tokens, a->completion_tokens,
+        a->prompt_tokens + a->completion_tokens);
+    gst_structure_set (s, "unit", G_TYPE_STRING, "tokens", NULL);
+  } else {
+    guint out = gst_bidi_count_words (spoken);
+
+    s = gst_bidi_event_new_usage (a->user_words, out, a->user_words + out);
+    gst_structure_set (s, "unit", G_TYPE_STRING, "words", NULL);
+  }
+  emit (self, s);
+}
+
+/* ------------------------------------------------------------------------
+ * Answers (network thread)
+ * ------------------------------------------------------------------------ */
+
+static void
+sentence_free (Sentence * s)
+{
+  g_free (s->text);
+  g_free (s);
+}
+
+static void
+tool_call_free (ToolCall * t)
+{
+  g_free (t->id);
+  g_free (t->name);
+  g_free (t->result);
+  g_free (t);
+}
+
+static void
+answer_clear_timeout (Answer * a)
+{
+  if (a->tool_timeout) {
+    g_source_destroy (a->tool_timeout);
+    g_source_unref (a->tool_timeout);
+    a->tool_timeout = NULL;
+  }
+}
+
+static void
+answer_free (Answer * a)
+{
+  if (!a)
+    return;
+  answer_clear_timeout (a);
+  g_free (a->id);
+  g_ptr_array_unref (a->sentences);
+  g_string_free (a->full_text, TRUE);
+  gst_bidi_intent_free (a->intent);
+  g_ptr_array_unref (a->tools);
+  g_string_free (a->llm_pending, TRUE);
+  g_free (a);
+}
+
+/* What the user heard of @a after @played_ms */
+static gchar *
+answer_heard (Answer * a, guint64 played_ms)
+{
+  GPtrArray *texts = g_ptr_array_new ();
+  GArray *durs = g_array_new (FALSE, FALSE, sizeof (guint64));
+  gchar *heard;
+  guint i;
+
+  for (i = 0; i < a->sentences->len; i++) {
+    Sentence *s = g_ptr_array_index (a->sentences, i);
+    if (!s->emitted)
+      break;
+    g_ptr_array_add (texts, s->text);
+    g_array_append_val (durs, s->dur_ms);
+  }
+  heard = gst_bidi_tts_heard_text ((const gchar * const *) texts->pdata,
+      (const guint64 *) durs->data, texts->len, played_ms);
+  g_ptr_array_unref (texts);
+  g_array_unref (durs);
+  return heard;
+}
+
+/* Queues @text (one sentence) for synthesis. */
+static void
+answer_add_sentence (GstBidiLocalProvider * self, Answer * a,
+    const gchar * text)
+{
+  Sentence *s;
+  Job *job;
+
+  if (!text || !*text)
+    return;
+  s = g_new0 (Sentence, 1);
+  s->text = g_strdup (text);
+  g_ptr_array_add (a->sentences, s);
+  a->n_synth_pending++;
+
+  job = g_new0 (Job, 1);
+  job->type = JOB_SYNTH;
+  job->gen = a->gen;
+  job->sentence = a->sentences->len - 1;
+  job->text = g_strdup (text);
+  queue_job (self, &self->tts_jobs, job);
+}
+
+/* Says @text (any number of sentences) as the end of the answer. */
+static void
+answer_say (GstBidiLocalProvider * self, Answer * a, const gchar * text)
+{
+  GString *pending = g_string_new (text);
+  gchar *s;
+
+  GST_INFO_OBJECT (self, "answer %s: %s", a->id, text);
+  while ((s = gst_bidi_tts_next_sentence (pending, TRUE))) {
+    answer_add_sentence (self, a, s);
+    g_free (s);
+  }
+  g_string_free (pending, TRUE);
+  a->text_done = TRUE;
+  answer_maybe_finish (self, a);
+}
+
+static void
+process_pending_turns (GstBidiLocalProvider * self)
+{
+  gchar *text;
+
+  if (self->answer || self->user_speaking || self->stopping)
+    return;
+  text = g_queue_pop_head (&self->pending_turns);
+  if (text) {
+    answer_start (self, text);
+    g_free (text);
+  }
+}
+
+static void
+answer_finish (GstBidiLocalProvider * self, Answer * a,
+    const gchar * stop_reason)
+{
+  gchar *full = g_strdup (a->full_text->str);
+
+  if (*full)
+    emit (self, gst_bidi_event_new_transcript ("assistant", full, TRUE, full));
+  emit_usage (self, a, full);
+  emit (self, gst_bidi_event_new_response_complete (a->id, stop_reason));
+  history_add (self, "assistant", full);
+  g_free (full);
+
+  if (self->answer == a)
+    self->answer = NULL;
+  answer_clear_timeout (a);
+  answer_free (self->last_answer);
+  self->last_answer = a;
+
+  process_pending_turns (self);
+  check_close (self);
+}
+
+static void
+answer_maybe_finish (GstBidiLocalProvider * self, Answer * a)
+{
+  if (self->answer != a || !a->text_done || a->n_synth_pending > 0 ||
+      a->llm_running || a->llm_waiting_tools || a->tools->len > 0)
+    return;
+  answer_finish (self, a, a->stop_reason ? a->stop_reason : "complete");
+}
+
+/* Cuts the current answer off after @played_ms (network thread). */
+static void
+answer_cancel (GstBidiLocalProvider * self, guint64 played_ms)
+{
+  Answer *a = self->answer;
+  gchar *heard;
+  guint i;
+
+  if (!a)
+    return;
+
+  /* nothing more of it: the TTS worker skips its remaining sentences */
+  self->gen++;
+  g_atomic_int_set (&self->tts_gen, self->gen);
+  answer_clear_timeout (a);
+
+  if (self->llm && a->llm_running) {
+    a->llm_running = FALSE;
+    /* calls done ("cancelled"), which we ignore */
+    gst_bidi_llm_cancel (self->llm);
+  }
+  if (self->llm && a->llm_waiting_tools) {
+    /* the conversation has the tool calls: give each a result */
+    for (i = 0; i < a->tools->len; i++) {
+      ToolCall *t = g_ptr_array_index (a->tools, i);
+      gst_bidi_llm_add_tool_result (self->llm, t->id, t->result ? t->result :
+          "{\"error\": \"cancelled: the user interrupted\"}");
+    }
+  }
+  a->llm_waiting_tools = FALSE;
+  g_ptr_array_set_size (a->tools, 0);
+
+  heard = answer_heard (a, played_ms);
+  GST_INFO_OBJECT (self, "answer %s interrupted after %" G_GUINT64_FORMAT
+      " ms; heard: \"%s\"", a->id, played_ms, heard);
+  if (self->llm)
+    gst_bidi_llm_truncate_last_answer (self->llm, heard);
+
+  self->answer = NULL;
+  emit_usage (self, a, heard);
+  emit (self, gst_bidi_event_new_response_complete (a->id, "interrupted"));
+  history_add (self, "assistant", heard);
+  g_free (heard);
+
+  answer_free (self->last_answer);
+  self->last_answer = NULL;
+  answer_free (a);
+  self->play_end_us = 0;
+
+  process_pending_turns (self);
+  check_close (self);
+}
+
+/* ---- built-in responder ---- */
+
+static gboolean
+on_tool_timeout (gpointer user_data)
+{
+  GstBidiLocalProvider *self = user_data;
+  Answer *a = self->answer;
+  guint i;
+
+  if (!a)
+    return G_SOURCE_REMOVE;
+  /* the source is being dispatched: drop our reference only */
+  g_source_unref (a->tool_timeout);
+  a->tool_timeout = NULL;
+
+  GST_WARNING_OBJECT (self, "no tool result after %u ms",
+      self->run->tool_timeout_ms);
+
+  if (self->llm) {
+    /* tell the model, and let it answer */
+    for (i = 0; i < a->tools->len; i++) {
+      ToolCall *t = g_ptr_array_index (a->tools, i);
+      if (!t->result)
+        t->result = g_strdup ("{\"error\": \"the tool did not answer in "
+            "time\"}");
+    }
+    llm_submit_tool_results (self, a);
+    return G_SOURCE_REMOVE;
+  }
+
+  {
+    ToolCall *t = a->tools->len ? g_ptr_array_index (a->tools, 0) : NULL;
+    gchar *text = g_strdup_printf ("Sorry, the %s tool did not answer in "
+        "time.", t && g_strcmp0 (t->name, "current_time") == 0 ? "clock" :
+        t && g_strcmp0 (t->name, "calculator") == 0 ? "calculator" :
+        "conversation");
+
+    g_ptr_array_set_size (a->tools, 0);
+    a->stop_reason = "error";
+    answer_say (self, a, text);
+    g_free (text);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+arm_tool_timeout (GstBidiLocalProvider * self, Answer * a)
+{
+  answer_clear_timeout (a);
+  a->tool_timeout = g_timeout_source_new (self->run->tool_timeout_ms);
+  g_source_set_callback (a->tool_timeout, on_tool_timeout, self, NULL);
+  g_source_attach (a->tool_timeout, self->net_ctx);
+}
+
+/* Emits a tool call. The element may answer at once, from inside the
+ * emit; results are taken through the outbox, so the answer's state is
+ * final before the result is looked at. */
+static void
+call_tool (GstBidiLocalProvider * self, Answer * a, const gchar * id,
+    const gchar * name, const gchar * input_json)
+{
+  ToolCall *t = g_new0 (ToolCall, 1);
+
+  t->id = g_strdup (id);
+  t->name = g_strdup (name);
+  g_ptr_array_add (a->tools, t);
+  GST_INFO_OBJECT (self, "tool call %s: %s %s", id, name, input_json);
+  emit (self, gst_bidi_event_new_tool_use (id, name, input_json));
+}
+
+static gboolean
+tool_available (GstBidiLocalProvider * self, const gchar * name)
+{
+  if (g_strcmp0 (name, GST_BIDI_TOOL_CURRENT_TIME) == 0)
+    return self->tools.current_time;
+  if (g_strcmp0 (name, GST_BIDI_TOOL_CALCULATOR) == 0)
+    return self->tools.calculator;
+  if (g_strcmp0 (name, GST_BIDI_TOOL_STOP_CONVERSATION) == 0)
+    return self->tools.stop_conversation;
+  return FALSE;
+}
+
+static void
+builtin_turn (GstBidiLocalProvider * self, Answer * a, const gchar * text)
+{
+  const gchar *tool;
+
+  a->intent = gst_bidi_intent_classify (text);
+  tool = gst_bidi_intent_tool (a->intent);
+  GST_INFO_OBJECT (self, "intent %s for \"%s\"%s%s",
+      gst_bidi_intent_type_name (a->intent->type), text,
+      a->intent->expression ? ": " : "", a->intent->expression ?
+      a->intent->expression : "");
+
+  if (tool && tool_available (self, tool)) {
+    gchar *id = g_strdup_printf ("local-tool-%u", ++self->tool_seq);
+    gchar *input = gst_bidi_intent_tool_input (a->intent);
+
+    arm_tool_timeout (self, a);
+    call_tool (self, a, id, tool, input);
+    g_free (input);
+    g_free (id);
+  } else {
+    gchar *say = gst_bidi_intent_answer_without_tool (a->intent,
+        &self->tools);
+    answer_say (self, a, say);
+    g_free (say);
+  }
+}
+
+static void
+builtin_tool_result (GstBidiLocalProvider * self, Answer * a, ToolCall * t,
+    const gchar * json, gboolean success)
+{
+  gchar *say;
+
+  answer_clear_timeout (a);
+  if (success && g_strcmp0 (t->name, GST_BIDI_TOOL_STOP_CONVERSATION) == 0)
+    self->stopping = TRUE;
+  say = gst_bidi_intent_answer (a->intent, json, success);
+  g_ptr_array_set_size (a->tools, 0);
+  answer_say (self, a, say);
+  g_free (say);
+}
+
+/* ---- LLM responder ---- */
+
+static void llm_on_text (const gchar * delta, gpointer user_data);
+static void llm_on_tool_call (const gchar * id, const gchar * name,
+    const gchar * args_json, gpointer user_data);
+static void llm_on_done (const gchar * finish_reason, gint prompt_tokens,
+    gint completion_tokens, gpointer user_data);
+static void llm_on_error (const GError * error, gpointer user_data);
+
+static const GstBidiLlmCallbacks llm_callbacks = {
+  llm_on_text, llm_on_tool_call, llm_on_done, llm_on_error
+};
+
+static void
+llm_failed (GstBidiLocalProvider * self, Answer * a, const gchar * message)
+{
+  a->llm_running = FALSE;
+  a->llm_waiting_tools = FALSE;
+  g_ptr_array_set_size (a->tools, 0);
+  answer_clear_timeout (a);
+  emit (self, gst_bidi_event_new_error (message, "llm", NULL));
+  a->stop_reason = "error";
+  /* what was streamed before the failure is still spoken */
+  {
+    gchar *rest = gst_bidi_tts_next_sentence (a->llm_pending, TRUE);
+    if (rest) {
+      gchar *clean = gst_bidi_tts_clean_text (rest);
+      answer_add_sentence (self, a, clean);
+      g_free (clean);
+      g_free (rest);
+    }
+  }
+  answer_say (self, a, "Sorry, I could not get an answer from the language "
+      "model.");
+}
+
+static void
+llm_request (GstBidiLocalProvider * self, Answer * a)
+{
+  /* set first: a callback may come from inside the request */
+  a->llm_running = TRUE;
+  if (!gst_bidi_llm_request (self->llm, &llm_callbacks, self) &&
+      self->answer == a && a->llm_running)
+    llm_failed (self, a, "the language model client is busy");
+}
+
+static void
+llm_submit_tool_results (GstBidiLocalProvider * self, Answer * a)
+{
+  guint i;
+
+  if (!a->llm_waiting_tools)
+    return;
+  for (i = 0; i < a->tools->len; i++) {
+    ToolCall *t = g_ptr_array_index (a->tools, i);
+    if (!t->result)
+      return;
+  }
+  answer_clear_timeout (a);
+  for (i = 0; i < a->tools->len; i++) {
+    ToolCall *t = g_ptr_array_index (a->tools, i);
+    gst_bidi_llm_add_tool_result (self->llm, t->id, t->result);
+  }
+  g_ptr_array_set_size (a->tools, 0);
+  a->llm_waiting_tools = FALSE;
+  GST_DEBUG_OBJECT (self, "tool results in, asking the model again");
+  llm_request (self, a);
+}
+
+static void
+llm_on_text (const gchar * delta, gpointer user_data)
+{
+  GstBidiLocalProvider *self = user_data;
+  Answer *a = self->answer;
+  gchar *s;
+
+  if (!a || !a->llm_running)
+    return;
+  g_string_append (a->llm_pending, delta);
+  while ((s = gst_bidi_tts_next_sentence (a->llm_pending, FALSE))) {
+    gchar *clean = gst_bidi_tts_clean_text (s);
+    answer_add_sentence (self, a, clean);
+    g_free (clean);
+    g_free (s);
+  }
+}
+
+static void
+llm_on_tool_call (const gchar * id, const gchar * name,
+    const gchar * args_json, gpointer user_data)
+{
+  GstBidiLocalProvider *self = user_data;
+  Answer *a = self->answer;
+
+  if (!a || !a->llm_running)
+    return;
+  call_tool (self, a, id, name, args_json && *args_json ? args_json : "{}");
+}
+
+static void
+llm_on_done (const gchar * finish_reason, gint prompt_tokens,
+    gint completion_tokens, gpointer user_data)
+{
+  GstBidiLocalProvider *self = user_data;
+  Answer *a = self->answer;
+  gchar *s;
+
+  GST_DEBUG_OBJECT (self, "model done: %s (%d + %d tokens)", finish_reason,
+      prompt_tokens, completion_tokens);
+  if (!a || !a->llm_running || g_strcmp0 (finish_reason, "cancelled") == 0)
+    return;
+  a->llm_running = FALSE;
+
+  if (prompt_tokens >= 0 && completion_tokens >= 0) {
+    a->prompt_tokens = MAX (a->prompt_tokens, 0) + prompt_tokens;
+    a->completion_tokens = MAX (a->completion_tokens, 0) + completion_tokens;
+  }
+
+  /* text before the tool calls, or the end of the answer */
+  while ((s = gst_bidi_tts_next_sentence (a->llm_pending, TRUE))) {
+    gchar *clean = gst_bidi_tts_clean_text (s);
+    answer_add_sentence (self, a, clean);
+    g_free (clean);
+    g_free (s);
+  }
+
+  if (a->tools->len > 0) {
+    a->llm_waiting_tools = TRUE;
+    arm_tool_timeout (self, a);
+    llm_submit_tool_results (self, a);
+    return;
+  }
+  if (g_strcmp0 (finish_reason, "length") == 0)
+    GST_INFO_OBJECT (self, "the model's answer was cut at its length limit");
+  a->text_done = TRUE;
+  answer_maybe_finish (self, a);
+}
+
+static void
+llm_on_error (const GError * error, gpointer user_data)
+{
+  GstBidiLocalProvider *self = user_data;
+  Answer *a = self->answer;
+  gchar *msg;
+
+  GST_WARNING_OBJECT (self, "language model request failed: %s",
+      error->message);
+  if (!a || !a->llm_running)
+    return;
+  msg = g_strdup_printf ("Language model request failed: %s",
+      error->message);
+  llm_failed (self, a, msg);
+  g_free (msg);
+}
+
+/* ---- turns ---- */
+
+static void
+answer_start (GstBidiLocalProvider * self, const gchar * text)
+{
+  Answer *a;
+
+  if (self->answer)
+    answer_cancel (self, self->answer->emitted_ms);
+
+  a = g_new0 (Answer, 1);
+  a->seq = ++self->answer_seq;
+  a->gen = ++self->gen;
+  g_atomic_int_set (&self->tts_gen, a->gen);
+  a->id = g_strdup_printf ("local-response-%u", a->seq);
+  a->user_words = gst_bidi_count_words (text);
+  a->sentences = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      sentence_free);
+  a->full_text = g_string_new (NULL);
+  a->tools = g_ptr_array_new_with_free_func ((GDestroyNotify) tool_call_free);
+  a->llm_pending = g_string_new (NULL);
+  a->prompt_tokens = a->completion_tokens = -1;
+  a->started_us = g_get_monotonic_time ();
+  self->answer = a;
+
+  history_add (self, "user", text);
+  emit (self, gst_bidi_event_new_response_start (a->id));
+
+  if (self->llm) {
+    gst_bidi_llm_add_user (self->llm, text);
+    llm_request (self, a);
+  } else {
+    builtin_turn (self, a, text);
+  }
+}
+
+static void
+on_tool_result (GstBidiLocalProvider * self, Msg * m)
+{
+  Answer *a = self->answer;
+  ToolCall *t = NULL;
+  gboolean success = g_strcmp0 (m->status, "success") == 0;
+  guint i;
+
+  for (i = 0; a && i < a->tools->len; i++) {
+    ToolCall *c = g_ptr_array_index (a->tools, i);
+    if (g_strcmp0 (c->id, m->id) == 0 && !c->result)
+      t = c;
+  }
+  if (!t) {
+    GST_DEBUG_OBJECT (self, "late or unknown tool result %s", m->id);
+    return;
+  }
+  GST_INFO_OBJECT (self, "tool result %s (%s): %s", m->id, m->status,
+      m->text);
+  if (success && g_strcmp0 (t->name, GST_BIDI_TOOL_STOP_CONVERSATION) == 0)
+    self->stopping = TRUE;
+
+  if (self->llm) {
+    t->result = g_strdup (m->text);
+    llm_submit_tool_results (self, a);
+  } else {
+    builtin_tool_result (self, a, t, m->text, success);
+  }
+}
+
+/* Emits the synthesised sentence: its transcript, then its audio. */
+static void
+on_audio (GstBidiLocalProvider * self, Msg * m)
+{
+  Answer *a = self->answer;
+  Sentence *s;
+  gsize size, off, chunk = RATE * 2 * AUDIO_CHUNK_MS / 1000;
+  gint64 now;
+
+  if (!a || m->gen != a->gen || m->sentence >= a->sentences->len) {
+    GST_LOG_OBJECT (self, "dropping audio of a cancelled answer");
+    return;
+  }
+  s = g_ptr_array_index (a->sentences, m->sentence);
+  size = g_bytes_get_size (m->pcm);
+  s->dur_ms = size / 2 * 1000 / RATE;
+  s->emitted = TRUE;
+  a->n_synth_pending--;
+
+  if (a->full_text->len)
+    g_string_append_c (a->full_text, ' ');
+  g_string_append (a->full_text, s->text);
+  emit (self, gst_bidi_event_new_transcript ("assistant", s->text, FALSE,
+          a->full_text->str));
+
+  now = g_get_monotonic_time ();
+  if (a->emitted_ms == 0)
+    GST_DEBUG_OBJECT (self, "first audio of %s, %" G_GINT64_FORMAT " ms after "
+        "the turn", a->id, (now - a->started_us) / 1000);
+  for (off = 0; off < size; off += chunk) {
+    gsize n = MIN (chunk, size - off);
+    GBytes *piece = g_bytes_new_from_bytes (m->pcm, off, n);
+    GstStructure *ev = gst_bidi_event_new_audio_stream (piece, "S16LE", RATE,
+        1);
+
+    gst_structure_set (ev, "response_id", G_TYPE_STRING, a->id, NULL);
+    emit (self, ev);
+    g_bytes_unref (piece);
+  }
+  /* the element plays it after what it has queued, or now */
+  self->play_end_us = MAX (self->play_end_us, now) +
+      (gint64) (size / 2) * G_USEC_PER_SEC / RATE;
+  a->emitted_ms += s->dur_ms;
+
+  answer_maybe_finish (self, a);
+}
+
+/* The VAD confirmed speech: a barge-in if an answer is open or may still
+ * be playing. */
+static void
+on_speech_start (GstBidiLocalProvider * self, Msg * m)
+{
+  gint64 now = g_get_monotonic_time ();
+  gboolean playing = self->play_end_us + PLAYBACK_MARGIN_US > now;
+  Answer *a = self->answer;
+  guint seq = a ? a->seq : 0;
+
+  GST_DEBUG_OBJECT (self, "speech at %" G_GUINT64_FORMAT " ms of input "
+      "(onset at %" G_GUINT64_FORMAT " ms)", m->speech_start * 1000 / RATE,
+      m->position * 1000 / RATE);
+  self->user_speaking = TRUE;
+
+  if (!a && !playing)
+    return;
+
+  GST_INFO_OBJECT (self, "user speech while answering: barge-in");
+  emit (self, gst_bidi_event_new_interruption ("user_speech",
+          a ? a->id : (self->last_answer ? self->last_answer->id : NULL)));
+
+  /* The element answers with interrupt (played_ms), normally from inside
+   * the emit. If it did not, cut the answer here with our own estimate. */
+  if (self->answer && self->answer->seq == seq) {
+    gint64 left = MAX (self->play_end_us - now, 0) / 1000;
+    answer_cancel (self, a->emitted_ms > (guint64) left ?
+        a->emitted_ms - left : 0);
+  }
+  self->play_end_us = 0;
+}
+
+static void
+on_final (GstBidiLocalProvider * self, Msg * m)
+{
+  self->user_speaking = FALSE;
+  if (!m->text || !*m->text) {
+    GST_INFO_OBJECT (self, "speech at %" G_GUINT64_FORMAT " ms was not "
+        "recognised: no turn", m->speech_start * 1000 / RATE);
+    process_pending_turns (self);
+    check_close (self);
+    return;
+  }
+  GST_INFO_OBJECT (self, "user said \"%s\" (%" G_GUINT64_FORMAT " - %"
+      G_GUINT64_FORMAT " ms of input)", m->text, m->speech_start * 1000 / RATE,
+      m->position * 1000 / RATE);
+  {
+    GstStructure *ev = gst_bidi_event_new_transcript ("user", m->text, TRUE,
+        m->text);
+
+    /* where in the input the turn was, for applications that align */
+    gst_structure_set (ev, "audio_start_ms", G_TYPE_UINT64,
+        m->speech_start * 1000 / RATE, "audio_end_ms", G_TYPE_UINT64,
+        m->position * 1000 / RATE, NULL);
+    emit (self, ev);
+  }
+  if (self->stopping)
+    return;
+  answer_start (self, m->text);
+}
+
+static void
+check_close (GstBidiLocalProvider * self)
+{
+  if (!self->connected || self->closed || !self->end_input ||
+      !self->input_done || self->answer || self->user_speaking ||
+      !g_queue_is_empty (&self->pending_turns))
+    return;
+  self->closed = TRUE;
+  if (self->stopping) {
+    /* stop_conversation: the element ends the session itself */
+    GST_INFO_OBJECT (self, "input ended after stop_conversation");
+    return;
+  }
+  GST_INFO_OBJECT (self, "input ended and answered: closing");
+  emit (self, gst_bidi_event_new_connection_close (self->conn_id,
+          "complete"));
+}
+
+static void
+handle_msg (GstBidiLocalProvider * self, Msg * m)
+{
+  switch (m->type) {
+    case MSG_READY:
+      self->connected = TRUE;
+      GST_INFO_OBJECT (self, "ready: %s", self->model_name);
+      emit (self, gst_bidi_event_new_connection_start (self->conn_id,
+              self->model_name));
+      process_pending_turns (self);
+      break;
+    case MSG_LOAD_ERROR:
+      GST_ERROR_OBJECT (self, "%s", m->text);
+      emit (self, gst_bidi_event_new_error (m->text, "model", NULL));
+      self->closed = TRUE;
+      emit (self, gst_bidi_event_new_connection_close (self->conn_id,
+              "error"));
+      break;
+    case MSG_SPEECH_START:
+      on_speech_start (self, m);
+      break;
+    case MSG_PARTIAL:
+      emit (self, gst_bidi_event_new_transcript ("user", m->text, FALSE,
+              m->text));
+      break;
+    case MSG_FINAL:
+      on_final (self, m);
+      break;
+    case MSG_INPUT_DONE:
+      self->input_done = TRUE;
+      check_close (self);
+      break;
+    case MSG_AUDIO:
+      on_audio (self, m);
+      break;
+    case MSG_TOOL_RESULT:
+      on_tool_result (self, m);
+      break;
+  }
+}
+
+static gboolean
+outbox_dispatch (gpointer user_data)
+{
+  GstBidiLocalProvider *self = user_data;
+  GQueue q;
+  Msg *m;
+
+  g_mutex_lock (&self->lock);
+  q = self->outbox;
+  g_queue_init (&self->outbox);
+  /* the context holds its own reference while dispatching */
+  g_source_unref (self->outbox_source);
+  self->outbox_source = NULL;
+  g_mutex_unlock (&self->lock);
+
+  while ((m = g_queue_pop_head (&q))) {
+    if (self->started)
+      handle_msg (self, m);
+    msg_free (m);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* ------------------------------------------------------------------------
+ * vfuncs
+ * ------------------------------------------------------------------------ */
+
+static gboolean
+gst_bidi_local_provider_configure (GstBidiProvider * provider,
+    const GstBidiProviderConfig * config, GError ** error)
+{
+  GstBidiLocalProvider *self = GST_BIDI_LOCAL_PROVIDER (provider);
+  Settings *s = settings_parse (config, error);
+
+  if (!s)
+    return FALSE;
+  GST_OBJECT_LOCK (self);
+  settings_free (self->settings);
+  self->settings = s;
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static void
+gst_bidi_local_provider_get_audio_formats (G_GNUC_UNUSED GstBidiProvider *
+    provider, GstAudioInfo * in_info, GstAudioInfo * out_info)
+{
+  gst_audio_info_set_format (in_info, GST_AUDIO_FORMAT_S16LE, RATE, 1, NULL);
+  gst_audio_info_set_format (out_info, GST_AUDIO_FORMAT_S16LE, RATE, 1,
+      NULL);
+}
+
+static void gst_bidi_local_provider_stop (GstBidiProvider * provider);
+
+static gboolean
+gst_bidi_local_provider_start (GstBidiProvider * provider,
+    const GstBidiProviderConfig * config, GError ** error)
+{
+  GstBidiLocalProvider *self = GST_BIDI_LOCAL_PROVIDER (provider);
+  AsrSetup *asr_setup;
+  TtsSetup *tts_setup;
+  Settings *s;
+
+  if (self->started)
+    gst_bidi_local_provider_stop (provider);
+
+  GST_OBJECT_LOCK (self);
+  s = self->settings ? settings_copy (self->settings) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  if (!s && !(s = settings_parse (config, error)))
+    return FALSE;
+
+  self->run = s;
+  self->conn_id = g_uuid_string_random ();
+  gst_bidi_intent_tools_from_json (config->tools_json, &self->tools);
+
+  if (s->llm_url) {
+    const gchar *model = s->llm_model ? s->llm_model : config->model;
+
+    self->llm = gst_bidi_llm_new (s->llm_url, model, config->api_key,
+        config->instructions, config->tools_json, config->ssl_ca_file, error);
+    if (!self->llm)
+      goto llm_failed;
+    if (config->history_json &&
+        !gst_bidi_llm_set_history (self->llm, config->history_json, error))
+      goto llm_failed;
+    self->model_name = g_strdup (model ? model : "chat-completions");
+  } else {
+    self->model_name = g_strdup (MODEL_NAME);
+  }
+
+  g_mutex_lock (&self->lock);
+  self->net_ctx = g_main_context_ref_thread_default ();
+  self->quit = FALSE;
+  g_mutex_unlock (&self->lock);
+  self->started = TRUE;
+
+  GST_INFO_OBJECT (self, "starting: %s, voice %s, tools:%s%s%s",
+      s->llm_url ? s->llm_url : "built-in responder", s->voice,
+      self->tools.current_time ? " current_time" : "",
+      self->tools.calculator ? " calculator" : "",
+      self->tools.stop_conversation ? " stop_conversation" : "");
+
+  tts_setup = g_new0 (TtsSetup, 1);
+  tts_setup->self = self;
+  tts_setup->voice = g_strdup (s->voice);
+  self->tts_thread = g_thread_new ("bidilocal-tts", tts_thread_func,
+      tts_setup);
+
+  asr_setup = g_new0 (AsrSetup, 1);
+  asr_setup->self = self;
+  asr_setup->params = s->listener;
+  gst_bidi_asr_model_copy (&asr_setup->model, &s->model);
+  self->asr_thread = g_thread_new ("bidilocal-asr", asr_thread_func,
+      asr_setup);
+  return TRUE;
+
+  /* ERRORS */
+llm_failed:
+  {
+    g_clear_pointer (&self->llm, gst_bidi_llm_free);
+    g_clear_pointer (&self->conn_id, g_free);
+    settings_free (self->run);
+    self->run = NULL;
+    return FALSE;
+  }
+}
+
+static void
+gst_bidi_local_provider_send_audio (GstBidiProvider * provider, GBytes * pcm)
+{
+  GstBidiLocalProvider *self = GST_BIDI_LOCAL_PROVIDER (provider);
+  Job *job;
+  gboolean dropped = FALSE;
+
+  if (!self->started || self->stopping || self->end_input)
+    return;
+
+  job = g_new0 (Job, 1);
+  job->type = JOB_AUDIO;
+  job->pcm = g_bytes_ref (pcm);
+
+  g_mutex_lock (&self->lock);
+  g_queue_push_tail (&self->asr_jobs, job);
+  self->asr_queued_bytes += g_bytes_get_size (pcm);
+  while (self->asr_queued_bytes > (guint64) RATE * 2 * MAX_QUEUED_AUDIO_MS /
+      1000) {
+    GList *l;
+    /* the oldest audio goes: recognition fell a minute behind */
+    for (l = self->asr_jobs.head; l; l = l->next) {
+      Job *old = l->data;
+      if (old->type == JOB_AUDIO) {
+        self->asr_queued_bytes -= g_bytes_get_size (old->pcm);
+        g_queue_delete_link (&self->asr_jobs, l);
+        job_free (old);
+        dropped = TRUE;
+        break;
+      }
+    }
+    if (!l)
+      break;
+  }
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  if (dropped)
+    GST_WARNING_OBJECT (self, "recognition is too slow, dropping audio");
+}
+
+static void
+gst_bidi_local_provider_send_text (GstBidiProvider * provider,
+    const gchar * text, const gchar * role)
+{
+  GstBidiLocalProvider *self = GST_BIDI_LOCAL_PROVIDER (provider);
+
+  if (!self->started || !text || !*text)
+    return;
+  if (g_strcmp0 (role, "user") != 0) {
+    GST_WARNING_OBJECT (self, "ignoring text with role %s", role);
+    return;
+  }
+  if (self->stopping) {
+    GST_INFO_OBJECT (self, "conversation stopped, ignoring \"%s\"", text);
+    return;
+  }
+  if (self->answer || self->user_speaking || !self->connected) {
+    g_queue_push_tail (&self->pending_turns, g_strdup (text));
+    return;
+  }
+  answer_start (self, text);
+}
+
+static void
+gst_bidi_local_provider_send_tool_result (GstBidiProvider * provider,
+    const gchar * tool_use_id, const gchar * name, const gchar * json,
+    const gchar * status)
+{
+  GstBidiLocalProvider *self = GST_BIDI_LOCAL_PROVIDER (provider);
+  Msg *m;
+
+  if (!self->started)
+    return;
+  /* through the outbox: the element may call this from inside our own
+   * emit of the tool call */
+  m = msg_new (MSG_TOOL_RESULT);
+  m->id = g_strdup (tool_use_id);
+  m->name = g_strdup (name);
+  m->text = g_strdup (json ? json : "{}");
+  m->status = g_strdup (status ? status : "success");
+  post (self, m);
+}
+
+static void
+gst_bidi_local_provider_interrupt (GstBidiProvider * provider,
+    guint64 played_ms)
+{
+  GstBidiLocalProvider *self = GST_BIDI_LOCAL_PROVIDER (provider);
+
+  if (!self->started)
+    return;
+  GST_DEBUG_OBJECT (self, "interrupt after %" G_GUINT64_FORMAT " ms",
+      played_ms);
+
+  if (self->answer) {
+    answer_cancel (self, played_ms);
+  } else if (self->last_answer) {
+    /* complete, but it was still playing: keep what was heard */
+    Answer *a = self->last_answer;
+    gchar *heard = answer_heard (a, played_ms);
+
+    GST_INFO_OBJECT (self, "answer %s cut after %" G_GUINT64_FORMAT " ms; "
+        "heard: \"%s\"", a->id, played_ms, heard);
+    if (self->llm)
+      gst_bidi_llm_truncate_last_answer (self->llm, heard);
+    if (a->full_text->len)
+      history_truncate_answer (self, heard);
+    g_free (heard);
+    answer_free (a);
+    self->last_answer = NULL;
+  }
+  self->play_end_us = 0;
+}
+
+static void
+gst_bidi_local_provider_end_input (GstBidiProvider * provider)
+{
+  GstBidiLocalProvider *self = GST_BIDI_LOCAL_PROVIDER (provider);
+  Job *job;
+
+  if (!self->started) {
+    emit (self, gst_bidi_event_new_connection_close (NULL, "complete"));
+    return;
+  }
+  if (self->end_input)
+    return;
+  self->end_input = TRUE;
+  GST_INFO_OBJECT (self, "input ended");
+
+  job = g_new0 (Job, 1);
+  job->type = JOB_END_INPUT;
+  queue_job (self, &self->asr_jobs, job);
+}
+
+static void
+gst_bidi_local_provider_stop (GstBidiProvider * provider)
+{
+  GstBidiLocalProvider *self = GST_BIDI_LOCAL_PROVIDER (provider);
+  gchar *text;
+
+  g_mutex_lock (&self->lock);
+  self->quit = TRUE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  if (self->asr_thread)
+    g_thread_join (self->asr_thread);
+  if (self->tts_thread)
+    g_thread_join (self->tts_thread);
+  self->asr_thread = self->tts_thread = NULL;
+
+  /* no events after this */
+  self->started = FALSE;
+
+  g_mutex_lock (&self->lock);
+  if (self->outbox_source) {
+    g_source_destroy (self->outbox_source);
+    g_source_unref (self->outbox_source);
+    self->outbox_source = NULL;
+  }
+  g_queue_clear_full (&self->outbox, (GDestroyNotify) msg_free);
+  g_queue_clear_full (&self->asr_jobs, (GDestroyNotify) job_free);
+  g_queue_clear_full (&self->tts_jobs, (GDestroyNotify) job_free);
+  self->asr_queued_bytes = 0;
+  g_clear_pointer (&self->net_ctx, g_main_context_unref);
+  g_mutex_unlock (&self->lock);
+
+  if (self->llm) {
+    gst_bidi_llm_cancel (self->llm);
+    g_clear_pointer (&self->llm, gst_bidi_llm_free);
+  }
+  g_clear_pointer (&self->answer, answer_free);
+  g_clear_pointer (&self->last_answer, answer_free);
+  while ((text = g_queue_pop_head (&self->pending_turns)))
+    g_free (text);
+  g_ptr_array_set_size (self->history, 0);
+  g_clear_pointer (&self->conn_id, g_free);
+  g_clear_pointer (&self->model_name, g_free);
+  settings_free (self->run);
+  self->run = NULL;
+  self->connected = self->closed = self->stopping = FALSE;
+  self->end_input = self->input_done = self->user_speaking = FALSE;
+  self->play_end_us = 0;
+}
+
+static void
+gst_bidi_local_provider_finalize (GObject * object)
+{
+  GstBidiLocalProvider *self = GST_BIDI_LOCAL_PROVIDER (object);
+
+  /* the element stops us first; this is the safety net */
+  if (self->started || self->asr_thread || self->tts_thread)
+    gst_bidi_local_provider_stop (GST_BIDI_PROVIDER (self));
+  settings_free (self->settings);
+  g_ptr_array_unref (self->history);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_bidi_local_provider_class_init (GstBidiLocalProviderClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstBidiProviderClass *provider_class = GST_BIDI_PROVIDER_CLASS (klass);
+
+  gobject_class->finalize = gst_bidi_local_provider_finalize;
+  provider_class->configure = gst_bidi_local_provider_configure;
+  provider_class->get_audio_formats =
+      gst_bidi_local_provider_get_audio_formats;
+  provider_class->start = gst_bidi_local_provider_start;
+  provider_class->send_audio = gst_bidi_local_provider_send_audio;
+  provider_class->send_text = gst_bidi_local_provider_send_text;
+  provider_class->send_tool_result = gst_bidi_local_provider_send_tool_result;
+  provider_class->interrupt = gst_bidi_local_provider_interrupt;
+  provider_class->end_input = gst_bidi_local_provider_end_input;
+  provider_class->stop = gst_bidi_local_provider_stop;
+}
+
+static void
+gst_bidi_local_provider_init (GstBidiLocalProvider * self)
+{
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  g_queue_init (&self->asr_jobs);
+  g_queue_init (&self->tts_jobs);
+  g_queue_init (&self->outbox);
+  g_queue_init (&self->pending_turns);
+  self->history = g_ptr_array_new_with_free_func (g_free);
+}

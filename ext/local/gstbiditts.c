@@ -1,1 +1,336 @@
-/* placeholder */
+/* gst-bidi
+ * Copyright (C) 2026 gst-bidi developers
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2 of the License, or (at your option) any later version.
+ */
+
+/* flite speech synthesis for the local provider. Voices are flite's
+ * compiled-in ones (no downloads): slt (female, US, the default), kal
+ * (male, US, an 8 kHz diphone voice, resampled to 16 kHz), awb (male,
+ * Scottish) and rms (male, US). */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <gst/gst.h>
+#include <flite/flite.h>
+
+#include "gstbiditts.h"
+
+/* from libflite_cmu_us_*.so; flite ships no header for them */
+cst_voice *register_cmu_us_slt (const char *voxdir);
+cst_voice *register_cmu_us_kal (const char *voxdir);
+cst_voice *register_cmu_us_awb (const char *voxdir);
+cst_voice *register_cmu_us_rms (const char *voxdir);
+
+typedef struct
+{
+  const gchar *name;
+  cst_voice *(*reg) (const char *voxdir);
+  cst_voice *voice;             /* protected by flite_lock; never freed */
+} Voice;
+
+/* flite's state is global: one lock for all calls into it */
+static GMutex flite_lock;
+static gboolean flite_ready;    /* protected by flite_lock */
+static Voice voices[] = {
+  {"slt", register_cmu_us_slt, NULL},
+  {"kal", register_cmu_us_kal, NULL},
+  {"awb", register_cmu_us_awb, NULL},
+  {"rms", register_cmu_us_rms, NULL},
+};
+
+const gchar *
+gst_bidi_tts_voice_names (void)
+{
+  return "slt, kal, awb, rms";
+}
+
+static Voice *
+find_voice (const gchar * name)
+{
+  guint i;
+
+  if (!name)
+    name = GST_BIDI_TTS_DEFAULT_VOICE;
+  for (i = 0; i < G_N_ELEMENTS (voices); i++)
+    if (g_ascii_strcasecmp (voices[i].name, name) == 0)
+      return &voices[i];
+  return NULL;
+}
+
+gboolean
+gst_bidi_tts_voice_exists (const gchar * name)
+{
+  return find_voice (name) != NULL;
+}
+
+/* with flite_lock */
+static cst_voice *
+load_voice_unlocked (Voice * v)
+{
+  if (!flite_ready) {
+    flite_init ();
+    flite_ready = TRUE;
+  }
+  if (!v->voice)
+    v->voice = v->reg (NULL);
+  return v->voice;
+}
+
+gboolean
+gst_bidi_tts_prepare (const gchar * voice, GError ** error)
+{
+  Voice *v = find_voice (voice);
+  cst_voice *cv;
+
+  if (!v)
+    goto unknown;
+  g_mutex_lock (&flite_lock);
+  cv = load_voice_unlocked (v);
+  g_mutex_unlock (&flite_lock);
+  if (!cv)
+    goto failed;
+  return TRUE;
+
+  /* ERRORS */
+unknown:
+  {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "Unknown voice \"%s\" (flite has: %s)", voice,
+        gst_bidi_tts_voice_names ());
+    return FALSE;
+  }
+failed:
+  {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED,
+        "flite could not load voice \"%s\"", v->name);
+    return FALSE;
+  }
+}
+
+static GBytes *synthesize (const gchar * voice, const gchar * text,
+    gboolean seeded, guint seed, GError ** error);
+
+GBytes *
+gst_bidi_tts_synthesize (const gchar * voice, const gchar * text,
+    GError ** error)
+{
+  return synthesize (voice, text, FALSE, 0, error);
+}
+
+GBytes *
+gst_bidi_tts_synthesize_seeded (const gchar * voice, const gchar * text,
+    guint seed, GError ** error)
+{
+  return synthesize (voice, text, TRUE, seed, error);
+}
+
+static GBytes *
+synthesize (const gchar * voice, const gchar * text, gboolean seeded,
+    guint seed, GError ** error)
+{
+  Voice *v = find_voice (voice);
+  cst_voice *cv;
+  cst_wave *wave;
+  gchar *ascii;
+  gint16 *samples;
+  gsize n;
+
+  if (!v)
+    goto unknown;
+  if (!text)
+    return g_bytes_new (NULL, 0);
+
+  /* flite reads bytes as Latin-ish text: give it plain ASCII */
+  ascii = g_str_to_ascii (text, "C");
+  g_strstrip (ascii);
+  if (!*ascii) {
+    g_free (ascii);
+    return g_bytes_new (NULL, 0);
+  }
+
+  g_mutex_lock (&flite_lock);
+  cv = load_voice_unlocked (v);
+  if (seeded)
+    srand (seed);
+  wave = cv ? flite_text_to_wave (ascii, cv) : NULL;
+  if (wave && wave->sample_rate != GST_BIDI_TTS_RATE && wave->num_samples > 0)
+    cst_wave_resample (wave, GST_BIDI_TTS_RATE);
+  g_mutex_unlock (&flite_lock);
+  g_free (ascii);
+
+  if (!wave)
+    goto failed;
+
+  /* flite's waves are mono; take the first channel if ever not */
+  n = MAX (wave->num_samples, 0);
+  samples = g_new (gint16, MAX (n, 1));
+  if (wave->num_channels <= 1) {
+    memcpy (samples, wave->samples, n * sizeof (gint16));
+  } else {
+    gsize i;
+    for (i = 0; i < n; i++)
+      samples[i] = wave->samples[i * wave->num_channels];
+  }
+  delete_wave (wave);
+
+#if G_BYTE_ORDER == G_BIG_ENDIAN
+  {
+    gsize i;
+    for (i = 0; i < n; i++)
+      samples[i] = GUINT16_SWAP_LE_BE (samples[i]);
+  }
+#endif
+  return g_bytes_new_take (samples, n * sizeof (gint16));
+
+  /* ERRORS */
+unknown:
+  {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "Unknown voice \"%s\" (flite has: %s)", voice,
+        gst_bidi_tts_voice_names ());
+    return NULL;
+  }
+failed:
+  {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED,
+        "flite could not synthesize \"%s\"", text);
+    return NULL;
+  }
+}
+
+static gboolean
+is_sentence_end (const gchar * p)
+{
+  if (*p == '\n')
+    return TRUE;
+  if (*p != '.' && *p != '!' && *p != '?')
+    return FALSE;
+  /* closing quotes and brackets belong to the sentence */
+  for (p++; *p == '"' || *p == '\'' || *p == ')' || *p == ']'; p++);
+  return *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
+}
+
+gchar *
+gst_bidi_tts_next_sentence (GString * pending, gboolean flush)
+{
+  for (;;) {
+    gchar *p, *sentence;
+    gsize len;
+
+    /* skip leading white space */
+    for (p = pending->str; *p && g_ascii_isspace (*p); p++);
+    if (p != pending->str)
+      g_string_erase (pending, 0, p - pending->str);
+    if (pending->len == 0)
+      return NULL;
+
+    for (p = pending->str; *p && !is_sentence_end (p); p++);
+    if (!*p) {
+      if (!flush)
+        return NULL;
+      len = pending->len;
+    } else {
+      /* include the punctuation and closing marks */
+      if (*p != '\n')
+        for (p++; *p == '"' || *p == '\'' || *p == ')' || *p == ']'; p++);
+      len = p - pending->str;
+    }
+    sentence = g_strndup (pending->str, len);
+    g_string_erase (pending, 0, len);
+    g_strstrip (sentence);
+    if (*sentence)
+      return sentence;
+    g_free (sentence);
+  }
+}
+
+gchar *
+gst_bidi_tts_clean_text (const gchar * text)
+{
+  GString *s = g_string_new (NULL);
+  const gchar *p;
+  gboolean line_start = TRUE, space = FALSE;
+
+  if (!text)
+    return g_string_free (s, FALSE);
+
+  for (p = text; *p; p++) {
+    gchar c = *p;
+
+    if (line_start) {
+      /* list bullets and headings */
+      while (*p == ' ' || *p == '\t')
+        p++;
+      if ((*p == '-' || *p == '*' || *p == '+') && p[1] == ' ')
+        p += 2;
+      while (*p == '#')
+        p++;
+      line_start = FALSE;
+      c = *p;
+      if (!c)
+        break;
+    }
+    if (c == '*' || c == '_' || c == '`' || c == '#')
+      continue;
+    if (c == '\n') {
+      /* keep line breaks: they end sentences */
+      while (s->len && s->str[s->len - 1] == ' ')
+        g_string_truncate (s, s->len - 1);
+      g_string_append_c (s, '\n');
+      line_start = TRUE;
+      space = FALSE;
+      continue;
+    }
+    if (g_ascii_isspace (c)) {
+      space = TRUE;
+      continue;
+    }
+    if (space && s->len && s->str[s->len - 1] != '\n')
+      g_string_append_c (s, ' ');
+    space = FALSE;
+    g_string_append_c (s, c);
+  }
+  return g_string_free (s, FALSE);
+}
+
+gchar *
+gst_bidi_tts_heard_text (const gchar * const *sentences,
+    const guint64 * durations_ms, guint n_sentences, guint64 played_ms)
+{
+  GString *s = g_string_new (NULL);
+  guint64 t = 0;
+  guint i;
+
+  for (i = 0; i < n_sentences && played_ms > t; i++) {
+    guint64 dur = durations_ms[i];
+
+    if (played_ms >= t + dur) {
+      g_string_append_printf (s, "%s%s", s->len ? " " : "", sentences[i]);
+    } else {
+      gchar **words = g_strsplit_set (sentences[i], " \t\n", -1);
+      guint n = 0, k, j, taken = 0;
+
+      for (j = 0; words[j]; j++)
+        n += *words[j] != '\0';
+      k = (guint) ((played_ms - t) * n / MAX (dur, 1));
+      for (j = 0; words[j] && taken < k; j++) {
+        if (!*words[j])
+          continue;
+        g_string_append_printf (s, "%s%s", s->len ? " " : "", words[j]);
+        taken++;
+      }
+      g_strfreev (words);
+    }
+    t += dur;
+  }
+  return g_string_free (s, FALSE);
+}

@@ -1,0 +1,68 @@
+/* gst-bidi
+ * Copyright (C) 2026 gst-bidi developers
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2 of the License, or (at your option) any later version.
+ */
+
+#ifndef __GST_BIDI_TTS_H__
+#define __GST_BIDI_TTS_H__
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Speech synthesis with flite's built-in voices, and the text side of
+ * speaking: sentence splitting for streamed text.
+ *
+ * flite keeps global state (its lexicon, the voice list), so every call
+ * into it is serialised by one process-wide lock; a sentence takes a few
+ * tens of milliseconds, far less than it lasts. */
+
+#define GST_BIDI_TTS_RATE 16000
+#define GST_BIDI_TTS_DEFAULT_VOICE "slt"
+
+/* "slt, kal, awb, rms" */
+const gchar *gst_bidi_tts_voice_names (void);
+gboolean gst_bidi_tts_voice_exists (const gchar * name);
+
+/* Makes sure @voice is loaded (first use registers it with flite). */
+gboolean gst_bidi_tts_prepare (const gchar * voice, GError ** error);
+
+/* Speaks @text with @voice: S16 mono at GST_BIDI_TTS_RATE, native endian
+ * (little endian on every platform we build for; swapped otherwise).
+ * Returns NULL with @error on failure; empty text gives empty bytes. */
+GBytes *gst_bidi_tts_synthesize (const gchar * voice, const gchar * text,
+    GError ** error);
+
+/* The same, reproducibly: flite's excitation noise comes from libc's
+ * rand(), so the same text sounds a little different each time. This seeds
+ * it (srand, process-wide) before synthesising, under flite's lock. For
+ * test fixtures and benchmarks. */
+GBytes *gst_bidi_tts_synthesize_seeded (const gchar * voice,
+    const gchar * text, guint seed, GError ** error);
+
+/* Takes the next complete sentence off the front of @pending (text
+ * streamed in pieces): a sentence ends with . ! ? or a line break,
+ * followed by white space (so "3.5" and "e.g." inside a word do not
+ * split). With @flush, whatever is left is the last sentence. Returns NULL
+ * when no sentence is complete yet. Leading and trailing white space is
+ * trimmed; sentences of only white space are skipped. */
+gchar *gst_bidi_tts_next_sentence (GString * pending, gboolean flush);
+
+/* Removes markup that should not be read aloud (*, _, `, #, leading "- ")
+ * and squeezes white space. */
+gchar *gst_bidi_tts_clean_text (const gchar * text);
+
+/* What the user heard of an answer cut off after @played_ms: the
+ * sentences (each lasting @durations_ms) that were heard entirely, then
+ * the share of the words of the one being spoken that matches the share of
+ * its audio that played. */
+gchar *gst_bidi_tts_heard_text (const gchar * const *sentences,
+    const guint64 * durations_ms, guint n_sentences, guint64 played_ms);
+
+G_END_DECLS
+
+#endif /* __GST_BIDI_TTS_H__ */
