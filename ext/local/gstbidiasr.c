@@ -361,8 +361,7 @@ gst_bidi_listener_new (const GstBidiListenerParams * params, GstBidiAsr * asr,
   l->acc = g_new (gint16, l->frame);
   /* the pre-roll counts back from the onset, which is the last frame */
   l->ring_frames = MAX (gst_bidi_vad_start_frames (l->vad),
-      (params->preroll_ms + GST_BIDI_VAD_FRAME_MS - 1) /
-      GST_BIDI_VAD_FRAME_MS);
+      (params->preroll_ms + GST_BIDI_VAD_FRAME_MS - 1) / GST_BIDI_VAD_FRAME_MS);
   l->ring = g_new (gint16, (gsize) l->ring_frames * l->frame);
   l->held_max = (params->vad.end_ms + GST_BIDI_VAD_FRAME_MS - 1) /
       GST_BIDI_VAD_FRAME_MS + 1;
@@ -479,12 +478,11 @@ end_turn (GstBidiListener * l)
 static void
 start_turn (GstBidiListener * l)
 {
-  guint start_frames = gst_bidi_vad_start_frames (l->vad);
+  guint64 lead = (guint64) (gst_bidi_vad_start_frames (l->vad) * l->frame);
   guint n, i;
 
   l->in_turn = TRUE;
-  l->turn_start = l->position >= (guint64) start_frames * l->frame ?
-      l->position - (guint64) start_frames * l->frame : 0;
+  l->turn_start = l->position >= lead ? l->position - lead : 0;
   l->turn_samples = 0;
   l->since_partial = 0;
   l->held_frames = 0;
@@ -502,7 +500,7 @@ start_turn (GstBidiListener * l)
     guint slot = (l->ring_head + l->ring_frames - n + i) % l->ring_frames;
     feed (l, l->ring + (gsize) slot * l->frame, l->frame);
   }
-  l->turn_samples = (guint64) n * l->frame;
+  l->turn_samples = (guint64) (n * l->frame);
 }
 
 static void
@@ -532,8 +530,7 @@ process_frame (GstBidiListener * l, const gint16 * frame)
       g_clear_pointer (&l->early_final, g_free);
       if (l->asr && gst_bidi_asr_begin (l->asr)) {
         l->streaming = TRUE;
-        gst_bidi_asr_feed (l->asr, (const gint16 *) l->utt->data,
-            l->utt->len);
+        gst_bidi_asr_feed (l->asr, (const gint16 *) l->utt->data, l->utt->len);
       }
     }
     release_held (l, G_MAXUINT);

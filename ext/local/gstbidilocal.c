@@ -117,7 +117,8 @@ typedef struct
   MsgType type;
   guint gen;                    /* AUDIO */
   guint sentence;               /* AUDIO */
-  gchar *text;                  /* PARTIAL, FINAL, LOAD_ERROR, TOOL_RESULT json */
+  gchar *text;                  /* PARTIAL, FINAL, LOAD_ERROR; TOOL_RESULT:
+                                 * the result's JSON */
   gchar *id, *name, *status;    /* TOOL_RESULT */
   GBytes *pcm;                  /* AUDIO */
   guint64 position;
@@ -244,8 +245,7 @@ G_DEFINE_TYPE_WITH_CODE (GstBidiLocalProvider, gst_bidi_local_provider,
 static void answer_start (GstBidiLocalProvider * self, const gchar * text);
 static void answer_maybe_finish (GstBidiLocalProvider * self, Answer * a);
 static void check_close (GstBidiLocalProvider * self);
-static void llm_submit_tool_results (GstBidiLocalProvider * self,
-    Answer * a);
+static void llm_submit_tool_results (GstBidiLocalProvider * self, Answer * a);
 
 /* ------------------------------------------------------------------------
  * Settings
@@ -353,8 +353,7 @@ settings_parse (const GstBidiProviderConfig * config, GError ** error)
           "grammar", G_TYPE_STRING,
           "keywords", G_TYPE_STRING,
           "llm-url", G_TYPE_STRING,
-          "llm-model", G_TYPE_STRING,
-          "tool-timeout-ms", G_TYPE_INT, NULL))
+          "llm-model", G_TYPE_STRING, "tool-timeout-ms", G_TYPE_INT, NULL))
     goto fail;
 
   if (!get_range (pc, "vad-threshold-db", 0, 60,
@@ -368,8 +367,7 @@ settings_parse (const GstBidiProviderConfig * config, GError ** error)
       !get_ms (pc, "preroll-ms", 0, 2000, &s->listener.preroll_ms, error) ||
       !get_ms (pc, "max-turn-ms", 1000, 120000, &s->listener.max_turn_ms,
           error) ||
-      !get_ms (pc, "tool-timeout-ms", 100, 600000, &s->tool_timeout_ms,
-          error))
+      !get_ms (pc, "tool-timeout-ms", 100, 600000, &s->tool_timeout_ms, error))
     goto fail;
 
   if (pc) {
@@ -1181,8 +1179,7 @@ llm_on_error (const GError * error, gpointer user_data)
       error->message);
   if (!a || !a->llm_running)
     return;
-  msg = g_strdup_printf ("Language model request failed: %s",
-      error->message);
+  msg = g_strdup_printf ("Language model request failed: %s", error->message);
   llm_failed (self, a, msg);
   g_free (msg);
 }
@@ -1240,8 +1237,7 @@ on_tool_result (GstBidiLocalProvider * self, Msg * m)
     GST_DEBUG_OBJECT (self, "late or unknown tool result %s", m->id);
     return;
   }
-  GST_INFO_OBJECT (self, "tool result %s (%s): %s", m->id, m->status,
-      m->text);
+  GST_INFO_OBJECT (self, "tool result %s (%s): %s", m->id, m->status, m->text);
   if (success && g_strcmp0 (t->name, GST_BIDI_TOOL_STOP_CONVERSATION) == 0)
     self->stopping = TRUE;
 
@@ -1375,8 +1371,7 @@ check_close (GstBidiLocalProvider * self)
     return;
   }
   GST_INFO_OBJECT (self, "input ended and answered: closing");
-  emit (self, gst_bidi_event_new_connection_close (self->conn_id,
-          "complete"));
+  emit (self, gst_bidi_event_new_connection_close (self->conn_id, "complete"));
 }
 
 static void
@@ -1394,8 +1389,7 @@ handle_msg (GstBidiLocalProvider * self, Msg * m)
       GST_ERROR_OBJECT (self, "%s", m->text);
       emit (self, gst_bidi_event_new_error (m->text, "model", NULL));
       self->closed = TRUE;
-      emit (self, gst_bidi_event_new_connection_close (self->conn_id,
-              "error"));
+      emit (self, gst_bidi_event_new_connection_close (self->conn_id, "error"));
       break;
     case MSG_SPEECH_START:
       on_speech_start (self, m);
@@ -1468,8 +1462,7 @@ gst_bidi_local_provider_get_audio_formats (G_GNUC_UNUSED GstBidiProvider *
     provider, GstAudioInfo * in_info, GstAudioInfo * out_info)
 {
   gst_audio_info_set_format (in_info, GST_AUDIO_FORMAT_S16LE, RATE, 1, NULL);
-  gst_audio_info_set_format (out_info, GST_AUDIO_FORMAT_S16LE, RATE, 1,
-      NULL);
+  gst_audio_info_set_format (out_info, GST_AUDIO_FORMAT_S16LE, RATE, 1, NULL);
 }
 
 static void gst_bidi_local_provider_stop (GstBidiProvider * provider);
@@ -1526,15 +1519,13 @@ gst_bidi_local_provider_start (GstBidiProvider * provider,
   tts_setup = g_new0 (TtsSetup, 1);
   tts_setup->self = self;
   tts_setup->voice = g_strdup (s->voice);
-  self->tts_thread = g_thread_new ("bidilocal-tts", tts_thread_func,
-      tts_setup);
+  self->tts_thread = g_thread_new ("bidilocal-tts", tts_thread_func, tts_setup);
 
   asr_setup = g_new0 (AsrSetup, 1);
   asr_setup->self = self;
   asr_setup->params = s->listener;
   gst_bidi_asr_model_copy (&asr_setup->model, &s->model);
-  self->asr_thread = g_thread_new ("bidilocal-asr", asr_thread_func,
-      asr_setup);
+  self->asr_thread = g_thread_new ("bidilocal-asr", asr_thread_func, asr_setup);
   return TRUE;
 
   /* ERRORS */
@@ -1757,8 +1748,7 @@ gst_bidi_local_provider_class_init (GstBidiLocalProviderClass * klass)
 
   gobject_class->finalize = gst_bidi_local_provider_finalize;
   provider_class->configure = gst_bidi_local_provider_configure;
-  provider_class->get_audio_formats =
-      gst_bidi_local_provider_get_audio_formats;
+  provider_class->get_audio_formats = gst_bidi_local_provider_get_audio_formats;
   provider_class->start = gst_bidi_local_provider_start;
   provider_class->send_audio = gst_bidi_local_provider_send_audio;
   provider_class->send_text = gst_bidi_local_provider_send_text;

@@ -32,14 +32,15 @@
  * turn; in a turn they count as quiet unless they are much louder than the
  * threshold (fricatives such as "s" are as flat as white noise, but much
  * louder than the background), so noise that starts while the user speaks
- * does not hold the turn open. Loud voiced frames pull it up only very slowly: a stationary tone
- * or hum may start one turn (the provider limits its length), and is then
- * absorbed after some seconds.
+ * does not hold the turn open. Loud voiced frames pull the floor up only
+ * very slowly: a stationary tone or hum may start one turn (the listener
+ * limits its length), and is then absorbed after some seconds.
  *
  * Hysteresis: a turn starts only after start_ms of consecutive loud frames
  * of which at least half are voiced (short blips, clicks and coughs shorter
- * than that never count); it ends after end_ms without a loud frame (pauses
- * between words and the closures of stop consonants do not end it). Inside
+ * than that never count); it ends after end_ms without a frame that
+ * counts as speech (pauses between words and the closures of stop
+ * consonants do not end it). Inside
  * a turn the level threshold is 3 dB lower, so that the quiet ends of
  * words do not end the turn early.
  */

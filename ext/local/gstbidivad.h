@@ -22,8 +22,9 @@ G_BEGIN_DECLS
  * start_ms of consecutive loud frames, at least half of them voiced, have
  * been seen: the frame completing that run is the onset, reported as
  * GST_BIDI_VAD_SPEECH_START. A turn ends after end_ms of frames that are
- * not loud, or loud but as flat as noise (GST_BIDI_VAD_SPEECH_END). Everything here is plain computation
- * with no threads and no allocation after gst_bidi_vad_new(). */
+ * not loud, or loud but as flat as noise (GST_BIDI_VAD_SPEECH_END).
+ * Everything here is plain computation with no threads and no allocation
+ * after gst_bidi_vad_new(). */
 
 #define GST_BIDI_VAD_DEFAULT_THRESHOLD_DB  12.0
 #define GST_BIDI_VAD_DEFAULT_MIN_LEVEL_DB  -55.0

@@ -596,8 +596,7 @@ run_latency (gint n_questions)
     gchar *heard = NULL, *answer = NULL;
 
     add_noise (pcm, MS (600), rng);
-    add_speech (pcm, questions[q % G_N_ELEMENTS (questions)], NULL, NULL,
-        &end);
+    add_speech (pcm, questions[q % G_N_ELEMENTS (questions)], NULL, NULL, &end);
     add_noise (pcm, MS (vad.end_ms + 1000), rng);
     pad_chunks (pcm, rng);
 
@@ -686,8 +685,7 @@ run_latency (gint n_questions)
     g_array_unref (push_us);
   }
 
-  g_print ("  %-52s %5s %8s %8s %8s   target\n", "", "n", "p50", "p90",
-      "max");
+  g_print ("  %-52s %5s %8s %8s %8s   target\n", "", "n", "p50", "p90", "max");
   g_print ("  %-52s %5u %8.0f %8.0f %8.0f   p50 < %.0f ms\n",
       "end of turn (VAD decision) -> first answer sample", from_vad->len,
       percentile (from_vad, 0.5), percentile (from_vad, 0.9),
@@ -730,7 +728,8 @@ feed_sessions (Feed * feeds, guint n, gdouble seconds, gboolean speech)
 
   add_noise (noise, CHUNK * 50, rng);
   while (g_get_monotonic_time () < end) {
-    sleep_until (t0 + (gint64) ++k * CHUNK_MS * 1000);
+    k++;
+    sleep_until (t0 + (gint64) k * CHUNK_MS * 1000);
     for (i = 0; i < n; i++) {
       Feed *f = &feeds[i];
       const gint16 *data;
@@ -866,8 +865,7 @@ main (int argc, char **argv)
     if (p && (p = strchr (p, ':')))
       model = g_strndup (p + 2, strcspn (p + 2, "\n"));
   }
-  g_print ("localbench: gst-bidi %s, %s\n", VERSION,
-      gst_version_string ());
+  g_print ("localbench: gst-bidi %s, %s\n", VERSION, gst_version_string ());
   g_print ("machine: %ld CPUs, %s\n", sysconf (_SC_NPROCESSORS_ONLN),
       GST_STR_NULL (model));
   g_free (cpuinfo);

@@ -328,8 +328,7 @@ GST_START_TEST (test_vad_speech_boundaries)
 
       /* the noise between the phrases, or also over the speech */
       add_noise (pcm, MS (700), NOISE_50DB);
-      add_speech (pcm, phrases[i].text, mixed ? NOISE_50DB : 0, &start,
-          &end);
+      add_speech (pcm, phrases[i].text, mixed ? NOISE_50DB : 0, &start, &end);
       add_noise (pcm, MS (1500), NOISE_50DB);
       r = run_vad (&params, pcm);
 
@@ -341,8 +340,7 @@ GST_START_TEST (test_vad_speech_boundaries)
           onset_delay <= (gint64) MS (params.start_ms +
               phrases[i].lead_ms) + 2 * FRAME,
           "\"%s\"%s: onset %" G_GINT64_FORMAT " ms after the speech started",
-          phrases[i].text, mixed ? " in noise" : "",
-          onset_delay * 1000 / RATE);
+          phrases[i].text, mixed ? " in noise" : "", onset_delay * 1000 / RATE);
       /* end: end_ms after the true end, give or take a few frames (a
        * final stop burst such as the "t" of "eight" is too weak to hold
        * the turn) */
@@ -350,8 +348,7 @@ GST_START_TEST (test_vad_speech_boundaries)
       fail_unless (end_delay >= (gint64) MS (params.end_ms) - 5 * FRAME &&
           end_delay <= (gint64) MS (params.end_ms) + 3 * FRAME,
           "\"%s\"%s: end %" G_GINT64_FORMAT " ms after the speech ended",
-          phrases[i].text, mixed ? " in noise" : "",
-          end_delay * 1000 / RATE);
+          phrases[i].text, mixed ? " in noise" : "", end_delay * 1000 / RATE);
       g_array_unref (pcm);
     }
   }
@@ -461,7 +458,8 @@ GST_START_TEST (test_parse_expressions)
     {"six plus two times three", "6 + 2 * 3", "six plus two times three"},
     {"three minus minus five", "3 - (-5)", "three minus minus five"},
     {"what is 25 * 48?", "25 * 48", "twenty five times forty eight"},
-    {"What is 1,200 / 3.", "1200 / 3", "one thousand two hundred divided by three"},
+    {"What is 1,200 / 3.", "1200 / 3",
+        "one thousand two hundred divided by three"},
     {"ten times for", "10 * 4", "ten times four"},
     {"three point five plus one", "3.5 + 1", "three point five plus one"},
   };
@@ -635,8 +633,7 @@ GST_START_TEST (test_intent_answers)
   gst_bidi_intent_free (in);
 
   in = gst_bidi_intent_classify ("what is ten divided by zero");
-  s = gst_bidi_intent_answer (in, "{\"error\": \"division by zero\"}",
-      FALSE);
+  s = gst_bidi_intent_answer (in, "{\"error\": \"division by zero\"}", FALSE);
   fail_unless_equals_string (s,
       "Sorry, I could not work that out: division by zero.");
   g_free (s);
@@ -865,8 +862,7 @@ GST_START_TEST (test_listener_recognises)
   gst_bidi_listener_params_init (&params);
   l = gst_bidi_listener_new (&params, asr, on_listen, &r);
 
-  pcm = make_phrase ("tell me a story about a dragon", 500, 1000, &start,
-      &end);
+  pcm = make_phrase ("tell me a story about a dragon", 500, 1000, &start, &end);
   /* in uneven pieces, like the element's chunks would never be */
   for (i = 0; i < pcm->len; i += 333)
     gst_bidi_listener_push (l, &g_array_index (pcm, gint16, i),
@@ -1270,8 +1266,7 @@ session_push (Session * s, const gint16 * data, gsize n, gsize chunk)
     GstFlowReturn ret;
 
     g_mutex_lock (&s->lock);
-    GST_BUFFER_PTS (buf) = gst_util_uint64_scale (s->pushed, GST_SECOND,
-        RATE);
+    GST_BUFFER_PTS (buf) = gst_util_uint64_scale (s->pushed, GST_SECOND, RATE);
     GST_BUFFER_DURATION (buf) = gst_util_uint64_scale (k, GST_SECOND, RATE);
     g_mutex_unlock (&s->lock);
     g_signal_emit_by_name (s->src, "push-buffer", buf, &ret);
@@ -1394,8 +1389,7 @@ GST_START_TEST (test_e2e_what_time)
   fail_unless (g_str_has_prefix (answer, "It is "));
 
   /* the tool went through the element */
-  i_tool = session_wait (s, 0, "tool_use_stream", "name", "current_time",
-      0);
+  i_tool = session_wait (s, 0, "tool_use_stream", "name", "current_time", 0);
   fail_unless (i_tool >= 0);
   fail_unless (session_wait (s, i_tool, "tool_result", "status", "success",
           0) > i_tool);
@@ -1677,8 +1671,7 @@ GST_START_TEST (test_e2e_send_text_and_config)
     g_signal_emit_by_name (s->agent, "send-text", "What is 7 / 2?", &ok);
     fail_unless (ok);
   }
-  i = session_wait (s, 0, "bidi_transcript_stream", "is_final", "true",
-      10000);
+  i = session_wait (s, 0, "bidi_transcript_stream", "is_final", "true", 10000);
   fail_unless (i >= 0);
   fail_unless_equals_string (gst_structure_get_string (session_msg (s, i),
           "text"), "Seven divided by two is three point five.");
@@ -1695,14 +1688,12 @@ GST_START_TEST (test_e2e_send_text_and_config)
     g_signal_emit_by_name (s->agent, "send-text", "What time is it?", &ok);
     fail_unless (ok);
   }
-  i = session_wait (s, 0, "bidi_transcript_stream", "is_final", "true",
-      10000);
+  i = session_wait (s, 0, "bidi_transcript_stream", "is_final", "true", 10000);
   fail_unless (i >= 0);
   fail_unless_equals_string (gst_structure_get_string (session_msg (s, i),
           "text"), "I cannot tell the time here: the current time tool is "
       "not enabled.");
-  fail_unless_equals_int (session_count (s, "tool_use_stream", NULL, NULL),
-      0);
+  fail_unless_equals_int (session_count (s, "tool_use_stream", NULL, NULL), 0);
   session_free (s);
 
   /* bad settings are refused when the element starts */
@@ -1974,8 +1965,9 @@ mock_llm_last_assistant (MockLlm * m, guint i)
       (json_parser_get_root (parser)), "messages");
   for (k = 0; k < json_array_get_length (msgs); k++) {
     JsonObject *o = json_array_get_object_element (msgs, k);
-    if (g_strcmp0 (json_object_get_string_member (o, "role"),
-            "assistant") == 0) {
+    const gchar *role = json_object_get_string_member (o, "role");
+
+    if (g_strcmp0 (role, "assistant") == 0) {
       g_free (content);
       content = g_strdup (json_object_get_string_member_with_default (o,
               "content", ""));
@@ -2002,15 +1994,13 @@ GST_START_TEST (test_e2e_llm_interrupted)
 
   g_queue_push_tail (&m->answers, g_strdup (answer));
   g_queue_push_tail (&m->answers, g_strdup ("Fine."));
-  config = gst_structure_new ("config", "llm-url", G_TYPE_STRING, m->url,
-      NULL);
+  config = gst_structure_new ("config", "llm-url", G_TYPE_STRING, m->url, NULL);
   s = session_new_full ("bidiagent name=agent ! audio/x-raw,rate=16000 ! "
       "fakesink name=sink sync=true", config);
   gst_structure_free (config);
   session_wait_connected (s);
 
-  g_signal_emit_by_name (s->agent, "send-text", "tell me about dragons",
-      &ok);
+  g_signal_emit_by_name (s->agent, "send-text", "tell me about dragons", &ok);
   fail_unless (ok);
   /* about a second and a half of the answer plays, then the application
    * cuts it */
