@@ -35,21 +35,6 @@
 
 #include "gstbidiintents.h"
 
-/* floor () and round () for |v| < 2^62, without libm (the provider's static
- * library is not linked with it) */
-static gdouble
-int_floor (gdouble v)
-{
-  gdouble t = (gdouble) (gint64) v;
-  return t > v ? t - 1 : t;
-}
-
-static gdouble
-int_round (gdouble v)
-{
-  return v >= 0 ? int_floor (v + 0.5) : -int_floor (-v + 0.5);
-}
-
 static const gchar *const units[] = {
   "zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
   "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen",
@@ -442,7 +427,7 @@ append_number (GString * s, gdouble v, gboolean parenthesize)
 {
   gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
 
-  if (fabs (v) < 1e15 && v == int_floor (v))
+  if (fabs (v) < 1e15 && v == floor (v))
     g_snprintf (buf, sizeof (buf), "%.0f", v);
   else
     g_ascii_formatd (buf, sizeof (buf), "%.12g", v);
@@ -594,10 +579,10 @@ gst_bidi_result_to_words (gdouble value)
     return g_strdup ("not a number");
   if (fabs (value) >= 1e15)
     return gst_bidi_number_to_words (value);
-  if (fabs (value - int_round (value)) < 1e-9 * MAX (1.0, fabs (value)))
-    return gst_bidi_number_to_words (int_round (value));
+  if (fabs (value - round (value)) < 1e-9 * MAX (1.0, fabs (value)))
+    return gst_bidi_number_to_words (round (value));
 
-  rounded = int_round (value * 1000) / 1000;
+  rounded = round (value * 1000) / 1000;
   words = gst_bidi_number_to_words (rounded);
   if (fabs (rounded - value) < 1e-12 * MAX (1.0, fabs (value)))
     return words;

@@ -54,74 +54,6 @@
 
 #include "gstbidivad.h"
 
-/* The few transcendental functions the VAD needs, on top of frexp() and
- * ldexp() (which glibc has in libc): the provider's static library is not
- * linked with libm (see ext/local/meson.build). Accurate to ~1e-13, far
- * more than a level in dB or a spectral flatness needs. */
-#define LN2 0.69314718055994530942
-#define LN10 2.30258509299404568402
-
-/* natural logarithm, x > 0 */
-static gdouble
-vad_log (gdouble x)
-{
-  gdouble m, z, z2, term, sum = 0;
-  gint e, k;
-
-  m = frexp (x, &e);            /* x = m * 2^e, m in [0.5, 1) */
-  /* ln m = 2 atanh ((m - 1) / (m + 1)), |z| <= 1/3 */
-  z = (m - 1) / (m + 1);
-  z2 = z * z;
-  term = z;
-  for (k = 1; k < 40; k += 2) {
-    sum += term / k;
-    term *= z2;
-  }
-  return e * LN2 + 2 * sum;
-}
-
-static gdouble
-vad_exp (gdouble y)
-{
-  gdouble r, term = 1, sum = 1;
-  gint k, n;
-
-  if (y < -700)
-    return 0;
-  /* y = n ln2 + r, |r| <= ln2 / 2 */
-  n = (gint) (y / LN2 + (y >= 0 ? 0.5 : -0.5));
-  r = y - n * LN2;
-  for (k = 1; k < 20; k++) {
-    term *= r / k;
-    sum += term;
-  }
-  return ldexp (sum, n);
-}
-
-/* sine and cosine of x in [-2 pi, 2 pi] (Taylor series after reducing to
- * [-pi, pi]) */
-static void
-vad_sincos (gdouble x, gdouble * s, gdouble * c)
-{
-  gdouble term_s, term_c, x2;
-  gint k;
-
-  if (x > G_PI)
-    x -= 2 * G_PI;
-  else if (x < -G_PI)
-    x += 2 * G_PI;
-  x2 = x * x;
-  term_s = x;
-  term_c = 1;
-  *s = *c = 0;
-  for (k = 1; k < 60; k += 2) {
-    *s += term_s;
-    *c += term_c;
-    term_s *= -x2 / ((k + 1) * (k + 2));
-    term_c *= -x2 / (k * (k + 1));
-  }
-}
-
 /* voiced when the spectral flatness is below this */
 #define FLATNESS_VOICED 0.35
 /* in a turn, an unvoiced (flat) frame keeps the turn only when it is this
@@ -201,18 +133,15 @@ gst_bidi_vad_new (const GstBidiVadParams * params, gint rate)
   vad->bin_hi = MIN ((guint) (FLAT_HI_HZ * n / rate), n / 2 - 1);
 
   vad->window = g_new (gdouble, vad->frame_samples);
-  for (i = 0; i < vad->frame_samples; i++) {
-    gdouble sn, cs;
-    vad_sincos (2.0 * G_PI * i / (vad->frame_samples - 1), &sn, &cs);
-    vad->window[i] = 0.5 - 0.5 * cs;
-  }
+  /* Hann window */
+  for (i = 0; i < vad->frame_samples; i++)
+    vad->window[i] = 0.5 - 0.5 * cos (2.0 * G_PI * i /
+        (vad->frame_samples - 1));
   vad->cos_tab = g_new (gdouble, n / 2);
   vad->sin_tab = g_new (gdouble, n / 2);
   for (i = 0; i < n / 2; i++) {
-    gdouble sn, cs;
-    vad_sincos (2.0 * G_PI * i / n, &sn, &cs);
-    vad->cos_tab[i] = cs;
-    vad->sin_tab[i] = -sn;
+    vad->cos_tab[i] = cos (2.0 * G_PI * i / n);
+    vad->sin_tab[i] = -sin (2.0 * G_PI * i / n);
   }
   vad->bitrev = g_new (guint, n);
   for (i = 0; i < n; i++) {
@@ -298,7 +227,7 @@ gst_bidi_vad_level_db (const gint16 * samples, gsize n)
   sum /= (gdouble) n *32768.0 * 32768.0;
   if (sum <= 1e-10)
     return FLOOR_MIN_DB;
-  return MAX (FLOOR_MIN_DB, 10.0 * vad_log (sum) / LN10);
+  return MAX (FLOOR_MIN_DB, 10.0 * log10 (sum));
 }
 
 /* In-place iterative radix-2 FFT of vad->re/im. */
@@ -355,12 +284,12 @@ flatness (GstBidiVad * vad, const gint16 * frame)
   for (i = vad->bin_lo; i <= vad->bin_hi; i++, m++) {
     /* the epsilon (about -130 dBFS per bin) keeps log() finite */
     gdouble p = vad->re[i] * vad->re[i] + vad->im[i] * vad->im[i] + 1e-3;
-    log_sum += vad_log (p);
+    log_sum += log (p);
     sum += p;
   }
   if (m == 0 || sum <= 0)
     return 1.0;
-  return vad_exp (log_sum / m) / (sum / m);
+  return exp (log_sum / m) / (sum / m);
 }
 
 GstBidiVadEvent
