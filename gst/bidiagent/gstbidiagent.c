@@ -210,6 +210,10 @@ struct _GstBidiAgent
   GMutex out_lock;
   GCond out_cond;
   GstFlowReturn srcresult;
+  /* flush_src calls between FLUSH_START and taking the stream lock: the
+   * task parks while there is one, even if a pad reactivation reset
+   * srcresult meanwhile, so the flush gets the stream lock */
+  guint flushes;
   gboolean src_active;
   gboolean playing;
   gboolean eos_pending;
@@ -1039,6 +1043,7 @@ flush_src (GstBidiAgent * self, guint32 seqnum)
   g_mutex_lock (&self->out_lock);
   if (self->srcresult == GST_FLOW_OK || self->srcresult == GST_FLOW_EOS)
     self->srcresult = GST_FLOW_FLUSHING;
+  self->flushes++;
   gst_bidi_playout_clear (&self->playout);
   gst_bidi_playout_end_answer (&self->playout);
   if (self->clock_id)
@@ -1053,6 +1058,7 @@ flush_src (GstBidiAgent * self, guint32 seqnum)
   gst_pad_push_event (self->srcpad, event);
 
   g_mutex_lock (&self->out_lock);
+  self->flushes--;
   active = self->src_active;
   if (active)
     self->srcresult = GST_FLOW_OK;
@@ -1329,7 +1335,7 @@ gst_bidi_agent_src_loop (GstPad * pad)
   GST_OBJECT_UNLOCK (self);
 
   g_mutex_lock (&self->out_lock);
-  if (self->srcresult != GST_FLOW_OK)
+  if (self->srcresult != GST_FLOW_OK || self->flushes > 0)
     goto stopping;
 
   if (!self->playing || !clock) {
