@@ -19,6 +19,7 @@
 #include <gst/audio/audio.h>
 
 #include "scriptedprovider.h"
+#include "secretwatch.h"
 
 #define WAIT_MS 5000
 
@@ -1241,28 +1242,6 @@ GST_START_TEST (test_provider_error_midstream)
 GST_END_TEST;
 
 static const gchar *secret = "sk-test-DO-NOT-LEAK-0123456789";
-static gboolean secret_seen;
-static guint n_log_lines;
-
-static void
-secret_log_func (GstDebugCategory * category, GstDebugLevel level,
-    const gchar * file, const gchar * function, gint line, GObject * object,
-    GstDebugMessage * message, gpointer user_data)
-{
-  const gchar *text = gst_debug_message_get (message);
-
-  (void) category;
-  (void) level;
-  (void) file;
-  (void) function;
-  (void) line;
-  (void) object;
-  (void) user_data;
-  n_log_lines++;
-  if (text && strstr (text, secret))
-    secret_seen = TRUE;
-}
-
 GST_START_TEST (test_api_key_secret)
 {
   GParamSpec *pspec;
@@ -1270,6 +1249,8 @@ GST_START_TEST (test_api_key_secret)
   GstMessage *msg;
   GstStructure *call;
   GstElement *probe = gst_element_factory_make ("bidiagent", NULL);
+  gboolean secret_seen;
+  guint n_log_lines;
 
   pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (probe),
       "api-key");
@@ -1277,11 +1258,7 @@ GST_START_TEST (test_api_key_secret)
   fail_unless (pspec != NULL);
   fail_if (pspec->flags & G_PARAM_READABLE, "api-key can be read back");
 
-  /* every bidi log line goes through secret_log_func, none to stderr */
-  gst_debug_remove_log_function (gst_debug_log_default);
-  gst_debug_add_log_function (secret_log_func, NULL, NULL);
-  gst_debug_set_threshold_for_name ("bidi*", GST_LEVEL_MEMDUMP);
-  gst_debug_set_active (TRUE);
+  bidi_secret_watch_start (secret, "bidi*");
 
   fixture_setup (&f, NULL, NULL);
   gst_element_set_state (f.h->element, GST_STATE_NULL);
@@ -1312,9 +1289,7 @@ GST_START_TEST (test_api_key_secret)
   }
   fixture_teardown (&f);
 
-  gst_debug_remove_log_function (secret_log_func);
-  gst_debug_unset_threshold_for_name ("bidi*");
-  gst_debug_add_log_function (gst_debug_log_default, NULL, NULL);
+  secret_seen = bidi_secret_watch_stop (&n_log_lines);
   fail_unless (n_log_lines > 0, "nothing was logged");
   fail_if (secret_seen, "the API key appeared in the debug log");
 }

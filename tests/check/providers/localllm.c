@@ -21,6 +21,7 @@
 
 #include "gstbidillm.h"
 #include "mockchat.h"
+#include "secretwatch.h"
 
 #define WAIT_MS 5000
 
@@ -827,36 +828,14 @@ GST_END_TEST;
 
 static const gchar *secret = "sk-test-DO-NOT-LEAK-0123456789";
 
-static gboolean secret_logged;
-
-static void
-secret_log_func (GstDebugCategory * category, GstDebugLevel level,
-    const gchar * file, const gchar * function, gint line, GObject * object,
-    GstDebugMessage * message, gpointer user_data)
-{
-  const gchar *text = gst_debug_message_get (message);
-
-  (void) category;
-  (void) level;
-  (void) file;
-  (void) function;
-  (void) line;
-  (void) object;
-  (void) user_data;
-  if (text && strstr (text, secret))
-    secret_logged = TRUE;
-}
 
 GST_START_TEST (test_http_401)
 {
   Fixture f;
   gchar *auth, *body_text;
 
-  secret_logged = FALSE;
-  /* everything the client logs goes through secret_log_func only */
-  gst_debug_remove_log_function (gst_debug_log_default);
-  gst_debug_add_log_function (secret_log_func, NULL, NULL);
-  gst_debug_set_threshold_for_name ("bidillm", GST_LEVEL_MEMDUMP);
+  /* everything the client logs is checked for the key */
+  bidi_secret_watch_start (secret, "bidillm");
 
   fixture_setup_full (&f, "m", secret, NULL, NULL);
   /* servers like to quote the key back */
@@ -890,10 +869,7 @@ GST_START_TEST (test_http_401)
           GST_RESOURCE_ERROR_NOT_AUTHORIZED), "%s", f.error->message);
 
   fixture_teardown (&f);
-  gst_debug_remove_log_function (secret_log_func);
-  gst_debug_add_log_function (gst_debug_log_default, NULL, NULL);
-  gst_debug_unset_threshold_for_name ("bidillm");
-  fail_if (secret_logged, "the key was logged");
+  fail_if (bidi_secret_watch_stop (NULL), "the key was logged");
 }
 
 GST_END_TEST;
