@@ -1013,6 +1013,25 @@ post_provider_error (GstBidiAgent * self, const GError * err,
  * Output: the src task, flushes and interruptions
  * ------------------------------------------------------------------------ */
 
+/* Wakes the src task from its clock or cond wait. With out_lock held. */
+static void
+wake_task_unlocked (GstBidiAgent * self)
+{
+  if (self->clock_id)
+    gst_clock_id_unschedule (self->clock_id);
+  g_cond_broadcast (&self->out_cond);
+}
+
+/* The stream ends: the task pushes what is queued, then EOS. */
+static void
+request_eos (GstBidiAgent * self)
+{
+  g_mutex_lock (&self->out_lock);
+  self->eos_pending = TRUE;
+  wake_task_unlocked (self);
+  g_mutex_unlock (&self->out_lock);
+}
+
 /* Own latency plus, when known, what downstream renders with; the sample at
  * running time t is heard at t + this. */
 static GstClockTime
@@ -1046,9 +1065,7 @@ flush_src (GstBidiAgent * self, guint32 seqnum)
   self->flushes++;
   gst_bidi_playout_clear (&self->playout);
   gst_bidi_playout_end_answer (&self->playout);
-  if (self->clock_id)
-    gst_clock_id_unschedule (self->clock_id);
-  g_cond_broadcast (&self->out_cond);
+  wake_task_unlocked (self);
   g_mutex_unlock (&self->out_lock);
 
   /* Once we hold it, the task is parked. */
@@ -1483,9 +1500,7 @@ gst_bidi_agent_src_activate_mode (GstPad * pad, GstObject * parent,
   g_mutex_lock (&self->out_lock);
   self->src_active = active;
   self->srcresult = active ? GST_FLOW_OK : GST_FLOW_FLUSHING;
-  if (self->clock_id)
-    gst_clock_id_unschedule (self->clock_id);
-  g_cond_broadcast (&self->out_cond);
+  wake_task_unlocked (self);
   g_mutex_unlock (&self->out_lock);
 
   if (active)
@@ -1644,9 +1659,7 @@ handle_audio (GstBidiAgent * self, GstStructure * event)
   }
   if (size > 0) {
     gst_bidi_playout_push (&self->playout, pcm, self->answer_seq);
-    if (self->clock_id)
-      gst_clock_id_unschedule (self->clock_id);
-    g_cond_broadcast (&self->out_cond);
+    wake_task_unlocked (self);
   }
   g_mutex_unlock (&self->out_lock);
 
@@ -1671,12 +1684,7 @@ drain_timeout_cb (gpointer user_data)
     net_finish_session (self, "user_request");
     return G_SOURCE_REMOVE;
   }
-  g_mutex_lock (&self->out_lock);
-  self->eos_pending = TRUE;
-  if (self->clock_id)
-    gst_clock_id_unschedule (self->clock_id);
-  g_cond_broadcast (&self->out_cond);
-  g_mutex_unlock (&self->out_lock);
+  request_eos (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -1740,12 +1748,7 @@ net_finish_session (GstBidiAgent * self, const gchar * reason)
   net_cancel_drain (self);
   post_event (self, gst_bidi_event_new_connection_close (self->connection_id,
           reason));
-  g_mutex_lock (&self->out_lock);
-  self->eos_pending = TRUE;
-  if (self->clock_id)
-    gst_clock_id_unschedule (self->clock_id);
-  g_cond_broadcast (&self->out_cond);
-  g_mutex_unlock (&self->out_lock);
+  request_eos (self);
 }
 
 static gboolean
@@ -1898,12 +1901,7 @@ on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
       GST_INFO_OBJECT (self, "connection closed (%s), draining",
           GST_STR_NULL (reason));
       net_cancel_drain (self);
-      g_mutex_lock (&self->out_lock);
-      self->eos_pending = TRUE;
-      if (self->clock_id)
-        gst_clock_id_unschedule (self->clock_id);
-      g_cond_broadcast (&self->out_cond);
-      g_mutex_unlock (&self->out_lock);
+      request_eos (self);
     }
     g_free (reason);
     return;
@@ -2569,9 +2567,7 @@ gst_bidi_agent_change_state (GstElement * element, GstStateChange transition)
     case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
       g_mutex_lock (&self->out_lock);
       self->playing = FALSE;
-      if (self->clock_id)
-        gst_clock_id_unschedule (self->clock_id);
-      g_cond_broadcast (&self->out_cond);
+      wake_task_unlocked (self);
       g_mutex_unlock (&self->out_lock);
       break;
     default:
