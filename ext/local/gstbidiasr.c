@@ -35,7 +35,18 @@
  * turn then ends, that result is final at once; if the user speaks again,
  * it is thrown away and the streaming pass resumes. At the end of the turn
  * (VAD hangover, max_turn_ms, or the end of the input) the final
- * hypothesis is reported, "" when nothing was recognised. */
+ * hypothesis is reported, "" when nothing was recognised.
+ *
+ * Early end of turn: a hangover long enough not to cut people off in a
+ * pause costs that much latency on every turn. So, when early_end_ms of
+ * quiet have passed (well before end_ms) and the provider gave a
+ * complete() callback, the streaming pass is finished over the turn plus
+ * its short quiet tail, and if complete() says those words already make a
+ * whole request ("what time is it", "what is twelve plus thirty"), the
+ * turn ends there with that hypothesis (FINAL with `semantic` set). The
+ * VAD is then ready for a new onset at once, so a user who goes on
+ * talking barges in. Otherwise the turn goes on as above: if the user
+ * speaks again, the streaming pass restarts from the start of the turn. */
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -331,6 +342,10 @@ struct _GstBidiListener
   gboolean streaming;           /* a streaming utterance is open */
   gchar *early_final;           /* second pass done during the hangover */
   guint early_frames;           /* quiet frames that trigger it */
+  guint semantic_frames;        /* quiet frames before the early end check */
+  guint tail_fed;               /* held frames given to the streaming pass */
+  gboolean early_checked;       /* early_final checked for a whole request */
+  gboolean restart;             /* streaming pass to restart if speech resumes */
   guint64 turn_start;
   guint64 turn_samples;
   guint64 since_partial;
@@ -344,6 +359,8 @@ gst_bidi_listener_params_init (GstBidiListenerParams * params)
   params->preroll_ms = GST_BIDI_LISTENER_DEFAULT_PREROLL_MS;
   params->partial_ms = GST_BIDI_LISTENER_DEFAULT_PARTIAL_MS;
   params->max_turn_ms = GST_BIDI_LISTENER_DEFAULT_MAX_TURN_MS;
+  params->early_end_ms = GST_BIDI_LISTENER_DEFAULT_EARLY_END_MS;
+  params->complete = NULL;
 }
 
 GstBidiListener *
@@ -369,6 +386,10 @@ gst_bidi_listener_new (const GstBidiListenerParams * params, GstBidiAsr * asr,
   /* leave EARLY_LEAD_MS of the hangover for the second pass */
   l->early_frames = MAX (TAIL_MS, (gint) params->vad.end_ms - EARLY_LEAD_MS) /
       GST_BIDI_VAD_FRAME_MS;
+  l->semantic_frames = 0;
+  if (params->complete && params->early_end_ms > 0 &&
+      params->early_end_ms < params->vad.end_ms)
+    l->semantic_frames = MAX (1, params->early_end_ms / GST_BIDI_VAD_FRAME_MS);
   l->utt = g_array_new (FALSE, FALSE, sizeof (gint16));
   return l;
 }
@@ -402,8 +423,9 @@ gst_bidi_listener_position (GstBidiListener * l)
 }
 
 static void
-emit (GstBidiListener * l, GstBidiListenerEventType type, const gchar * text,
-    gboolean early)
+emit_full (GstBidiListener * l, GstBidiListenerEventType type,
+    const gchar * text, gboolean early, gboolean semantic,
+    gboolean revised_follows)
 {
   GstBidiListenerEvent ev;
 
@@ -412,7 +434,16 @@ emit (GstBidiListener * l, GstBidiListenerEventType type, const gchar * text,
   ev.speech_start = l->turn_start;
   ev.text = text;
   ev.early = early;
+  ev.semantic = semantic;
+  ev.revised_follows = revised_follows;
   l->func (&ev, l->user_data);
+}
+
+static void
+emit (GstBidiListener * l, GstBidiListenerEventType type, const gchar * text,
+    gboolean early, gboolean semantic)
+{
+  emit_full (l, type, text, early, semantic, FALSE);
 }
 
 /* Gives audio of the turn to the recogniser (streaming pass) */
@@ -455,24 +486,91 @@ decode_turn (GstBidiListener * l)
 }
 
 static void
-end_turn (GstBidiListener * l)
+reset_turn (GstBidiListener * l)
 {
-  gboolean early = l->early_final != NULL;
-  gchar *text;
-
-  if (early) {
-    text = l->early_final;
-    l->early_final = NULL;
-  } else {
-    text = decode_turn (l);
-  }
   l->in_turn = FALSE;
   l->streaming = FALSE;
+  l->restart = FALSE;
   l->held_frames = 0;
   g_array_set_size (l->utt, 0);
+  g_clear_pointer (&l->early_final, g_free);
   g_clear_pointer (&l->last_partial, g_free);
-  emit (l, GST_BIDI_LISTENER_FINAL, text, early);
+}
+
+/* Ends the turn with @text (taken) as its final hypothesis */
+static void
+finish_turn (GstBidiListener * l, gchar * text, gboolean early,
+    gboolean semantic)
+{
+  reset_turn (l);
+  emit (l, GST_BIDI_LISTENER_FINAL, text, early, semantic);
   g_free (text);
+}
+
+static void
+end_turn (GstBidiListener * l)
+{
+  gchar *text = l->early_final;
+
+  l->early_final = NULL;
+  if (text)
+    finish_turn (l, text, TRUE, FALSE);
+  else
+    finish_turn (l, decode_turn (l), FALSE, FALSE);
+}
+
+/* A quiet frame, early_end_ms or more into the quiet: TRUE (and the turn is
+ * over) when the words so far are a whole request. Until the second pass
+ * ran, the streaming pass's partial hypothesis is checked, with the quiet
+ * tail (up to TAIL_MS) given to it frame by frame; the partial costs next
+ * to nothing. Then the second pass's result is checked, once. */
+static gboolean
+try_early_end (GstBidiListener * l)
+{
+  guint tail = MIN (l->held_frames, TAIL_MS / GST_BIDI_VAD_FRAME_MS);
+  gchar *text = NULL;
+
+  if (!l->asr)
+    return FALSE;
+  if (l->early_final) {
+    if (l->early_checked)
+      return FALSE;
+    l->early_checked = TRUE;
+    if (!l->params.complete (l->early_final, l->user_data))
+      return FALSE;
+    text = l->early_final;
+    l->early_final = NULL;
+    gst_bidi_vad_end_speech (l->vad);
+    finish_turn (l, text, TRUE, TRUE);
+    return TRUE;
+  }
+  if (!l->streaming)
+    return FALSE;
+  if (tail > l->tail_fed) {
+    gst_bidi_asr_feed (l->asr, l->held + (gsize) l->tail_fed * l->frame,
+        (gsize) (tail - l->tail_fed) * l->frame);
+    l->tail_fed = tail;
+    /* should the user go on, this tail must not stay in the middle */
+    l->restart = TRUE;
+  }
+  text = gst_bidi_asr_partial (l->asr);
+  if (text && l->params.complete (text, l->user_data)) {
+    gchar *revised;
+
+    /* the answer can start on these words; the transcript gets the second
+     * pass's, done now that the answer is on its way */
+    gst_bidi_vad_end_speech (l->vad);
+    emit_full (l, GST_BIDI_LISTENER_FINAL, text, FALSE, TRUE, TRUE);
+    revised = decode_turn (l);
+    emit (l, GST_BIDI_LISTENER_REVISED, *revised ? revised : text, FALSE,
+        TRUE);
+    g_free (revised);
+    g_free (text);
+    reset_turn (l);
+    return TRUE;
+  }
+  g_free (text);
+  return FALSE;
 }
 
 static void
@@ -489,9 +587,12 @@ start_turn (GstBidiListener * l)
   g_array_set_size (l->utt, 0);
   g_clear_pointer (&l->early_final, g_free);
   g_clear_pointer (&l->last_partial, g_free);
+  l->restart = FALSE;
+  l->tail_fed = 0;
+  l->early_checked = FALSE;
 
   /* the onset first: a barge-in must not wait for recognition */
-  emit (l, GST_BIDI_LISTENER_SPEECH_START, NULL, FALSE);
+  emit (l, GST_BIDI_LISTENER_SPEECH_START, NULL, FALSE, FALSE);
 
   l->streaming = l->asr && gst_bidi_asr_begin (l->asr);
   /* pre-roll, up to and including the frame of the onset, oldest first */
@@ -525,22 +626,29 @@ process_frame (GstBidiListener * l, const gint16 * frame)
     return;
 
   if (info.active) {
-    if (l->early_final) {
+    if (l->early_final || l->restart) {
       /* the user goes on: back to streaming, from the start of the turn */
       g_clear_pointer (&l->early_final, g_free);
+      l->restart = FALSE;
       if (l->asr && gst_bidi_asr_begin (l->asr)) {
         l->streaming = TRUE;
         gst_bidi_asr_feed (l->asr, (const gint16 *) l->utt->data, l->utt->len);
       }
     }
+    l->tail_fed = 0;
+    l->early_checked = FALSE;
     release_held (l, G_MAXUINT);
     feed (l, frame, l->frame);
   } else if (l->held_frames < l->held_max) {
     memcpy (l->held + (gsize) l->held_frames * l->frame, frame,
         l->frame * sizeof (gint16));
-    if (++l->held_frames == l->early_frames && ev == GST_BIDI_VAD_NONE &&
+    ++l->held_frames;
+    if (l->held_frames == l->early_frames && ev == GST_BIDI_VAD_NONE &&
         !l->early_final)
       l->early_final = decode_turn (l);
+    if (l->semantic_frames && l->held_frames >= l->semantic_frames &&
+        ev == GST_BIDI_VAD_NONE && try_early_end (l))
+      return;
   }
   l->turn_samples += l->frame;
   l->since_partial += l->frame;
@@ -563,7 +671,7 @@ process_frame (GstBidiListener * l, const gint16 * frame)
     if (hyp && g_strcmp0 (hyp, l->last_partial) != 0) {
       g_free (l->last_partial);
       l->last_partial = hyp;
-      emit (l, GST_BIDI_LISTENER_PARTIAL, hyp, FALSE);
+      emit (l, GST_BIDI_LISTENER_PARTIAL, hyp, FALSE, FALSE);
     } else {
       g_free (hyp);
     }

@@ -67,6 +67,9 @@ typedef enum
   GST_BIDI_LISTENER_SPEECH_START,       /* VAD onset (before any ASR work) */
   GST_BIDI_LISTENER_PARTIAL,
   GST_BIDI_LISTENER_FINAL,      /* text may be "": no turn */
+  /* after a FINAL with `revised_follows`: the second pass's words for the
+   * same turn, more accurate than the streaming pass's */
+  GST_BIDI_LISTENER_REVISED,
 } GstBidiListenerEventType;
 
 typedef struct
@@ -80,9 +83,20 @@ typedef struct
   const gchar *text;            /* PARTIAL, FINAL */
   /* FINAL: the second pass was done during the hangover (no wait) */
   gboolean early;
+  /* FINAL: the turn ended before the hangover, as the words were a whole
+   * request (see GstBidiListenerParams.complete) */
+  gboolean semantic;
+  /* FINAL: the words are the streaming pass's; a REVISED event with the
+   * second pass's follows at once */
+  gboolean revised_follows;
 } GstBidiListenerEvent;
 
 typedef void (*GstBidiListenerFunc) (const GstBidiListenerEvent * event,
+    gpointer user_data);
+
+/* Called on the listener's thread with what the user said so far: TRUE when
+ * it is a whole request that needs no more words. */
+typedef gboolean (*GstBidiListenerCompleteFunc) (const gchar * text,
     gpointer user_data);
 
 typedef struct
@@ -91,11 +105,16 @@ typedef struct
   guint preroll_ms;             /* audio before the onset given to the ASR */
   guint partial_ms;             /* audio between partial hypotheses */
   guint max_turn_ms;            /* a turn is cut after this */
+  /* with @complete: quiet after which a turn whose words are a whole
+   * request ends, instead of vad.end_ms; 0 = never */
+  guint early_end_ms;
+  GstBidiListenerCompleteFunc complete; /* gets the listener's user_data */
 } GstBidiListenerParams;
 
 #define GST_BIDI_LISTENER_DEFAULT_PREROLL_MS 300
 #define GST_BIDI_LISTENER_DEFAULT_PARTIAL_MS 300
 #define GST_BIDI_LISTENER_DEFAULT_MAX_TURN_MS 20000
+#define GST_BIDI_LISTENER_DEFAULT_EARLY_END_MS 140
 
 void gst_bidi_listener_params_init (GstBidiListenerParams * params);
 

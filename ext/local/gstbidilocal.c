@@ -33,6 +33,10 @@
  * * `vad-start-ms` (int, 100): speech must last this long before a turn
  *   starts (shorter sounds never count)
  * * `vad-end-ms` (int, 500): this much quiet ends the turn
+ * * `early-end-ms` (int, 140): with the built-in responder, this much quiet
+ *   already ends the turn when the words heard are a whole request (a
+ *   time, date, arithmetic or stop question), so the answer starts without
+ *   waiting for `vad-end-ms`; 0 turns it off
  * * `preroll-ms` (int, 300): audio before the onset given to the
  *   recogniser
  * * `max-turn-ms` (int, 20000): a turn is cut after this
@@ -107,6 +111,7 @@ typedef enum
   MSG_SPEECH_START,
   MSG_PARTIAL,
   MSG_FINAL,
+  MSG_REVISED,
   MSG_INPUT_DONE,
   MSG_AUDIO,
   MSG_TOOL_RESULT,
@@ -117,12 +122,13 @@ typedef struct
   MsgType type;
   guint gen;                    /* AUDIO */
   guint sentence;               /* AUDIO */
-  gchar *text;                  /* PARTIAL, FINAL, LOAD_ERROR; TOOL_RESULT:
-                                 * the result's JSON */
+  gchar *text;                  /* PARTIAL, FINAL, REVISED, LOAD_ERROR;
+                                 * TOOL_RESULT: the result's JSON */
   gchar *id, *name, *status;    /* TOOL_RESULT */
   GBytes *pcm;                  /* AUDIO */
   guint64 position;
   guint64 speech_start;
+  gboolean revised_follows;     /* FINAL: the transcript comes with REVISED */
 } Msg;
 
 /* network thread -> workers */
@@ -231,6 +237,11 @@ struct _GstBidiLocalProvider
   guint tool_seq;
   gint64 play_end_us;
   GQueue pending_turns;         /* typed text */
+  /* after an early end of turn, until the user's transcript is out: the
+   * answer's transcripts and its end wait here, so that a transcript of
+   * the conversation reads in order */
+  gboolean user_transcript_due;
+  GQueue held_events;
   /* "role: text": the conversation as the user heard it, for the logs
    * (the LLM client keeps its own) */
   GPtrArray *history;
@@ -330,6 +341,20 @@ get_ms (const GstStructure * s, const gchar * field, guint lo, guint hi,
   return TRUE;
 }
 
+/* The listener's early end of turn: a question the built-in responder
+ * answers in full (anything else may have more words to come). */
+static gboolean
+request_is_complete (const gchar * text, gpointer user_data)
+{
+  GstBidiIntent *intent = gst_bidi_intent_classify (text);
+  gboolean complete = intent->type != GST_BIDI_INTENT_OTHER;
+
+  GST_LOG_OBJECT (user_data, "\"%s\" after early-end-ms of quiet: %s", text,
+      complete ? "a whole request, the turn ends" : "waiting for more");
+  gst_bidi_intent_free (intent);
+  return complete;
+}
+
 static Settings *
 settings_parse (const GstBidiProviderConfig * config, GError ** error)
 {
@@ -345,6 +370,7 @@ settings_parse (const GstBidiProviderConfig * config, GError ** error)
           "vad-min-level-db", G_TYPE_DOUBLE,
           "vad-start-ms", G_TYPE_INT,
           "vad-end-ms", G_TYPE_INT,
+          "early-end-ms", G_TYPE_INT,
           "preroll-ms", G_TYPE_INT,
           "max-turn-ms", G_TYPE_INT,
           "hmm", G_TYPE_STRING,
@@ -364,6 +390,8 @@ settings_parse (const GstBidiProviderConfig * config, GError ** error)
           error) ||
       !get_ms (pc, "vad-end-ms", 100, 10000, &s->listener.vad.end_ms,
           error) ||
+      !get_ms (pc, "early-end-ms", 0, 10000, &s->listener.early_end_ms,
+          error) ||
       !get_ms (pc, "preroll-ms", 0, 2000, &s->listener.preroll_ms, error) ||
       !get_ms (pc, "max-turn-ms", 1000, 120000, &s->listener.max_turn_ms,
           error) ||
@@ -379,6 +407,9 @@ settings_parse (const GstBidiProviderConfig * config, GError ** error)
     s->llm_url = g_strdup (gst_structure_get_string (pc, "llm-url"));
     s->llm_model = g_strdup (gst_structure_get_string (pc, "llm-model"));
   }
+  /* only the built-in responder can tell a whole request */
+  if (!s->llm_url)
+    s->listener.complete = request_is_complete;
   gst_bidi_asr_model_set_defaults (&s->model);
   if (!gst_bidi_asr_model_check (&s->model, error))
     goto fail;
@@ -524,9 +555,13 @@ on_listener_event (const GstBidiListenerEvent * ev, gpointer user_data)
     case GST_BIDI_LISTENER_PARTIAL:
       m = msg_new (MSG_PARTIAL);
       break;
+    case GST_BIDI_LISTENER_REVISED:
+      m = msg_new (MSG_REVISED);
+      break;
     case GST_BIDI_LISTENER_FINAL:
     default:
       m = msg_new (MSG_FINAL);
+      m->revised_follows = ev->revised_follows;
       break;
   }
   m->text = g_strdup (ev->text);
@@ -535,8 +570,10 @@ on_listener_event (const GstBidiListenerEvent * ev, gpointer user_data)
   GST_LOG_OBJECT (self, "listener event %d at %" G_GUINT64_FORMAT
       " samples: %s", ev->type, ev->position, GST_STR_NULL (ev->text));
   if (ev->type == GST_BIDI_LISTENER_FINAL)
-    GST_DEBUG_OBJECT (self, "final hypothesis %s", ev->early ?
-        "decoded during the hangover" : "decoded at the end of the turn");
+    GST_DEBUG_OBJECT (self, "final hypothesis %s%s", ev->early ?
+        "decoded during the hangover" : ev->semantic ?
+        "of the streaming pass" : "decoded at the end of the turn",
+        ev->semantic ? ", a whole request: early end of turn" : "");
   post (self, m);
 }
 
@@ -646,6 +683,13 @@ tts_thread_func (gpointer data)
 static void
 emit (GstBidiLocalProvider * self, GstStructure * event)
 {
+  if (self->user_transcript_due && (gst_structure_has_name (event,
+              "bidi_transcript_stream") ||
+          gst_structure_has_name (event, "bidi_response_complete") ||
+          gst_structure_has_name (event, "bidi_usage"))) {
+    g_queue_push_tail (&self->held_events, event);
+    return;
+  }
   gst_bidi_provider_emit (GST_BIDI_PROVIDER (self), event);
 }
 
@@ -1329,6 +1373,22 @@ on_speech_start (GstBidiLocalProvider * self, Msg * m)
 }
 
 static void
+post_user_transcript (GstBidiLocalProvider * self, Msg * m)
+{
+  GstStructure *ev = gst_bidi_event_new_transcript ("user", m->text, TRUE,
+      m->text);
+
+  /* where in the input the turn was, for applications that align */
+  gst_structure_set (ev, "audio_start_ms", G_TYPE_UINT64,
+      m->speech_start * 1000 / RATE, "audio_end_ms", G_TYPE_UINT64,
+      m->position * 1000 / RATE, NULL);
+  self->user_transcript_due = FALSE;
+  emit (self, ev);
+  while ((ev = g_queue_pop_head (&self->held_events)))
+    emit (self, ev);
+}
+
+static void
 on_final (GstBidiLocalProvider * self, Msg * m)
 {
   self->user_speaking = FALSE;
@@ -1342,16 +1402,12 @@ on_final (GstBidiLocalProvider * self, Msg * m)
   GST_INFO_OBJECT (self, "user said \"%s\" (%" G_GUINT64_FORMAT " - %"
       G_GUINT64_FORMAT " ms of input)", m->text, m->speech_start * 1000 / RATE,
       m->position * 1000 / RATE);
-  {
-    GstStructure *ev = gst_bidi_event_new_transcript ("user", m->text, TRUE,
-        m->text);
-
-    /* where in the input the turn was, for applications that align */
-    gst_structure_set (ev, "audio_start_ms", G_TYPE_UINT64,
-        m->speech_start * 1000 / RATE, "audio_end_ms", G_TYPE_UINT64,
-        m->position * 1000 / RATE, NULL);
-    emit (self, ev);
-  }
+  /* after an early end of turn the transcript waits for the second pass's
+   * words (MSG_REVISED, right behind) while the answer starts */
+  if (m->revised_follows)
+    self->user_transcript_due = TRUE;
+  else
+    post_user_transcript (self, m);
   if (self->stopping)
     return;
   answer_start (self, m->text);
@@ -1400,6 +1456,9 @@ handle_msg (GstBidiLocalProvider * self, Msg * m)
       break;
     case MSG_FINAL:
       on_final (self, m);
+      break;
+    case MSG_REVISED:
+      post_user_transcript (self, m);
       break;
     case MSG_INPUT_DONE:
       self->input_done = TRUE;
@@ -1715,6 +1774,8 @@ gst_bidi_local_provider_stop (GstBidiProvider * provider)
   g_clear_pointer (&self->last_answer, answer_free);
   while ((text = g_queue_pop_head (&self->pending_turns)))
     g_free (text);
+  self->user_transcript_due = FALSE;
+  g_queue_clear_full (&self->held_events, (GDestroyNotify) gst_structure_free);
   g_ptr_array_set_size (self->history, 0);
   g_clear_pointer (&self->conn_id, g_free);
   g_clear_pointer (&self->model_name, g_free);
@@ -1735,6 +1796,7 @@ gst_bidi_local_provider_finalize (GObject * object)
     gst_bidi_local_provider_stop (GST_BIDI_PROVIDER (self));
   settings_free (self->settings);
   g_ptr_array_unref (self->history);
+  g_queue_clear_full (&self->held_events, (GDestroyNotify) gst_structure_free);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -1767,5 +1829,6 @@ gst_bidi_local_provider_init (GstBidiLocalProvider * self)
   g_queue_init (&self->tts_jobs);
   g_queue_init (&self->outbox);
   g_queue_init (&self->pending_turns);
+  g_queue_init (&self->held_events);
   self->history = g_ptr_array_new_with_free_func (g_free);
 }

@@ -214,6 +214,16 @@ gst_bidi_vad_force_end (GstBidiVad * vad)
   memset (vad->voiced_hist, 0, vad->start_frames);
 }
 
+void
+gst_bidi_vad_end_speech (GstBidiVad * vad)
+{
+  vad->in_speech = FALSE;
+  vad->blocked = FALSE;
+  vad->loud_run = 0;
+  vad->quiet_run = 0;
+  memset (vad->voiced_hist, 0, vad->start_frames);
+}
+
 gdouble
 gst_bidi_vad_level_db (const gint16 * samples, gsize n)
 {
@@ -343,10 +353,7 @@ gst_bidi_vad_process (GstBidiVad * vad, const gint16 * frame,
     if (speechy) {
       vad->quiet_run = 0;
     } else if (++vad->quiet_run >= vad->end_frames) {
-      vad->in_speech = FALSE;
-      vad->quiet_run = 0;
-      vad->loud_run = 0;
-      memset (vad->voiced_hist, 0, vad->start_frames);
+      gst_bidi_vad_end_speech (vad);
       ev = GST_BIDI_VAD_SPEECH_END;
     }
     return ev;

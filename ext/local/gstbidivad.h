@@ -79,6 +79,9 @@ gboolean gst_bidi_vad_in_speech (const GstBidiVad * vad);
 /* Ends a turn from outside (e.g. it grew too long): the VAD waits for
  * end_ms of quiet before a new turn can start. */
 void gst_bidi_vad_force_end (GstBidiVad * vad);
+/* Ends a turn from outside during a quiet stretch (the words were a whole
+ * request): the next onset may come at once. */
+void gst_bidi_vad_end_speech (GstBidiVad * vad);
 
 /* Pure helpers. Level in dBFS (full scale sine = -3 dB, silence -100). */
 gdouble gst_bidi_vad_level_db (const gint16 * samples, gsize n);

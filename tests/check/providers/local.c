@@ -820,6 +820,7 @@ typedef struct
   guint n_start, n_partial, n_final;
   gchar *final;
   guint64 start_pos, final_pos;
+  gboolean semantic, revised_due;
 } ListenResult;
 
 static void
@@ -835,11 +836,22 @@ on_listen (const GstBidiListenerEvent * ev, gpointer user_data)
     case GST_BIDI_LISTENER_PARTIAL:
       r->n_partial++;
       break;
+    case GST_BIDI_LISTENER_REVISED:
+      fail_unless (r->revised_due);
+      r->revised_due = FALSE;
+      g_free (r->final);
+      r->final = g_strdup (ev->text);
+      fail_unless (ev->position == r->final_pos);
+      break;
     case GST_BIDI_LISTENER_FINAL:
       r->n_final++;
       g_free (r->final);
       r->final = g_strdup (ev->text);
       r->final_pos = ev->position;
+      r->semantic = ev->semantic;
+      fail_if (r->revised_due);
+      r->revised_due = ev->revised_follows;
+      fail_unless (!ev->revised_follows || ev->semantic);
       break;
   }
 }
@@ -892,6 +904,133 @@ GST_START_TEST (test_listener_recognises)
   fail_unless_equals_int (r.n_final, 2);
   fail_unless (g_strcmp0 (r.final, "goodbye") == 0 ||
       g_strcmp0 (r.final, "good bye") == 0, "heard \"%s\"", r.final);
+
+  g_array_unref (pcm);
+  g_free (r.final);
+  gst_bidi_listener_free (l);
+  gst_bidi_asr_model_clear (&model);
+}
+
+GST_END_TEST;
+
+static gboolean
+whole_request (const gchar * text, G_GNUC_UNUSED gpointer user_data)
+{
+  GstBidiIntent *intent = gst_bidi_intent_classify (text);
+  gboolean ret = intent->type != GST_BIDI_INTENT_OTHER;
+
+  gst_bidi_intent_free (intent);
+  return ret;
+}
+
+/* Pushes @pcm in 20 ms pieces */
+static void
+listen_to (GstBidiListener * l, GArray * pcm)
+{
+  gsize i;
+
+  for (i = 0; i < pcm->len; i += FRAME)
+    gst_bidi_listener_push (l, &g_array_index (pcm, gint16, i),
+        MIN (FRAME, pcm->len - i));
+}
+
+/* The early end of turn: a whole request ends the turn after early_end_ms
+ * of quiet, anything else after vad.end_ms; a pause inside a request that
+ * is not whole yet does not cut it. */
+GST_START_TEST (test_listener_early_end)
+{
+  GstBidiAsrModel model = { NULL, };
+  GstBidiListenerParams params;
+  GstBidiListener *l;
+  ListenResult r = { 0, };
+  GError *err = NULL;
+  GArray *pcm;
+  gsize end;
+  guint64 base;
+  gint64 after_ms;
+
+  reseed ();
+  gst_bidi_asr_model_set_defaults (&model);
+  gst_bidi_listener_params_init (&params);
+  fail_unless_equals_int (params.early_end_ms, 140);
+  params.complete = whole_request;
+  l = gst_bidi_listener_new (&params, gst_bidi_asr_new (&model, &err),
+      on_listen, &r);
+  fail_unless (err == NULL);
+
+  /* a whole request: over once early_end_ms of quiet are heard, with the
+   * streaming pass's words */
+  pcm = make_phrase ("what time is it", 500, 1000, NULL, &end);
+  listen_to (l, pcm);
+  fail_unless_equals_int (r.n_start, 1);
+  fail_unless_equals_int (r.n_final, 1);
+  fail_unless (r.semantic);
+  fail_unless (!r.revised_due);
+  /* the second pass's words, not the streaming pass's "what time is a" */
+  fail_unless_equals_string (r.final, "what time is it");
+  after_ms = ((gint64) r.final_pos - (gint64) end) * 1000 / RATE;
+  fail_unless (after_ms >= 100 && after_ms < 300,
+      "final %" G_GINT64_FORMAT " ms after the end", after_ms);
+
+  /* not a request the responder knows: the full hangover */
+  g_array_unref (pcm);
+  pcm = make_phrase ("tell me a story about a dragon", 300, 1000, NULL, &end);
+  end += gst_bidi_listener_position (l);
+  listen_to (l, pcm);
+  fail_unless_equals_int (r.n_start, 2);
+  fail_unless_equals_int (r.n_final, 2);
+  fail_unless (!r.semantic);
+  fail_unless_equals_string (r.final, "tell me a story about a dragon");
+  after_ms = ((gint64) r.final_pos - (gint64) end) * 1000 / RATE;
+  fail_unless (after_ms >= params.vad.end_ms - 40 &&
+      after_ms <= params.vad.end_ms + 60,
+      "final %" G_GINT64_FORMAT " ms after the end", after_ms);
+
+  /* a pause of 300 ms after "what is twenty five" (not a whole request)
+   * does not end the turn; the whole question is one turn */
+  g_array_unref (pcm);
+  base = gst_bidi_listener_position (l);
+  pcm = pcm_new ();
+  add_noise (pcm, MS (400), NOISE_50DB);
+  add_speech (pcm, "what is twenty five", NOISE_50DB, NULL, &end);
+  g_array_set_size (pcm, end);  /* flite's trailing silence */
+  add_noise (pcm, MS (300), NOISE_50DB);
+  {
+    GArray *second = pcm_new ();
+    gsize start;
+
+    add_speech (second, "times forty eight", NOISE_50DB, &start, &end);
+    g_array_append_vals (pcm, &g_array_index (second, gint16, start),
+        second->len - start);    /* without its leading silence */
+    end += pcm->len - second->len;
+    g_array_unref (second);
+  }
+  add_noise (pcm, MS (1000), NOISE_50DB);
+  pad_frames (pcm, NOISE_50DB);
+  listen_to (l, pcm);
+  fail_unless_equals_int (r.n_start, 3);
+  fail_unless_equals_int (r.n_final, 3);
+  fail_unless (strstr (r.final, "twenty five times forty eight") != NULL,
+      "heard \"%s\"", r.final);
+  fail_unless (r.semantic);
+  after_ms = ((gint64) r.final_pos - (gint64) end - (gint64) base) * 1000 /
+      RATE;
+  fail_unless (after_ms < 300, "final %" G_GINT64_FORMAT " ms after the end",
+      after_ms);
+  gst_bidi_listener_free (l);
+
+  /* early-end-ms 0: always the full hangover */
+  params.early_end_ms = 0;
+  l = gst_bidi_listener_new (&params, gst_bidi_asr_new (&model, &err),
+      on_listen, &r);
+  g_array_unref (pcm);
+  pcm = make_phrase ("what time is it", 500, 1000, NULL, &end);
+  listen_to (l, pcm);
+  fail_unless_equals_int (r.n_final, 4);
+  fail_unless (!r.semantic);
+  after_ms = ((gint64) r.final_pos - (gint64) end) * 1000 / RATE;
+  fail_unless (after_ms >= params.vad.end_ms - 40,
+      "final %" G_GINT64_FORMAT " ms after the end", after_ms);
 
   g_array_unref (pcm);
   g_free (r.final);
@@ -1318,17 +1457,21 @@ time_12h (GDateTime * t)
 /* One spoken question through a whole session; returns the final
  * assistant transcript (transfer full). */
 static gchar *
-ask (const gchar * question, const gchar * heard, Session ** session_out)
+ask_full (const gchar * question, const gchar * heard,
+    const gchar * agent_props, const gchar * stop_reason,
+    Session ** session_out)
 {
   Session *s;
   GArray *pcm;
   gint i_user, i_final, i_done;
   const GstStructure *st;
-  gchar *answer;
+  gchar *answer, *desc;
 
-  s = session_new (APPSRC_DESC "bidiagent name=agent ! "
+  desc = g_strdup_printf (APPSRC_DESC "bidiagent name=agent %s ! "
       "audio/x-raw,format=S16LE,rate=16000,channels=1 ! "
-      "fakesink name=sink sync=false");
+      "fakesink name=sink sync=false", agent_props);
+  s = session_new (desc);
+  g_free (desc);
   session_wait_connected (s);
 
   pcm = make_phrase (question, 400, 1200, NULL, NULL);
@@ -1348,7 +1491,7 @@ ask (const gchar * question, const gchar * heard, Session ** session_out)
       30000);
   fail_unless (i_done >= 0, "the answer did not complete");
   fail_unless_equals_string (gst_structure_get_string (session_msg (s,
-              i_done), "stop_reason"), "complete");
+              i_done), "stop_reason"), stop_reason);
   i_final = session_wait (s, i_user + 1, "bidi_transcript_stream",
       "is_final", "true", 1000);
   fail_unless (i_final >= 0 && i_final < i_done);
@@ -1368,6 +1511,12 @@ ask (const gchar * question, const gchar * heard, Session ** session_out)
 
   *session_out = s;
   return answer;
+}
+
+static gchar *
+ask (const gchar * question, const gchar * heard, Session ** session_out)
+{
+  return ask_full (question, heard, "", "complete", session_out);
 }
 
 GST_START_TEST (test_e2e_what_time)
@@ -1414,6 +1563,41 @@ GST_START_TEST (test_e2e_what_time)
   g_free (s1);
   g_date_time_unref (t0);
   g_date_time_unref (t1);
+}
+
+GST_END_TEST;
+
+/* The clock is the application's tool (tools property), and the
+ * application never answers: after tool-timeout-ms the agent says so, and
+ * the answer ends with stop_reason error. A late answer is ignored. */
+GST_START_TEST (test_e2e_tool_timeout)
+{
+  Session *s;
+  gchar *answer;
+  gint i_tool;
+  gboolean ret;
+
+  reseed ();
+  answer = ask_full ("what time is it", NULL, "builtin-tools=\"\" "
+      "tools=\"[{\\\"name\\\": \\\"current_time\\\"}]\" "
+      "provider-config=\"local, tool-timeout-ms=(int)300\"", "error", &s);
+  fail_unless_equals_string (answer,
+      "Sorry, the clock tool did not answer in time.");
+  i_tool = session_wait (s, 0, "tool_use_stream", "name", "current_time", 0);
+  fail_unless (i_tool >= 0);
+  fail_unless_equals_int (session_count (s, "tool_result", NULL, NULL), 0);
+
+  /* the application answers too late: the element passes it on, the
+   * provider has moved on and starts no answer */
+  g_signal_emit_by_name (s->agent, "send-tool-result",
+      gst_structure_get_string (session_msg (s, i_tool), "toolUseId"),
+      "success", "{\"time\": \"noon\"}", &ret);
+  fail_unless (ret);
+  g_usleep (300 * 1000);
+  fail_unless_equals_int (session_count (s, "bidi_response_start", NULL,
+          NULL), 1);
+  session_free (s);
+  g_free (answer);
 }
 
 GST_END_TEST;
@@ -2063,6 +2247,7 @@ local_suite (void)
   tcase_add_test (tc, test_heard_text);
   tcase_add_test (tc, test_tts_voices);
   tcase_add_test (tc, test_listener_recognises);
+  tcase_add_test (tc, test_listener_early_end);
   tcase_add_test (tc, test_listener_grammar_and_keywords);
   tcase_add_test (tc, test_asr_missing_model);
 
@@ -2071,6 +2256,7 @@ local_suite (void)
   tcase_set_timeout (tc, 120 * slow);
   tcase_add_test (tc, test_e2e_what_time);
   tcase_add_test (tc, test_e2e_arithmetic);
+  tcase_add_test (tc, test_e2e_tool_timeout);
   tcase_add_test (tc, test_e2e_stop_conversation);
   tcase_add_test (tc, test_e2e_silence_no_turn);
   tcase_add_test (tc, test_e2e_noise_no_turn);
