@@ -110,6 +110,7 @@ enum
   PROP_IDLE,
   PROP_DRAIN_TIMEOUT,
   PROP_BUILTIN_TOOLS,
+  PROP_TOOLS,
   PROP_SSL_CA_FILE,
   PROP_SSL_STRICT,
   PROP_CONNECTED,
@@ -137,6 +138,8 @@ enum
 {
   SIGNAL_SEND_TEXT,
   SIGNAL_INTERRUPT,
+  SIGNAL_TOOL_CALL,
+  SIGNAL_SEND_TOOL_RESULT,
   LAST_SIGNAL
 };
 
@@ -159,8 +162,13 @@ struct _GstBidiAgent
   GstBidiAgentIdle idle;
   guint drain_timeout_ms;
   gchar *builtin_tools;
-  /* the built-in tools the provider was given, set with the provider */
+  gchar *app_tools;
+  /* the built-in and application tools the provider was given, set with
+   * the provider */
   gchar **tools_enabled;
+  gchar **app_tools_enabled;
+  /* application tool calls not answered yet: toolUseId -> name */
+  GHashTable *tool_calls;
 
   /* Provider and its formats: set in READY->PAUSED, cleared in
    * PAUSED->READY; protected by GST_OBJECT_LOCK */
@@ -293,6 +301,8 @@ static void gst_bidi_agent_src_loop (GstPad * pad);
 static gboolean gst_bidi_agent_send_text (GstBidiAgent * self,
     const gchar * text);
 static gboolean gst_bidi_agent_interrupt (GstBidiAgent * self);
+static gboolean gst_bidi_agent_send_tool_result (GstBidiAgent * self,
+    const gchar * tool_use_id, const gchar * status, const gchar * content);
 
 static const gchar *
 provider_blurb (void)
@@ -422,6 +432,23 @@ gst_bidi_agent_class_init (GstBidiAgentClass * klass)
           "(current_time, calculator, stop_conversation); empty for none",
           DEFAULT_BUILTIN_TOOLS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
+  /**
+   * GstBidiAgent:tools:
+   *
+   * Tools the application answers, a JSON array of tool specs: `{"name":
+   * ..., "description": ..., "parameters": JSON Schema}` (Strands'
+   * `inputSchema` is accepted for `parameters`). When the model calls
+   * one, `tool_use_stream` is posted and #GstBidiAgent::tool-call is
+   * emitted; the application answers with
+   * #GstBidiAgent::send-tool-result. A name may not repeat a built-in
+   * tool in use (see #GstBidiAgent:builtin-tools).
+   */
+  g_object_class_install_property (gobject_class, PROP_TOOLS,
+      g_param_spec_string ("tools", "Tools",
+          "Tools the application answers (tool-call / send-tool-result), "
+          "a JSON array of {name, description, parameters}",
+          NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_SSL_CA_FILE,
       g_param_spec_string ("ssl-ca-file", "SSL CA file",
           "PEM file of extra certificate authorities to trust (for a proxy "
@@ -484,6 +511,41 @@ gst_bidi_agent_class_init (GstBidiAgentClass * klass)
       G_CALLBACK (gst_bidi_agent_interrupt), NULL, NULL, NULL,
       G_TYPE_BOOLEAN, 0);
 
+  /**
+   * GstBidiAgent::tool-call:
+   * @bidiagent: the element
+   * @tool_use_id: the call's id, to answer with
+   * @name: one of the tools of #GstBidiAgent:tools
+   * @input: the arguments, a JSON object as text
+   *
+   * The model called an application tool. Emitted from the element's
+   * network thread, after `tool_use_stream` was posted; return at once and
+   * answer with #GstBidiAgent::send-tool-result, from any thread, now or
+   * later. The model keeps talking meanwhile.
+   */
+  signals[SIGNAL_TOOL_CALL] =
+      g_signal_new ("tool-call", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+      0, NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING,
+      G_TYPE_STRING);
+
+  /**
+   * GstBidiAgent::send-tool-result:
+   * @bidiagent: the element
+   * @tool_use_id: the id #GstBidiAgent::tool-call gave
+   * @status: "success" or "error"
+   * @content: the result: JSON, or plain text (sent as a JSON string)
+   *
+   * Answers a tool call; `tool_result` is posted and the model hears it.
+   *
+   * Returns: %TRUE if the call was waiting for an answer, %FALSE for an
+   * unknown or already answered id or a bad status.
+   */
+  signals[SIGNAL_SEND_TOOL_RESULT] =
+      g_signal_new_class_handler ("send-tool-result",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_bidi_agent_send_tool_result), NULL, NULL, NULL,
+      G_TYPE_BOOLEAN, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
@@ -531,6 +593,8 @@ gst_bidi_agent_init (GstBidiAgent * self)
   self->idle = DEFAULT_IDLE;
   self->drain_timeout_ms = DEFAULT_DRAIN_TIMEOUT;
   self->builtin_tools = g_strdup (DEFAULT_BUILTIN_TOOLS);
+  self->tool_calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      g_free);
 
   g_mutex_init (&self->net_lock);
   g_cond_init (&self->net_cond);
@@ -562,7 +626,10 @@ gst_bidi_agent_finalize (GObject * object)
   g_free (self->provider_name);
   gst_bidi_provider_config_free (self->settings);
   g_free (self->builtin_tools);
+  g_free (self->app_tools);
   g_strfreev (self->tools_enabled);
+  g_strfreev (self->app_tools_enabled);
+  g_hash_table_unref (self->tool_calls);
   g_free (self->connection_id);
 
   g_mutex_clear (&self->net_lock);
@@ -683,6 +750,10 @@ gst_bidi_agent_set_property (GObject * object, guint prop_id,
       g_free (self->builtin_tools);
       self->builtin_tools = g_value_dup_string (value);
       break;
+    case PROP_TOOLS:
+      g_free (self->app_tools);
+      self->app_tools = g_value_dup_string (value);
+      break;
     case PROP_SSL_CA_FILE:
       g_free (self->settings->ssl_ca_file);
       self->settings->ssl_ca_file = g_value_dup_string (value);
@@ -749,6 +820,9 @@ gst_bidi_agent_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_BUILTIN_TOOLS:
       g_value_set_string (value, self->builtin_tools);
+      break;
+    case PROP_TOOLS:
+      g_value_set_string (value, self->app_tools);
       break;
     case PROP_SSL_CA_FILE:
       g_value_set_string (value, self->settings->ssl_ca_file);
@@ -1763,42 +1837,86 @@ tool_enabled (GstBidiAgent * self, const gchar * name)
   return enabled;
 }
 
+/* An application tool: remembers the call until the application answers */
+static gboolean
+app_tool_call_add (GstBidiAgent * self, const gchar * id, const gchar * name)
+{
+  gboolean ok;
+
+  GST_OBJECT_LOCK (self);
+  ok = self->app_tools_enabled && name && id &&
+      g_strv_contains ((const gchar * const *) self->app_tools_enabled, name)
+      && !g_hash_table_contains (self->tool_calls, id);
+  if (ok)
+    g_hash_table_insert (self->tool_calls, g_strdup (id), g_strdup (name));
+  GST_OBJECT_UNLOCK (self);
+  return ok;
+}
+
+static gchar *
+json_error_object (const gchar * message)
+{
+  JsonBuilder *b = json_builder_new ();
+  JsonNode *root;
+  gchar *json;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "error");
+  json_builder_add_string_value (b, message);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json = json_to_string (root, FALSE);
+  json_node_unref (root);
+  g_object_unref (b);
+  return json;
+}
+
+/* Posts tool_result and gives the result to the provider (network
+ * thread) */
+static void
+net_tool_result (GstBidiAgent * self, GstBidiProvider * provider,
+    const gchar * id, const gchar * name, const gchar * result, gboolean ok)
+{
+  post_event (self, gst_bidi_event_new_tool_result (id, ok ? "success" :
+          "error", result));
+  gst_bidi_provider_send_tool_result (provider, id, name, result,
+      ok ? "success" : "error");
+}
+
 /* A tool call from the model: built-in tools run here, at once, and the
- * provider gets the result. */
+ * provider gets the result; application tools go to the application
+ * (tool-call signal), whose answer comes back through send-tool-result. */
 static void
 handle_tool_use (GstBidiAgent * self, GstBidiProvider * provider,
     GstStructure * event)
 {
   gchar *id = g_strdup (gst_structure_get_string (event, "toolUseId"));
   gchar *name = g_strdup (gst_structure_get_string (event, "name"));
-  const gchar *input = gst_structure_get_string (event, "input");
+  gchar *input = g_strdup (gst_structure_get_string (event, "input"));
   gchar *result = NULL;
   gboolean ok;
+
+  if (!tool_enabled (self, name) && app_tool_call_add (self, id, name)) {
+    GST_DEBUG_OBJECT (self, "tool %s (%s): asking the application", name, id);
+    post_event (self, event);
+    g_signal_emit (self, signals[SIGNAL_TOOL_CALL], 0, id, name,
+        input ? input : "{}");
+    goto done;
+  }
 
   if (tool_enabled (self, name)) {
     ok = gst_bidi_builtin_tool_run (name, input, &result);
   } else {
-    JsonBuilder *b = json_builder_new ();
-    JsonNode *root;
-
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "error");
-    json_builder_add_string_value (b, "no such tool");
-    json_builder_end_object (b);
-    root = json_builder_get_root (b);
-    result = json_to_string (root, FALSE);
-    json_node_unref (root);
-    g_object_unref (b);
+    GST_WARNING_OBJECT (self, "the model called an unknown tool \"%s\"",
+        GST_STR_NULL (name));
+    result = json_error_object ("no such tool");
     ok = FALSE;
   }
   GST_DEBUG_OBJECT (self, "tool %s -> %s", name, result);
 
   /* the message owns the event once posted */
   post_event (self, event);
-  post_event (self, gst_bidi_event_new_tool_result (id, ok ? "success" :
-          "error", result));
-  gst_bidi_provider_send_tool_result (provider, id, name, result,
-      ok ? "success" : "error");
+  net_tool_result (self, provider, id, name, result, ok);
 
   if (ok && g_strcmp0 (name, GST_BIDI_TOOL_STOP_CONVERSATION) == 0) {
     /* No more user turns; the goodbye the model says next is played, then
@@ -1810,8 +1928,10 @@ handle_tool_use (GstBidiAgent * self, GstBidiProvider * provider,
     self->draining = TRUE;
     net_rearm_drain_timeout (self);
   }
+done:
   g_free (id);
   g_free (name);
+  g_free (input);
   g_free (result);
 }
 
@@ -1975,6 +2095,85 @@ gst_bidi_agent_send_text (GstBidiAgent * self, const gchar * text)
   }
   gst_object_unref (provider);
   return net_invoke (self, net_send_text, g_strdup (text), g_free);
+}
+
+typedef struct
+{
+  gchar *id, *name, *content;
+  gboolean ok;
+} ToolAnswer;
+
+static void
+tool_answer_free (gpointer data)
+{
+  ToolAnswer *a = data;
+
+  g_free (a->id);
+  g_free (a->name);
+  g_free (a->content);
+  g_free (a);
+}
+
+static void
+net_send_tool_result (GstBidiAgent * self, gpointer data)
+{
+  ToolAnswer *a = data;
+  GstBidiProvider *provider = get_provider (self);
+
+  if (!provider)
+    return;
+  net_tool_result (self, provider, a->id, a->name, a->content, a->ok);
+  gst_object_unref (provider);
+}
+
+static gboolean
+gst_bidi_agent_send_tool_result (GstBidiAgent * self,
+    const gchar * tool_use_id, const gchar * status, const gchar * content)
+{
+  ToolAnswer *a;
+  JsonNode *node;
+  gchar *key = NULL, *name = NULL;
+
+  if (g_strcmp0 (status, "success") != 0 && g_strcmp0 (status, "error") != 0)
+    goto bad_status;
+
+  GST_OBJECT_LOCK (self);
+  if (tool_use_id && g_hash_table_steal_extended (self->tool_calls,
+          tool_use_id, (gpointer *) & key, (gpointer *) & name))
+    g_free (key);
+  GST_OBJECT_UNLOCK (self);
+  if (!name)
+    goto unknown_id;
+
+  a = g_new0 (ToolAnswer, 1);
+  a->id = g_strdup (tool_use_id);
+  a->name = name;
+  a->ok = strcmp (status, "success") == 0;
+  /* JSON as it is; anything else is text, sent as a JSON string */
+  node = content ? json_from_string (content, NULL) : NULL;
+  if (node) {
+    a->content = json_to_string (node, FALSE);
+    json_node_unref (node);
+  } else {
+    node = json_node_init_string (json_node_alloc (), content ? content : "");
+    a->content = json_to_string (node, FALSE);
+    json_node_unref (node);
+  }
+  return net_invoke (self, net_send_tool_result, a, tool_answer_free);
+
+  /* ERRORS */
+bad_status:
+  {
+    GST_WARNING_OBJECT (self, "send-tool-result: status must be \"success\" "
+        "or \"error\", not \"%s\"", GST_STR_NULL (status));
+    return FALSE;
+  }
+unknown_id:
+  {
+    GST_WARNING_OBJECT (self, "send-tool-result: no tool call \"%s\" is "
+        "waiting for an answer", GST_STR_NULL (tool_use_id));
+    return FALSE;
+  }
 }
 
 /* ------------------------------------------------------------------------
@@ -2374,7 +2573,7 @@ setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
   GstBidiProvider *provider = NULL;
   GstAudioInfo in, out;
   GError *err = NULL;
-  gchar *name, **tools, *bad_tool = NULL;
+  gchar *name, **tools, *bad_tool = NULL, *app_tools, **app_names = NULL;
   guint buffer_ms, i, j;
 
   GST_OBJECT_LOCK (self);
@@ -2383,6 +2582,7 @@ setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
   buffer_ms = self->input_buffer_ms;
   tools = g_strsplit_set (self->builtin_tools ? self->builtin_tools : "",
       ", \t", -1);
+  app_tools = g_strdup (self->app_tools);
   GST_OBJECT_UNLOCK (self);
 
   /* drop the empty pieces, refuse unknown names */
@@ -2398,8 +2598,10 @@ setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
   tools[j] = NULL;
   if (bad_tool)
     goto unknown_tool;
-  config->tools_json =
-      gst_bidi_builtin_tools_spec_json ((const gchar * const *) tools);
+  g_free (config->tools_json);
+  if (!gst_bidi_tools_merge ((const gchar * const *) tools, app_tools,
+          &config->tools_json, &app_names, &err))
+    goto bad_tools;
 
   GST_INFO_OBJECT (self, "provider %s, model %s, api-key %s",
       GST_STR_NULL (name), GST_STR_NULL (config->model),
@@ -2426,6 +2628,9 @@ setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
   self->prov_out = out;
   g_strfreev (self->tools_enabled);
   self->tools_enabled = tools;
+  g_strfreev (self->app_tools_enabled);
+  self->app_tools_enabled = app_names;
+  g_hash_table_remove_all (self->tool_calls);
   GST_OBJECT_UNLOCK (self);
   gst_object_unref (provider);
 
@@ -2462,6 +2667,7 @@ setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
   self->in_chunk_bytes = 0;
 
   g_free (name);
+  g_free (app_tools);
   *config_out = config;
   return TRUE;
 
@@ -2472,6 +2678,12 @@ unknown_tool:
         ("Unknown built-in tool \"%s\" (there are: %s)", bad_tool,
             GST_BIDI_BUILTIN_TOOLS_ALL), ("builtin-tools property"));
     g_strfreev (tools);
+    goto fail;
+  }
+bad_tools:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err->message),
+        ("tools property"));
     goto fail;
   }
 no_provider:
@@ -2499,6 +2711,8 @@ fail:
     gst_object_unref (provider);
   if (!bad_tool)
     g_strfreev (tools);
+  g_strfreev (app_names);
+  g_free (app_tools);
   gst_bidi_provider_config_free (config);
   g_free (name);
   return FALSE;

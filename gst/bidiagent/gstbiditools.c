@@ -391,34 +391,10 @@ gst_bidi_builtin_tool_exists (const gchar * name)
 gchar *
 gst_bidi_builtin_tools_spec_json (const gchar * const *names)
 {
-  JsonBuilder *b = json_builder_new ();
-  JsonNode *root;
-  gchar *json;
-  guint i;
+  gchar *json, **none;
 
-  json_builder_begin_array (b);
-  for (i = 0; names && names[i]; i++) {
-    const BuiltinTool *tool = find_tool (names[i]);
-    JsonNode *params;
-
-    if (!tool)
-      continue;
-    params = json_from_string (tool->parameters, NULL);
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "name");
-    json_builder_add_string_value (b, tool->name);
-    json_builder_set_member_name (b, "description");
-    json_builder_add_string_value (b, tool->description);
-    json_builder_set_member_name (b, "parameters");
-    json_builder_add_value (b, params);
-    json_builder_end_object (b);
-  }
-  json_builder_end_array (b);
-
-  root = json_builder_get_root (b);
-  json = json_to_string (root, FALSE);
-  json_node_unref (root);
-  g_object_unref (b);
+  gst_bidi_tools_merge (names, NULL, &json, &none, NULL);
+  g_strfreev (none);
   return json;
 }
 
@@ -476,4 +452,208 @@ done:
   g_object_unref (b);
   g_free (error);
   return ok;
+}
+
+static gboolean
+tool_name_valid (const gchar * name)
+{
+  gsize len = strlen (name), i;
+
+  if (len == 0 || len > 64)
+    return FALSE;
+  for (i = 0; i < len; i++) {
+    if (!g_ascii_isalnum (name[i]) && name[i] != '_' && name[i] != '-')
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* The JSON Schema of an application tool spec, NULL if it has a bad one */
+static JsonNode *
+app_tool_schema (JsonObject * spec, const gchar ** why)
+{
+  JsonNode *node = NULL;
+  JsonObject *obj;
+
+  if (json_object_has_member (spec, "parameters"))
+    node = json_object_get_member (spec, "parameters");
+  else if (json_object_has_member (spec, "inputSchema"))
+    node = json_object_get_member (spec, "inputSchema");
+  else if (json_object_has_member (spec, "input_schema"))
+    node = json_object_get_member (spec, "input_schema");
+
+  if (!node) {
+    /* a tool without arguments */
+    JsonNode *empty = json_from_string ("{\"type\": \"object\", "
+        "\"properties\": {}}", NULL);
+    return empty;
+  }
+  if (!JSON_NODE_HOLDS_OBJECT (node)) {
+    *why = "its input schema is not a JSON object";
+    return NULL;
+  }
+  obj = json_node_get_object (node);
+  /* Strands wraps the schema: {"json": {...}} */
+  if (json_object_get_size (obj) == 1 && json_object_has_member (obj, "json")) {
+    node = json_object_get_member (obj, "json");
+    if (!JSON_NODE_HOLDS_OBJECT (node)) {
+      *why = "its inputSchema.json is not a JSON object";
+      return NULL;
+    }
+  }
+  return json_node_copy (node);
+}
+
+/**
+ * gst_bidi_tools_merge:
+ * @builtins: (array zero-terminated=1) (nullable): built-in tools in use
+ * @app_json: (nullable): the application's tools, a JSON array
+ * @tools_json: (out) (transfer full): every tool, one JSON array
+ * @app_names: (out) (transfer full) (array zero-terminated=1): the
+ *   application's tool names
+ * @error: the reason @app_json is refused
+ *
+ * Returns: %TRUE when @app_json is a valid list of tools.
+ */
+gboolean
+gst_bidi_tools_merge (const gchar * const *builtins, const gchar * app_json,
+    gchar ** tools_json, gchar *** app_names, GError ** error)
+{
+  JsonParser *parser = NULL;
+  JsonBuilder *b = NULL;
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  JsonArray *arr = NULL;
+  JsonNode *root;
+  GError *err = NULL;
+  const gchar *why = NULL;
+  gchar *bad_name = NULL;
+  guint i, n = 0;
+
+  *tools_json = NULL;
+  *app_names = NULL;
+
+  if (app_json && *app_json) {
+    parser = json_parser_new ();
+    if (!json_parser_load_from_data (parser, app_json, -1, &err))
+      goto bad_json;
+    root = json_parser_get_root (parser);
+    if (!root || !JSON_NODE_HOLDS_ARRAY (root))
+      goto not_array;
+    arr = json_node_get_array (root);
+    n = json_array_get_length (arr);
+  }
+
+  b = json_builder_new ();
+  json_builder_begin_array (b);
+  for (i = 0; builtins && builtins[i]; i++) {
+    const BuiltinTool *tool = find_tool (builtins[i]);
+
+    if (!tool)
+      continue;
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "name");
+    json_builder_add_string_value (b, tool->name);
+    json_builder_set_member_name (b, "description");
+    json_builder_add_string_value (b, tool->description);
+    json_builder_set_member_name (b, "parameters");
+    json_builder_add_value (b, json_from_string (tool->parameters, NULL));
+    json_builder_end_object (b);
+  }
+
+  for (i = 0; i < n; i++) {
+    JsonNode *node = json_array_get_element (arr, i);
+    JsonObject *spec;
+    const gchar *name, *desc = NULL;
+    JsonNode *schema;
+
+    if (!JSON_NODE_HOLDS_OBJECT (node)) {
+      why = "is not a JSON object";
+      goto bad_tool;
+    }
+    spec = json_node_get_object (node);
+    node = json_object_get_member (spec, "name");
+    if (!node || !JSON_NODE_HOLDS_VALUE (node) ||
+        json_node_get_value_type (node) != G_TYPE_STRING) {
+      why = "has no \"name\" string";
+      goto bad_tool;
+    }
+    name = json_node_get_string (node);
+    if (!tool_name_valid (name)) {
+      why = "has a name that is not 1-64 letters, digits, '_' or '-'";
+      goto bad_tool;
+    }
+    if ((builtins && g_strv_contains (builtins, name)) ||
+        g_ptr_array_find_with_equal_func (names, name, g_str_equal, NULL)) {
+      bad_name = g_strdup (name);
+      goto duplicate;
+    }
+    node = json_object_get_member (spec, "description");
+    if (node) {
+      if (!JSON_NODE_HOLDS_VALUE (node) ||
+          json_node_get_value_type (node) != G_TYPE_STRING) {
+        why = "has a \"description\" that is not a string";
+        goto bad_tool;
+      }
+      desc = json_node_get_string (node);
+    }
+    schema = app_tool_schema (spec, &why);
+    if (!schema)
+      goto bad_tool;
+
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "name");
+    json_builder_add_string_value (b, name);
+    json_builder_set_member_name (b, "description");
+    json_builder_add_string_value (b, desc ? desc : "");
+    json_builder_set_member_name (b, "parameters");
+    json_builder_add_value (b, schema);
+    json_builder_end_object (b);
+    g_ptr_array_add (names, g_strdup (name));
+  }
+  json_builder_end_array (b);
+
+  root = json_builder_get_root (b);
+  *tools_json = json_to_string (root, FALSE);
+  json_node_unref (root);
+  g_object_unref (b);
+  g_clear_object (&parser);
+  g_ptr_array_add (names, NULL);
+  *app_names = (gchar **) g_ptr_array_free (names, FALSE);
+  return TRUE;
+
+  /* ERRORS */
+bad_json:
+  {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "Invalid tools: not JSON (%s)", err->message);
+    g_clear_error (&err);
+    goto fail;
+  }
+not_array:
+  {
+    g_set_error_literal (error, GST_RESOURCE_ERROR,
+        GST_RESOURCE_ERROR_SETTINGS, "Invalid tools: expected a JSON array "
+        "of tool specs");
+    goto fail;
+  }
+bad_tool:
+  {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "Invalid tools: tool %u %s", i, why);
+    goto fail;
+  }
+duplicate:
+  {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "Invalid tools: \"%s\" is defined twice (or is a built-in tool in "
+        "use: remove it from builtin-tools to answer it yourself)", bad_name);
+    g_free (bad_name);
+    goto fail;
+  }
+fail:
+  if (b)
+    g_object_unref (b);
+  g_clear_object (&parser);
+  g_ptr_array_unref (names);
+  return FALSE;
 }

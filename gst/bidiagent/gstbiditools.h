@@ -53,6 +53,21 @@ GST_BIDI_API
 gboolean gst_bidi_builtin_tool_run (const gchar * name,
     const gchar * input_json, gchar ** result_json);
 
+/* The tools of the element's `tools` property: @app_json is a JSON array
+ * of tool specs, each {name, description, parameters} (JSON Schema), or
+ * with the schema as Strands' "inputSchema" ({"json": schema} or the
+ * schema itself) or "input_schema". Names are 1-64 of [A-Za-z0-9_-],
+ * unique, and none of @builtins (the built-in tools in use).
+ *
+ * On success @tools_json is one array of {name, description, parameters}
+ * with the built-in tools among @builtins first, then the application's;
+ * @app_names the application's tool names. NULL or "" @app_json means no
+ * application tools. */
+GST_BIDI_API
+gboolean gst_bidi_tools_merge (const gchar * const *builtins,
+    const gchar * app_json, gchar ** tools_json, gchar *** app_names,
+    GError ** error);
+
 G_END_DECLS
 
 #endif /* __GST_BIDI_TOOLS_H__ */

@@ -172,6 +172,90 @@ GST_START_TEST (test_specs)
 
 GST_END_TEST;
 
+/* Application tools: the accepted spec shapes, and clear refusals */
+GST_START_TEST (test_app_tools_merge)
+{
+  const gchar *builtins[] = { "calculator", NULL };
+  gchar *json = NULL, **names = NULL;
+  GError *err = NULL;
+  JsonNode *node;
+  JsonArray *array;
+  JsonObject *o;
+  guint i;
+  const struct
+  {
+    const gchar *json;
+    const gchar *says;
+  } bad[] = {
+    {"{\"name\": \"x\"}", "JSON array"},
+    {"[{\"name\": \"x\"", "not JSON"},
+    {"[42]", "tool 0 is not a JSON object"},
+    {"[{\"description\": \"no name\"}]", "no \"name\""},
+    {"[{\"name\": \"has space\"}]", "letters, digits"},
+    {"[{\"name\": \"a\"}, {\"name\": \"a\"}]", "\"a\" is defined twice"},
+    {"[{\"name\": \"calculator\"}]", "built-in tool in use"},
+    {"[{\"name\": \"x\", \"description\": 3}]", "description"},
+    {"[{\"name\": \"x\", \"parameters\": []}]", "not a JSON object"},
+    {"[{\"name\": \"x\", \"inputSchema\": {\"json\": 1}}]", "inputSchema.json"},
+  };
+
+  fail_unless (gst_bidi_tools_merge (builtins, "[{\"name\": \"get_weather\", "
+          "\"description\": \"Weather\", \"parameters\": {\"type\": "
+          "\"object\", \"properties\": {\"city\": {\"type\": \"string\"}}}},"
+          "{\"name\": \"strands-style\", \"inputSchema\": {\"json\": "
+          "{\"type\": \"object\", \"properties\": {\"n\": {}}}}},"
+          "{\"name\": \"anthropic_style\", \"input_schema\": {\"type\": "
+          "\"object\", \"properties\": {\"m\": {}}}},"
+          "{\"name\": \"no_args\"}]", &json, &names, &err));
+  fail_unless (err == NULL);
+  fail_unless_equals_int (g_strv_length (names), 4);
+  fail_unless_equals_string (names[0], "get_weather");
+  fail_unless_equals_string (names[3], "no_args");
+  node = json_from_string (json, NULL);
+  array = json_node_get_array (node);
+  fail_unless_equals_int (json_array_get_length (array), 5);
+  o = json_array_get_object_element (array, 0);
+  fail_unless_equals_string (json_object_get_string_member (o, "name"),
+      "calculator");
+  o = json_array_get_object_element (array, 2);
+  fail_unless_equals_string (json_object_get_string_member (o, "name"),
+      "strands-style");
+  fail_unless (json_object_has_member (json_object_get_object_member
+          (json_object_get_object_member (o, "parameters"), "properties"),
+          "n"));
+  o = json_array_get_object_element (array, 3);
+  fail_unless (json_object_has_member (json_object_get_object_member
+          (json_object_get_object_member (o, "parameters"), "properties"),
+          "m"));
+  o = json_array_get_object_element (array, 4);
+  fail_unless_equals_string (json_object_get_string_member (o, "description"),
+      "");
+  fail_unless_equals_string (json_object_get_string_member
+      (json_object_get_object_member (o, "parameters"), "type"), "object");
+  json_node_unref (node);
+  g_free (json);
+  g_strfreev (names);
+
+  /* none */
+  fail_unless (gst_bidi_tools_merge (NULL, NULL, &json, &names, NULL));
+  fail_unless_equals_string (json, "[]");
+  fail_unless_equals_int (g_strv_length (names), 0);
+  g_free (json);
+  g_strfreev (names);
+
+  for (i = 0; i < G_N_ELEMENTS (bad); i++) {
+    fail_if (gst_bidi_tools_merge (builtins, bad[i].json, &json, &names,
+            &err), "accepted %s", bad[i].json);
+    fail_unless (json == NULL && names == NULL);
+    fail_unless (err != NULL);
+    fail_unless (strstr (err->message, bad[i].says) != NULL, "%s: %s",
+        bad[i].json, err->message);
+    g_clear_error (&err);
+  }
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------
  * In the element
  * ------------------------------------------------------------------------ */
@@ -185,7 +269,8 @@ typedef struct
 } Session;
 
 static void
-session_start (Session * s, const gchar * props)
+session_start_with_tools (Session * s, const gchar * props,
+    const gchar * tools)
 {
   gchar *desc = g_strdup_printf ("audiotestsrc is-live=true wave=silence ! "
       "bidiagent name=agent provider=scripted %s ! fakesink sync=true",
@@ -198,11 +283,19 @@ session_start (Session * s, const gchar * props)
   fail_unless (s->pipe != NULL, "%s", err ? err->message : "");
   g_free (desc);
   s->agent = gst_bin_get_by_name (GST_BIN (s->pipe), "agent");
+  if (tools)
+    g_object_set (s->agent, "tools", tools, NULL);
   s->bus = gst_element_get_bus (s->pipe);
   fail_if (gst_element_set_state (s->pipe, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE);
   s->provider = gst_bidi_scripted_provider_get_last ();
   fail_unless (s->provider != NULL);
+}
+
+static void
+session_start (Session * s, const gchar * props)
+{
+  session_start_with_tools (s, props, NULL);
 }
 
 static void
@@ -414,6 +507,196 @@ GST_START_TEST (test_element_stop_conversation_silent_provider)
 
 GST_END_TEST;
 
+#define WEATHER_TOOL "[{\"name\": \"get_weather\", \"description\": " \
+    "\"The weather in a city\", \"parameters\": {\"type\": \"object\", " \
+    "\"properties\": {\"city\": {\"type\": \"string\"}}}}]"
+
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  GPtrArray *calls;             /* "id name input" */
+  gboolean answer_at_once;
+} ToolCalls;
+
+static void
+on_tool_call (GstElement * agent, const gchar * id, const gchar * name,
+    const gchar * input, ToolCalls * tc)
+{
+  gboolean ret;
+
+  if (tc->answer_at_once) {
+    g_signal_emit_by_name (agent, "send-tool-result", id, "success",
+        "answered inside the handler", &ret);
+    fail_unless (ret);
+  }
+  g_mutex_lock (&tc->lock);
+  g_ptr_array_add (tc->calls, g_strdup_printf ("%s %s %s", id, name, input));
+  g_cond_broadcast (&tc->cond);
+  g_mutex_unlock (&tc->lock);
+}
+
+static void
+wait_tool_calls (ToolCalls * tc, guint n)
+{
+  gint64 end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+
+  g_mutex_lock (&tc->lock);
+  while (tc->calls->len < n && g_cond_wait_until (&tc->cond, &tc->lock, end));
+  fail_unless (tc->calls->len >= n, "%u tool calls, not %u", tc->calls->len,
+      n);
+  g_mutex_unlock (&tc->lock);
+}
+
+/* tools: the model calls an application tool; tool_use_stream is posted,
+ * tool-call emitted, and the application's answer (later, from its own
+ * thread) reaches the provider and the bus. */
+GST_START_TEST (test_element_app_tool)
+{
+  ToolCalls tc = { 0, };
+  Session s;
+  GstStructure *st, *call;
+  gboolean ret;
+
+  g_mutex_init (&tc.lock);
+  g_cond_init (&tc.cond);
+  tc.calls = g_ptr_array_new_with_free_func (g_free);
+
+  session_start_with_tools (&s, NULL, WEATHER_TOOL);
+  g_signal_connect (s.agent, "tool-call", G_CALLBACK (on_tool_call), &tc);
+  gst_structure_free (session_wait (&s, "bidi_connection_start"));
+
+  /* the provider was given the built-in tools and the application's */
+  call = gst_bidi_scripted_provider_get_call (s.provider, "start", 0);
+  fail_unless (strstr (gst_structure_get_string (call, "tools-json"),
+          "\"get_weather\"") != NULL);
+  fail_unless (strstr (gst_structure_get_string (call, "tools-json"),
+          "\"calculator\"") != NULL);
+  gst_structure_free (call);
+
+  /* nothing waits for an answer yet */
+  g_signal_emit_by_name (s.agent, "send-tool-result", "w1", "success", "{}",
+      &ret);
+  fail_if (ret);
+
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_tool_use ("w1", "get_weather",
+          "{\"city\":\"Oslo\"}"));
+  st = session_wait (&s, "tool_use_stream");
+  fail_unless (st != NULL);
+  fail_unless_equals_string (gst_structure_get_string (st, "name"),
+      "get_weather");
+  gst_structure_free (st);
+  wait_tool_calls (&tc, 1);
+  fail_unless_equals_string (g_ptr_array_index (tc.calls, 0),
+      "w1 get_weather {\"city\":\"Oslo\"}");
+  /* no answer from the element itself */
+  g_usleep (100 * 1000);
+  fail_unless_equals_int (gst_bidi_scripted_provider_count_calls (s.provider,
+          "send-tool-result"), 0);
+
+  /* a bad status is refused; the call still waits */
+  g_signal_emit_by_name (s.agent, "send-tool-result", "w1", "fine", "{}",
+      &ret);
+  fail_if (ret);
+  g_signal_emit_by_name (s.agent, "send-tool-result", "w1", "success",
+      "{\"temp_c\": 21}", &ret);
+  fail_unless (ret);
+  fail_unless (gst_bidi_scripted_provider_wait_call (s.provider,
+          "send-tool-result", 1, WAIT_MS));
+  call = gst_bidi_scripted_provider_get_call (s.provider, "send-tool-result",
+      0);
+  fail_unless_equals_string (gst_structure_get_string (call, "id"), "w1");
+  fail_unless_equals_string (gst_structure_get_string (call, "name"),
+      "get_weather");
+  fail_unless_equals_string (gst_structure_get_string (call, "status"),
+      "success");
+  fail_unless_equals_string (gst_structure_get_string (call, "json"),
+      "{\"temp_c\":21}");
+  gst_structure_free (call);
+  st = session_wait (&s, "tool_result");
+  fail_unless (st != NULL);
+  fail_unless_equals_string (gst_structure_get_string (st, "toolUseId"), "w1");
+  fail_unless_equals_string (gst_structure_get_string (st, "status"),
+      "success");
+  gst_structure_free (st);
+
+  /* answered once only */
+  g_signal_emit_by_name (s.agent, "send-tool-result", "w1", "success", "{}",
+      &ret);
+  fail_if (ret);
+
+  /* answered from inside the handler (on the network thread), as plain
+   * text: sent as a JSON string */
+  tc.answer_at_once = TRUE;
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_tool_use ("w2", "get_weather", "{}"));
+  fail_unless (gst_bidi_scripted_provider_wait_call (s.provider,
+          "send-tool-result", 2, WAIT_MS));
+  call = gst_bidi_scripted_provider_get_call (s.provider, "send-tool-result",
+      1);
+  fail_unless_equals_string (gst_structure_get_string (call, "id"), "w2");
+  fail_unless_equals_string (gst_structure_get_string (call, "json"),
+      "\"answered inside the handler\"");
+  gst_structure_free (call);
+
+  /* a tool nobody declared still gets an error at once */
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_tool_use ("w3", "launch_rockets", "{}"));
+  fail_unless (gst_bidi_scripted_provider_wait_call (s.provider,
+          "send-tool-result", 3, WAIT_MS));
+  call = gst_bidi_scripted_provider_get_call (s.provider, "send-tool-result",
+      2);
+  fail_unless_equals_string (gst_structure_get_string (call, "status"),
+      "error");
+  gst_structure_free (call);
+  fail_unless_equals_int (tc.calls->len, 2);
+
+  session_stop (&s);
+  g_ptr_array_unref (tc.calls);
+  g_mutex_clear (&tc.lock);
+  g_cond_clear (&tc.cond);
+}
+
+GST_END_TEST;
+
+/* A bad tools property fails the state change with a clear error */
+GST_START_TEST (test_element_bad_app_tools)
+{
+  GstElement *e;
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *err = NULL;
+
+  gst_bidi_scripted_provider_register ();
+  e = gst_element_factory_make ("bidiagent", NULL);
+  g_object_set (e, "provider", "scripted", "tools",
+      "[{\"name\": \"current_time\"}]", NULL);
+  gst_element_set_bus (e, bus);
+  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &err, NULL);
+  fail_unless (strstr (err->message, "current_time") != NULL, "%s",
+      err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_element_set_state (e, GST_STATE_NULL);
+
+  /* without the built-in, the same name is the application's */
+  g_object_set (e, "builtin-tools", "calculator", NULL);
+  fail_unless (gst_element_set_state (e, GST_STATE_PAUSED) !=
+      GST_STATE_CHANGE_FAILURE);
+  gst_element_set_state (e, GST_STATE_NULL);
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+  gst_bidi_scripted_provider_reset_last ();
+}
+
+GST_END_TEST;
+
 static Suite *
 biditools_suite (void)
 {
@@ -428,10 +711,13 @@ biditools_suite (void)
       G_N_ELEMENTS (bad_inputs));
   tcase_add_test (tc, test_current_time);
   tcase_add_test (tc, test_specs);
+  tcase_add_test (tc, test_app_tools_merge);
 
   suite_add_tcase (s, tc_el);
   tcase_add_test (tc_el, test_element_runs_builtin);
   tcase_add_test (tc_el, test_element_disabled_tool);
+  tcase_add_test (tc_el, test_element_app_tool);
+  tcase_add_test (tc_el, test_element_bad_app_tools);
   tcase_add_test (tc_el, test_element_unknown_builtin);
   tcase_add_test (tc_el, test_element_stop_conversation);
   tcase_add_test (tc_el, test_element_stop_conversation_silent_provider);
