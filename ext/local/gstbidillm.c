@@ -36,6 +36,7 @@
 #include <json-glib/json-glib.h>
 
 #include "gstbidillm.h"
+#include "gstbidirealtime.h"
 
 GST_DEBUG_CATEGORY_STATIC (bidillm_debug);
 #define GST_CAT_DEFAULT bidillm_debug
@@ -203,22 +204,13 @@ make_valid (const gchar * text)
   return g_utf8_make_valid (text ? text : "", -1);
 }
 
-/* Replaces every occurrence of the API key in @str: a server may echo it
- * in an error message, and it must never reach a log or a bus message. */
+/* Removes the API key from @str: a server may echo it in an error
+ * message, and it must never reach a log or a bus message. */
 static void
 scrub_secret (GstBidiLlm * llm, GString * str)
 {
-  gsize key_len;
-  gchar *found;
-
-  if (!llm || !llm->api_key || !*llm->api_key)
-    return;
-  key_len = strlen (llm->api_key);
-  while ((found = strstr (str->str, llm->api_key))) {
-    gssize pos = found - str->str;
-    g_string_erase (str, pos, key_len);
-    g_string_insert (str, pos, "***");
-  }
+  if (llm)
+    gst_bidi_realtime_scrub_secret (str, llm->api_key);
 }
 
 /* At most ERROR_EXCERPT_CHARS characters of untrusted text, valid UTF-8,
@@ -226,45 +218,7 @@ scrub_secret (GstBidiLlm * llm, GString * str)
 static gchar *
 make_excerpt (const gchar * data, gsize len)
 {
-  gchar *valid = g_utf8_make_valid (data, len);
-  GString *out = g_string_new (NULL);
-  const gchar *p;
-  guint n = 0;
-
-  for (p = valid; *p && n < ERROR_EXCERPT_CHARS; p = g_utf8_next_char (p)) {
-    gunichar c = g_utf8_get_char (p);
-
-    /* one line: runs of spaces and control characters become one space */
-    if (g_unichar_iscntrl (c) || g_unichar_isspace (c)) {
-      if (out->len > 0 && out->str[out->len - 1] == ' ')
-        continue;
-      c = ' ';
-    }
-    g_string_append_unichar (out, c);
-    n++;
-  }
-  if (*p)
-    g_string_append (out, "...");
-  g_free (valid);
-  g_strstrip (out->str);
-  out->len = strlen (out->str);
-  return g_string_free (out, FALSE);
-}
-
-static gboolean
-host_is_loopback (const gchar * host)
-{
-  GInetAddress *addr;
-  gboolean ret;
-
-  if (g_ascii_strcasecmp (host, "localhost") == 0)
-    return TRUE;
-  addr = g_inet_address_new_from_string (host);
-  if (!addr)
-    return FALSE;
-  ret = g_inet_address_get_is_loopback (addr);
-  g_object_unref (addr);
-  return ret;
+  return gst_bidi_realtime_excerpt (data, len, ERROR_EXCERPT_CHARS);
 }
 
 /* ------------------------------------------------------------------------
@@ -299,62 +253,6 @@ tool_call_object (const gchar * id, const gchar * name, const gchar * args)
   json_object_set_string_member (function, "arguments", args);
   json_object_set_object_member (call, "function", function);
   return call;
-}
-
-/* The content of a Strands toolResult: its blocks as text, JSON blocks
- * serialized, one per line. */
-static gboolean
-tool_result_content (JsonObject * result, gchar ** content, GError ** error)
-{
-  JsonNode *node = json_object_get_member (result, "content");
-  const gchar *status = object_get_string (result, "status");
-  GString *out = g_string_new (NULL);
-  JsonArray *blocks;
-  guint i;
-
-  if (status && g_strcmp0 (status, "error") == 0)
-    g_string_append (out, "error: ");
-
-  if (!node || JSON_NODE_HOLDS_NULL (node)) {
-    *content = g_string_free (out, FALSE);
-    return TRUE;
-  }
-  if (!JSON_NODE_HOLDS_ARRAY (node))
-    goto bad_content;
-
-  blocks = json_node_get_array (node);
-  for (i = 0; i < json_array_get_length (blocks); i++) {
-    JsonNode *b = json_array_get_element (blocks, i);
-    JsonObject *block;
-    const gchar *text;
-
-    if (!JSON_NODE_HOLDS_OBJECT (b))
-      goto bad_content;
-    block = json_node_get_object (b);
-    if (i > 0)
-      g_string_append_c (out, '\n');
-    if ((text = object_get_string (block, "text"))) {
-      g_string_append (out, text);
-    } else if (json_object_has_member (block, "json")) {
-      gchar *s = node_to_string (json_object_get_member (block, "json"));
-      g_string_append (out, s);
-      g_free (s);
-    } else {
-      GST_DEBUG ("ignoring a tool result block that is neither text nor json");
-    }
-  }
-  *content = g_string_free (out, FALSE);
-  return TRUE;
-
-  /* ERRORS */
-bad_content:
-  {
-    g_string_free (out, TRUE);
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "history: toolResult content must be an array of "
-        "{\"text\"} or {\"json\"} blocks");
-    return FALSE;
-  }
 }
 
 /* Appends the OpenAI messages of one Strands message to @out. */
@@ -443,7 +341,7 @@ convert_strands_message (JsonNode * node, GPtrArray * out, GError ** error)
       sub = json_object_get_object_member (block, "toolResult");
       if (!(id = object_get_string (sub, "toolUseId")))
         goto bad_block;
-      if (!tool_result_content (sub, &content, error))
+      if (!gst_bidi_realtime_strands_tool_result_text (sub, &content, error))
         goto failed;
       tool_msg = message_new ("tool");
       json_object_set_string_member (tool_msg, "tool_call_id", id);
@@ -1151,49 +1049,12 @@ error_object_message (JsonObject * root)
   return s ? make_excerpt (s, strlen (s)) : NULL;
 }
 
-/* json-glib's parser recurses once per nesting level: a few hundred
- * kilobytes of "[[[[..." from a server would overflow the stack. Answers
- * are shallow; anything deeper than this is refused before parsing. */
-#define MAX_JSON_DEPTH 128
-
-static gboolean
-json_depth_ok (const gchar * data, gsize len)
-{
-  gboolean in_string = FALSE;
-  guint depth = 0;
-  gsize i;
-
-  for (i = 0; i < len; i++) {
-    gchar c = data[i];
-
-    if (in_string) {
-      if (c == '\\')
-        i++;
-      else if (c == '"')
-        in_string = FALSE;
-    } else if (c == '"') {
-      in_string = TRUE;
-    } else if (c == '[' || c == '{') {
-      if (++depth > MAX_JSON_DEPTH)
-        return FALSE;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      depth--;
-    }
-  }
-  return TRUE;
-}
-
 /* json_parser_load_from_data() for what came from the network */
 static gboolean
 load_untrusted (JsonParser * parser, const gchar * data, gsize len,
     GError ** error)
 {
-  if (!json_depth_ok (data, len)) {
-    g_set_error_literal (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
-        "nested too deeply");
-    return FALSE;
-  }
-  return json_parser_load_from_data (parser, data, len, error);
+  return gst_bidi_realtime_json_load_untrusted (parser, data, len, error);
 }
 
 /* The error a server reported in a stream (a chunk with "error", or an
@@ -1667,41 +1528,6 @@ bad_status:
   }
 }
 
-static void
-unref_closure_data (gpointer data, GClosure * closure)
-{
-  (void) closure;
-  g_object_unref (data);
-}
-
-/* With ssl_ca_file: a certificate the system does not trust is accepted
- * when it chains to one of those CAs and names the host. */
-static gboolean
-accept_certificate_cb (SoupMessage * msg, GTlsCertificate * cert,
-    GTlsCertificateFlags errors, gpointer user_data)
-{
-  GTlsDatabase *database = user_data;
-  GSocketConnectable *identity;
-  GTlsCertificateFlags flags;
-  GUri *uri = soup_message_get_uri (msg);
-  GError *err = NULL;
-
-  identity = g_network_address_new (g_uri_get_host (uri),
-      g_uri_get_port (uri) > 0 ? g_uri_get_port (uri) : 443);
-  flags = g_tls_database_verify_chain (database, cert,
-      G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER, identity, NULL,
-      G_TLS_DATABASE_VERIFY_NONE, NULL, &err);
-  g_object_unref (identity);
-  if (err) {
-    GST_WARNING ("certificate check failed: %s", err->message);
-    g_error_free (err);
-    return FALSE;
-  }
-  GST_DEBUG ("system TLS check flags 0x%x, with ssl-ca-file 0x%x", errors,
-      flags);
-  return flags == 0;
-}
-
 /* ------------------------------------------------------------------------
  * Public API
  * ------------------------------------------------------------------------ */
@@ -1816,7 +1642,8 @@ make_uri (const gchar * base_url, GError ** error)
     g_uri_unref (base);
     goto userinfo;
   }
-  if (g_ascii_strcasecmp (scheme, "http") == 0 && !host_is_loopback (host)) {
+  if (g_ascii_strcasecmp (scheme, "http") == 0
+      && !gst_bidi_realtime_host_is_loopback (host)) {
     g_uri_unref (base);
     goto not_loopback;
   }
@@ -1882,17 +1709,9 @@ gst_bidi_llm_new (const gchar * base_url, const gchar * model,
   if (!parse_tools (llm, tools_json, error))
     goto failed;
 
-  if (ssl_ca_file && *ssl_ca_file) {
-    GError *err = NULL;
-
-    llm->ca_database = g_tls_file_database_new (ssl_ca_file, &err);
-    if (!llm->ca_database) {
-      g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-          "cannot load the CA file %s: %s", ssl_ca_file, err->message);
-      g_error_free (err);
-      goto failed;
-    }
-  }
+  if (ssl_ca_file && *ssl_ca_file &&
+      !(llm->ca_database = gst_bidi_realtime_load_ca_file (ssl_ca_file, error)))
+    goto failed;
 
   llm->model = (model && *model) ? g_strdup (model) : NULL;
   llm->api_key = (api_key && *api_key) ? g_strdup (api_key) : NULL;
@@ -1901,11 +1720,7 @@ gst_bidi_llm_new (const gchar * base_url, const gchar * model,
   /* libsoup runs its I/O on the thread-default context of the thread that
    * made the session: the caller's network thread */
   llm->context = g_main_context_ref_thread_default ();
-  llm->session = soup_session_new_with_options ("timeout", IO_TIMEOUT_S,
-      "user-agent", "gst-bidi/" VERSION " ", NULL);
-  /* a proxy from the environment has no business with a local server */
-  if (host_is_loopback (llm->host))
-    soup_session_set_proxy_resolver (llm->session, NULL);
+  llm->session = gst_bidi_realtime_session_new (llm->host, IO_TIMEOUT_S);
 
   uri_str = g_uri_to_string (uri);
   GST_INFO ("chat completions at %s, model %s%s%s", uri_str,
@@ -2005,10 +1820,7 @@ gst_bidi_llm_request (GstBidiLlm * llm, const GstBidiLlmCallbacks * callbacks,
   soup_message_set_request_body_from_bytes (req->msg, "application/json",
       bytes);
   g_bytes_unref (bytes);
-  if (llm->ca_database)
-    g_signal_connect_data (req->msg, "accept-certificate",
-        G_CALLBACK (accept_certificate_cb), g_object_ref (llm->ca_database),
-        unref_closure_data, 0);
+  gst_bidi_realtime_message_setup_tls (req->msg, llm->ca_database, TRUE);
 
   GST_DEBUG ("request %p: %" G_GSIZE_FORMAT " bytes, %u+%u messages", req, len,
       llm->history->len, llm->turns->len);

@@ -192,6 +192,7 @@ struct _GstBidiAgent
   GSource *drain_source;
   GQueue pending_text;
   gchar *last_error;
+  gint last_error_code;         /* GstResourceError */
   gchar *connection_id;
   gboolean stop_requested;
 
@@ -1031,7 +1032,17 @@ net_thread_stop (GstBidiAgent * self)
 static void
 post_event (GstBidiAgent * self, GstStructure * event)
 {
-  GstClockTime rt = gst_element_get_current_running_time (GST_ELEMENT (self));
+  GstClockTime rt;
+  GstState state;
+
+  /* before PLAYING the clock's time means nothing for this element: the
+   * running time is where it stands (0 before it first played) */
+  GST_OBJECT_LOCK (self);
+  state = GST_STATE (self);
+  rt = GST_ELEMENT_START_TIME (self);
+  GST_OBJECT_UNLOCK (self);
+  if (state == GST_STATE_PLAYING)
+    rt = gst_element_get_current_running_time (GST_ELEMENT (self));
 
   gst_structure_set (event, "running_time", G_TYPE_UINT64, rt, NULL);
   gst_element_post_message (GST_ELEMENT (self),
@@ -1056,6 +1067,23 @@ set_connected (GstBidiAgent * self, gboolean connected)
   GST_OBJECT_UNLOCK (self);
   if (changed)
     g_object_notify (G_OBJECT (self), "connected");
+}
+
+/* The GstResourceError for a bidi_error "code" */
+static gint
+resource_error_for_code (const gchar * code)
+{
+  if (!code)
+    return GST_RESOURCE_ERROR_READ;
+  if (!strcmp (code, "not_authorized"))
+    return GST_RESOURCE_ERROR_NOT_AUTHORIZED;
+  if (!strcmp (code, "connection_failed"))
+    return GST_RESOURCE_ERROR_OPEN_READ_WRITE;
+  if (!strcmp (code, "model"))
+    return GST_RESOURCE_ERROR_NOT_FOUND;
+  if (!strcmp (code, "invalid_session") || !strcmp (code, "settings"))
+    return GST_RESOURCE_ERROR_SETTINGS;
+  return GST_RESOURCE_ERROR_READ;
 }
 
 /* Posts an ERROR message with the domain and code of @err when it is a
@@ -1222,8 +1250,10 @@ do_interrupt (GstBidiAgent * self, const gchar * reason, gboolean from_provider,
   if (audible || force_flush)
     flush_src (self, seqnum);
 
-  if (!in_progress && !from_provider) {
-    GST_DEBUG_OBJECT (self, "nothing to interrupt");
+  if (!in_progress) {
+    /* e.g. a server VAD's speech_started on every user turn */
+    GST_DEBUG_OBJECT (self, "nothing to interrupt (%s, %s)", reason,
+        from_provider ? "provider" : "application");
     g_free (resp_id);
     return FALSE;
   }
@@ -2001,9 +2031,19 @@ on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
       return;
     }
   } else if (strcmp (name, GST_BIDI_EVENT_ERROR) == 0) {
+    const gchar *message = gst_structure_get_string (event, "message");
+    const gchar *code = gst_structure_get_string (event, "code");
+
     g_free (self->last_error);
-    self->last_error = g_strdup (gst_structure_get_string (event,
-            "message"));
+    self->last_error = g_strdup (message);
+    self->last_error_code = resource_error_for_code (code);
+    /* fatal or not, the application hears of it; a fatal one is followed
+     * by bidi_connection_close (error) and becomes an ERROR */
+    gst_element_message_full (GST_ELEMENT (self), GST_MESSAGE_WARNING,
+        GST_RESOURCE_ERROR, self->last_error_code,
+        g_strdup (message ? message : "provider error"),
+        g_strdup_printf ("bidi_error, code %s", GST_STR_NULL (code)),
+        __FILE__, GST_FUNCTION, __LINE__);
   } else if (strcmp (name, GST_BIDI_EVENT_CONNECTION_CLOSE) == 0) {
     gchar *reason = g_strdup (gst_structure_get_string (event, "reason"));
 
@@ -2015,6 +2055,9 @@ on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
       GError err = { GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
         self->last_error ? self->last_error : (gchar *) "connection lost"
       };
+
+      if (self->last_error)
+        err.code = self->last_error_code;
       post_provider_error (self, &err, "closed the connection");
     } else {
       /* The session is over: play what is queued, then EOS. */

@@ -19,6 +19,9 @@
 #ifdef HAVE_PROVIDER_LOCAL
 #include "../../ext/local/gstbidilocal.h"
 #endif
+#ifdef HAVE_PROVIDER_OPENAI
+#include "../../ext/openai/gstbidiopenai.h"
+#endif
 
 /* Providers compiled in register here, one line each. */
 static void
@@ -26,6 +29,9 @@ register_providers (void)
 {
 #ifdef HAVE_PROVIDER_LOCAL
   gst_bidi_provider_register ("local", GST_TYPE_BIDI_LOCAL_PROVIDER);
+#endif
+#ifdef HAVE_PROVIDER_OPENAI
+  gst_bidi_provider_register ("openai", GST_TYPE_BIDI_OPENAI_PROVIDER);
 #endif
 }
 

@@ -1,0 +1,24 @@
+/* gst-bidi
+ * Copyright (C) 2026 gst-bidi developers
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2 of the License, or (at your option) any later version.
+ */
+
+#ifndef __GST_BIDI_OPENAI_H__
+#define __GST_BIDI_OPENAI_H__
+
+#include <gstbidiprovider.h>
+
+G_BEGIN_DECLS
+
+/* The "openai" provider: OpenAI Realtime (GA protocol) over WebSocket. */
+#define GST_TYPE_BIDI_OPENAI_PROVIDER (gst_bidi_openai_provider_get_type ())
+G_DECLARE_FINAL_TYPE (GstBidiOpenAIProvider, gst_bidi_openai_provider, GST,
+    BIDI_OPENAI_PROVIDER, GstBidiProvider);
+
+G_END_DECLS
+
+#endif /* __GST_BIDI_OPENAI_H__ */

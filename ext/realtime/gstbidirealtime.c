@@ -1,0 +1,644 @@
+/* gst-bidi
+ * Copyright (C) 2026 gst-bidi developers
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2 of the License, or (at your option) any later version.
+ */
+
+/* Network helpers shared by the providers: see gstbidirealtime.h. */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+
+#include "gstbidirealtime.h"
+
+GST_DEBUG_CATEGORY_STATIC (bidi_realtime_debug);
+#define GST_CAT_DEFAULT bidi_realtime_debug
+
+/* A piece of a secret at least this long is scrubbed too */
+#define MIN_SECRET_PIECE 8
+
+static void
+debug_init (void)
+{
+  static gsize done = 0;
+
+  if (g_once_init_enter (&done)) {
+    GST_DEBUG_CATEGORY_INIT (bidi_realtime_debug, "bidirealtime", 0,
+        "bidiagent providers: shared network helpers");
+    g_once_init_leave (&done, 1);
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * Endpoints
+ * ------------------------------------------------------------------------ */
+
+gboolean
+gst_bidi_realtime_host_is_loopback (const gchar * host)
+{
+  GInetAddress *addr;
+  gboolean ret;
+
+  if (!host)
+    return FALSE;
+  if (g_ascii_strcasecmp (host, "localhost") == 0)
+    return TRUE;
+  addr = g_inet_address_new_from_string (host);
+  if (!addr)
+    return FALSE;
+  ret = g_inet_address_get_is_loopback (addr);
+  g_object_unref (addr);
+  return ret;
+}
+
+GUri *
+gst_bidi_realtime_parse_ws_url (const gchar * url, const gchar * what,
+    GError ** error)
+{
+  GUri *parsed, *uri;
+  const gchar *scheme, *host, *ws_scheme;
+
+  if (!url || !*url)
+    goto bad_url;
+  parsed = g_uri_parse (url, G_URI_FLAGS_ENCODED, NULL);
+  if (!parsed)
+    goto bad_url;
+
+  scheme = g_uri_get_scheme (parsed);
+  host = g_uri_get_host (parsed);
+  if (g_ascii_strcasecmp (scheme, "wss") == 0 ||
+      g_ascii_strcasecmp (scheme, "https") == 0)
+    ws_scheme = "wss";
+  else if (g_ascii_strcasecmp (scheme, "ws") == 0 ||
+      g_ascii_strcasecmp (scheme, "http") == 0)
+    ws_scheme = "ws";
+  else
+    ws_scheme = NULL;
+
+  if (!ws_scheme || !host || !*host) {
+    g_uri_unref (parsed);
+    goto bad_url;
+  }
+  if (g_uri_get_user (parsed)) {
+    g_uri_unref (parsed);
+    goto userinfo;
+  }
+  if (strcmp (ws_scheme, "ws") == 0 &&
+      !gst_bidi_realtime_host_is_loopback (host)) {
+    g_uri_unref (parsed);
+    goto not_loopback;
+  }
+
+  uri = g_uri_build (G_URI_FLAGS_ENCODED, ws_scheme, NULL, host,
+      g_uri_get_port (parsed), *g_uri_get_path (parsed) ?
+      g_uri_get_path (parsed) : "/", g_uri_get_query (parsed), NULL);
+  g_uri_unref (parsed);
+  return uri;
+
+  /* ERRORS */
+bad_url:
+  {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "%s must be a wss:// URL (ws:// for loopback hosts), like "
+        "wss://api.example.com/v1/realtime", what);
+    return NULL;
+  }
+userinfo:
+  {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "%s must not contain user information; use the api key", what);
+    return NULL;
+  }
+not_loopback:
+  {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "%s: use wss:// for non-loopback hosts (plain ws:// is only "
+        "accepted for localhost)", what);
+    return NULL;
+  }
+}
+
+gchar *
+gst_bidi_realtime_uri_for_display (GUri * uri)
+{
+  GUri *bare;
+  gchar *s;
+
+  bare = g_uri_build (G_URI_FLAGS_ENCODED, g_uri_get_scheme (uri), NULL,
+      g_uri_get_host (uri), g_uri_get_port (uri), g_uri_get_path (uri), NULL,
+      NULL);
+  s = g_uri_to_string (bare);
+  g_uri_unref (bare);
+  return s;
+}
+
+SoupSession *
+gst_bidi_realtime_session_new (const gchar * host, guint timeout_s)
+{
+  SoupSession *session;
+
+  session = soup_session_new_with_options ("timeout", timeout_s,
+      "user-agent", "gst-bidi/" VERSION " ", NULL);
+  /* a proxy from the environment has no business with a local server */
+  if (gst_bidi_realtime_host_is_loopback (host))
+    soup_session_set_proxy_resolver (session, NULL);
+  return session;
+}
+
+/* ------------------------------------------------------------------------
+ * TLS
+ * ------------------------------------------------------------------------ */
+
+GTlsDatabase *
+gst_bidi_realtime_load_ca_file (const gchar * path, GError ** error)
+{
+  GTlsDatabase *database;
+  GError *err = NULL;
+
+  if (!path || !*path)
+    return NULL;
+
+  database = g_tls_file_database_new (path, &err);
+  if (!database) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "cannot load the CA file %s: %s", path, err->message);
+    g_error_free (err);
+  }
+  return database;
+}
+
+typedef struct
+{
+  GTlsDatabase *ca_database;    /* nullable */
+  gboolean strict;
+} TlsPolicy;
+
+static void
+tls_policy_free (gpointer data, G_GNUC_UNUSED GClosure * closure)
+{
+  TlsPolicy *policy = data;
+
+  g_clear_object (&policy->ca_database);
+  g_free (policy);
+}
+
+/* Only called when the system's trust refused the certificate. */
+static gboolean
+accept_certificate_cb (SoupMessage * msg, GTlsCertificate * cert,
+    GTlsCertificateFlags errors, gpointer user_data)
+{
+  TlsPolicy *policy = user_data;
+  GUri *uri = soup_message_get_uri (msg);
+  const gchar *host = g_uri_get_host (uri);
+  GSocketConnectable *identity;
+  GTlsCertificateFlags flags;
+  GError *err = NULL;
+
+  if (!policy->strict && gst_bidi_realtime_host_is_loopback (host)) {
+    GST_WARNING ("accepting an unverified certificate from %s "
+        "(ssl-strict is off; flags 0x%x)", host, errors);
+    return TRUE;
+  }
+  if (!policy->ca_database) {
+    GST_DEBUG ("certificate of %s refused (flags 0x%x)", host, errors);
+    return FALSE;
+  }
+
+  identity = g_network_address_new (host,
+      g_uri_get_port (uri) > 0 ? g_uri_get_port (uri) : 443);
+  flags = g_tls_database_verify_chain (policy->ca_database, cert,
+      G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER, identity, NULL,
+      G_TLS_DATABASE_VERIFY_NONE, NULL, &err);
+  g_object_unref (identity);
+  if (err) {
+    GST_WARNING ("certificate check failed: %s", err->message);
+    g_error_free (err);
+    return FALSE;
+  }
+  GST_DEBUG ("system TLS check flags 0x%x, with ssl-ca-file 0x%x", errors,
+      flags);
+  return flags == 0;
+}
+
+void
+gst_bidi_realtime_message_setup_tls (SoupMessage * msg,
+    GTlsDatabase * ca_database, gboolean strict)
+{
+  TlsPolicy *policy;
+
+  debug_init ();
+
+  /* nothing to add to the system's verdict */
+  if (!ca_database && (strict ||
+          !gst_bidi_realtime_host_is_loopback (g_uri_get_host
+              (soup_message_get_uri (msg)))))
+    return;
+
+  policy = g_new0 (TlsPolicy, 1);
+  policy->ca_database = ca_database ? g_object_ref (ca_database) : NULL;
+  policy->strict = strict;
+  g_signal_connect_data (msg, "accept-certificate",
+      G_CALLBACK (accept_certificate_cb), policy, tls_policy_free, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * Untrusted text and JSON
+ * ------------------------------------------------------------------------ */
+
+void
+gst_bidi_realtime_scrub_secret_exact (GString * str, const gchar * secret)
+{
+  gsize key_len, from = 0;
+  gchar *found;
+
+  if (!str || !secret || !*secret)
+    return;
+  key_len = strlen (secret);
+  while ((found = g_strstr_len (str->str + from, str->len - from, secret))) {
+    gssize pos = found - str->str;
+    g_string_erase (str, pos, key_len);
+    g_string_insert (str, pos, "***");
+    from = pos + 3;
+  }
+}
+
+void
+gst_bidi_realtime_scrub_secret (GString * str, const gchar * secret)
+{
+  gsize key_len, min_piece, i;
+
+  if (!str || !secret || !*secret)
+    return;
+  key_len = strlen (secret);
+
+  /* whole copies */
+  gst_bidi_realtime_scrub_secret_exact (str, secret);
+
+  /* pieces: the longest run starting at each position of @str that also
+   * appears in @secret. Quadratic, but both are short (an error message,
+   * a key) */
+  min_piece = MIN (key_len, MIN_SECRET_PIECE);
+  for (i = 0; i < str->len; i++) {
+    gsize best = 0, j;
+
+    for (j = 0; j < key_len; j++) {
+      gsize n = 0;
+
+      while (i + n < str->len && j + n < key_len &&
+          str->str[i + n] == secret[j + n])
+        n++;
+      best = MAX (best, n);
+    }
+    if (best >= min_piece) {
+      g_string_erase (str, i, best);
+      g_string_insert (str, i, "***");
+      i += 2;
+    }
+  }
+}
+
+gchar *
+gst_bidi_realtime_excerpt (const gchar * data, gsize len, guint max_chars)
+{
+  gchar *valid = g_utf8_make_valid (data ? data : "", data ? (gssize) len : 0);
+  GString *out = g_string_new (NULL);
+  const gchar *p;
+  guint n = 0;
+
+  for (p = valid; *p && n < max_chars; p = g_utf8_next_char (p)) {
+    gunichar c = g_utf8_get_char (p);
+
+    /* one line: runs of spaces and control characters become one space */
+    if (g_unichar_iscntrl (c) || g_unichar_isspace (c)) {
+      if (out->len > 0 && out->str[out->len - 1] == ' ')
+        continue;
+      c = ' ';
+    }
+    g_string_append_unichar (out, c);
+    n++;
+  }
+  if (*p)
+    g_string_append (out, "...");
+  g_free (valid);
+  g_strstrip (out->str);
+  out->len = strlen (out->str);
+  return g_string_free (out, FALSE);
+}
+
+gchar *
+gst_bidi_realtime_clean_text (const gchar * text, gsize len,
+    const gchar * secret, guint max_chars)
+{
+  GString *s;
+  gchar *ret;
+
+  if (!text)
+    return g_strdup ("");
+  /* what an excerpt can show, plus room for a key cut by the excerpt:
+   * scrubbing is quadratic, and the text may be huge */
+  len = MIN (len, (gsize) max_chars * 4 + (secret ? strlen (secret) : 0));
+  s = g_string_new_len (text, len);
+  gst_bidi_realtime_scrub_secret (s, secret);
+  ret = gst_bidi_realtime_excerpt (s->str, s->len, max_chars);
+  if (secret && *secret)
+    explicit_bzero (s->str, s->len);
+  g_string_free (s, TRUE);
+  return ret;
+}
+
+gboolean
+gst_bidi_realtime_json_depth_ok (const gchar * data, gsize len, guint max_depth)
+{
+  gboolean in_string = FALSE;
+  guint depth = 0;
+  gsize i;
+
+  for (i = 0; i < len; i++) {
+    gchar c = data[i];
+
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth)
+        return FALSE;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return TRUE;
+}
+
+gboolean
+gst_bidi_realtime_json_load_untrusted (JsonParser * parser,
+    const gchar * data, gsize len, GError ** error)
+{
+  if (!gst_bidi_realtime_json_depth_ok (data, len,
+          GST_BIDI_REALTIME_MAX_JSON_DEPTH)) {
+    g_set_error_literal (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_PARSE,
+        "nested too deeply");
+    return FALSE;
+  }
+  return json_parser_load_from_data (parser, data, len, error);
+}
+
+JsonObject *
+gst_bidi_realtime_parse_object (const gchar * data, gsize len,
+    gsize max_size, guint max_depth, GError ** error)
+{
+  JsonParser *parser;
+  JsonNode *root;
+  JsonObject *obj;
+  GError *err = NULL;
+
+  if (len > max_size) {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "a message of %" G_GSIZE_FORMAT " bytes is larger than the limit of %"
+        G_GSIZE_FORMAT, len, max_size);
+    return NULL;
+  }
+  if (!gst_bidi_realtime_json_depth_ok (data, len, max_depth)) {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "malformed JSON: nested deeper than %u levels", max_depth);
+    return NULL;
+  }
+
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, data, len, &err)) {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "malformed JSON: %s", err->message);
+    g_error_free (err);
+    g_object_unref (parser);
+    return NULL;
+  }
+  root = json_parser_get_root (parser);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "malformed message: a JSON object was expected");
+    g_object_unref (parser);
+    return NULL;
+  }
+  obj = json_object_ref (json_node_get_object (root));
+  g_object_unref (parser);
+  return obj;
+}
+
+const gchar *
+gst_bidi_realtime_get_string (JsonObject * obj, const gchar * name)
+{
+  JsonNode *node = obj ? json_object_get_member (obj, name) : NULL;
+
+  if (!node || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+JsonObject *
+gst_bidi_realtime_get_object (JsonObject * obj, const gchar * name)
+{
+  JsonNode *node = obj ? json_object_get_member (obj, name) : NULL;
+
+  if (!node || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  return json_node_get_object (node);
+}
+
+gint64
+gst_bidi_realtime_get_int (JsonObject * obj, const gchar * name, gint64 def)
+{
+  JsonNode *node = obj ? json_object_get_member (obj, name) : NULL;
+
+  if (!node || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_INT64)
+    return def;
+  return json_node_get_int (node);
+}
+
+const gchar *
+gst_bidi_realtime_error_message (JsonObject * root)
+{
+  JsonObject *err = gst_bidi_realtime_get_object (root, "error");
+  const gchar *s = NULL;
+
+  if (err)
+    s = gst_bidi_realtime_get_string (err, "message");
+  if (!s)
+    s = gst_bidi_realtime_get_string (root, "error");
+  if (!s)
+    s = gst_bidi_realtime_get_string (root, "message");
+  if (!s)
+    s = gst_bidi_realtime_get_string (root, "detail");
+  return s;
+}
+
+/* ------------------------------------------------------------------------
+ * Base64
+ * ------------------------------------------------------------------------ */
+
+static inline gboolean
+is_base64_char (gchar c)
+{
+  return g_ascii_isalnum (c) || c == '+' || c == '/';
+}
+
+GBytes *
+gst_bidi_realtime_base64_decode (const gchar * text, gssize len,
+    gsize frame_size, gsize max_size, GError ** error)
+{
+  gsize n, pad = 0, out_len, i, written;
+  gint state = 0;
+  guint save = 0;
+  guchar *out;
+
+  g_return_val_if_fail (text != NULL, NULL);
+
+  n = len < 0 ? strlen (text) : (gsize) len;
+  if (n % 4 != 0)
+    goto bad_length;
+  if (n > 0 && text[n - 1] == '=')
+    pad++;
+  if (n > 1 && text[n - 2] == '=')
+    pad++;
+  for (i = 0; i < n - pad; i++) {
+    if (!is_base64_char (text[i]))
+      goto bad_char;
+  }
+
+  out_len = n / 4 * 3 - pad;
+  if (out_len > max_size)
+    goto too_large;
+  if (frame_size > 1 && out_len % frame_size != 0)
+    goto partial_frame;
+
+  out = g_malloc (out_len + 3);
+  written = g_base64_decode_step (text, n, out, &state, &save);
+  if (written != out_len) {
+    g_free (out);
+    goto bad_char;
+  }
+  return g_bytes_new_take (out, out_len);
+
+  /* ERRORS */
+bad_length:
+  {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "invalid base64: %" G_GSIZE_FORMAT " characters is not a multiple "
+        "of 4", n);
+    return NULL;
+  }
+bad_char:
+  {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "invalid base64: unexpected character at offset %" G_GSIZE_FORMAT, i);
+    return NULL;
+  }
+too_large:
+  {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "base64 data of %" G_GSIZE_FORMAT " bytes is larger than the limit "
+        "of %" G_GSIZE_FORMAT, out_len, max_size);
+    return NULL;
+  }
+partial_frame:
+  {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "partial audio frame: %" G_GSIZE_FORMAT " bytes is not a whole "
+        "number of %" G_GSIZE_FORMAT "-byte frames", out_len, frame_size);
+    return NULL;
+  }
+}
+
+/* ------------------------------------------------------------------------
+ * Reconnecting
+ * ------------------------------------------------------------------------ */
+
+guint
+gst_bidi_realtime_backoff_ms (guint attempt, guint base_ms, guint max_ms)
+{
+  guint64 delay = base_ms;
+  guint i;
+
+  if (attempt == 0 || base_ms == 0)
+    return 0;
+  max_ms = MAX (max_ms, base_ms);
+  for (i = 1; i < attempt && delay < max_ms; i++)
+    delay *= 2;
+  delay = MIN (delay, (guint64) max_ms);
+  delay = MIN (delay, (guint64) G_MAXINT32 - 1);
+  /* jitter, so that many clients dropped at once do not come back at once */
+  return (guint) (delay / 2 + g_random_int_range (0, (gint32) (delay -
+              delay / 2) + 1));
+}
+
+/* ------------------------------------------------------------------------
+ * Strands conversation history
+ * ------------------------------------------------------------------------ */
+
+gboolean
+gst_bidi_realtime_strands_tool_result_text (JsonObject * result,
+    gchar ** text, GError ** error)
+{
+  JsonNode *node = json_object_get_member (result, "content");
+  const gchar *status = gst_bidi_realtime_get_string (result, "status");
+  GString *out = g_string_new (NULL);
+  JsonArray *blocks;
+  guint i;
+
+  debug_init ();
+
+  if (status && g_strcmp0 (status, "error") == 0)
+    g_string_append (out, "error: ");
+
+  if (!node || JSON_NODE_HOLDS_NULL (node)) {
+    *text = g_string_free (out, FALSE);
+    return TRUE;
+  }
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    goto bad_content;
+
+  blocks = json_node_get_array (node);
+  for (i = 0; i < json_array_get_length (blocks); i++) {
+    JsonNode *b = json_array_get_element (blocks, i);
+    JsonObject *block;
+    const gchar *s;
+
+    if (!JSON_NODE_HOLDS_OBJECT (b))
+      goto bad_content;
+    block = json_node_get_object (b);
+    if (i > 0)
+      g_string_append_c (out, '\n');
+    if ((s = gst_bidi_realtime_get_string (block, "text"))) {
+      g_string_append (out, s);
+    } else if (json_object_has_member (block, "json")) {
+      gchar *json = json_to_string (json_object_get_member (block, "json"),
+          FALSE);
+      g_string_append (out, json);
+      g_free (json);
+    } else {
+      GST_DEBUG ("ignoring a tool result block that is neither text nor json");
+    }
+  }
+  *text = g_string_free (out, FALSE);
+  return TRUE;
+
+  /* ERRORS */
+bad_content:
+  {
+    g_string_free (out, TRUE);
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "history: toolResult content must be an array of "
+        "{\"text\"} or {\"json\"} blocks");
+    return FALSE;
+  }
+}

@@ -1,0 +1,1162 @@
+/* gst-bidi: the mock OpenAI Realtime server against a plain libsoup
+ * WebSocket client
+ * Copyright (C) 2026 gst-bidi developers
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2 of the License, or (at your option) any later version.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include <gst/check/gstcheck.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include "mockrealtime.h"
+
+#define WAIT_MS 10000
+
+static const gchar session_update[] =
+    "{\"type\":\"session.update\",\"session\":{\"type\":\"realtime\","
+    "\"instructions\":\"Be brief.\",\"output_modalities\":[\"audio\"],"
+    "\"audio\":{\"input\":{\"format\":{\"type\":\"audio/pcm\",\"rate\":24000},"
+    "\"transcription\":{\"model\":\"gpt-4o-transcribe\"},"
+    "\"turn_detection\":{\"type\":\"server_vad\",\"threshold\":0.5,"
+    "\"prefix_padding_ms\":300,\"silence_duration_ms\":500}},"
+    "\"output\":{\"format\":{\"type\":\"audio/pcm\",\"rate\":24000},"
+    "\"voice\":\"alloy\"}},\"tools\":[{\"type\":\"function\","
+    "\"name\":\"get_weather\",\"description\":\"Current weather for a city\","
+    "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":"
+    "{\"type\":\"string\"}},\"required\":[\"city\"]}}]}}";
+
+/* ------------------------------------------------------------------------
+ * A WebSocket client with its own main context in this thread
+ * ------------------------------------------------------------------------ */
+
+typedef struct
+{
+  gint type;                    /* SoupWebsocketDataType */
+  GBytes *data;
+  gint64 time;                  /* monotonic, µs */
+} Received;
+
+typedef struct
+{
+  GMainContext *ctx;
+  SoupSession *session;
+  SoupMessage *msg;
+  SoupWebsocketConnection *ws;
+  GError *error;
+  gboolean connect_done;
+  gboolean closed;
+  GPtrArray *received;          /* Received * */
+  gboolean accept_any_certificate;
+} Client;
+
+static void
+received_free (Received * r)
+{
+  g_bytes_unref (r->data);
+  g_free (r);
+}
+
+static void
+client_init (Client * c)
+{
+  memset (c, 0, sizeof (*c));
+  c->ctx = g_main_context_new ();
+  g_main_context_push_thread_default (c->ctx);
+  c->session = soup_session_new ();
+  /* 127.0.0.1 only: no proxy (and no libproxy under valgrind) */
+  soup_session_set_proxy_resolver (c->session, NULL);
+  c->received = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      received_free);
+}
+
+static gboolean
+tick_cb (gpointer user_data)
+{
+  (void) user_data;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Iterates the client's context until @done or @timeout_ms */
+static gboolean
+client_iterate (Client * c, gboolean (*done) (Client *, gpointer),
+    gpointer data, guint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
+  GSource *tick = g_timeout_source_new (10);
+  gboolean ok;
+
+  g_source_set_callback (tick, tick_cb, NULL, NULL);
+  g_source_attach (tick, c->ctx);
+  while (!(ok = done (c, data)) && g_get_monotonic_time () < end)
+    g_main_context_iteration (c->ctx, TRUE);
+  g_source_destroy (tick);
+  g_source_unref (tick);
+  return ok;
+}
+
+static void
+message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
+    Client * c)
+{
+  Received *r = g_new0 (Received, 1);
+
+  (void) ws;
+  r->type = type;
+  r->data = g_bytes_ref (message);
+  r->time = g_get_monotonic_time ();
+  g_ptr_array_add (c->received, r);
+}
+
+static void
+closed_cb (SoupWebsocketConnection * ws, Client * c)
+{
+  (void) ws;
+  c->closed = TRUE;
+}
+
+static void
+connect_cb (GObject * source, GAsyncResult * res, gpointer user_data)
+{
+  Client *c = user_data;
+
+  c->ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), res,
+      &c->error);
+  c->connect_done = TRUE;
+}
+
+static gboolean
+connected (Client * c, gpointer data)
+{
+  (void) data;
+  return c->connect_done;
+}
+
+static gboolean
+accept_certificate_cb (SoupMessage * msg, GTlsCertificate * cert,
+    GTlsCertificateFlags errors, gpointer user_data)
+{
+  (void) msg;
+  (void) cert;
+  (void) errors;
+  (void) user_data;
+  return TRUE;
+}
+
+/* Connects to @url with the headers in @headers (name, value, ..., NULL);
+ * TRUE when the WebSocket is open */
+static gboolean
+client_connect (Client * c, const gchar * url, const gchar * const *headers)
+{
+  SoupMessageHeaders *h;
+  guint i;
+
+  g_clear_object (&c->msg);
+  g_clear_error (&c->error);
+  c->connect_done = FALSE;
+  c->closed = FALSE;
+  c->msg = soup_message_new ("GET", url);
+  fail_unless (c->msg != NULL, "bad url %s", url);
+  h = soup_message_get_request_headers (c->msg);
+  for (i = 0; headers && headers[i]; i += 2)
+    soup_message_headers_append (h, headers[i], headers[i + 1]);
+  if (c->accept_any_certificate)
+    g_signal_connect (c->msg, "accept-certificate",
+        G_CALLBACK (accept_certificate_cb), NULL);
+  soup_session_websocket_connect_async (c->session, c->msg, NULL, NULL,
+      G_PRIORITY_DEFAULT, NULL, connect_cb, c);
+  fail_unless (client_iterate (c, connected, NULL, WAIT_MS));
+  if (!c->ws)
+    return FALSE;
+  soup_websocket_connection_set_max_incoming_payload_size (c->ws,
+      16 * 1024 * 1024);
+  g_signal_connect (c->ws, "message", G_CALLBACK (message_cb), c);
+  g_signal_connect (c->ws, "closed", G_CALLBACK (closed_cb), c);
+  return TRUE;
+}
+
+static gboolean
+is_closed (Client * c, gpointer data)
+{
+  (void) data;
+  return c->closed;
+}
+
+/* Closes (code 1000) when open, waits until closed, forgets the socket */
+static void
+client_close (Client * c)
+{
+  if (!c->ws)
+    return;
+  if (soup_websocket_connection_get_state (c->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (c->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+  fail_unless (client_iterate (c, is_closed, NULL, WAIT_MS));
+  g_signal_handlers_disconnect_by_data (c->ws, c);
+  g_clear_object (&c->ws);
+}
+
+static gboolean
+nothing (Client * c, gpointer data)
+{
+  (void) c;
+  (void) data;
+  return FALSE;
+}
+
+static void
+client_clear (Client * c)
+{
+  client_close (c);
+  g_clear_object (&c->msg);
+  g_clear_error (&c->error);
+  g_clear_object (&c->session);
+  /* let pending closes finish */
+  client_iterate (c, nothing, NULL, 50);
+  while (g_main_context_iteration (c->ctx, FALSE));
+  g_main_context_pop_thread_default (c->ctx);
+  g_main_context_unref (c->ctx);
+  g_ptr_array_unref (c->received);
+}
+
+static void
+client_send (Client * c, const gchar * text)
+{
+  soup_websocket_connection_send_text (c->ws, text);
+}
+
+/* The JSON type of received frame @i, NULL when it has none */
+static gchar *
+received_type (Client * c, guint i)
+{
+  Received *r = g_ptr_array_index (c->received, i);
+  JsonNode *node;
+  gchar *type = NULL;
+  gsize size;
+  const gchar *data = g_bytes_get_data (r->data, &size);
+  gchar *text;
+
+  if (r->type != SOUP_WEBSOCKET_DATA_TEXT)
+    return NULL;
+  text = g_strndup (data, size);
+  node = json_from_string (text, NULL);
+  g_free (text);
+  if (node && JSON_NODE_HOLDS_OBJECT (node))
+    type = g_strdup (json_object_get_string_member_with_default
+        (json_node_get_object (node), "type", NULL));
+  if (node)
+    json_node_unref (node);
+  return type;
+}
+
+static JsonNode *
+received_json (Client * c, guint i)
+{
+  Received *r = g_ptr_array_index (c->received, i);
+  gsize size;
+  const gchar *data = g_bytes_get_data (r->data, &size);
+  gchar *text = g_strndup (data, size);
+  JsonNode *node = json_from_string (text, NULL);
+
+  g_free (text);
+  fail_unless (node != NULL && JSON_NODE_HOLDS_OBJECT (node));
+  return node;
+}
+
+typedef struct
+{
+  const gchar *type;
+  gint found;
+} Seek;
+
+static gboolean
+has_type (Client * c, gpointer data)
+{
+  Seek *seek = data;
+  guint i;
+
+  for (i = 0; i < c->received->len; i++) {
+    gchar *type = received_type (c, i);
+    gboolean match = g_strcmp0 (type, seek->type) == 0;
+    g_free (type);
+    if (match) {
+      seek->found = i;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/* Waits for the first received event of @type; its JSON */
+static JsonNode *
+client_wait_type (Client * c, const gchar * type)
+{
+  Seek seek = { type, -1 };
+
+  fail_unless (client_iterate (c, has_type, &seek, WAIT_MS), "no %s", type);
+  return received_json (c, seek.found);
+}
+
+static gboolean
+has_n (Client * c, gpointer data)
+{
+  return c->received->len >= GPOINTER_TO_UINT (data);
+}
+
+/* A member by a dotted path, NULL when absent */
+static JsonNode *
+jget (JsonNode * root, const gchar * path)
+{
+  gchar **parts = g_strsplit (path, ".", -1);
+  JsonNode *node = root;
+  guint i;
+
+  for (i = 0; parts[i] && node; i++) {
+    if (!JSON_NODE_HOLDS_OBJECT (node)) {
+      node = NULL;
+      break;
+    }
+    node = json_object_get_member (json_node_get_object (node), parts[i]);
+  }
+  g_strfreev (parts);
+  return node;
+}
+
+static const gchar *
+jstr (JsonNode * root, const gchar * path)
+{
+  JsonNode *node = jget (root, path);
+
+  fail_unless (node != NULL && JSON_NODE_HOLDS_VALUE (node), "no %s", path);
+  return json_node_get_string (node);
+}
+
+static gint64
+jint (JsonNode * root, const gchar * path)
+{
+  JsonNode *node = jget (root, path);
+
+  fail_unless (node != NULL && JSON_NODE_HOLDS_VALUE (node), "no %s", path);
+  return json_node_get_int (node);
+}
+
+/* @ms of a 400 Hz triangle wave, S16LE 24 kHz mono */
+static GBytes *
+make_tone (guint ms)
+{
+  guint n = ms * 24, i;
+  gint16 *samples = g_new (gint16, n);
+
+  for (i = 0; i < n; i++) {
+    gint phase = i % 60;        /* 60 samples a period */
+    gint v = phase < 30 ? phase * 500 - 7500 : (60 - phase) * 500 - 7500;
+    samples[i] = GINT16_TO_LE ((gint16) v);
+  }
+  return g_bytes_new_take (samples, n * sizeof (gint16));
+}
+
+static void
+assert_clean (MockRealtime * mock)
+{
+  gchar *v = mock_realtime_get_violations (mock);
+  gchar *f = mock_realtime_get_failures (mock);
+
+  fail_unless (mock_realtime_n_violations (mock) == 0, "violations:\n%s", v);
+  fail_unless (mock_realtime_n_failures (mock) == 0, "failures:\n%s", f);
+  fail_unless_equals_string (v, "");
+  fail_unless_equals_string (f, "");
+  g_free (v);
+  g_free (f);
+}
+
+/* ------------------------------------------------------------------------
+ * Tests
+ * ------------------------------------------------------------------------ */
+
+/* The golden exchange, and everything the mock records of it */
+GST_START_TEST (test_golden)
+{
+  static const gchar *const expected[] = {
+    "session.created", "session.updated",
+    "input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped",
+    "input_audio_buffer.committed", "conversation.item.added",
+    "conversation.item.done", "response.created", "rate_limits.updated",
+    "conversation.item.input_audio_transcription.delta",
+    "response.output_item.added", "conversation.item.added",
+    "response.content_part.added",
+    "response.output_audio_transcript.delta", "response.output_audio.delta",
+    "conversation.item.input_audio_transcription.delta",
+    "conversation.item.input_audio_transcription.completed",
+    "response.output_audio_transcript.delta", "response.output_audio.delta",
+    "response.output_audio_transcript.delta", "response.output_audio.delta",
+    "response.output_audio_transcript.delta",
+    "response.output_audio_transcript.delta",
+    "response.output_audio_transcript.delta",
+    "response.output_audio_transcript.delta",
+    "response.output_audio_transcript.delta",
+    "response.output_audio_transcript.delta",
+    "response.output_audio.done", "response.output_audio_transcript.done",
+    "response.content_part.done", "response.output_item.done",
+    "conversation.item.done", "response.done", NULL
+  };
+  const gchar *headers[] = {
+    "Authorization", "Bearer sk-test-key-123",
+    "OpenAI-Project", "proj_mock", NULL
+  };
+  MockRealtime *mock = mock_realtime_new ();
+  MockRealtimeScript *script = mock_realtime_script_new ();
+  GBytes *tone = make_tone (250), *input = make_tone (20), *got;
+  GString *answer_audio = g_string_new (NULL);
+  GString *assistant = g_string_new (NULL), *user = g_string_new (NULL);
+  GHashTable *ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      NULL);
+  JsonNode *node;
+  gchar *url, *s, *b64, *append;
+  Client c;
+  guint i;
+
+  mock_realtime_script_add_golden (script, g_bytes_get_data (tone, NULL),
+      g_bytes_get_size (tone));
+  mock_realtime_push_script (mock, script);
+  fail_unless (g_str_has_prefix (mock_realtime_url (mock), "ws://127.0.0.1:"));
+  fail_unless (g_str_has_suffix (mock_realtime_url (mock), "/v1/realtime"));
+
+  client_init (&c);
+  url = g_strdup_printf ("%s?model=gpt-realtime", mock_realtime_url (mock));
+  fail_unless (client_connect (&c, url, headers), "%s",
+      c.error ? c.error->message : "");
+  g_free (url);
+
+  /* setup */
+  node = client_wait_type (&c, "session.created");
+  fail_unless_equals_string (jstr (node, "session.id"),
+      MOCK_REALTIME_GOLDEN_SESSION_ID);
+  fail_unless_equals_string (jstr (node, "session.type"), "realtime");
+  json_node_unref (node);
+  client_send (&c, session_update);
+  node = client_wait_type (&c, "session.updated");
+  /* the defaults with the client's settings merged in */
+  fail_unless_equals_string (jstr (node, "session.id"),
+      MOCK_REALTIME_GOLDEN_SESSION_ID);
+  fail_unless_equals_string (jstr (node, "session.instructions"), "Be brief.");
+  fail_unless_equals_int (jint (node,
+          "session.audio.input.turn_detection.silence_duration_ms"), 500);
+  fail_unless (json_node_get_boolean (jget (node,
+              "session.audio.input.turn_detection.create_response")));
+  fail_unless_equals_string (jstr (node,
+          "session.audio.input.transcription.model"), "gpt-4o-transcribe");
+  fail_unless_equals_int (json_array_get_length (json_node_get_array (jget
+              (node, "session.tools"))), 1);
+  json_node_unref (node);
+  fail_unless_equals_int (c.received->len, 2);
+
+  /* the user speaks: 20 ms */
+  b64 = g_base64_encode (g_bytes_get_data (input, NULL),
+      g_bytes_get_size (input));
+  append = g_strdup_printf ("{\"type\":\"input_audio_buffer.append\","
+      "\"audio\":\"%s\"}", b64);
+  client_send (&c, append);
+  g_free (append);
+  g_free (b64);
+
+  /* the answer */
+  node = client_wait_type (&c, "response.done");
+  fail_unless_equals_string (jstr (node, "response.status"), "completed");
+  fail_unless_equals_int (jint (node, "response.usage.total_tokens"),
+      MOCK_REALTIME_GOLDEN_TOTAL_TOKENS);
+  fail_unless_equals_int (jint (node, "response.usage.input_tokens"),
+      MOCK_REALTIME_GOLDEN_INPUT_TOKENS);
+  fail_unless_equals_int (jint (node, "response.usage.output_tokens"),
+      MOCK_REALTIME_GOLDEN_OUTPUT_TOKENS);
+  fail_unless_equals_int (jint (node,
+          "response.usage.input_token_details.text_tokens"),
+      MOCK_REALTIME_GOLDEN_INPUT_TEXT_TOKENS);
+  fail_unless_equals_int (jint (node,
+          "response.usage.input_token_details.audio_tokens"),
+      MOCK_REALTIME_GOLDEN_INPUT_AUDIO_TOKENS);
+  fail_unless_equals_int (jint (node,
+          "response.usage.input_token_details.cached_tokens"),
+      MOCK_REALTIME_GOLDEN_CACHED_TOKENS);
+  fail_unless_equals_int (jint (node,
+          "response.usage.output_token_details.text_tokens"),
+      MOCK_REALTIME_GOLDEN_OUTPUT_TEXT_TOKENS);
+  fail_unless_equals_int (jint (node,
+          "response.usage.output_token_details.audio_tokens"),
+      MOCK_REALTIME_GOLDEN_OUTPUT_AUDIO_TOKENS);
+  json_node_unref (node);
+  fail_unless (mock_realtime_wait_script_done (mock, 0, WAIT_MS));
+
+  /* exactly the events of the exchange, in order, with unique ids */
+  fail_unless_equals_int (c.received->len, g_strv_length ((gchar **)
+          expected));
+  for (i = 0; expected[i]; i++) {
+    gchar *type = received_type (&c, i);
+    const gchar *id;
+    fail_unless_equals_string (type, expected[i]);
+    node = received_json (&c, i);
+    id = jstr (node, "event_id");
+    fail_unless (g_hash_table_add (ids, g_strdup (id)), "twice: %s", id);
+    if (strcmp (type, "response.output_audio.delta") == 0) {
+      guchar *pcm;
+      gsize n;
+      fail_unless_equals_string (jstr (node, "item_id"),
+          MOCK_REALTIME_GOLDEN_ASSISTANT_ITEM);
+      fail_unless_equals_string (jstr (node, "response_id"),
+          MOCK_REALTIME_GOLDEN_RESPONSE_ID);
+      pcm = g_base64_decode (jstr (node, "delta"), &n);
+      g_string_append_len (answer_audio, (gchar *) pcm, n);
+      g_free (pcm);
+    } else if (strcmp (type, "response.output_audio_transcript.delta") == 0) {
+      g_string_append (assistant, jstr (node, "delta"));
+    } else if (strcmp (type,
+            "conversation.item.input_audio_transcription.delta") == 0) {
+      g_string_append (user, jstr (node, "delta"));
+    } else if (strcmp (type,
+            "conversation.item.input_audio_transcription.completed") == 0) {
+      fail_unless_equals_string (jstr (node, "transcript"),
+          MOCK_REALTIME_GOLDEN_USER_TRANSCRIPT);
+    } else if (strcmp (type, "response.output_audio_transcript.done") == 0) {
+      fail_unless_equals_string (jstr (node, "transcript"),
+          MOCK_REALTIME_GOLDEN_ASSISTANT_TRANSCRIPT);
+    }
+    json_node_unref (node);
+    g_free (type);
+  }
+  fail_unless_equals_int (answer_audio->len, g_bytes_get_size (tone));
+  fail_unless (memcmp (answer_audio->str, g_bytes_get_data (tone, NULL),
+          answer_audio->len) == 0);
+  fail_unless_equals_string (assistant->str,
+      MOCK_REALTIME_GOLDEN_ASSISTANT_TRANSCRIPT);
+  fail_unless_equals_string (user->str, MOCK_REALTIME_GOLDEN_USER_TRANSCRIPT);
+
+  /* what the mock recorded */
+  fail_unless_equals_int (mock_realtime_n_connections (mock), 1);
+  fail_unless_equals_int (mock_realtime_get_status (mock, 0), 101);
+  s = mock_realtime_get_path (mock, 0);
+  fail_unless_equals_string (s, "/v1/realtime?model=gpt-realtime");
+  g_free (s);
+  s = mock_realtime_get_query_param (mock, 0, "model");
+  fail_unless_equals_string (s, "gpt-realtime");
+  g_free (s);
+  s = mock_realtime_get_header (mock, 0, "authorization");
+  fail_unless_equals_string (s, "Bearer sk-test-key-123");
+  g_free (s);
+  s = mock_realtime_get_header (mock, 0, "OpenAI-Project");
+  fail_unless_equals_string (s, "proj_mock");
+  g_free (s);
+  fail_unless (mock_realtime_get_header (mock, 0, "OpenAI-Beta") == NULL);
+  fail_unless (mock_realtime_get_header (mock, 0, "OpenAI-Organization") ==
+      NULL);
+  fail_unless (mock_realtime_get_header (mock, 1, "Authorization") == NULL);
+  fail_unless_equals_int (mock_realtime_n_frames (mock, 0), 2);
+  s = mock_realtime_get_frame (mock, 0, 0);
+  fail_unless_equals_string (s, session_update);
+  g_free (s);
+  fail_unless_equals_int (mock_realtime_count_events (mock, 0,
+          "session.update"), 1);
+  fail_unless_equals_int (mock_realtime_count_events (mock,
+          MOCK_REALTIME_ANY_CONNECTION, "input_audio_buffer.append"), 1);
+  s = mock_realtime_wait_event (mock, 0, "session.update", 0, WAIT_MS);
+  fail_unless_equals_string (s, session_update);
+  g_free (s);
+  fail_unless (mock_realtime_wait_event (mock, 0, "session.update", 1,
+          10) == NULL);
+  fail_unless_equals_int (mock_realtime_get_audio_bytes (mock, 0), 960);
+  got = mock_realtime_get_audio (mock, MOCK_REALTIME_ANY_CONNECTION);
+  fail_unless (g_bytes_equal (got, input));
+  g_bytes_unref (got);
+  assert_clean (mock);
+
+  /* truncating the answer: within the 250 ms sent, then beyond */
+  client_send (&c, "{\"type\":\"conversation.item.truncate\",\"item_id\":\""
+      MOCK_REALTIME_GOLDEN_ASSISTANT_ITEM "\",\"content_index\":0,"
+      "\"audio_end_ms\":250}");
+  client_send (&c, "{\"type\":\"conversation.item.truncate\",\"item_id\":\""
+      MOCK_REALTIME_GOLDEN_ASSISTANT_ITEM "\",\"content_index\":0,"
+      "\"audio_end_ms\":251}");
+  client_send (&c, "{\"type\":\"conversation.item.retrieve\","
+      "\"event_id\":\"ev_client_1\",\"item_id\":\""
+      MOCK_REALTIME_GOLDEN_ASSISTANT_ITEM "\"}");
+  s = mock_realtime_wait_event (mock, 0, "conversation.item.retrieve", 0,
+      WAIT_MS);
+  fail_unless (s != NULL);
+  g_free (s);
+  fail_unless_equals_int (mock_realtime_n_violations (mock), 1);
+  s = mock_realtime_get_violations (mock);
+  fail_unless (strstr (s, "audio_end_ms 251 is beyond the 250 ms") != NULL,
+      "%s", s);
+  fail_unless (g_str_has_prefix (s, "connection 0, frame 3 "
+          "(conversation.item.truncate): "), "%s", s);
+  g_free (s);
+
+  /* the client closes */
+  client_close (&c);
+  fail_unless (mock_realtime_wait_closed (mock, 0, WAIT_MS));
+  fail_unless_equals_int (mock_realtime_get_close_code (mock, 0), 1000);
+  fail_unless_equals_int (mock_realtime_n_failures (mock), 0);
+
+  client_clear (&c);
+  mock_realtime_free (mock);
+  g_bytes_unref (tone);
+  g_bytes_unref (input);
+  g_string_free (answer_audio, TRUE);
+  g_string_free (assistant, TRUE);
+  g_string_free (user, TRUE);
+  g_hash_table_unref (ids);
+}
+
+GST_END_TEST;
+
+/* Client events that break the GA protocol, each counted */
+GST_START_TEST (test_violations)
+{
+  static const guint8 binary[] = { 0x00, 0x01, 0xfe, 0xff };
+  static const struct
+  {
+    const gchar *text;
+    guint n_violations;
+    const gchar *says;
+  } frames[] = {
+    /* 4 bytes, fine, but no session.update yet */
+    {"{\"type\":\"input_audio_buffer.append\",\"audio\":\"AAAAAA==\"}", 1,
+        "before any session.update"},
+    {"{\"type\":\"session.update\",\"session\":{\"modalities\":[\"audio\"],"
+          "\"voice\":\"alloy\"}}", 3, "modalities is a beta protocol field"},
+    {"{\"type\":\"session.update\",\"session\":{\"type\":\"realtime\"}}", 0,
+        NULL},
+    {"{\"type\":\"input_audio_buffer.append\",\"audio\":\"not base64!\"}", 1,
+        "not valid base64"},
+    {"{\"type\":\"input_audio_buffer.append\",\"audio\":\"AAA=\"}", 0, NULL},
+    {"{\"type\":\"input_audio_buffer.append\",\"audio\":\"AAAA\"}", 1,
+        "not whole 2-byte frames"},
+    {"{\"type\":\"conversation.item.truncate\",\"item_id\":\"item_X\","
+          "\"content_index\":0,\"audio_end_ms\":-5}", 2,
+        "audio_end_ms must be >= 0"},
+    {"{\"type\":\"conversation.item.truncate\",\"item_id\":\"item_X\","
+          "\"content_index\":0,\"audio_end_ms\":12.5}", 2,
+        "audio_end_ms must be an integer"},
+    {"{\"type\":\"conversation.item.create\",\"item\":{\"type\":"
+          "\"function_call_output\",\"call_id\":\"call_1\",\"output\":"
+          "{\"temp_c\":18}}}", 1, "item.output must be a string"},
+    {"{\"type\":\"conversation.item.create\",\"item\":{\"type\":"
+          "\"function_call_output\",\"output\":\"18\"}}", 1,
+        "item.call_id is missing"},
+    {"{\"type\":\"response.audio.delta\"}", 1, "a beta protocol event"},
+    {"{\"type\":\"output_audio_buffer.clear\"}", 1, "WebRTC/SIP"},
+    {"{\"type\":\"bogus.event\"}", 1, "not a client event type"},
+    {"{\"type\":\"response.create\",\"response\":{\"modalities\":"
+          "[\"text\"]}}", 1, "response.modalities is a beta"},
+    {"this is not JSON", 1, "not a JSON event"},
+    {NULL, 1, "a binary frame of 4 bytes"},
+    /* all fine */
+    {"{\"type\":\"conversation.item.create\",\"item\":{\"type\":"
+          "\"function_call_output\",\"call_id\":\"call_1\",\"output\":"
+          "\"{\\\"temp_c\\\":18}\"}}", 0, NULL},
+    {"{\"type\":\"conversation.item.create\",\"item\":{\"type\":\"message\","
+          "\"role\":\"user\",\"content\":[{\"type\":\"input_text\","
+          "\"text\":\"Hi\"}]}}", 0, NULL},
+    {"{\"type\":\"input_audio_buffer.commit\"}", 0, NULL},
+    {"{\"type\":\"input_audio_buffer.clear\",\"event_id\":\"c1\"}", 0, NULL},
+    {"{\"type\":\"response.create\"}", 0, NULL},
+    {"{\"type\":\"response.cancel\",\"response_id\":\"resp_9\"}", 0, NULL},
+  };
+  MockRealtime *mock = mock_realtime_new ();
+  MockRealtimeScript *script = mock_realtime_script_new ();
+  guint i, total = 0;
+  gchar *all, *s;
+  Client c;
+
+  mock_realtime_script_send (script, "{\"type\":\"session.created\","
+      "\"session\":{\"type\":\"realtime\",\"id\":\"sess_v\"}}");
+  mock_realtime_push_script (mock, script);
+
+  client_init (&c);
+  fail_unless (client_connect (&c, mock_realtime_url (mock), NULL));
+  for (i = 0; i < G_N_ELEMENTS (frames); i++) {
+    if (frames[i].text)
+      client_send (&c, frames[i].text);
+    else
+      soup_websocket_connection_send_binary (c.ws, binary, sizeof (binary));
+    /* one at a time, so each count is checked */
+    fail_unless (mock_realtime_wait_connections (mock, 1, WAIT_MS));
+    total += frames[i].n_violations;
+    {
+      gint64 end = g_get_monotonic_time () + WAIT_MS * 1000;
+      while (mock_realtime_n_frames (mock, 0) < i + 1 &&
+          g_get_monotonic_time () < end) {
+        g_main_context_iteration (c.ctx, FALSE);
+        g_usleep (1000);
+      }
+    }
+    fail_unless_equals_int (mock_realtime_n_frames (mock, 0), i + 1);
+    s = mock_realtime_get_violations (mock);
+    fail_unless (mock_realtime_n_violations (mock) == total,
+        "frame %u: %u violations, not %u:\n%s", i,
+        mock_realtime_n_violations (mock), total, s);
+    if (frames[i].says)
+      fail_unless (strstr (s, frames[i].says) != NULL, "frame %u: %s", i, s);
+    g_free (s);
+  }
+  fail_unless_equals_int (total, 18);
+
+  /* as sent */
+  s = mock_realtime_get_frame (mock, 0, 14);
+  fail_unless_equals_string (s, "this is not JSON");
+  g_free (s);
+  fail_unless (mock_realtime_get_frame (mock, 0, 15) == NULL);
+  fail_unless_equals_int (mock_realtime_count_events (mock, 0,
+          "input_audio_buffer.append"), 4);
+  /* what decodes counts, whole frames or not: 4 + 2 + 3 bytes */
+  fail_unless_equals_int (mock_realtime_get_audio_bytes (mock, 0), 4 + 2 + 3);
+
+  all = mock_realtime_get_violations (mock);
+  GST_INFO ("violations:\n%s", all);
+  fail_unless (g_str_has_prefix (all, "connection 0, frame 0 "
+          "(input_audio_buffer.append): audio appended before any "
+          "session.update\n"), "%s", all);
+  g_free (all);
+  fail_unless_equals_int (mock_realtime_n_failures (mock), 0);
+
+  client_clear (&c);
+  mock_realtime_free (mock);
+}
+
+GST_END_TEST;
+
+/* A 401, then a script closing with 1001, then a reconnect with the next
+ * script that drops the TCP connection */
+GST_START_TEST (test_reject_reconnect)
+{
+  static const gchar error_body[] =
+      "{\"error\":{\"message\":\"Incorrect API key provided: sk-bad. You "
+      "can find your API key at https://platform.openai.com/account/"
+      "api-keys.\",\"type\":\"invalid_request_error\",\"code\":"
+      "\"invalid_api_key\",\"param\":null}}";
+  const gchar *headers[] = { "Authorization", "Bearer sk-bad", NULL };
+  MockRealtime *mock = mock_realtime_new ();
+  MockRealtimeScript *script;
+  SoupMessage *plain;
+  GBytes *body;
+  JsonNode *node;
+  GError *err = NULL;
+  Client c;
+
+  mock_realtime_push_reject (mock, 401, error_body);
+  mock_realtime_push_reject (mock, 403, error_body);
+  script = mock_realtime_script_new ();
+  mock_realtime_script_send (script, "{\"type\":\"session.created\","
+      "\"session\":{\"type\":\"realtime\",\"id\":\"sess_A\"}}");
+  mock_realtime_script_wait (script, "session.update", 1, WAIT_MS);
+  mock_realtime_script_close (script, 1001,
+      "Your session hit the maximum duration of 60 minutes.");
+  mock_realtime_push_script (mock, script);
+  script = mock_realtime_script_new ();
+  mock_realtime_script_send (script, "{\"type\":\"session.created\","
+      "\"session\":{\"type\":\"realtime\",\"id\":\"sess_B\"}}");
+  mock_realtime_script_wait (script, "session.update", 1, WAIT_MS);
+  mock_realtime_script_drop (script);
+  mock_realtime_push_script (mock, script);
+
+  client_init (&c);
+
+  /* rejected: the WebSocket client gets the status */
+  fail_if (client_connect (&c, mock_realtime_url (mock), headers));
+  fail_unless (g_error_matches (c.error, SOUP_WEBSOCKET_ERROR,
+          SOUP_WEBSOCKET_ERROR_NOT_WEBSOCKET), "%s", c.error->message);
+  fail_unless_equals_int (soup_message_get_status (c.msg), 401);
+  fail_unless_equals_int (mock_realtime_n_connections (mock), 1);
+  fail_unless_equals_int (mock_realtime_get_status (mock, 0), 401);
+  fail_unless (mock_realtime_wait_closed (mock, 0, 10));
+  fail_if (mock_realtime_wait_script_done (mock, 0, 10));
+
+  /* the body of a rejection, read by a plain request with the handshake
+   * headers */
+  plain = soup_message_new ("GET", mock_realtime_url (mock));
+  soup_websocket_client_prepare_handshake (plain, NULL, NULL, NULL);
+  body = soup_session_send_and_read (c.session, plain, NULL, &err);
+  fail_unless (body != NULL, "%s", err ? err->message : "");
+  fail_unless_equals_int (soup_message_get_status (plain), 403);
+  fail_unless_equals_string (soup_message_headers_get_content_type
+      (soup_message_get_response_headers (plain), NULL), "application/json");
+  fail_unless_equals_int (g_bytes_get_size (body), strlen (error_body));
+  fail_unless (memcmp (g_bytes_get_data (body, NULL), error_body,
+          strlen (error_body)) == 0);
+  g_bytes_unref (body);
+  g_object_unref (plain);
+  fail_unless_equals_int (mock_realtime_get_status (mock, 1), 403);
+
+  /* the first script: the server closes with 1001 */
+  fail_unless (client_connect (&c, mock_realtime_url (mock), headers));
+  node = client_wait_type (&c, "session.created");
+  fail_unless_equals_string (jstr (node, "session.id"), "sess_A");
+  json_node_unref (node);
+  client_send (&c, session_update);
+  fail_unless (client_iterate (&c, is_closed, NULL, WAIT_MS));
+  fail_unless_equals_int (soup_websocket_connection_get_close_code (c.ws),
+      1001);
+  fail_unless_equals_string (soup_websocket_connection_get_close_data (c.ws),
+      "Your session hit the maximum duration of 60 minutes.");
+  fail_unless (mock_realtime_wait_closed (mock, 2, WAIT_MS));
+  /* the client's echo */
+  fail_unless_equals_int (mock_realtime_get_close_code (mock, 2), 1001);
+  fail_unless (mock_realtime_wait_script_done (mock, 2, WAIT_MS));
+  client_close (&c);
+  g_ptr_array_set_size (c.received, 0);
+
+  /* the reconnect gets the next script: a drop */
+  fail_unless (client_connect (&c, mock_realtime_url (mock), headers));
+  node = client_wait_type (&c, "session.created");
+  fail_unless_equals_string (jstr (node, "session.id"), "sess_B");
+  json_node_unref (node);
+  client_send (&c, session_update);
+  fail_unless (client_iterate (&c, is_closed, NULL, WAIT_MS));
+  /* no close frame */
+  fail_unless_equals_int (soup_websocket_connection_get_close_code (c.ws), 0);
+  fail_unless (mock_realtime_wait_closed (mock, 3, WAIT_MS));
+  fail_unless_equals_int (mock_realtime_get_close_code (mock, 3), 0);
+  fail_unless (mock_realtime_wait_script_done (mock, 3, WAIT_MS));
+
+  fail_unless_equals_int (mock_realtime_n_connections (mock), 4);
+  fail_unless_equals_int (mock_realtime_get_status (mock, 3), 101);
+  fail_unless_equals_int (mock_realtime_count_events (mock,
+          MOCK_REALTIME_ANY_CONNECTION, "session.update"), 2);
+  assert_clean (mock);
+
+  client_clear (&c);
+  mock_realtime_free (mock);
+}
+
+GST_END_TEST;
+
+/* Raw and binary frames, padding, paced audio, run(), a wait that times
+ * out */
+GST_START_TEST (test_frames)
+{
+  static const guint8 binary[] = { 0x00, 0x7b, 0xff, 0x80, 0x01 };
+  MockRealtime *mock = mock_realtime_new ();
+  MockRealtimeScript *script = mock_realtime_script_new ();
+  GBytes *tone = make_tone (250);
+  JsonNode *node;
+  Received *r;
+  gsize size;
+  const gchar *data;
+  gint64 first_audio = 0, last_audio = 0;
+  guint i, n_audio = 0;
+  gchar *s, *b64, *append;
+  guint8 *big;
+  Client c;
+
+  mock_realtime_script_send_raw (script, "{\"type\":\"session.created\"");
+  mock_realtime_script_send_raw (script, "[1,2,3]");
+  mock_realtime_script_send_binary (script, binary, sizeof (binary));
+  mock_realtime_script_send_padded (script,
+      "{\"type\":\"session.updated\",\"session\":{\"type\":\"realtime\"}}",
+      300000);
+  mock_realtime_script_send (script, "{\"type\":\"error\",\"event_id\":"
+      "\"event_890\",\"error\":{\"type\":\"invalid_request_error\","
+      "\"code\":\"response_cancel_not_active\",\"message\":\"Cancellation "
+      "failed: no active response found\",\"param\":null,"
+      "\"event_id\":null}}");
+  mock_realtime_script_send_audio (script, g_bytes_get_data (tone, NULL),
+      g_bytes_get_size (tone), 100, TRUE, "resp_P", "item_P", 0, 0);
+  mock_realtime_script_sleep (script, 50);
+  mock_realtime_script_send (script, "{\"type\":\"response.done\","
+      "\"response\":{\"id\":\"resp_P\",\"status\":\"completed\"}}");
+  mock_realtime_push_script (mock, script);
+  /* a connection with nothing queued: accepted, nothing sent */
+  script = NULL;
+
+  client_init (&c);
+  fail_unless (client_connect (&c, mock_realtime_url (mock), NULL));
+  fail_unless (client_iterate (&c, has_n, GUINT_TO_POINTER (9), WAIT_MS));
+  fail_unless (mock_realtime_wait_script_done (mock, 0, WAIT_MS));
+  fail_unless_equals_int (c.received->len, 9);
+
+  r = g_ptr_array_index (c.received, 0);
+  data = g_bytes_get_data (r->data, &size);
+  fail_unless_equals_int (r->type, SOUP_WEBSOCKET_DATA_TEXT);
+  fail_unless (size == strlen ("{\"type\":\"session.created\"") &&
+      memcmp (data, "{\"type\":\"session.created\"", size) == 0);
+  r = g_ptr_array_index (c.received, 1);
+  data = g_bytes_get_data (r->data, &size);
+  fail_unless (size == 7 && memcmp (data, "[1,2,3]", 7) == 0);
+  r = g_ptr_array_index (c.received, 2);
+  fail_unless_equals_int (r->type, SOUP_WEBSOCKET_DATA_BINARY);
+  data = g_bytes_get_data (r->data, &size);
+  fail_unless (size == sizeof (binary) && memcmp (data, binary, size) == 0);
+
+  /* exactly 300000 bytes, still a valid event */
+  r = g_ptr_array_index (c.received, 3);
+  fail_unless_equals_int (g_bytes_get_size (r->data), 300000);
+  node = received_json (&c, 3);
+  fail_unless_equals_string (jstr (node, "type"), "session.updated");
+  fail_unless_equals_string (jstr (node, "session.type"), "realtime");
+  fail_unless (jget (node, "event_id") != NULL);
+  json_node_unref (node);
+
+  /* an event_id given is kept */
+  node = received_json (&c, 4);
+  fail_unless_equals_string (jstr (node, "event_id"), "event_890");
+  json_node_unref (node);
+
+  /* 250 ms as 100 + 100 + 50, in real time */
+  for (i = 5; i < 8; i++) {
+    guchar *pcm;
+    gsize n;
+    node = received_json (&c, i);
+    fail_unless_equals_string (jstr (node, "type"),
+        "response.output_audio.delta");
+    fail_unless_equals_string (jstr (node, "item_id"), "item_P");
+    fail_unless_equals_string (jstr (node, "response_id"), "resp_P");
+    fail_unless_equals_int (jint (node, "output_index"), 0);
+    fail_unless_equals_int (jint (node, "content_index"), 0);
+    pcm = g_base64_decode (jstr (node, "delta"), &n);
+    fail_unless_equals_int (n, i < 7 ? 4800 : 2400);
+    fail_unless (memcmp (pcm, (const guint8 *) g_bytes_get_data (tone, NULL)
+            + (i - 5) * 4800, n) == 0);
+    g_free (pcm);
+    json_node_unref (node);
+    r = g_ptr_array_index (c.received, i);
+    if (n_audio++ == 0)
+      first_audio = r->time;
+    last_audio = r->time;
+  }
+  fail_unless (last_audio - first_audio >= 190 * 1000, "%" G_GINT64_FORMAT,
+      last_audio - first_audio);
+  node = received_json (&c, 8);
+  fail_unless_equals_string (jstr (node, "type"), "response.done");
+  json_node_unref (node);
+  /* after the 50 ms sleep */
+  r = g_ptr_array_index (c.received, 8);
+  fail_unless (r->time - last_audio >= 45 * 1000);
+
+  /* more steps on the open connection: a wait that times out ends them */
+  script = mock_realtime_script_new ();
+  mock_realtime_script_send (script, "{\"type\":\"conversation.item."
+      "truncated\",\"item_id\":\"item_P\",\"content_index\":0,"
+      "\"audio_end_ms\":100}");
+  mock_realtime_script_wait (script, "response.create", 1, 100);
+  mock_realtime_script_send (script, "{\"type\":\"never.sent\"}");
+  mock_realtime_run (mock, 0, script);
+  fail_if (mock_realtime_wait_script_done (mock, 0, WAIT_MS));
+  fail_unless_equals_int (mock_realtime_n_failures (mock), 1);
+  s = mock_realtime_get_failures (mock);
+  fail_unless_equals_string (s, "connection 0, step 10 (wait): no "
+      "\"response.create\" (1 of them) from the client within 100 ms\n");
+  g_free (s);
+  fail_unless (client_iterate (&c, has_n, GUINT_TO_POINTER (10), WAIT_MS));
+  client_iterate (&c, nothing, NULL, 50);
+  fail_unless_equals_int (c.received->len, 10);
+
+  /* the client may truncate what it got of item_P */
+  client_send (&c, "{\"type\":\"session.update\",\"session\":"
+      "{\"type\":\"realtime\"}}");
+  client_send (&c, "{\"type\":\"conversation.item.truncate\","
+      "\"item_id\":\"item_P\",\"content_index\":0,\"audio_end_ms\":250}");
+  s = mock_realtime_wait_event (mock, 0, "conversation.item.truncate", 0,
+      WAIT_MS);
+  fail_unless (s != NULL);
+  g_free (s);
+  fail_unless_equals_int (mock_realtime_n_violations (mock), 0);
+
+  /* a big append: more than libsoup's default 128 KiB frame limit */
+  big = g_malloc0 (1024 * 1024);
+  b64 = g_base64_encode (big, 1024 * 1024);
+  append = g_strdup_printf ("{\"type\":\"input_audio_buffer.append\","
+      "\"audio\":\"%s\"}", b64);
+  client_send (&c, append);
+  fail_unless (mock_realtime_wait_audio_bytes (mock, 0, 1024 * 1024, WAIT_MS));
+  fail_unless_equals_int (mock_realtime_get_audio_bytes (mock, 0), 1024 * 1024);
+  fail_unless_equals_int (mock_realtime_get_audio_bytes (mock, 1), 0);
+  fail_unless_equals_int (mock_realtime_n_violations (mock), 0);
+  g_free (append);
+  g_free (b64);
+  g_free (big);
+  client_close (&c);
+  g_ptr_array_set_size (c.received, 0);
+
+  /* nothing queued: accepted, silent; run() gives it steps */
+  fail_unless (client_connect (&c, mock_realtime_url (mock), NULL));
+  fail_unless (mock_realtime_wait_script_done (mock, 1, WAIT_MS));
+  script = mock_realtime_script_new ();
+  mock_realtime_script_send (script, "{\"type\":\"session.created\","
+      "\"session\":{\"type\":\"realtime\",\"id\":\"sess_run\"}}");
+  mock_realtime_script_close (script, 4000, "bye");
+  mock_realtime_script_send (script, "{\"type\":\"never.sent\"}");
+  mock_realtime_run (mock, 1, script);
+  fail_unless (client_iterate (&c, is_closed, NULL, WAIT_MS));
+  fail_unless_equals_int (c.received->len, 1);
+  node = received_json (&c, 0);
+  fail_unless_equals_string (jstr (node, "session.id"), "sess_run");
+  json_node_unref (node);
+  fail_unless_equals_int (soup_websocket_connection_get_close_code (c.ws),
+      4000);
+  fail_unless_equals_string (soup_websocket_connection_get_close_data (c.ws),
+      "bye");
+  /* the step after the close never ran */
+  fail_if (mock_realtime_wait_script_done (mock, 1, WAIT_MS));
+  fail_unless_equals_int (mock_realtime_n_failures (mock), 2);
+  s = mock_realtime_get_failures (mock);
+  fail_unless (strstr (s, "\nconnection 1, step 2 (close): 1 steps after "
+          "the close step never run\n") != NULL, "%s", s);
+  g_free (s);
+  fail_unless (mock_realtime_wait_closed (mock, 1, WAIT_MS));
+  client_close (&c);
+
+  /* run() on a closed connection is a failure */
+  mock_realtime_run (mock, 1, mock_realtime_script_new ());
+  fail_unless_equals_int (mock_realtime_n_failures (mock), 3);
+  fail_unless_equals_int (mock_realtime_n_violations (mock), 0);
+
+  client_clear (&c);
+  mock_realtime_free (mock);
+  g_bytes_unref (tone);
+}
+
+GST_END_TEST;
+
+/* The mock goes away while a client is connected and a script waits */
+GST_START_TEST (test_free_while_open)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  MockRealtimeScript *script = mock_realtime_script_new ();
+  Client c;
+
+  mock_realtime_script_send (script, "{\"type\":\"session.created\","
+      "\"session\":{\"type\":\"realtime\"}}");
+  mock_realtime_script_wait (script, "response.create", 1, 60000);
+  mock_realtime_push_script (mock, script);
+  /* one left over in the queue */
+  script = mock_realtime_script_new ();
+  mock_realtime_script_sleep (script, 10);
+  mock_realtime_push_script (mock, script);
+
+  client_init (&c);
+  fail_unless (client_connect (&c, mock_realtime_url (mock), NULL));
+  json_node_unref (client_wait_type (&c, "session.created"));
+  mock_realtime_free (mock);
+  fail_unless (client_iterate (&c, is_closed, NULL, WAIT_MS));
+  fail_unless_equals_int (soup_websocket_connection_get_close_code (c.ws),
+      1001);
+  client_clear (&c);
+}
+
+GST_END_TEST;
+
+/* wss:// with a certificate the client is told to accept */
+GST_START_TEST (test_tls)
+{
+  gchar *dir, *pem, *key, *cert, *argv[20], *contents, *more, *both;
+  GError *err = NULL;
+  gint status = -1;
+  MockRealtime *mock;
+  MockRealtimeScript *script;
+  JsonNode *node;
+  guint n = 0;
+  Client c;
+
+  dir = g_dir_make_tmp ("mockrealtime-XXXXXX", &err);
+  fail_unless (dir != NULL);
+  key = g_build_filename (dir, "key.pem", NULL);
+  cert = g_build_filename (dir, "cert.pem", NULL);
+  pem = g_build_filename (dir, "server.pem", NULL);
+  argv[n++] = "openssl";
+  argv[n++] = "req";
+  argv[n++] = "-x509";
+  argv[n++] = "-newkey";
+  argv[n++] = "rsa:2048";
+  argv[n++] = "-nodes";
+  argv[n++] = "-days";
+  argv[n++] = "1";
+  argv[n++] = "-subj";
+  argv[n++] = "/CN=127.0.0.1";
+  argv[n++] = "-keyout";
+  argv[n++] = key;
+  argv[n++] = "-out";
+  argv[n++] = cert;
+  argv[n] = NULL;
+  if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH |
+          G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+          NULL, NULL, &status, &err) || !g_spawn_check_wait_status (status,
+          NULL)) {
+    GST_WARNING ("no openssl: %s", err ? err->message : "failed");
+    g_clear_error (&err);
+    goto done;
+  }
+  fail_unless (g_file_get_contents (cert, &contents, NULL, NULL));
+  fail_unless (g_file_get_contents (key, &more, NULL, NULL));
+  both = g_strconcat (contents, more, NULL);
+  fail_unless (g_file_set_contents (pem, both, -1, NULL));
+  g_free (both);
+  g_free (contents);
+  g_free (more);
+
+  mock = mock_realtime_new_tls (pem);
+  fail_unless (g_str_has_prefix (mock_realtime_url (mock), "wss://"));
+  script = mock_realtime_script_new ();
+  mock_realtime_script_send (script, "{\"type\":\"session.created\","
+      "\"session\":{\"type\":\"realtime\",\"id\":\"sess_tls\"}}");
+  mock_realtime_script_wait (script, "session.update", 1, WAIT_MS);
+  mock_realtime_script_send_session_updated (script);
+  mock_realtime_script_drop (script);
+  mock_realtime_push_script (mock, script);
+
+  client_init (&c);
+  c.accept_any_certificate = TRUE;
+  fail_unless (client_connect (&c, mock_realtime_url (mock), NULL), "%s",
+      c.error ? c.error->message : "");
+  node = client_wait_type (&c, "session.created");
+  fail_unless_equals_string (jstr (node, "session.id"), "sess_tls");
+  json_node_unref (node);
+  client_send (&c, session_update);
+  node = client_wait_type (&c, "session.updated");
+  fail_unless_equals_string (jstr (node, "session.id"), "sess_tls");
+  fail_unless_equals_string (jstr (node, "session.instructions"), "Be brief.");
+  json_node_unref (node);
+  fail_unless (client_iterate (&c, is_closed, NULL, WAIT_MS));
+  fail_unless (mock_realtime_wait_closed (mock, 0, WAIT_MS));
+  fail_unless (mock_realtime_wait_script_done (mock, 0, WAIT_MS));
+  assert_clean (mock);
+  client_clear (&c);
+  mock_realtime_free (mock);
+
+done:
+  g_unlink (key);
+  g_unlink (cert);
+  g_unlink (pem);
+  g_rmdir (dir);
+  g_free (key);
+  g_free (cert);
+  g_free (pem);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+static Suite *
+mockrealtime_suite (void)
+{
+  Suite *s = suite_create ("mockrealtime");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_golden);
+  tcase_add_test (tc, test_violations);
+  tcase_add_test (tc, test_reject_reconnect);
+  tcase_add_test (tc, test_frames);
+  tcase_add_test (tc, test_free_while_open);
+  tcase_add_test (tc, test_tls);
+  return s;
+}
+
+GST_CHECK_MAIN (mockrealtime);
