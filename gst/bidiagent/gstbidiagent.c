@@ -140,10 +140,66 @@ enum
   SIGNAL_INTERRUPT,
   SIGNAL_TOOL_CALL,
   SIGNAL_SEND_TOOL_RESULT,
+  SIGNAL_SEND_IMAGE,
   LAST_SIGNAL
 };
 
 static guint signals[LAST_SIGNAL];
+
+/* A text or an image for the provider */
+typedef struct
+{
+  gchar *text;
+  GBytes *image;
+  gchar *mime;
+} Input;
+
+static Input *
+input_new_text (const gchar * text)
+{
+  Input *input = g_new0 (Input, 1);
+
+  input->text = g_strdup (text);
+  return input;
+}
+
+static Input *
+input_new_image (GBytes * data, const gchar * mime)
+{
+  Input *input = g_new0 (Input, 1);
+
+  input->image = g_bytes_ref (data);
+  input->mime = g_strdup (mime);
+  return input;
+}
+
+static Input *
+input_copy (const Input * input)
+{
+  return input->image ? input_new_image (input->image, input->mime) :
+      input_new_text (input->text);
+}
+
+static void
+input_free (gpointer data)
+{
+  Input *input = data;
+
+  g_free (input->text);
+  if (input->image)
+    g_bytes_unref (input->image);
+  g_free (input->mime);
+  g_free (input);
+}
+
+static void
+input_send (Input * input, GstBidiProvider * provider)
+{
+  if (input->image)
+    gst_bidi_provider_send_image (provider, input->image, input->mime);
+  else
+    gst_bidi_provider_send_text (provider, input->text, "user");
+}
 
 struct _GstBidiAgent
 {
@@ -190,7 +246,7 @@ struct _GstBidiAgent
   gboolean end_input_pending;
   gboolean draining;
   GSource *drain_source;
-  GQueue pending_text;
+  GQueue pending_inputs;        /* Input: text and images before connecting */
   gchar *last_error;
   gint last_error_code;         /* GstResourceError */
   gchar *connection_id;
@@ -302,6 +358,8 @@ static void gst_bidi_agent_src_loop (GstPad * pad);
 static gboolean gst_bidi_agent_send_text (GstBidiAgent * self,
     const gchar * text);
 static gboolean gst_bidi_agent_interrupt (GstBidiAgent * self);
+static gboolean gst_bidi_agent_send_image (GstBidiAgent * self,
+    GBytes * data, const gchar * mime);
 static gboolean gst_bidi_agent_send_tool_result (GstBidiAgent * self,
     const gchar * tool_use_id, const gchar * status, const gchar * content);
 
@@ -513,6 +571,26 @@ gst_bidi_agent_class_init (GstBidiAgentClass * klass)
       G_TYPE_BOOLEAN, 0);
 
   /**
+   * GstBidiAgent::send-image:
+   * @bidiagent: the element
+   * @data: a PNG, JPEG or WebP image
+   * @mime: (nullable): its media type ("image/png" ...); the data decides
+   *
+   * Shows the model an image (a camera frame, a screenshot) as part of
+   * the user's turn; it does not ask for an answer by itself. Sent as
+   * soon as the provider is connected; providers without image input
+   * ignore it with a warning.
+   *
+   * Returns: %TRUE if queued, %FALSE when the element is not at least
+   * PAUSED or @data is not a PNG, JPEG or WebP image.
+   */
+  signals[SIGNAL_SEND_IMAGE] =
+      g_signal_new_class_handler ("send-image", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_bidi_agent_send_image), NULL, NULL, NULL,
+      G_TYPE_BOOLEAN, 2, G_TYPE_BYTES, G_TYPE_STRING);
+
+  /**
    * GstBidiAgent::tool-call:
    * @bidiagent: the element
    * @tool_use_id: the call's id, to answer with
@@ -599,7 +677,7 @@ gst_bidi_agent_init (GstBidiAgent * self)
 
   g_mutex_init (&self->net_lock);
   g_cond_init (&self->net_cond);
-  g_queue_init (&self->pending_text);
+  g_queue_init (&self->pending_inputs);
 
   g_mutex_init (&self->in_lock);
   g_cond_init (&self->in_cond);
@@ -635,7 +713,7 @@ gst_bidi_agent_finalize (GObject * object)
 
   g_mutex_clear (&self->net_lock);
   g_cond_clear (&self->net_cond);
-  g_queue_clear_full (&self->pending_text, g_free);
+  g_queue_clear_full (&self->pending_inputs, input_free);
   g_free (self->last_error);
 
   g_mutex_clear (&self->in_lock);
@@ -1829,12 +1907,12 @@ net_cancel_drain (GstBidiAgent * self)
 static void
 net_send_pending (GstBidiAgent * self, GstBidiProvider * provider)
 {
-  gchar *text;
+  Input *input;
 
   net_drain_input (self, NULL);
-  while ((text = g_queue_pop_head (&self->pending_text))) {
-    gst_bidi_provider_send_text (provider, text, "user");
-    g_free (text);
+  while ((input = g_queue_pop_head (&self->pending_inputs))) {
+    input_send (input, provider);
+    input_free (input);
   }
   if (self->end_input_pending) {
     self->end_input_pending = FALSE;
@@ -2100,7 +2178,7 @@ net_provider_stop (GstBidiAgent * self, gpointer data)
   self->net_connected = FALSE;
   self->end_input_pending = FALSE;
   net_cancel_drain (self);
-  g_queue_clear_full (&self->pending_text, g_free);
+  g_queue_clear_full (&self->pending_inputs, input_free);
   g_clear_pointer (&self->last_error, g_free);
   g_clear_pointer (&self->connection_id, g_free);
   self->stop_requested = FALSE;
@@ -2108,17 +2186,19 @@ net_provider_stop (GstBidiAgent * self, gpointer data)
 }
 
 static void
-net_send_text (GstBidiAgent * self, gpointer data)
+net_send_input (GstBidiAgent * self, gpointer data)
 {
+  Input *input = data;
   GstBidiProvider *provider;
 
   if (!self->net_connected) {
-    g_queue_push_tail (&self->pending_text, g_strdup (data));
+    /* sent once connected, in order */
+    g_queue_push_tail (&self->pending_inputs, input_copy (input));
     return;
   }
   provider = get_provider (self);
   if (provider) {
-    gst_bidi_provider_send_text (provider, data, "user");
+    input_send (input, provider);
     gst_object_unref (provider);
   }
 }
@@ -2137,7 +2217,62 @@ gst_bidi_agent_send_text (GstBidiAgent * self, const gchar * text)
     return FALSE;
   }
   gst_object_unref (provider);
-  return net_invoke (self, net_send_text, g_strdup (text), g_free);
+  return net_invoke (self, net_send_input, input_new_text (text), input_free);
+}
+
+/* What the image formats providers take start with */
+static const gchar *
+image_mime_type (GBytes * data)
+{
+  gsize size;
+  const guint8 *d = g_bytes_get_data (data, &size);
+
+  if (size >= 8 && memcmp (d, "\x89PNG\r\n\x1a\n", 8) == 0)
+    return "image/png";
+  if (size >= 3 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff)
+    return "image/jpeg";
+  if (size >= 12 && memcmp (d, "RIFF", 4) == 0 && memcmp (d + 8, "WEBP",
+          4) == 0)
+    return "image/webp";
+  return NULL;
+}
+
+static gboolean
+gst_bidi_agent_send_image (GstBidiAgent * self, GBytes * data,
+    const gchar * mime)
+{
+  GstBidiProvider *provider;
+  const gchar *found;
+
+  if (!data || g_bytes_get_size (data) == 0)
+    goto no_data;
+  found = image_mime_type (data);
+  if (!found)
+    goto bad_format;
+  if (mime && *mime && g_ascii_strcasecmp (mime, found) != 0)
+    GST_WARNING_OBJECT (self, "send-image: the data is %s, not %s", found,
+        mime);
+  provider = get_provider (self);
+  if (!provider) {
+    GST_WARNING_OBJECT (self, "send-image needs the element in PAUSED or "
+        "PLAYING");
+    return FALSE;
+  }
+  gst_object_unref (provider);
+  return net_invoke (self, net_send_input, input_new_image (data, found),
+      input_free);
+
+  /* ERRORS */
+no_data:
+  {
+    GST_WARNING_OBJECT (self, "send-image: no data");
+    return FALSE;
+  }
+bad_format:
+  {
+    GST_WARNING_OBJECT (self, "send-image: not a PNG, JPEG or WebP image");
+    return FALSE;
+  }
 }
 
 typedef struct

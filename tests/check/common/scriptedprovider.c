@@ -1154,27 +1154,53 @@ gst_bidi_scripted_provider_count_calls (GstBidiScriptedProvider * self,
   return n;
 }
 
+/* With the lock: the position among all calls of the @index-th call named
+ * @name, -1 if none */
+static gint
+find_call (GstBidiScriptedProvider * self, const gchar * name, guint index)
+{
+  guint i;
+
+  for (i = 0; i < self->calls->len; i++) {
+    const GstStructure *call = g_ptr_array_index (self->calls, i);
+
+    if (gst_structure_has_name (call, name) && index-- == 0)
+      return (gint) i;
+  }
+  return -1;
+}
+
 GstStructure *
 gst_bidi_scripted_provider_get_call (GstBidiScriptedProvider * self,
     const gchar * name, guint index)
 {
   GstStructure *ret = NULL;
-  guint i;
+  gint pos;
 
   g_return_val_if_fail (GST_IS_BIDI_SCRIPTED_PROVIDER (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
 
   g_mutex_lock (&self->lock);
-  for (i = 0; i < self->calls->len; i++) {
-    const GstStructure *call = g_ptr_array_index (self->calls, i);
-
-    if (gst_structure_has_name (call, name) && index-- == 0) {
-      ret = gst_structure_copy (call);
-      break;
-    }
-  }
+  pos = find_call (self, name, index);
+  if (pos >= 0)
+    ret = gst_structure_copy (g_ptr_array_index (self->calls, pos));
   g_mutex_unlock (&self->lock);
   return ret;
+}
+
+gint
+gst_bidi_scripted_provider_get_call_position (GstBidiScriptedProvider * self,
+    const gchar * name, guint index)
+{
+  gint pos;
+
+  g_return_val_if_fail (GST_IS_BIDI_SCRIPTED_PROVIDER (self), -1);
+  g_return_val_if_fail (name != NULL, -1);
+
+  g_mutex_lock (&self->lock);
+  pos = find_call (self, name, index);
+  g_mutex_unlock (&self->lock);
+  return pos;
 }
 
 GBytes *

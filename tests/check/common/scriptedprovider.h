@@ -75,6 +75,10 @@ guint gst_bidi_scripted_provider_count_calls (GstBidiScriptedProvider * self,
 /* (transfer full) copy of the @index-th call named @name, or NULL */
 GstStructure *gst_bidi_scripted_provider_get_call (GstBidiScriptedProvider *
     self, const gchar * name, guint index);
+/* Where the @index-th call named @name is among all calls (from 0), -1 if
+ * there is none: for checking the order of calls of different names */
+gint gst_bidi_scripted_provider_get_call_position (GstBidiScriptedProvider *
+    self, const gchar * name, guint index);
 /* (transfer full) all PCM received so far */
 GBytes *gst_bidi_scripted_provider_get_audio (GstBidiScriptedProvider * self);
 

@@ -1059,6 +1059,73 @@ GST_START_TEST (test_send_text)
 
 GST_END_TEST;
 
+/* send-image: PNG/JPEG/WebP only, the media type from the data, kept in
+ * order with text until the provider is connected */
+GST_START_TEST (test_send_image)
+{
+  static const guint8 png[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
+    0, 0, 0, 13, 'I', 'H', 'D', 'R'
+  };
+  static const guint8 jpeg[] = { 0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F' };
+  GBytes *b;
+  Fixture f;
+  GstStructure *call;
+  gboolean ret = FALSE;
+
+  fixture_setup (&f, make_config ("connect-delay-ms=200", NULL), NULL);
+  b = g_bytes_new_static (png, sizeof (png));
+  /* the data decides, whatever the application says */
+  g_signal_emit_by_name (f.h->element, "send-image", b, "image/jpeg", &ret);
+  fail_unless (ret);
+  g_bytes_unref (b);
+  g_signal_emit_by_name (f.h->element, "send-text", "what is this?", &ret);
+  fail_unless (ret);
+  b = g_bytes_new_static (jpeg, sizeof (jpeg));
+  g_signal_emit_by_name (f.h->element, "send-image", b, NULL, &ret);
+  fail_unless (ret);
+  g_bytes_unref (b);
+  /* not an image, or nothing */
+  b = g_bytes_new_static ("GIF89a....", 10);
+  g_signal_emit_by_name (f.h->element, "send-image", b, "image/gif", &ret);
+  fail_if (ret);
+  g_bytes_unref (b);
+  b = g_bytes_new_static ("", 0);
+  g_signal_emit_by_name (f.h->element, "send-image", b, NULL, &ret);
+  fail_if (ret);
+  g_bytes_unref (b);
+
+  wait_connected (&f);
+  fail_unless (gst_bidi_scripted_provider_wait_call (f.provider, "send-image",
+          2, WAIT_MS));
+  call = gst_bidi_scripted_provider_get_call (f.provider, "send-image", 0);
+  fail_unless_equals_string (gst_structure_get_string (call, "mime"),
+      "image/png");
+  gst_structure_free (call);
+  call = gst_bidi_scripted_provider_get_call (f.provider, "send-image", 1);
+  fail_unless_equals_string (gst_structure_get_string (call, "mime"),
+      "image/jpeg");
+  gst_structure_free (call);
+  fail_unless_equals_int (gst_bidi_scripted_provider_count_calls (f.provider,
+          "send-text"), 1);
+  /* in the order given */
+  call = gst_bidi_scripted_provider_get_call (f.provider, "send-text", 0);
+  fail_unless (call != NULL);
+  gst_structure_free (call);
+  {
+    gint image0 = gst_bidi_scripted_provider_get_call_position (f.provider,
+        "send-image", 0);
+    gint text0 = gst_bidi_scripted_provider_get_call_position (f.provider,
+        "send-text", 0);
+    gint image1 = gst_bidi_scripted_provider_get_call_position (f.provider,
+        "send-image", 1);
+
+    fail_unless (image0 >= 0 && image0 < text0 && text0 < image1);
+  }
+  fixture_teardown (&f);
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------
  * EOS
  * ------------------------------------------------------------------------ */
@@ -1236,6 +1303,55 @@ GST_START_TEST (test_provider_error_midstream)
   fail_unless (strstr (gst_structure_get_string (s, "message"),
           "scripted failure") != NULL);
   gst_structure_free (s);
+  fixture_teardown (&f);
+}
+
+GST_END_TEST;
+
+/* bidi_error is a WARNING (with a resource error code from its "code");
+ * a fatal close after it is an ERROR with the same code. A provider
+ * interruption with nothing playing (a server VAD on every user turn)
+ * posts nothing. */
+GST_START_TEST (test_provider_error_codes)
+{
+  Fixture f;
+  GstMessage *msg;
+  GError *err = NULL;
+  gboolean warned = FALSE;
+
+  fixture_setup (&f, make_config (NULL,
+          "bidi_interruption, at-ms=(int)0, reason=(string)user_speech",
+          "bidi_error, at-ms=(int)50, message=(string)\"Key refused\", "
+          "code=(string)not_authorized",
+          "bidi_connection_close, at-ms=(int)60, connection_id=(string)c1, "
+          "reason=(string)error", NULL), NULL);
+  wait_connected (&f);
+  while ((msg = gst_bus_timed_pop_filtered (f.bus, WAIT_MS * GST_MSECOND,
+              GST_MESSAGE_ELEMENT | GST_MESSAGE_WARNING |
+              GST_MESSAGE_ERROR))) {
+    fail_if (gst_message_has_name (msg, "bidi_interruption"));
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+      gst_message_parse_warning (msg, &err, NULL);
+      fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
+              GST_RESOURCE_ERROR_NOT_AUTHORIZED), "%s", err->message);
+      fail_unless_equals_string (err->message, "Key refused");
+      g_clear_error (&err);
+      warned = TRUE;
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      gst_message_parse_error (msg, &err, NULL);
+      fail_unless (warned);
+      fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
+              GST_RESOURCE_ERROR_NOT_AUTHORIZED), "%s", err->message);
+      fail_unless (strstr (err->message, "Key refused") != NULL);
+      g_clear_error (&err);
+      gst_message_unref (msg);
+      break;
+    }
+    gst_message_unref (msg);
+  }
+  fail_unless (msg != NULL, "no error");
+  fail_unless_equals_int (gst_bidi_scripted_provider_count_calls (f.provider,
+          "interrupt"), 0);
   fixture_teardown (&f);
 }
 
@@ -1602,12 +1718,14 @@ bidiagent_suite (void)
   tcase_add_test (tc, test_played_ms);
   tcase_add_test (tc, test_every_event_posted);
   tcase_add_test (tc, test_send_text);
+  tcase_add_test (tc, test_send_image);
   tcase_add_test (tc, test_eos_drain);
   tcase_add_test (tc, test_eos_drain_timeout);
   tcase_add_test (tc, test_unknown_provider);
   tcase_add_test (tc, test_bad_provider_config);
   tcase_add_test (tc, test_provider_fails_to_start);
   tcase_add_test (tc, test_provider_error_midstream);
+  tcase_add_test (tc, test_provider_error_codes);
   tcase_add_test (tc, test_api_key_secret);
   tcase_add_test (tc, test_random_state_changes);
   tcase_add_test (tc, test_state_changes_mid_answer);
