@@ -36,6 +36,7 @@
 #include <json-glib/json-glib.h>
 
 #include "gstbidillm.h"
+#include "gstbidihistory.h"
 #include "gstbidirealtime.h"
 
 GST_DEBUG_CATEGORY_STATIC (bidillm_debug);
@@ -255,217 +256,71 @@ tool_call_object (const gchar * id, const gchar * name, const gchar * args)
   return call;
 }
 
-/* Appends the OpenAI messages of one Strands message to @out. */
-static gboolean
-convert_strands_message (JsonNode * node, GPtrArray * out, GError ** error)
+/* Appends the chat messages of one history message to @out: tool results
+ * first (they answer the previous assistant message; a text typed along
+ * with them is a new user turn after them), then the text and the tool
+ * calls. */
+static void
+convert_message (const GstBidiMessage * m, GPtrArray * out)
 {
-  JsonObject *msg, *converted;
-  JsonNode *content_node;
-  JsonArray *blocks, *tool_calls = NULL;
-  const gchar *role;
-  GString *text = NULL;
-  GPtrArray *tool_msgs = NULL;
+  const gchar *role = m->assistant ? "assistant" : "user";
+  JsonArray *tool_calls = NULL;
+  JsonObject *converted;
+  gchar *text = gst_bidi_message_text (m);
   guint i;
-  gboolean is_user;
 
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    goto not_object;
-  msg = json_node_get_object (node);
-  role = object_get_string (msg, "role");
-  if (g_strcmp0 (role, "user") == 0)
-    is_user = TRUE;
-  else if (g_strcmp0 (role, "assistant") == 0)
-    is_user = FALSE;
-  else
-    goto bad_role;
+  for (i = 0; i < m->blocks->len; i++) {
+    const GstBidiBlock *b = g_ptr_array_index (m->blocks, i);
 
-  content_node = json_object_get_member (msg, "content");
-  /* A plain string is not Strands' shape, but it is unambiguous */
-  if (content_node && JSON_NODE_HOLDS_VALUE (content_node) &&
-      json_node_get_value_type (content_node) == G_TYPE_STRING) {
-    converted = message_new (role);
-    json_object_set_string_member (converted, "content",
-        json_node_get_string (content_node));
-    g_ptr_array_add (out, node_take_object (converted));
-    return TRUE;
-  }
-  if (!content_node || !JSON_NODE_HOLDS_ARRAY (content_node))
-    goto bad_content;
+    if (b->type == GST_BIDI_BLOCK_TOOL_RESULT) {
+      JsonObject *tool_msg = message_new ("tool");
+      gchar *content = b->error ? g_strconcat ("error: ", b->content, NULL) :
+          g_strdup (b->content);
 
-  blocks = json_node_get_array (content_node);
-  tool_msgs = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-  for (i = 0; i < json_array_get_length (blocks); i++) {
-    JsonNode *b = json_array_get_element (blocks, i);
-    JsonObject *block, *sub;
-    const gchar *s;
-
-    if (!JSON_NODE_HOLDS_OBJECT (b))
-      goto bad_block;
-    block = json_node_get_object (b);
-
-    if (json_object_has_member (block, "text")) {
-      if (!(s = object_get_string (block, "text")))
-        goto bad_block;
-      if (!text)
-        text = g_string_new (s);
-      else
-        g_string_append_printf (text, "\n%s", s);
-    } else if (json_object_has_member (block, "toolUse")) {
-      const gchar *id, *name;
-      JsonNode *input;
-      gchar *args;
-
-      if (is_user || !JSON_NODE_HOLDS_OBJECT (json_object_get_member (block,
-                  "toolUse")))
-        goto bad_block;
-      sub = json_object_get_object_member (block, "toolUse");
-      id = object_get_string (sub, "toolUseId");
-      name = object_get_string (sub, "name");
-      if (!id || !name)
-        goto bad_block;
-      input = json_object_get_member (sub, "input");
-      args = input ? node_to_string (input) : g_strdup ("{}");
-      if (!tool_calls)
-        tool_calls = json_array_new ();
-      json_array_add_object_element (tool_calls, tool_call_object (id, name,
-              args));
-      g_free (args);
-    } else if (json_object_has_member (block, "toolResult")) {
-      JsonObject *tool_msg;
-      const gchar *id;
-      gchar *content;
-
-      if (!is_user || !JSON_NODE_HOLDS_OBJECT (json_object_get_member (block,
-                  "toolResult")))
-        goto bad_block;
-      sub = json_object_get_object_member (block, "toolResult");
-      if (!(id = object_get_string (sub, "toolUseId")))
-        goto bad_block;
-      if (!gst_bidi_realtime_strands_tool_result_text (sub, &content, error))
-        goto failed;
-      tool_msg = message_new ("tool");
-      json_object_set_string_member (tool_msg, "tool_call_id", id);
+      json_object_set_string_member (tool_msg, "tool_call_id",
+          b->tool_use_id);
       json_object_set_string_member (tool_msg, "content", content);
       g_free (content);
-      g_ptr_array_add (tool_msgs, node_take_object (tool_msg));
-    } else {
-      /* images, documents, reasoning: nothing a text model can replay */
-      GST_DEBUG ("history: ignoring a content block of another kind");
+      g_ptr_array_add (out, node_take_object (tool_msg));
+    } else if (b->type == GST_BIDI_BLOCK_TOOL_USE) {
+      if (!tool_calls)
+        tool_calls = json_array_new ();
+      json_array_add_object_element (tool_calls,
+          tool_call_object (b->tool_use_id, b->name, b->input));
     }
   }
 
-  /* Tool results answer the previous assistant message, so they come
-   * first; a text typed along with them is a new user turn after them. */
-  for (i = 0; i < tool_msgs->len; i++)
-    g_ptr_array_add (out, json_node_ref (g_ptr_array_index (tool_msgs, i)));
-  g_ptr_array_unref (tool_msgs);
-
   if (text || tool_calls) {
     converted = message_new (role);
-    json_object_set_string_member (converted, "content", text ? text->str : "");
+    json_object_set_string_member (converted, "content", text ? text : "");
     if (tool_calls)
       json_object_set_array_member (converted, "tool_calls", tool_calls);
     g_ptr_array_add (out, node_take_object (converted));
   }
-  if (text)
-    g_string_free (text, TRUE);
-  return TRUE;
-
-  /* ERRORS */
-not_object:
-  {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "history: every message must be a JSON object");
-    return FALSE;
-  }
-bad_role:
-  {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "history: role must be \"user\" or \"assistant\"");
-    return FALSE;
-  }
-bad_content:
-  {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "history: content must be an array of content blocks");
-    return FALSE;
-  }
-bad_block:
-  {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "history: malformed %s content block", role);
-    goto failed;
-  }
-failed:
-  {
-    if (tool_msgs)
-      g_ptr_array_unref (tool_msgs);
-    if (text)
-      g_string_free (text, TRUE);
-    if (tool_calls)
-      json_array_unref (tool_calls);
-    return FALSE;
-  }
+  g_free (text);
 }
 
 gboolean
 gst_bidi_llm_set_history (GstBidiLlm * llm, const gchar * history_json,
     GError ** error)
 {
-  JsonParser *parser;
-  JsonNode *root;
-  JsonArray *array;
-  GPtrArray *history;
-  GError *err = NULL;
+  GPtrArray *messages, *history;
   guint i;
 
   g_return_val_if_fail (llm != NULL, FALSE);
 
-  if (!history_json || !*history_json) {
-    g_ptr_array_set_size (llm->history, 0);
-    return TRUE;
-  }
-
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, history_json, -1, &err))
-    goto bad_json;
-  root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_ARRAY (root))
-    goto not_array;
-
-  array = json_node_get_array (root);
+  messages = gst_bidi_history_parse (history_json, error);
+  if (!messages)
+    return FALSE;
   history = g_ptr_array_new_with_free_func ((GDestroyNotify) json_node_unref);
-  for (i = 0; i < json_array_get_length (array); i++) {
-    if (!convert_strands_message (json_array_get_element (array, i), history,
-            error)) {
-      g_ptr_array_unref (history);
-      g_object_unref (parser);
-      return FALSE;
-    }
-  }
-  g_object_unref (parser);
+  for (i = 0; i < messages->len; i++)
+    convert_message (g_ptr_array_index (messages, i), history);
+  g_ptr_array_unref (messages);
 
   g_ptr_array_unref (llm->history);
   llm->history = history;
   GST_DEBUG ("history: %u messages", history->len);
   return TRUE;
-
-  /* ERRORS */
-bad_json:
-  {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "history is not valid JSON: %s", err->message);
-    g_clear_error (&err);
-    g_object_unref (parser);
-    return FALSE;
-  }
-not_array:
-  {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "history must be a JSON array of messages");
-    g_object_unref (parser);
-    return FALSE;
-  }
 }
 
 void

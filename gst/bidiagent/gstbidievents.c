@@ -55,6 +55,7 @@
 #include <json-glib/json-glib.h>
 
 #include "gstbidievents.h"
+#include "gstbidijson.h"
 
 #include <gst/audio/audio.h>
 
@@ -680,9 +681,10 @@ empty:
   }
 }
 
-/* Untrusted text -> JSON node (transfer full) */
-static JsonNode *
-parse_json_text (const gchar * text, gsize len, guint max_depth,
+/* Untrusted text -> JSON node (transfer full); also used by the rest of
+ * libgstbidi, see gstbidijson.h */
+JsonNode *
+gst_bidi_json_parse_strict (const gchar * text, gsize len, guint max_depth,
     GError ** error)
 {
   JsonParser *parser;
@@ -780,7 +782,7 @@ check_json_field (const EventSchema * schema, const FieldSpec * spec,
 
   /* one level less than the limit, so that the event's JSON face, which
    * nests it in an object, stays within the limit */
-  node = parse_json_text (text, strlen (text), MAX_JSON_DEPTH - 1, &err);
+  node = gst_bidi_json_parse_strict (text, strlen (text), MAX_JSON_DEPTH - 1, &err);
   if (!node)
     goto invalid;
   json_node_unref (node);
@@ -1147,7 +1149,7 @@ known_value_to_node (const FieldSpec * spec, const GValue * value)
         const gchar *text = g_value_get_string (value);
         GError *err = NULL;
 
-        node = parse_json_text (text, strlen (text), MAX_JSON_DEPTH - 1, &err);
+        node = gst_bidi_json_parse_strict (text, strlen (text), MAX_JSON_DEPTH - 1, &err);
         if (!node) {
           GST_WARNING ("field \"%s\" is not JSON (%s), sending it as a string",
               spec->name, err->message);
@@ -1600,7 +1602,7 @@ gst_bidi_event_from_json (const gchar * json, gssize length, GError ** error)
   len = length < 0 ? strlen (json) : (gsize) length;
   if (len > MAX_JSON_LENGTH)
     goto too_long;
-  root = parse_json_text (json, len, MAX_JSON_DEPTH, &err);
+  root = gst_bidi_json_parse_strict (json, len, MAX_JSON_DEPTH, &err);
   if (!root)
     goto invalid_json;
   if (!JSON_NODE_HOLDS_OBJECT (root))
