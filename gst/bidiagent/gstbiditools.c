@@ -133,7 +133,11 @@ tool_current_time (JsonObject * input, JsonBuilder * b, gchar ** error)
  *   term    := unary (('*' | '/' | '%') unary)*
  *   unary   := ('-' | '+') unary | power
  *   power   := primary ('^' unary)?          right associative
- *   primary := number | '(' expr ')'
+ *   primary := number | constant | function '(' expr (',' expr)* ')'
+ *            | '(' expr ')'
+ *
+ * Functions and constants come from a fixed table: names are looked up,
+ * never executed or resolved any other way.
  * ------------------------------------------------------------------------ */
 
 typedef struct
@@ -161,12 +165,103 @@ fail (Parser * ps, const gchar * what)
 }
 
 static gdouble
+fn_round (gdouble x)
+{
+  return round (x);
+}
+
+static gdouble
+fn_log2 (gdouble x)
+{
+  return log2 (x);
+}
+
+static gdouble
+fn_deg2rad (gdouble x)
+{
+  return x * G_PI / 180.0;
+}
+
+static const struct
+{
+  const gchar *name;
+  gdouble (*f1) (gdouble);
+  gdouble (*f2) (gdouble, gdouble);
+} functions[] = {
+  {"sqrt", sqrt, NULL}, {"abs", fabs, NULL}, {"exp", exp, NULL},
+  {"ln", log, NULL}, {"log", log10, NULL}, {"log10", log10, NULL},
+  {"log2", fn_log2, NULL}, {"sin", sin, NULL}, {"cos", cos, NULL},
+  {"tan", tan, NULL}, {"asin", asin, NULL}, {"acos", acos, NULL},
+  {"atan", atan, NULL}, {"floor", floor, NULL}, {"ceil", ceil, NULL},
+  {"round", fn_round, NULL}, {"radians", fn_deg2rad, NULL},
+  {"min", NULL, fmin}, {"max", NULL, fmax}, {"pow", NULL, pow},
+  {"hypot", NULL, hypot},
+};
+
+static const struct
+{
+  const gchar *name;
+  gdouble value;
+} constants[] = {
+  {"pi", G_PI}, {"e", G_E},
+};
+
+/* A name at ps->p: a constant, or a function and its arguments */
+static gdouble
+parse_name (Parser * ps)
+{
+  const gchar *start = ps->p;
+  gsize len;
+  guint i;
+
+  while (g_ascii_isalnum (*ps->p))
+    ps->p++;
+  len = ps->p - start;
+
+  for (i = 0; i < G_N_ELEMENTS (constants); i++) {
+    if (strlen (constants[i].name) == len &&
+        g_ascii_strncasecmp (start, constants[i].name, len) == 0)
+      return constants[i].value;
+  }
+  for (i = 0; i < G_N_ELEMENTS (functions); i++) {
+    gdouble a, b = 0;
+
+    if (strlen (functions[i].name) != len ||
+        g_ascii_strncasecmp (start, functions[i].name, len) != 0)
+      continue;
+    skip_space (ps);
+    if (*ps->p != '(')
+      return fail (ps, "a function needs its arguments in parentheses");
+    if (++ps->depth > MAX_EXPRESSION_DEPTH)
+      return fail (ps, "expression nested too deeply");
+    ps->p++;
+    a = parse_expr (ps);
+    skip_space (ps);
+    if (functions[i].f2) {
+      if (*ps->p != ',')
+        return fail (ps, "this function takes two arguments");
+      ps->p++;
+      b = parse_expr (ps);
+      skip_space (ps);
+    }
+    if (*ps->p != ')')
+      return fail (ps, "missing closing parenthesis");
+    ps->p++;
+    ps->depth--;
+    return functions[i].f2 ? functions[i].f2 (a, b) : functions[i].f1 (a);
+  }
+  return fail (ps, "unknown function or constant");
+}
+
+static gdouble
 parse_primary (Parser * ps)
 {
   gdouble v;
   gchar *end;
 
   skip_space (ps);
+  if (g_ascii_isalpha (*ps->p))
+    return parse_name (ps);
   if (*ps->p == '(') {
     if (++ps->depth > MAX_EXPRESSION_DEPTH)
       return fail (ps, "expression nested too deeply");
@@ -345,8 +440,11 @@ static const BuiltinTool builtin_tools[] = {
         "omit for the local time\"}}}",
       tool_current_time},
   {GST_BIDI_TOOL_CALCULATOR,
-        "Evaluate an arithmetic expression with + - * / % ^ and parentheses. "
-        "Use it for any calculation.",
+        "Evaluate an arithmetic expression with + - * / % ^, parentheses, "
+        "the constants pi and e and the functions sqrt, abs, exp, ln, log "
+        "(base 10), log2, sin, cos, tan, asin, acos, atan (radians), "
+        "radians, floor, ceil, round, min, max, pow and hypot. Use it for "
+        "any calculation.",
         "{\"type\":\"object\",\"properties\":{\"expression\":{\"type\":"
         "\"string\",\"description\":\"for example 25 * 48\"}},"
         "\"required\":[\"expression\"]}",
