@@ -98,6 +98,7 @@
 #include <gstbidievents.h>
 
 #include "gstbidiopenai.h"
+#include "gstbidihistory.h"
 #include "gstbidirealtime.h"
 #include "gstbidiws.h"
 
@@ -791,192 +792,59 @@ hist_message_new (const gchar * role, const gchar * text)
   return item;
 }
 
-/* One Strands message ({"role", "content": [blocks]}) into history items:
- * text blocks make one message; toolUse blocks function calls (after the
- * assistant's text); toolResult blocks function call outputs (before the
- * user's text, which answers the calls). Images and other blocks are not
- * replayed. */
-static gboolean
-convert_strands_message (JsonNode * node, GPtrArray * out, GError ** error)
+/* One history message into items: tool results (function call outputs)
+ * first, as they answer the previous assistant message; then the text as
+ * one message; then the tool uses (function calls), which follow the
+ * assistant's words. */
+static void
+convert_message (const GstBidiMessage * m, GPtrArray * out)
 {
-  JsonObject *msg;
-  JsonNode *content;
-  JsonArray *blocks;
-  const gchar *role;
-  GString *text = NULL;
-  GPtrArray *calls = NULL, *results = NULL;
-  gboolean is_user;
-  guint i;
+  gchar *text = gst_bidi_message_text (m);
+  guint pass, i;
 
-  if (!JSON_NODE_HOLDS_OBJECT (node))
-    goto not_object;
-  msg = json_node_get_object (node);
-  role = gst_bidi_realtime_get_string (msg, "role");
-  if (g_strcmp0 (role, "user") == 0)
-    is_user = TRUE;
-  else if (g_strcmp0 (role, "assistant") == 0)
-    is_user = FALSE;
-  else
-    goto bad_role;
-
-  content = json_object_get_member (msg, "content");
-  /* a plain string is not Strands' shape, but it is unambiguous */
-  if (content && JSON_NODE_HOLDS_VALUE (content) &&
-      json_node_get_value_type (content) == G_TYPE_STRING) {
-    g_ptr_array_add (out, hist_message_new (role,
-            json_node_get_string (content)));
-    return TRUE;
-  }
-  if (!content || !JSON_NODE_HOLDS_ARRAY (content))
-    goto bad_content;
-
-  blocks = json_node_get_array (content);
-  calls = g_ptr_array_new_with_free_func ((GDestroyNotify) hist_item_free);
-  results = g_ptr_array_new_with_free_func ((GDestroyNotify) hist_item_free);
-  for (i = 0; i < json_array_get_length (blocks); i++) {
-    JsonNode *b = json_array_get_element (blocks, i);
-    JsonObject *block, *sub;
-    const gchar *s;
-
-    if (!JSON_NODE_HOLDS_OBJECT (b))
-      goto bad_block;
-    block = json_node_get_object (b);
-
-    if (json_object_has_member (block, "text")) {
-      if (!(s = gst_bidi_realtime_get_string (block, "text")))
-        goto bad_block;
-      if (!text)
-        text = g_string_new (s);
-      else
-        g_string_append_printf (text, "\n%s", s);
-    } else if (json_object_has_member (block, "toolUse")) {
+  for (pass = 0; pass < 2; pass++) {
+    for (i = 0; i < m->blocks->len; i++) {
+      const GstBidiBlock *b = g_ptr_array_index (m->blocks, i);
       HistItem *item;
-      JsonNode *input;
-      const gchar *id, *name;
 
-      if (is_user || !(sub = gst_bidi_realtime_get_object (block, "toolUse")))
-        goto bad_block;
-      id = gst_bidi_realtime_get_string (sub, "toolUseId");
-      name = gst_bidi_realtime_get_string (sub, "name");
-      if (!id || !name)
-        goto bad_block;
-      input = json_object_get_member (sub, "input");
+      if (b->type != (pass == 0 ? GST_BIDI_BLOCK_TOOL_RESULT :
+              GST_BIDI_BLOCK_TOOL_USE))
+        continue;
       item = g_new0 (HistItem, 1);
-      item->kind = ITEM_FUNCTION_CALL;
-      item->call_id = wire_call_id (id);
-      item->name = make_valid (name, 256);
-      item->data = input ? json_to_string (input, FALSE) : g_strdup ("{}");
-      g_ptr_array_add (calls, item);
-    } else if (json_object_has_member (block, "toolResult")) {
-      HistItem *item;
-      const gchar *id;
-      gchar *output;
-
-      if (!is_user ||
-          !(sub = gst_bidi_realtime_get_object (block, "toolResult")))
-        goto bad_block;
-      if (!(id = gst_bidi_realtime_get_string (sub, "toolUseId")))
-        goto bad_block;
-      if (!gst_bidi_realtime_strands_tool_result_text (sub, &output, error))
-        goto failed;
-      item = g_new0 (HistItem, 1);
-      item->kind = ITEM_FUNCTION_OUTPUT;
-      item->call_id = wire_call_id (id);
-      item->data = output;
-      g_ptr_array_add (results, item);
-    } else {
-      GST_DEBUG ("history: not replaying a content block of another kind");
+      item->call_id = wire_call_id (b->tool_use_id);
+      if (pass == 0) {
+        item->kind = ITEM_FUNCTION_OUTPUT;
+        item->data = b->error ? g_strconcat ("error: ", b->content, NULL) :
+            g_strdup (b->content);
+      } else {
+        item->kind = ITEM_FUNCTION_CALL;
+        item->name = make_valid (b->name, 256);
+        item->data = g_strdup (b->input);
+      }
+      g_ptr_array_add (out, item);
     }
+    if (pass == 0 && text)
+      g_ptr_array_add (out, hist_message_new (m->assistant ? "assistant" :
+              "user", text));
   }
-
-  /* results answer the previous assistant message: they come first */
-  g_ptr_array_extend_and_steal (out, results);
-  if (text) {
-    g_ptr_array_add (out, hist_message_new (role, text->str));
-    g_string_free (text, TRUE);
-  }
-  g_ptr_array_extend_and_steal (out, calls);
-  return TRUE;
-
-  /* ERRORS */
-not_object:
-  {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "history: every message must be a JSON object");
-    return FALSE;
-  }
-bad_role:
-  {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "history: role must be \"user\" or \"assistant\"");
-    return FALSE;
-  }
-bad_content:
-  {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "history: content must be an array of content blocks");
-    return FALSE;
-  }
-bad_block:
-  {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "history: malformed %s content block", role);
-    goto failed;
-  }
-failed:
-  {
-    if (text)
-      g_string_free (text, TRUE);
-    if (calls)
-      g_ptr_array_unref (calls);
-    if (results)
-      g_ptr_array_unref (results);
-    return FALSE;
-  }
+  g_free (text);
 }
 
 static gboolean
 parse_history (const gchar * history_json, GPtrArray ** out, GError ** error)
 {
-  JsonParser *parser;
-  JsonNode *root;
-  JsonArray *array;
-  GPtrArray *history;
-  GError *err = NULL;
+  GPtrArray *messages = gst_bidi_history_parse (history_json, error);
   guint i;
 
   *out = NULL;
-  if (!history_json || !*history_json)
-    return TRUE;
-
-  parser = json_parser_new ();
-  if (!gst_bidi_realtime_json_load_untrusted (parser, history_json,
-          strlen (history_json), &err)) {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "history is not valid JSON: %s", err->message);
-    g_error_free (err);
-    g_object_unref (parser);
+  if (!messages)
     return FALSE;
+  if (messages->len > 0) {
+    *out = g_ptr_array_new_with_free_func ((GDestroyNotify) hist_item_free);
+    for (i = 0; i < messages->len; i++)
+      convert_message (g_ptr_array_index (messages, i), *out);
   }
-  root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_ARRAY (root)) {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "history must be a JSON array of messages");
-    g_object_unref (parser);
-    return FALSE;
-  }
-  array = json_node_get_array (root);
-  history = g_ptr_array_new_with_free_func ((GDestroyNotify) hist_item_free);
-  for (i = 0; i < json_array_get_length (array); i++) {
-    if (!convert_strands_message (json_array_get_element (array, i), history,
-            error)) {
-      g_ptr_array_unref (history);
-      g_object_unref (parser);
-      return FALSE;
-    }
-  }
-  g_object_unref (parser);
-  *out = history;
+  g_ptr_array_unref (messages);
   return TRUE;
 }
 

@@ -413,7 +413,9 @@ gst_bidi_realtime_parse_object (const gchar * data, gsize len,
     return NULL;
   }
 
-  parser = json_parser_new_immutable ();
+  /* not json_parser_new_immutable (): sealing the tree hashes every string
+   * in it, the whole base64 audio of a delta included */
+  parser = json_parser_new ();
   if (!json_parser_load_from_data (parser, data, len, &err)) {
     g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
         "malformed JSON: %s", err->message);
@@ -579,66 +581,4 @@ gst_bidi_realtime_backoff_ms (guint attempt, guint base_ms, guint max_ms)
   /* jitter, so that many clients dropped at once do not come back at once */
   return (guint) (delay / 2 + g_random_int_range (0, (gint32) (delay -
               delay / 2) + 1));
-}
-
-/* ------------------------------------------------------------------------
- * Strands conversation history
- * ------------------------------------------------------------------------ */
-
-gboolean
-gst_bidi_realtime_strands_tool_result_text (JsonObject * result,
-    gchar ** text, GError ** error)
-{
-  JsonNode *node = json_object_get_member (result, "content");
-  const gchar *status = gst_bidi_realtime_get_string (result, "status");
-  GString *out = g_string_new (NULL);
-  JsonArray *blocks;
-  guint i;
-
-  debug_init ();
-
-  if (status && g_strcmp0 (status, "error") == 0)
-    g_string_append (out, "error: ");
-
-  if (!node || JSON_NODE_HOLDS_NULL (node)) {
-    *text = g_string_free (out, FALSE);
-    return TRUE;
-  }
-  if (!JSON_NODE_HOLDS_ARRAY (node))
-    goto bad_content;
-
-  blocks = json_node_get_array (node);
-  for (i = 0; i < json_array_get_length (blocks); i++) {
-    JsonNode *b = json_array_get_element (blocks, i);
-    JsonObject *block;
-    const gchar *s;
-
-    if (!JSON_NODE_HOLDS_OBJECT (b))
-      goto bad_content;
-    block = json_node_get_object (b);
-    if (i > 0)
-      g_string_append_c (out, '\n');
-    if ((s = gst_bidi_realtime_get_string (block, "text"))) {
-      g_string_append (out, s);
-    } else if (json_object_has_member (block, "json")) {
-      gchar *json = json_to_string (json_object_get_member (block, "json"),
-          FALSE);
-      g_string_append (out, json);
-      g_free (json);
-    } else {
-      GST_DEBUG ("ignoring a tool result block that is neither text nor json");
-    }
-  }
-  *text = g_string_free (out, FALSE);
-  return TRUE;
-
-  /* ERRORS */
-bad_content:
-  {
-    g_string_free (out, TRUE);
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "history: toolResult content must be an array of "
-        "{\"text\"} or {\"json\"} blocks");
-    return FALSE;
-  }
 }

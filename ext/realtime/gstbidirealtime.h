@@ -152,17 +152,6 @@ GBytes *gst_bidi_realtime_base64_decode (const gchar * text, gssize len,
 guint gst_bidi_realtime_backoff_ms (guint attempt, guint base_ms,
     guint max_ms);
 
-/* ------------------------------------------------------------------------
- * Strands conversation history
- * ------------------------------------------------------------------------ */
-
-/* The content of a Strands toolResult ({"toolUseId", "status", "content":
- * [{"text": ...} | {"json": ...}]}) as one text: its blocks one per line,
- * JSON blocks serialized, prefixed with "error: " when the status is
- * "error". FALSE with GST_RESOURCE_ERROR_SETTINGS for malformed content. */
-gboolean gst_bidi_realtime_strands_tool_result_text (JsonObject * result,
-    gchar ** text, GError ** error);
-
 G_END_DECLS
 
 #endif /* __GST_BIDI_REALTIME_H__ */
