@@ -140,6 +140,7 @@ GST_DEBUG_CATEGORY_STATIC (bidi_openai_debug);
 #define MAX_HISTORY_ITEMS 256
 #define MAX_HISTORY_BYTES (1024 * 1024)
 #define MAX_BAD_MESSAGE_EVENTS 10       /* per connection; then logs only */
+#define MAX_UNKNOWN_TYPES 64
 #define MAX_CALL_ID 32          /* OpenAI refuses longer call ids */
 #define MAX_JSON_DEPTH 64
 #define EXCERPT_CHARS 300
@@ -303,6 +304,8 @@ struct _GstBidiOpenAIProvider
   gchar *create_event_id;
   gchar *commit_event_id;
   guint n_bad_messages;
+  /* unknown server event types already warned about */
+  GHashTable *unknown_types;
 
   /* input */
   GQueue audio;                 /* GBytes waiting for the session */
@@ -2539,8 +2542,14 @@ handle_event (GstBidiOpenAIProvider * self, JsonObject * ev, const gchar * json,
       g_str_has_prefix (type, "mcp_list_tools.") ||
       g_str_has_prefix (type, "response.mcp_call")) {
     GST_DEBUG_OBJECT (self, "%s", type);
+  } else if (g_hash_table_contains (self->unknown_types, type) ||
+      g_hash_table_size (self->unknown_types) >= MAX_UNKNOWN_TYPES) {
+    GST_DEBUG_OBJECT (self, "ignoring unknown server event %s", type);
   } else {
-    GST_INFO_OBJECT (self, "ignoring unknown server event %s", type);
+    /* once per type: the server may add events faster than we learn them */
+    g_hash_table_add (self->unknown_types, g_strdup (type));
+    GST_WARNING_OBJECT (self, "ignoring unknown server event %s (newer "
+        "protocol?)", type);
   }
 }
 
@@ -3201,6 +3210,7 @@ gst_bidi_openai_provider_finalize (GObject * object)
   g_ptr_array_unref (self->calls);
   g_ptr_array_unref (self->history);
   g_hash_table_unref (self->user_transcripts);
+  g_hash_table_unref (self->unknown_types);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -3241,4 +3251,6 @@ gst_bidi_openai_provider_init (GstBidiOpenAIProvider * self)
       hist_item_free);
   self->user_transcripts = g_hash_table_new_full (g_str_hash, g_str_equal,
       g_free, (GDestroyNotify) string_free);
+  self->unknown_types = g_hash_table_new_full (g_str_hash, g_str_equal,
+      g_free, NULL);
 }

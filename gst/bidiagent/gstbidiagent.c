@@ -2872,8 +2872,12 @@ no_provider:
   }
 bad_config:
   {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err->message),
-        ("provider %s refused its configuration", name));
+    /* with the provider's code: a missing key is NOT_AUTHORIZED */
+    gst_element_message_full (GST_ELEMENT (self), GST_MESSAGE_ERROR,
+        GST_RESOURCE_ERROR, err->domain == GST_RESOURCE_ERROR ? err->code :
+        GST_RESOURCE_ERROR_SETTINGS, g_strdup (err->message),
+        g_strdup_printf ("provider %s refused its configuration", name),
+        __FILE__, GST_FUNCTION, __LINE__);
     goto fail;
   }
 no_formats:
