@@ -111,6 +111,7 @@ enum
   PROP_DRAIN_TIMEOUT,
   PROP_BUILTIN_TOOLS,
   PROP_TOOLS,
+  PROP_TOOL_TIMEOUT,
   PROP_SSL_CA_FILE,
   PROP_SSL_STRICT,
   PROP_CONNECTED,
@@ -127,6 +128,9 @@ enum
 #define DEFAULT_INPUT_BUFFER_MS 10000
 #define DEFAULT_IDLE            GST_BIDI_AGENT_IDLE_SILENCE
 #define DEFAULT_DRAIN_TIMEOUT   10000
+#define DEFAULT_TOOL_TIMEOUT    30000
+/* built-in tools running at once, per element */
+#define MAX_TOOL_THREADS        4
 #define DEFAULT_BUILTIN_TOOLS   GST_BIDI_BUILTIN_TOOLS_ALL
 #define DEFAULT_SSL_CA_FILE     NULL
 #define DEFAULT_SSL_STRICT      TRUE
@@ -223,8 +227,14 @@ struct _GstBidiAgent
    * the provider */
   gchar **tools_enabled;
   gchar **app_tools_enabled;
-  /* application tool calls not answered yet: toolUseId -> name */
+  guint tool_timeout_ms;
+  /* application tool calls not answered yet: toolUseId -> PendingCall;
+   * protected by GST_OBJECT_LOCK */
   GHashTable *tool_calls;
+  /* built-in tools run here; a result comes back only if tool_gen (network
+   * thread) has not changed, i.e. the provider is the one that asked */
+  GThreadPool *tool_pool;
+  guint tool_gen;
 
   /* Provider and its formats: set in READY->PAUSED, cleared in
    * PAUSED->READY; protected by GST_OBJECT_LOCK */
@@ -361,7 +371,10 @@ static gboolean gst_bidi_agent_interrupt (GstBidiAgent * self);
 static gboolean gst_bidi_agent_send_image (GstBidiAgent * self,
     GBytes * data, const gchar * mime);
 static gboolean gst_bidi_agent_send_tool_result (GstBidiAgent * self,
-    const gchar * tool_use_id, const gchar * status, const gchar * content);
+    const gchar * tool_use_id, const gchar * result, const gchar * status);
+static void builtin_tool_run (gpointer data, gpointer user_data);
+typedef struct _PendingCall PendingCall;
+static void pending_call_free (PendingCall * pc);
 
 static const gchar *
 provider_blurb (void)
@@ -508,6 +521,20 @@ gst_bidi_agent_class_init (GstBidiAgentClass * klass)
           "a JSON array of {name, description, parameters}",
           NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
+  /**
+   * GstBidiAgent:tool-timeout:
+   *
+   * How long the application has to answer a call of one of its tools
+   * (#GstBidiAgent::send-tool-result); after that the model gets an
+   * error result saying the tool did not answer, and a late answer is
+   * refused.
+   */
+  g_object_class_install_property (gobject_class, PROP_TOOL_TIMEOUT,
+      g_param_spec_uint ("tool-timeout", "Tool timeout",
+          "Milliseconds the application has to answer a tool call before "
+          "the model gets an error result (0 = wait forever)", 0, G_MAXUINT,
+          DEFAULT_TOOL_TIMEOUT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_SSL_CA_FILE,
       g_param_spec_string ("ssl-ca-file", "SSL CA file",
           "PEM file of extra certificate authorities to trust (for a proxy "
@@ -598,21 +625,25 @@ gst_bidi_agent_class_init (GstBidiAgentClass * klass)
    * @input: the arguments, a JSON object as text
    *
    * The model called an application tool. Emitted from the element's
-   * network thread, after `tool_use_stream` was posted; return at once and
-   * answer with #GstBidiAgent::send-tool-result, from any thread, now or
-   * later. The model keeps talking meanwhile.
+   * network thread, after `tool_use_stream` was posted. A handler that
+   * takes the call returns %TRUE at once and answers with
+   * #GstBidiAgent::send-tool-result, from any thread, now or later (within
+   * #GstBidiAgent:tool-timeout). The model keeps talking meanwhile. When
+   * no handler takes it, the model gets an error result.
+   *
+   * Returns: %TRUE if the handler takes the call.
    */
   signals[SIGNAL_TOOL_CALL] =
       g_signal_new ("tool-call", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-      0, NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING,
-      G_TYPE_STRING);
+      0, g_signal_accumulator_true_handled, NULL, NULL, G_TYPE_BOOLEAN, 3,
+      G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
 
   /**
    * GstBidiAgent::send-tool-result:
    * @bidiagent: the element
    * @tool_use_id: the id #GstBidiAgent::tool-call gave
+   * @result: the result: JSON, or plain text (sent as a JSON string)
    * @status: "success" or "error"
-   * @content: the result: JSON, or plain text (sent as a JSON string)
    *
    * Answers a tool call; `tool_result` is posted and the model hears it.
    *
@@ -672,8 +703,11 @@ gst_bidi_agent_init (GstBidiAgent * self)
   self->idle = DEFAULT_IDLE;
   self->drain_timeout_ms = DEFAULT_DRAIN_TIMEOUT;
   self->builtin_tools = g_strdup (DEFAULT_BUILTIN_TOOLS);
-  self->tool_calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      g_free);
+  self->tool_timeout_ms = DEFAULT_TOOL_TIMEOUT;
+  self->tool_calls = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+      (GDestroyNotify) pending_call_free);
+  self->tool_pool = g_thread_pool_new (builtin_tool_run, self,
+      MAX_TOOL_THREADS, FALSE, NULL);
 
   g_mutex_init (&self->net_lock);
   g_cond_init (&self->net_cond);
@@ -708,6 +742,8 @@ gst_bidi_agent_finalize (GObject * object)
   g_free (self->app_tools);
   g_strfreev (self->tools_enabled);
   g_strfreev (self->app_tools_enabled);
+  /* the jobs left need the element: wait for them */
+  g_thread_pool_free (self->tool_pool, FALSE, TRUE);
   g_hash_table_unref (self->tool_calls);
   g_free (self->connection_id);
 
@@ -833,6 +869,9 @@ gst_bidi_agent_set_property (GObject * object, guint prop_id,
       g_free (self->app_tools);
       self->app_tools = g_value_dup_string (value);
       break;
+    case PROP_TOOL_TIMEOUT:
+      self->tool_timeout_ms = g_value_get_uint (value);
+      break;
     case PROP_SSL_CA_FILE:
       g_free (self->settings->ssl_ca_file);
       self->settings->ssl_ca_file = g_value_dup_string (value);
@@ -902,6 +941,9 @@ gst_bidi_agent_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_TOOLS:
       g_value_set_string (value, self->app_tools);
+      break;
+    case PROP_TOOL_TIMEOUT:
+      g_value_set_uint (value, self->tool_timeout_ms);
       break;
     case PROP_SSL_CA_FILE:
       g_value_set_string (value, self->settings->ssl_ca_file);
@@ -1945,20 +1987,40 @@ tool_enabled (GstBidiAgent * self, const gchar * name)
   return enabled;
 }
 
-/* An application tool: remembers the call until the application answers */
-static gboolean
-app_tool_call_add (GstBidiAgent * self, const gchar * id, const gchar * name)
+/* A call of an application tool, until the application answers or the
+ * timeout fires */
+struct _PendingCall
 {
-  gboolean ok;
+  gchar *id;
+  gchar *name;
+  GSource *timeout;
+};
 
+static void
+pending_call_free (PendingCall * pc)
+{
+  if (pc->timeout) {
+    g_source_destroy (pc->timeout);
+    g_source_unref (pc->timeout);
+  }
+  g_free (pc->id);
+  g_free (pc->name);
+  g_free (pc);
+}
+
+/* Takes the call @id out of the table; NULL if it is not waiting */
+static PendingCall *
+pending_call_take (GstBidiAgent * self, const gchar * id)
+{
+  PendingCall *pc = NULL;
+
+  /* the key is pc->id, freed with it */
   GST_OBJECT_LOCK (self);
-  ok = self->app_tools_enabled && name && id &&
-      g_strv_contains ((const gchar * const *) self->app_tools_enabled, name)
-      && !g_hash_table_contains (self->tool_calls, id);
-  if (ok)
-    g_hash_table_insert (self->tool_calls, g_strdup (id), g_strdup (name));
+  if (id)
+    g_hash_table_steal_extended (self->tool_calls, id, NULL,
+        (gpointer *) & pc);
   GST_OBJECT_UNLOCK (self);
-  return ok;
+  return pc;
 }
 
 static gchar *
@@ -1985,62 +2047,230 @@ static void
 net_tool_result (GstBidiAgent * self, GstBidiProvider * provider,
     const gchar * id, const gchar * name, const gchar * result, gboolean ok)
 {
+  GST_DEBUG_OBJECT (self, "tool %s (%s) -> %s", name, id, result);
   post_event (self, gst_bidi_event_new_tool_result (id, ok ? "success" :
           "error", result));
   gst_bidi_provider_send_tool_result (provider, id, name, result,
       ok ? "success" : "error");
 }
 
-/* A tool call from the model: built-in tools run here, at once, and the
- * provider gets the result; application tools go to the application
- * (tool-call signal), whose answer comes back through send-tool-result. */
+/* stop_conversation was called: no more user turns; the goodbye the model
+ * says next is played, then the session ends (or after drain-timeout of
+ * provider silence). At the call, not at its result: the model may say
+ * goodbye in the same breath. */
 static void
-handle_tool_use (GstBidiAgent * self, GstBidiProvider * provider,
-    GstStructure * event)
+net_begin_stop (GstBidiAgent * self)
+{
+  GST_INFO_OBJECT (self, "the model ends the conversation");
+  g_mutex_lock (&self->in_lock);
+  self->in_closed = TRUE;
+  g_mutex_unlock (&self->in_lock);
+  self->stop_requested = TRUE;
+  self->draining = TRUE;
+  net_rearm_drain_timeout (self);
+}
+
+/* The same, for the provider the element has now */
+static void
+net_tool_result_now (GstBidiAgent * self, const gchar * id,
+    const gchar * name, const gchar * result, gboolean ok)
+{
+  GstBidiProvider *provider = get_provider (self);
+
+  if (!provider)
+    return;
+  net_tool_result (self, provider, id, name, result, ok);
+  gst_object_unref (provider);
+}
+
+typedef struct
+{
+  gchar *id, *name, *input;
+  gchar *result;
+  gboolean ok;
+  guint gen;
+} ToolJob;
+
+static guint
+get_tool_gen (GstBidiAgent * self)
+{
+  guint gen;
+
+  GST_OBJECT_LOCK (self);
+  gen = self->tool_gen;
+  GST_OBJECT_UNLOCK (self);
+  return gen;
+}
+
+static void
+tool_job_free (gpointer data)
+{
+  ToolJob *job = data;
+
+  g_free (job->id);
+  g_free (job->name);
+  g_free (job->input);
+  g_free (job->result);
+  g_free (job);
+}
+
+static void
+net_tool_job_done (GstBidiAgent * self, gpointer data)
+{
+  ToolJob *job = data;
+
+  if (job->gen != get_tool_gen (self)) {
+    GST_DEBUG_OBJECT (self, "dropping the result of %s for a provider that "
+        "is gone", job->id);
+    return;
+  }
+  net_tool_result_now (self, job->id, job->name, job->result, job->ok);
+}
+
+/* On the element's thread pool: a built-in tool. The element outlives its
+ * pool (finalize waits for it). */
+static void
+builtin_tool_run (gpointer data, gpointer user_data)
+{
+  ToolJob *job = data;
+  GstBidiAgent *self = user_data;
+
+  job->ok = gst_bidi_builtin_tool_run (job->name, job->input, &job->result);
+  net_invoke (self, net_tool_job_done, job, tool_job_free);
+}
+
+typedef struct
+{
+  GstBidiAgent *self;
+  gchar *id;
+} TimeoutData;
+
+static void
+timeout_data_free (gpointer data)
+{
+  TimeoutData *td = data;
+
+  g_free (td->id);
+  g_free (td);
+}
+
+static gboolean
+tool_timeout_cb (gpointer user_data)
+{
+  TimeoutData *td = user_data;
+  GstBidiAgent *self = td->self;
+  PendingCall *pc = pending_call_take (self, td->id);
+  gchar *message, *result;
+  guint ms;
+
+  if (!pc)
+    return G_SOURCE_REMOVE;
+  GST_OBJECT_LOCK (self);
+  ms = self->tool_timeout_ms;
+  GST_OBJECT_UNLOCK (self);
+  GST_ELEMENT_WARNING (self, RESOURCE, READ,
+      ("Tool \"%s\" did not answer within %u ms", pc->name, ms),
+      ("tool call %s", pc->id));
+  message = g_strdup_printf ("the %s tool did not answer within %u ms",
+      pc->name, ms);
+  result = json_error_object (message);
+  net_tool_result_now (self, pc->id, pc->name, result, FALSE);
+  g_free (message);
+  g_free (result);
+  /* the source is being dispatched: pending_call_free must not destroy it
+   * under our feet twice; let it go with G_SOURCE_REMOVE */
+  g_source_unref (pc->timeout);
+  pc->timeout = NULL;
+  pending_call_free (pc);
+  return G_SOURCE_REMOVE;
+}
+
+/* An application tool: remembers the call until the application answers
+ * or tool-timeout runs out (network thread) */
+static gboolean
+app_tool_call_add (GstBidiAgent * self, const gchar * id, const gchar * name)
+{
+  PendingCall *pc;
+  guint ms;
+  gboolean ok;
+
+  GST_OBJECT_LOCK (self);
+  ok = self->app_tools_enabled && name && id &&
+      g_strv_contains ((const gchar * const *) self->app_tools_enabled, name)
+      && !g_hash_table_contains (self->tool_calls, id);
+  ms = self->tool_timeout_ms;
+  if (ok) {
+    pc = g_new0 (PendingCall, 1);
+    pc->id = g_strdup (id);
+    pc->name = g_strdup (name);
+    if (ms > 0) {
+      TimeoutData *td = g_new0 (TimeoutData, 1);
+
+      td->self = self;
+      td->id = g_strdup (id);
+      pc->timeout = g_timeout_source_new (ms);
+      g_source_set_callback (pc->timeout, tool_timeout_cb, td,
+          timeout_data_free);
+      g_source_attach (pc->timeout, g_main_context_get_thread_default ());
+    }
+    g_hash_table_insert (self->tool_calls, pc->id, pc);
+  }
+  GST_OBJECT_UNLOCK (self);
+  return ok;
+}
+
+/* A tool call from the model (network thread). Built-in tools run on the
+ * element's thread pool; application tools go to the application
+ * (tool-call signal), whose answer comes back through send-tool-result;
+ * anything else gets an error result at once. Nothing here waits. */
+static void
+handle_tool_use (GstBidiAgent * self, GstStructure * event)
 {
   gchar *id = g_strdup (gst_structure_get_string (event, "toolUseId"));
   gchar *name = g_strdup (gst_structure_get_string (event, "name"));
   gchar *input = g_strdup (gst_structure_get_string (event, "input"));
-  gchar *result = NULL;
-  gboolean ok;
+  gboolean taken = FALSE;
+  PendingCall *pc;
+  gchar *result;
 
-  if (!tool_enabled (self, name) && app_tool_call_add (self, id, name)) {
-    GST_DEBUG_OBJECT (self, "tool %s (%s): asking the application", name, id);
-    post_event (self, event);
-    g_signal_emit (self, signals[SIGNAL_TOOL_CALL], 0, id, name,
-        input ? input : "{}");
-    goto done;
-  }
+  /* the message owns the event once posted */
+  post_event (self, event);
 
   if (tool_enabled (self, name)) {
-    ok = gst_bidi_builtin_tool_run (name, input, &result);
+    ToolJob *job = g_new0 (ToolJob, 1);
+
+    if (strcmp (name, GST_BIDI_TOOL_STOP_CONVERSATION) == 0)
+      net_begin_stop (self);
+
+    job->id = id;
+    job->name = name;
+    job->input = input;
+    job->gen = get_tool_gen (self);
+    g_thread_pool_push (self->tool_pool, job, NULL);
+    return;
+  }
+
+  if (app_tool_call_add (self, id, name)) {
+    GST_DEBUG_OBJECT (self, "tool %s (%s): asking the application", name, id);
+    g_signal_emit (self, signals[SIGNAL_TOOL_CALL], 0, id, name,
+        input ? input : "{}", &taken);
+    if (taken || !(pc = pending_call_take (self, id)))
+      goto done;
+    pending_call_free (pc);
+    GST_WARNING_OBJECT (self, "no tool-call handler took the call of \"%s\"",
+        name);
+    result = json_error_object ("the application did not take the call");
   } else {
     GST_WARNING_OBJECT (self, "the model called an unknown tool \"%s\"",
         GST_STR_NULL (name));
     result = json_error_object ("no such tool");
-    ok = FALSE;
   }
-  GST_DEBUG_OBJECT (self, "tool %s -> %s", name, result);
-
-  /* the message owns the event once posted */
-  post_event (self, event);
-  net_tool_result (self, provider, id, name, result, ok);
-
-  if (ok && g_strcmp0 (name, GST_BIDI_TOOL_STOP_CONVERSATION) == 0) {
-    /* No more user turns; the goodbye the model says next is played, then
-     * the session ends (or after drain-timeout of provider silence). */
-    g_mutex_lock (&self->in_lock);
-    self->in_closed = TRUE;
-    g_mutex_unlock (&self->in_lock);
-    self->stop_requested = TRUE;
-    self->draining = TRUE;
-    net_rearm_drain_timeout (self);
-  }
+  net_tool_result_now (self, id, name, result, FALSE);
+  g_free (result);
 done:
   g_free (id);
   g_free (name);
   g_free (input);
-  g_free (result);
 }
 
 static void
@@ -2069,7 +2299,7 @@ on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
   }
 
   if (strcmp (name, GST_BIDI_EVENT_TOOL_USE_STREAM) == 0) {
-    handle_tool_use (self, provider, event);
+    handle_tool_use (self, event);
     return;
   }
 
@@ -2275,69 +2505,39 @@ bad_format:
   }
 }
 
-typedef struct
-{
-  gchar *id, *name, *content;
-  gboolean ok;
-} ToolAnswer;
-
-static void
-tool_answer_free (gpointer data)
-{
-  ToolAnswer *a = data;
-
-  g_free (a->id);
-  g_free (a->name);
-  g_free (a->content);
-  g_free (a);
-}
-
 static void
 net_send_tool_result (GstBidiAgent * self, gpointer data)
 {
-  ToolAnswer *a = data;
-  GstBidiProvider *provider = get_provider (self);
+  ToolJob *job = data;
 
-  if (!provider)
-    return;
-  net_tool_result (self, provider, a->id, a->name, a->content, a->ok);
-  gst_object_unref (provider);
+  net_tool_result_now (self, job->id, job->name, job->result, job->ok);
 }
 
 static gboolean
 gst_bidi_agent_send_tool_result (GstBidiAgent * self,
-    const gchar * tool_use_id, const gchar * status, const gchar * content)
+    const gchar * tool_use_id, const gchar * result, const gchar * status)
 {
-  ToolAnswer *a;
+  PendingCall *pc;
+  ToolJob *job;
   JsonNode *node;
-  gchar *key = NULL, *name = NULL;
 
   if (g_strcmp0 (status, "success") != 0 && g_strcmp0 (status, "error") != 0)
     goto bad_status;
-
-  GST_OBJECT_LOCK (self);
-  if (tool_use_id && g_hash_table_steal_extended (self->tool_calls,
-          tool_use_id, (gpointer *) & key, (gpointer *) & name))
-    g_free (key);
-  GST_OBJECT_UNLOCK (self);
-  if (!name)
+  if (!(pc = pending_call_take (self, tool_use_id)))
     goto unknown_id;
 
-  a = g_new0 (ToolAnswer, 1);
-  a->id = g_strdup (tool_use_id);
-  a->name = name;
-  a->ok = strcmp (status, "success") == 0;
+  job = g_new0 (ToolJob, 1);
+  job->id = g_strdup (pc->id);
+  job->name = g_strdup (pc->name);
+  job->ok = strcmp (status, "success") == 0;
+  pending_call_free (pc);
   /* JSON as it is; anything else is text, sent as a JSON string */
-  node = content ? json_from_string (content, NULL) : NULL;
-  if (node) {
-    a->content = json_to_string (node, FALSE);
-    json_node_unref (node);
-  } else {
-    node = json_node_init_string (json_node_alloc (), content ? content : "");
-    a->content = json_to_string (node, FALSE);
-    json_node_unref (node);
-  }
-  return net_invoke (self, net_send_tool_result, a, tool_answer_free);
+  node = result ? json_from_string (result, NULL) : NULL;
+  if (!node)
+    node = json_node_init_string (json_node_alloc (), result ? result : "");
+  job->result = json_to_string (node, FALSE);
+  json_node_unref (node);
+  return net_invoke (self, net_send_tool_result, job, tool_job_free);
 
   /* ERRORS */
 bad_status:
@@ -2349,7 +2549,8 @@ bad_status:
 unknown_id:
   {
     GST_WARNING_OBJECT (self, "send-tool-result: no tool call \"%s\" is "
-        "waiting for an answer", GST_STR_NULL (tool_use_id));
+        "waiting for an answer (unknown, answered, or timed out)",
+        GST_STR_NULL (tool_use_id));
     return FALSE;
   }
 }
@@ -2809,6 +3010,7 @@ setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
   g_strfreev (self->app_tools_enabled);
   self->app_tools_enabled = app_names;
   g_hash_table_remove_all (self->tool_calls);
+  self->tool_gen++;
   GST_OBJECT_UNLOCK (self);
   gst_object_unref (provider);
 
@@ -2920,6 +3122,12 @@ teardown_provider (GstBidiAgent * self)
       post_progress (self, GST_PROGRESS_TYPE_CANCELED, "Not connected");
   }
   set_connected (self, FALSE);
+
+  /* calls of the provider that is gone are answered by nobody */
+  GST_OBJECT_LOCK (self);
+  g_hash_table_remove_all (self->tool_calls);
+  self->tool_gen++;
+  GST_OBJECT_UNLOCK (self);
 
   input_reset (self);
   if (self->in_conv)

@@ -534,23 +534,25 @@ typedef struct
   GCond cond;
   GPtrArray *calls;             /* "id name input" */
   gboolean answer_at_once;
+  gboolean refuse;
 } ToolCalls;
 
-static void
+static gboolean
 on_tool_call (GstElement * agent, const gchar * id, const gchar * name,
     const gchar * input, ToolCalls * tc)
 {
   gboolean ret;
 
   if (tc->answer_at_once) {
-    g_signal_emit_by_name (agent, "send-tool-result", id, "success",
-        "answered inside the handler", &ret);
+    g_signal_emit_by_name (agent, "send-tool-result", id,
+        "answered inside the handler", "success", &ret);
     fail_unless (ret);
   }
   g_mutex_lock (&tc->lock);
   g_ptr_array_add (tc->calls, g_strdup_printf ("%s %s %s", id, name, input));
   g_cond_broadcast (&tc->cond);
   g_mutex_unlock (&tc->lock);
+  return !tc->refuse;
 }
 
 static void
@@ -592,7 +594,7 @@ GST_START_TEST (test_element_app_tool)
   gst_structure_free (call);
 
   /* nothing waits for an answer yet */
-  g_signal_emit_by_name (s.agent, "send-tool-result", "w1", "success", "{}",
+  g_signal_emit_by_name (s.agent, "send-tool-result", "w1", "{}", "success",
       &ret);
   fail_if (ret);
 
@@ -613,11 +615,11 @@ GST_START_TEST (test_element_app_tool)
           "send-tool-result"), 0);
 
   /* a bad status is refused; the call still waits */
-  g_signal_emit_by_name (s.agent, "send-tool-result", "w1", "fine", "{}",
+  g_signal_emit_by_name (s.agent, "send-tool-result", "w1", "{}", "fine",
       &ret);
   fail_if (ret);
-  g_signal_emit_by_name (s.agent, "send-tool-result", "w1", "success",
-      "{\"temp_c\": 21}", &ret);
+  g_signal_emit_by_name (s.agent, "send-tool-result", "w1",
+      "{\"temp_c\": 21}", "success", &ret);
   fail_unless (ret);
   fail_unless (gst_bidi_scripted_provider_wait_call (s.provider,
           "send-tool-result", 1, WAIT_MS));
@@ -639,7 +641,7 @@ GST_START_TEST (test_element_app_tool)
   gst_structure_free (st);
 
   /* answered once only */
-  g_signal_emit_by_name (s.agent, "send-tool-result", "w1", "success", "{}",
+  g_signal_emit_by_name (s.agent, "send-tool-result", "w1", "{}", "success",
       &ret);
   fail_if (ret);
 
@@ -669,6 +671,113 @@ GST_START_TEST (test_element_app_tool)
   gst_structure_free (call);
   fail_unless_equals_int (tc.calls->len, 2);
 
+  session_stop (&s);
+  g_ptr_array_unref (tc.calls);
+  g_mutex_clear (&tc.lock);
+  g_cond_clear (&tc.cond);
+}
+
+GST_END_TEST;
+
+/* No handler takes the call: an error result at once. A call taken but
+ * not answered within tool-timeout: an error result, a warning, and the
+ * late answer is refused. Built-in calls run side by side. */
+GST_START_TEST (test_element_app_tool_refused_and_timeout)
+{
+  ToolCalls tc = { 0, };
+  Session s;
+  GstStructure *call;
+  gboolean ret;
+  GstMessage *msg;
+  GError *err = NULL;
+  guint i;
+
+  g_mutex_init (&tc.lock);
+  g_cond_init (&tc.cond);
+  tc.calls = g_ptr_array_new_with_free_func (g_free);
+
+  session_start_with_tools (&s, "tool-timeout=300", WEATHER_TOOL);
+  gst_structure_free (session_wait (&s, "bidi_connection_start"));
+
+  /* nobody listens */
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_tool_use ("r1", "get_weather", "{}"));
+  fail_unless (gst_bidi_scripted_provider_wait_call (s.provider,
+          "send-tool-result", 1, WAIT_MS));
+  call = gst_bidi_scripted_provider_get_call (s.provider, "send-tool-result",
+      0);
+  fail_unless_equals_string (gst_structure_get_string (call, "status"),
+      "error");
+  fail_unless (strstr (gst_structure_get_string (call, "json"),
+          "did not take") != NULL);
+  gst_structure_free (call);
+
+  /* a handler that refuses is no better */
+  tc.refuse = TRUE;
+  g_signal_connect (s.agent, "tool-call", G_CALLBACK (on_tool_call), &tc);
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_tool_use ("r2", "get_weather", "{}"));
+  fail_unless (gst_bidi_scripted_provider_wait_call (s.provider,
+          "send-tool-result", 2, WAIT_MS));
+  wait_tool_calls (&tc, 1);
+
+  /* taken, never answered */
+  tc.refuse = FALSE;
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_tool_use ("r3", "get_weather", "{}"));
+  wait_tool_calls (&tc, 2);
+  fail_unless (gst_bidi_scripted_provider_wait_call (s.provider,
+          "send-tool-result", 3, WAIT_MS));
+  call = gst_bidi_scripted_provider_get_call (s.provider, "send-tool-result",
+      2);
+  fail_unless_equals_string (gst_structure_get_string (call, "id"), "r3");
+  fail_unless_equals_string (gst_structure_get_string (call, "status"),
+      "error");
+  fail_unless (strstr (gst_structure_get_string (call, "json"),
+          "did not answer within 300 ms") != NULL);
+  gst_structure_free (call);
+  msg = gst_bus_timed_pop_filtered (s.bus, WAIT_MS * GST_MSECOND,
+      GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL);
+  gst_message_parse_warning (msg, &err, NULL);
+  fail_unless (strstr (err->message, "get_weather") != NULL);
+  g_clear_error (&err);
+  gst_message_unref (msg);
+  g_signal_emit_by_name (s.agent, "send-tool-result", "r3", "{}", "success",
+      &ret);
+  fail_if (ret, "a result after the timeout was taken");
+
+  /* built-in calls side by side, each answered */
+  for (i = 0; i < 8; i++) {
+    gchar *id = g_strdup_printf ("c%u", i);
+    gchar *input = g_strdup_printf ("{\"expression\": \"%u * 2\"}", i);
+
+    gst_bidi_scripted_provider_play (s.provider,
+        gst_bidi_event_new_tool_use (id, "calculator", input));
+    g_free (id);
+    g_free (input);
+  }
+  fail_unless (gst_bidi_scripted_provider_wait_call (s.provider,
+          "send-tool-result", 11, WAIT_MS));
+  for (i = 0; i < 8; i++) {
+    gchar *id = g_strdup_printf ("c%u", i), *want;
+    guint j;
+
+    for (j = 3; j < 11; j++) {
+      call = gst_bidi_scripted_provider_get_call (s.provider,
+          "send-tool-result", j);
+      if (!g_strcmp0 (gst_structure_get_string (call, "id"), id))
+        break;
+      gst_structure_free (call);
+      call = NULL;
+    }
+    fail_unless (call != NULL, "no result for %s", id);
+    want = g_strdup_printf ("\"result\":%u", i * 2);
+    fail_unless (strstr (gst_structure_get_string (call, "json"), want));
+    gst_structure_free (call);
+    g_free (want);
+    g_free (id);
+  }
   session_stop (&s);
   g_ptr_array_unref (tc.calls);
   g_mutex_clear (&tc.lock);
@@ -734,6 +843,7 @@ biditools_suite (void)
   tcase_add_test (tc_el, test_element_runs_builtin);
   tcase_add_test (tc_el, test_element_disabled_tool);
   tcase_add_test (tc_el, test_element_app_tool);
+  tcase_add_test (tc_el, test_element_app_tool_refused_and_timeout);
   tcase_add_test (tc_el, test_element_bad_app_tools);
   tcase_add_test (tc_el, test_element_unknown_builtin);
   tcase_add_test (tc_el, test_element_stop_conversation);

@@ -1251,6 +1251,18 @@ session_new (const gchar * desc)
 }
 
 /* @config: (nullable): the agent's provider-config */
+/* The application takes every call of its tools, and answers when the
+ * test says so (or never) */
+static gboolean take_tool_calls;
+
+static gboolean
+on_tool_call_taken (G_GNUC_UNUSED GstElement * agent,
+    G_GNUC_UNUSED const gchar * id, G_GNUC_UNUSED const gchar * name,
+    G_GNUC_UNUSED const gchar * input, G_GNUC_UNUSED gpointer user_data)
+{
+  return TRUE;
+}
+
 static Session *
 session_new_full (const gchar * desc, GstStructure * config)
 {
@@ -1273,6 +1285,9 @@ session_new_full (const gchar * desc, GstStructure * config)
   fail_unless (s->agent != NULL && sink != NULL);
   if (config)
     g_object_set (s->agent, "provider-config", config, NULL);
+  if (take_tool_calls)
+    g_signal_connect (s->agent, "tool-call", G_CALLBACK (on_tool_call_taken),
+        NULL);
   s->sinkpad = gst_element_get_static_pad (sink, "sink");
   gst_object_unref (sink);
   gst_pad_add_probe (s->sinkpad, GST_PAD_PROBE_TYPE_BUFFER |
@@ -1578,9 +1593,11 @@ GST_START_TEST (test_e2e_tool_timeout)
   gboolean ret;
 
   reseed ();
+  take_tool_calls = TRUE;
   answer = ask_full ("what time is it", NULL, "builtin-tools=\"\" "
       "tools=\"[{\\\"name\\\": \\\"current_time\\\"}]\" "
       "provider-config=\"local, tool-timeout-ms=(int)300\"", "error", &s);
+  take_tool_calls = FALSE;
   fail_unless_equals_string (answer,
       "Sorry, the clock tool did not answer in time.");
   i_tool = session_wait (s, 0, "tool_use_stream", "name", "current_time", 0);
@@ -1591,7 +1608,7 @@ GST_START_TEST (test_e2e_tool_timeout)
    * provider has moved on and starts no answer */
   g_signal_emit_by_name (s->agent, "send-tool-result",
       gst_structure_get_string (session_msg (s, i_tool), "toolUseId"),
-      "success", "{\"time\": \"noon\"}", &ret);
+      "{\"time\": \"noon\"}", "success", &ret);
   fail_unless (ret);
   g_usleep (300 * 1000);
   fail_unless_equals_int (session_count (s, "bidi_response_start", NULL,

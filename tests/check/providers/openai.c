@@ -531,7 +531,7 @@ on_handoff (G_GNUC_UNUSED GstElement * sink, GstBuffer * buf,
   g_mutex_unlock (&s->lock);
 }
 
-static void
+static gboolean
 on_tool_call (G_GNUC_UNUSED GstElement * agent, const gchar * id,
     const gchar * name, const gchar * input, gpointer user_data)
 {
@@ -543,6 +543,8 @@ on_tool_call (G_GNUC_UNUSED GstElement * agent, const gchar * id,
           "input", G_TYPE_STRING, input, NULL));
   g_cond_broadcast (&s->cond);
   g_mutex_unlock (&s->lock);
+  /* the test answers */
+  return TRUE;
 }
 
 /* A pipeline from @desc whose agent talks to @mock (its url, and the key
@@ -2225,11 +2227,11 @@ GST_START_TEST (test_tool_call_app)
               i_done), "stop_reason"), "tool_use");
 
   /* it answers */
-  g_signal_emit_by_name (s->agent, "send-tool-result", "call_W1", "success",
-      "{\"temp_c\": 18}", &ok);
+  g_signal_emit_by_name (s->agent, "send-tool-result", "call_W1",
+      "{\"temp_c\": 18}", "success", &ok);
   fail_unless (ok);
-  g_signal_emit_by_name (s->agent, "send-tool-result", "call_W1", "success",
-      "{}", &ok);
+  g_signal_emit_by_name (s->agent, "send-tool-result", "call_W1", "{}",
+      "success", &ok);
   fail_if (ok, "a second result was taken");
   i_res = session_wait (s, 0, "tool_result", "toolUseId", "call_W1", WAIT_MS);
   fail_unless (i_res >= 0);
@@ -2305,8 +2307,8 @@ GST_START_TEST (test_tool_call_builtin)
   assert_answer_tail (s, 0, pcm);
   /* the application was not asked */
   fail_unless_equals_int (session_n_tool_calls (s), 0);
-  g_signal_emit_by_name (s->agent, "send-tool-result", "call_C1", "success",
-      "{}", &ok);
+  g_signal_emit_by_name (s->agent, "send-tool-result", "call_C1", "{}",
+      "success", &ok);
   fail_if (ok);
 
   fail_unless (mock_realtime_wait_script_done (mock, 0, WAIT_MS));
