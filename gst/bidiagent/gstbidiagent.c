@@ -79,6 +79,7 @@
 #include "gstbidievents.h"
 #include "gstbidiplayout.h"
 #include "gstbiditools.h"
+#include "gstbidihistory.h"
 
 GST_DEBUG_CATEGORY_STATIC (bidi_agent_debug);
 #define GST_CAT_DEFAULT bidi_agent_debug
@@ -112,6 +113,9 @@ enum
   PROP_BUILTIN_TOOLS,
   PROP_TOOLS,
   PROP_TOOL_TIMEOUT,
+  PROP_MESSAGES,
+  PROP_HISTORY,
+  PROP_SESSION_FILE,
   PROP_SSL_CA_FILE,
   PROP_SSL_STRICT,
   PROP_CONNECTED,
@@ -228,6 +232,20 @@ struct _GstBidiAgent
   gchar **tools_enabled;
   gchar **app_tools_enabled;
   guint tool_timeout_ms;
+  gchar *messages;
+  gchar *session_file;
+
+  /* The conversation (thread safe itself). history_live: it holds the
+   * conversation of this element's last run, kept from READY to PAUSED
+   * again; from NULL it starts from the messages property. */
+  GstBidiHistory *history;
+  gboolean history_live;
+  /* network thread: the answer being recorded; hist_heard_ms is
+   * G_MAXUINT64 unless it was interrupted */
+  GString *hist_text;
+  guint64 hist_audio_ms;
+  guint64 hist_heard_ms;
+  gboolean hist_write_failed;
   /* application tool calls not answered yet: toolUseId -> PendingCall;
    * protected by GST_OBJECT_LOCK */
   GHashTable *tool_calls;
@@ -535,6 +553,45 @@ gst_bidi_agent_class_init (GstBidiAgentClass * klass)
           "the model gets an error result (0 = wait forever)", 0, G_MAXUINT,
           DEFAULT_TOOL_TIMEOUT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstBidiAgent:messages:
+   *
+   * The conversation so far, to start from: a JSON array of Strands
+   * messages (`{"role": "user" | "assistant", "content": [{"text": ...},
+   * {"toolUse": ...}, {"toolResult": ...}]}`). The provider is given it
+   * when it starts, in its own wire form.
+   */
+  g_object_class_install_property (gobject_class, PROP_MESSAGES,
+      g_param_spec_string ("messages", "Messages",
+          "Initial conversation history, a JSON array of Strands messages",
+          NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  /**
+   * GstBidiAgent:history:
+   *
+   * The conversation as it stands, in the shape of
+   * #GstBidiAgent:messages: final user transcripts, texts sent, the
+   * assistant's answers (an interrupted one only as far as it was heard)
+   * and tool calls with their results.
+   */
+  g_object_class_install_property (gobject_class, PROP_HISTORY,
+      g_param_spec_string ("history", "History",
+          "The conversation so far, a JSON array of Strands messages", NULL,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  /**
+   * GstBidiAgent:session-file:
+   *
+   * A JSON Lines file the conversation is kept in, one message per line,
+   * each written and synced to disk as it happens. At start, what it holds
+   * is given to the provider, so a restarted pipeline continues the
+   * conversation. A damaged last line (a crash while writing) is dropped
+   * with a warning. One pipeline at a time: the file is locked.
+   */
+  g_object_class_install_property (gobject_class, PROP_SESSION_FILE,
+      g_param_spec_string ("session-file", "Session file",
+          "Keep the conversation in this JSON Lines file and continue it at "
+          "start", NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_SSL_CA_FILE,
       g_param_spec_string ("ssl-ca-file", "SSL CA file",
           "PEM file of extra certificate authorities to trust (for a proxy "
@@ -704,6 +761,9 @@ gst_bidi_agent_init (GstBidiAgent * self)
   self->drain_timeout_ms = DEFAULT_DRAIN_TIMEOUT;
   self->builtin_tools = g_strdup (DEFAULT_BUILTIN_TOOLS);
   self->tool_timeout_ms = DEFAULT_TOOL_TIMEOUT;
+  self->history = gst_bidi_history_new ();
+  self->hist_text = g_string_new (NULL);
+  self->hist_heard_ms = G_MAXUINT64;
   self->tool_calls = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) pending_call_free);
   self->tool_pool = g_thread_pool_new (builtin_tool_run, self,
@@ -744,6 +804,10 @@ gst_bidi_agent_finalize (GObject * object)
   g_strfreev (self->app_tools_enabled);
   /* the jobs left need the element: wait for them */
   g_thread_pool_free (self->tool_pool, FALSE, TRUE);
+  gst_bidi_history_free (self->history);
+  g_string_free (self->hist_text, TRUE);
+  g_free (self->messages);
+  g_free (self->session_file);
   g_hash_table_unref (self->tool_calls);
   g_free (self->connection_id);
 
@@ -872,6 +936,16 @@ gst_bidi_agent_set_property (GObject * object, guint prop_id,
     case PROP_TOOL_TIMEOUT:
       self->tool_timeout_ms = g_value_get_uint (value);
       break;
+    case PROP_MESSAGES:
+      g_free (self->messages);
+      self->messages = g_value_dup_string (value);
+      /* a new conversation at the next start */
+      self->history_live = FALSE;
+      break;
+    case PROP_SESSION_FILE:
+      g_free (self->session_file);
+      self->session_file = g_value_dup_string (value);
+      break;
     case PROP_SSL_CA_FILE:
       g_free (self->settings->ssl_ca_file);
       self->settings->ssl_ca_file = g_value_dup_string (value);
@@ -944,6 +1018,15 @@ gst_bidi_agent_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_TOOL_TIMEOUT:
       g_value_set_uint (value, self->tool_timeout_ms);
+      break;
+    case PROP_MESSAGES:
+      g_value_set_string (value, self->messages);
+      break;
+    case PROP_HISTORY:
+      g_value_take_string (value, gst_bidi_history_to_json (self->history));
+      break;
+    case PROP_SESSION_FILE:
+      g_value_set_string (value, self->session_file);
       break;
     case PROP_SSL_CA_FILE:
       g_value_set_string (value, self->settings->ssl_ca_file);
@@ -1323,11 +1406,139 @@ get_provider (GstBidiAgent * self)
   return provider;
 }
 
+/* ------------------------------------------------------------------------
+ * Conversation history
+ * ------------------------------------------------------------------------ */
+
+/* A failed session-file write: one warning until writing works again */
+static void
+hist_written (GstBidiAgent * self, gboolean ok, GError * err)
+{
+  if (ok) {
+    self->hist_write_failed = FALSE;
+    return;
+  }
+  if (!self->hist_write_failed)
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE, ("%s", err->message),
+        ("session-file: the conversation goes on, kept in memory"));
+  self->hist_write_failed = TRUE;
+  g_clear_error (&err);
+}
+
+static void
+hist_add_text (GstBidiAgent * self, gboolean assistant, const gchar * text)
+{
+  GError *err = NULL;
+
+  hist_written (self, gst_bidi_history_add_text (self->history, assistant,
+          text, &err), err);
+}
+
+/* The answer recorded so far goes into the history: as far as it was
+ * heard if it was interrupted (network thread). An answer is complete
+ * long before it has played, so this waits for what comes next in the
+ * conversation: the next answer, the user's words, a tool pair, the end;
+ * an interruption meanwhile cuts it. */
+static void
+hist_commit_answer (GstBidiAgent * self)
+{
+  if (self->hist_text->len > 0) {
+    if (self->hist_heard_ms != G_MAXUINT64) {
+      gchar *heard = gst_bidi_heard_text (self->hist_text->str,
+          self->hist_heard_ms, self->hist_audio_ms);
+
+      GST_DEBUG_OBJECT (self, "history keeps %" G_GUINT64_FORMAT " of %"
+          G_GUINT64_FORMAT " ms of the answer: \"%s\"", self->hist_heard_ms,
+          self->hist_audio_ms, heard);
+      hist_add_text (self, TRUE, heard);
+      g_free (heard);
+    } else {
+      hist_add_text (self, TRUE, self->hist_text->str);
+    }
+  }
+  g_string_truncate (self->hist_text, 0);
+  self->hist_audio_ms = 0;
+  self->hist_heard_ms = G_MAXUINT64;
+}
+
+static void
+hist_on_transcript (GstBidiAgent * self, const GstStructure * event)
+{
+  const gchar *role = gst_structure_get_string (event, "role");
+  const gchar *text = gst_structure_get_string (event, "text");
+  gboolean is_final = FALSE;
+
+  gst_structure_get_boolean (event, "is_final", &is_final);
+  if (!is_final || !text || !*text)
+    return;
+  if (g_strcmp0 (role, "user") == 0) {
+    hist_commit_answer (self);
+    hist_add_text (self, FALSE, text);
+  } else if (g_strcmp0 (role, "assistant") == 0) {
+    if (self->hist_text->len > 0)
+      g_string_append_c (self->hist_text, ' ');
+    g_string_append (self->hist_text, text);
+  }
+}
+
+/* At start: the messages property (and the session file), or the
+ * conversation of the last run */
+static gboolean
+hist_setup (GstBidiAgent * self, GError ** error)
+{
+  gchar *messages, *file, *warning = NULL;
+  gboolean fresh, ok = TRUE;
+
+  GST_OBJECT_LOCK (self);
+  messages = g_strdup (self->messages);
+  file = g_strdup (self->session_file);
+  fresh = !self->history_live || file;
+  GST_OBJECT_UNLOCK (self);
+
+  if (fresh)
+    ok = gst_bidi_history_set_messages (self->history, messages, error);
+  if (ok && file)
+    ok = gst_bidi_history_open_file (self->history, file, &warning, error);
+  if (warning) {
+    GST_ELEMENT_WARNING (self, RESOURCE, READ, ("%s", warning),
+        ("session-file %s", file));
+    g_free (warning);
+  }
+  if (ok) {
+    self->history_live = TRUE;
+    g_string_truncate (self->hist_text, 0);
+    self->hist_audio_ms = 0;
+    self->hist_heard_ms = G_MAXUINT64;
+    self->hist_write_failed = FALSE;
+    GST_INFO_OBJECT (self, "conversation history: %u messages",
+        gst_bidi_history_length (self->history));
+  }
+  g_free (messages);
+  g_free (file);
+  return ok;
+}
+
+/* A typed text or an image to the provider; a text is the user's turn in
+ * the history */
+static void
+net_input_send (GstBidiAgent * self, Input * input, GstBidiProvider * provider)
+{
+  if (!input->image) {
+    hist_commit_answer (self);
+    hist_add_text (self, FALSE, input->text);
+  }
+  input_send (input, provider);
+}
+
 static void
 net_provider_interrupt (GstBidiAgent * self, gpointer data)
 {
   GstBidiProvider *provider = get_provider (self);
   guint64 played_ms = *(guint64 *) data;
+
+  /* the history keeps what was heard */
+  if (self->hist_heard_ms == G_MAXUINT64)
+    self->hist_heard_ms = played_ms;
 
   if (provider) {
     gst_bidi_provider_interrupt (provider, played_ms);
@@ -1884,6 +2095,8 @@ handle_audio (GstBidiAgent * self, GstStructure * event)
   if (size > 0) {
     gst_bidi_playout_push (&self->playout, pcm, self->answer_seq);
     wake_task_unlocked (self);
+    self->hist_audio_ms += gst_util_uint64_scale (size / self->playout.bpf,
+        1000, self->playout.rate);
   }
   g_mutex_unlock (&self->out_lock);
 
@@ -1953,7 +2166,7 @@ net_send_pending (GstBidiAgent * self, GstBidiProvider * provider)
 
   net_drain_input (self, NULL);
   while ((input = g_queue_pop_head (&self->pending_inputs))) {
-    input_send (input, provider);
+    net_input_send (self, input, provider);
     input_free (input);
   }
   if (self->end_input_pending) {
@@ -1993,6 +2206,7 @@ struct _PendingCall
 {
   gchar *id;
   gchar *name;
+  gchar *input;
   GSource *timeout;
 };
 
@@ -2005,6 +2219,7 @@ pending_call_free (PendingCall * pc)
   }
   g_free (pc->id);
   g_free (pc->name);
+  g_free (pc->input);
   g_free (pc);
 }
 
@@ -2045,9 +2260,15 @@ json_error_object (const gchar * message)
  * thread) */
 static void
 net_tool_result (GstBidiAgent * self, GstBidiProvider * provider,
-    const gchar * id, const gchar * name, const gchar * result, gboolean ok)
+    const gchar * id, const gchar * name, const gchar * input,
+    const gchar * result, gboolean ok)
 {
+  GError *err = NULL;
+
   GST_DEBUG_OBJECT (self, "tool %s (%s) -> %s", name, id, result);
+  hist_commit_answer (self);
+  hist_written (self, gst_bidi_history_add_tool_pair (self->history, id, name,
+          input ? input : "{}", result, !ok, &err), err);
   post_event (self, gst_bidi_event_new_tool_result (id, ok ? "success" :
           "error", result));
   gst_bidi_provider_send_tool_result (provider, id, name, result,
@@ -2073,13 +2294,14 @@ net_begin_stop (GstBidiAgent * self)
 /* The same, for the provider the element has now */
 static void
 net_tool_result_now (GstBidiAgent * self, const gchar * id,
-    const gchar * name, const gchar * result, gboolean ok)
+    const gchar * name, const gchar * input, const gchar * result,
+    gboolean ok)
 {
   GstBidiProvider *provider = get_provider (self);
 
   if (!provider)
     return;
-  net_tool_result (self, provider, id, name, result, ok);
+  net_tool_result (self, provider, id, name, input, result, ok);
   gst_object_unref (provider);
 }
 
@@ -2124,7 +2346,8 @@ net_tool_job_done (GstBidiAgent * self, gpointer data)
         "is gone", job->id);
     return;
   }
-  net_tool_result_now (self, job->id, job->name, job->result, job->ok);
+  net_tool_result_now (self, job->id, job->name, job->input, job->result,
+      job->ok);
 }
 
 /* On the element's thread pool: a built-in tool. The element outlives its
@@ -2174,7 +2397,7 @@ tool_timeout_cb (gpointer user_data)
   message = g_strdup_printf ("the %s tool did not answer within %u ms",
       pc->name, ms);
   result = json_error_object (message);
-  net_tool_result_now (self, pc->id, pc->name, result, FALSE);
+  net_tool_result_now (self, pc->id, pc->name, pc->input, result, FALSE);
   g_free (message);
   g_free (result);
   /* the source is being dispatched: pending_call_free must not destroy it
@@ -2188,7 +2411,8 @@ tool_timeout_cb (gpointer user_data)
 /* An application tool: remembers the call until the application answers
  * or tool-timeout runs out (network thread) */
 static gboolean
-app_tool_call_add (GstBidiAgent * self, const gchar * id, const gchar * name)
+app_tool_call_add (GstBidiAgent * self, const gchar * id, const gchar * name,
+    const gchar * input)
 {
   PendingCall *pc;
   guint ms;
@@ -2203,6 +2427,7 @@ app_tool_call_add (GstBidiAgent * self, const gchar * id, const gchar * name)
     pc = g_new0 (PendingCall, 1);
     pc->id = g_strdup (id);
     pc->name = g_strdup (name);
+    pc->input = g_strdup (input);
     if (ms > 0) {
       TimeoutData *td = g_new0 (TimeoutData, 1);
 
@@ -2250,7 +2475,7 @@ handle_tool_use (GstBidiAgent * self, GstStructure * event)
     return;
   }
 
-  if (app_tool_call_add (self, id, name)) {
+  if (app_tool_call_add (self, id, name, input)) {
     GST_DEBUG_OBJECT (self, "tool %s (%s): asking the application", name, id);
     g_signal_emit (self, signals[SIGNAL_TOOL_CALL], 0, id, name,
         input ? input : "{}", &taken);
@@ -2265,7 +2490,7 @@ handle_tool_use (GstBidiAgent * self, GstStructure * event)
         GST_STR_NULL (name));
     result = json_error_object ("no such tool");
   }
-  net_tool_result_now (self, id, name, result, FALSE);
+  net_tool_result_now (self, id, name, input, result, FALSE);
   g_free (result);
 done:
   g_free (id);
@@ -2315,7 +2540,10 @@ on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
     return;
   }
 
-  if (strcmp (name, GST_BIDI_EVENT_RESPONSE_START) == 0) {
+  if (strcmp (name, GST_BIDI_EVENT_TRANSCRIPT_STREAM) == 0) {
+    hist_on_transcript (self, event);
+  } else if (strcmp (name, GST_BIDI_EVENT_RESPONSE_START) == 0) {
+    hist_commit_answer (self);
     g_mutex_lock (&self->out_lock);
     self->muted = FALSE;
     self->resp_open = TRUE;
@@ -2428,7 +2656,7 @@ net_send_input (GstBidiAgent * self, gpointer data)
   }
   provider = get_provider (self);
   if (provider) {
-    input_send (input, provider);
+    net_input_send (self, input, provider);
     gst_object_unref (provider);
   }
 }
@@ -2510,7 +2738,8 @@ net_send_tool_result (GstBidiAgent * self, gpointer data)
 {
   ToolJob *job = data;
 
-  net_tool_result_now (self, job->id, job->name, job->result, job->ok);
+  net_tool_result_now (self, job->id, job->name, job->input, job->result,
+      job->ok);
 }
 
 static gboolean
@@ -2529,6 +2758,7 @@ gst_bidi_agent_send_tool_result (GstBidiAgent * self,
   job = g_new0 (ToolJob, 1);
   job->id = g_strdup (pc->id);
   job->name = g_strdup (pc->name);
+  job->input = g_strdup (pc->input);
   job->ok = strcmp (status, "success") == 0;
   pending_call_free (pc);
   /* JSON as it is; anything else is text, sent as a JSON string */
@@ -2981,6 +3211,11 @@ setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
   if (!gst_bidi_tools_merge ((const gchar * const *) tools, app_tools,
           &config->tools_json, &app_names, &err))
     goto bad_tools;
+  if (!hist_setup (self, &err))
+    goto bad_history;
+  g_free (config->history_json);
+  config->history_json = gst_bidi_history_length (self->history) > 0 ?
+      gst_bidi_history_to_json (self->history) : NULL;
 
   GST_INFO_OBJECT (self, "provider %s, model %s, api-key %s",
       GST_STR_NULL (name), GST_STR_NULL (config->model),
@@ -3060,6 +3295,14 @@ unknown_tool:
     g_strfreev (tools);
     goto fail;
   }
+bad_history:
+  {
+    gst_element_message_full (GST_ELEMENT (self), GST_MESSAGE_ERROR,
+        GST_RESOURCE_ERROR, err->code, g_strdup (err->message),
+        g_strdup ("messages or session-file property"), __FILE__,
+        GST_FUNCTION, __LINE__);
+    goto fail;
+  }
 bad_tools:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err->message),
@@ -3122,6 +3365,11 @@ teardown_provider (GstBidiAgent * self)
       post_progress (self, GST_PROGRESS_TYPE_CANCELED, "Not connected");
   }
   set_connected (self, FALSE);
+
+  /* the provider is stopped: what it said last is history, the file is
+   * free for another pipeline */
+  hist_commit_answer (self);
+  gst_bidi_history_close_file (self->history);
 
   /* calls of the provider that is gone are answered by nobody */
   GST_OBJECT_LOCK (self);
@@ -3198,6 +3446,8 @@ gst_bidi_agent_change_state (GstElement * element, GstStateChange transition)
       break;
     case GST_STATE_CHANGE_READY_TO_NULL:
       net_thread_stop (self);
+      /* from NULL, a new conversation (or the session file's) */
+      self->history_live = FALSE;
       break;
     default:
       break;

@@ -15,9 +15,11 @@
 #include <string.h>
 
 #include <gst/check/gstcheck.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include <gstbiditools.h>
+#include <gstbidihistory.h>
 #include "scriptedprovider.h"
 
 #define WAIT_MS 5000
@@ -285,10 +287,13 @@ typedef struct
   GstBidiScriptedProvider *provider;
 } Session;
 
+/* Starts a session; the NULL-terminated property name/value pairs are set
+ * on the agent before it starts */
 static void
-session_start_with_tools (Session * s, const gchar * props,
-    const gchar * tools)
+session_start_set (Session * s, const gchar * props, const gchar * first,
+    ...)
 {
+  va_list ap;
   gchar *desc = g_strdup_printf ("audiotestsrc is-live=true wave=silence ! "
       "bidiagent name=agent provider=scripted %s ! fakesink sync=true",
       props ? props : "");
@@ -300,8 +305,10 @@ session_start_with_tools (Session * s, const gchar * props,
   fail_unless (s->pipe != NULL, "%s", err ? err->message : "");
   g_free (desc);
   s->agent = gst_bin_get_by_name (GST_BIN (s->pipe), "agent");
-  if (tools)
-    g_object_set (s->agent, "tools", tools, NULL);
+  va_start (ap, first);
+  if (first)
+    g_object_set_valist (G_OBJECT (s->agent), first, ap);
+  va_end (ap);
   s->bus = gst_element_get_bus (s->pipe);
   fail_if (gst_element_set_state (s->pipe, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE);
@@ -310,9 +317,16 @@ session_start_with_tools (Session * s, const gchar * props,
 }
 
 static void
+session_start_with_tools (Session * s, const gchar * props,
+    const gchar * tools)
+{
+  session_start_set (s, props, "tools", tools, NULL);
+}
+
+static void
 session_start (Session * s, const gchar * props)
 {
-  session_start_with_tools (s, props, NULL);
+  session_start_set (s, props, NULL);
 }
 
 static void
@@ -823,6 +837,279 @@ GST_START_TEST (test_element_bad_app_tools)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------
+ * Conversation memory
+ * ------------------------------------------------------------------------ */
+
+#define TWO_MESSAGES "[{\"role\": \"user\", \"content\": [{\"text\": " \
+    "\"hi\"}]}, {\"role\": \"assistant\", \"content\": [{\"text\": " \
+    "\"hello\"}]}]"
+
+static void
+play_transcript (Session * s, const gchar * role, const gchar * text)
+{
+  gst_bidi_scripted_provider_play (s->provider,
+      gst_bidi_event_new_transcript (role, text, TRUE, text));
+}
+
+/* Waits until the history property has @n messages; returns them */
+static GPtrArray *
+wait_history (Session * s, guint n)
+{
+  gint64 end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  GPtrArray *h = NULL;
+
+  do {
+    gchar *json = NULL;
+
+    if (h)
+      g_ptr_array_unref (h);
+    g_object_get (s->agent, "history", &json, NULL);
+    h = gst_bidi_history_parse (json, NULL);
+    fail_unless (h != NULL, "history is not valid: %s", json);
+    g_free (json);
+    if (h->len >= n)
+      return h;
+    g_usleep (10 * 1000);
+  } while (g_get_monotonic_time () < end);
+  fail ("history has %u messages, not %u", h->len, n);
+  return h;
+}
+
+static void
+check_text (GPtrArray * h, guint i, gboolean assistant, const gchar * text)
+{
+  GstBidiMessage *m = g_ptr_array_index (h, i);
+  gchar *t = gst_bidi_message_text (m);
+
+  fail_unless_equals_int (m->assistant, assistant);
+  fail_unless_equals_string (t, text);
+  g_free (t);
+}
+
+static const GstBidiBlock *
+first_block (GPtrArray * h, guint i)
+{
+  GstBidiMessage *m = g_ptr_array_index (h, i);
+
+  fail_unless (m->blocks->len > 0);
+  return g_ptr_array_index (m->blocks, 0);
+}
+
+/* messages is given to the provider; final transcripts, typed text and
+ * tool pairs are added, in the order of the conversation */
+GST_START_TEST (test_history_conversation)
+{
+  Session s;
+  GstStructure *call;
+  GPtrArray *h;
+  gboolean ret;
+
+  session_start_set (&s, NULL, "messages", TWO_MESSAGES, NULL);
+  gst_structure_free (session_wait (&s, "bidi_connection_start"));
+  call = gst_bidi_scripted_provider_get_call (s.provider, "start", 0);
+  h = gst_bidi_history_parse (gst_structure_get_string (call,
+          "history-json"), NULL);
+  fail_unless (h != NULL && h->len == 2);
+  g_ptr_array_unref (h);
+  gst_structure_free (call);
+
+  play_transcript (&s, "user", "what is two and two");
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_response_start ("r1"));
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_tool_use ("t1", "calculator",
+          "{\"expression\": \"2 + 2\"}"));
+  fail_unless (gst_bidi_scripted_provider_wait_call (s.provider,
+          "send-tool-result", 1, WAIT_MS));
+  /* partial transcripts are not history */
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_transcript ("assistant", "It is", FALSE, "It is"));
+  play_transcript (&s, "assistant", "It is four.");
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_response_complete ("r1", "complete"));
+  g_signal_emit_by_name (s.agent, "send-text", "thanks", &ret);
+  fail_unless (ret);
+
+  h = wait_history (&s, 7);
+  fail_unless_equals_int (h->len, 7);
+  check_text (h, 0, FALSE, "hi");
+  check_text (h, 1, TRUE, "hello");
+  check_text (h, 2, FALSE, "what is two and two");
+  fail_unless_equals_int (first_block (h, 3)->type, GST_BIDI_BLOCK_TOOL_USE);
+  fail_unless_equals_string (first_block (h, 3)->name, "calculator");
+  fail_unless_equals_string (first_block (h, 3)->input,
+      "{\"expression\":\"2 + 2\"}");
+  fail_unless_equals_int (first_block (h, 4)->type,
+      GST_BIDI_BLOCK_TOOL_RESULT);
+  fail_unless_equals_string (first_block (h, 4)->tool_use_id, "t1");
+  fail_unless (strstr (first_block (h, 4)->content, "4") != NULL);
+  check_text (h, 5, TRUE, "It is four.");
+  check_text (h, 6, FALSE, "thanks");
+  g_ptr_array_unref (h);
+  session_stop (&s);
+
+  /* a bad messages property: a clear error at start */
+  {
+    GstElement *e = gst_element_factory_make ("bidiagent", NULL);
+    GstBus *bus = gst_bus_new ();
+    GstMessage *msg;
+    GError *err = NULL;
+
+    g_object_set (e, "provider", "scripted", "messages",
+        "[{\"role\": \"robot\", \"content\": []}]", NULL);
+    gst_element_set_bus (e, bus);
+    fail_unless_equals_int (gst_element_set_state (e, GST_STATE_PAUSED),
+        GST_STATE_CHANGE_FAILURE);
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    fail_unless (msg != NULL);
+    gst_message_parse_error (msg, &err, NULL);
+    fail_unless (strstr (err->message, "History message 0") != NULL, "%s",
+        err->message);
+    g_error_free (err);
+    gst_message_unref (msg);
+    gst_element_set_state (e, GST_STATE_NULL);
+    gst_element_set_bus (e, NULL);
+    gst_object_unref (bus);
+    gst_object_unref (e);
+    gst_bidi_scripted_provider_reset_last ();
+  }
+}
+
+GST_END_TEST;
+
+/* An answer interrupted while it plays is kept only as far as it was
+ * heard */
+GST_START_TEST (test_history_interrupted_answer)
+{
+  const gchar *answer = "one two three four five six seven eight nine ten";
+  Session s;
+  GstStructure *st;
+  GPtrArray *h;
+  gboolean ret;
+  guint64 played_ms = 0;
+  gchar *heard, *t;
+
+  session_start (&s, NULL);
+  gst_structure_free (session_wait (&s, "bidi_connection_start"));
+  play_transcript (&s, "user", "count to ten");
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_response_start ("r1"));
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_structure_new (GST_BIDI_EVENT_AUDIO_STREAM, "duration-ms",
+          G_TYPE_INT, 2000, NULL));
+  play_transcript (&s, "assistant", answer);
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_response_complete ("r1", "complete"));
+  /* the whole answer arrived; the user cuts in after ~0.8 s of it */
+  g_usleep (800 * 1000);
+  g_signal_emit_by_name (s.agent, "interrupt", &ret);
+  fail_unless (ret);
+  st = session_wait (&s, "bidi_interruption");
+  fail_unless (st != NULL);
+  fail_unless (gst_structure_get_uint64 (st, "played_ms", &played_ms));
+  gst_structure_free (st);
+  fail_unless (played_ms > 200 && played_ms < 1800, "played %"
+      G_GUINT64_FORMAT " ms", played_ms);
+  play_transcript (&s, "user", "stop");
+
+  h = wait_history (&s, 3);
+  fail_unless_equals_int (h->len, 3);
+  heard = gst_bidi_heard_text (answer, played_ms, 2000);
+  t = gst_bidi_message_text (g_ptr_array_index (h, 1));
+  fail_unless_equals_string (t, heard);
+  fail_unless (strlen (t) > 0 && strlen (t) < strlen (answer), "kept \"%s\"",
+      t);
+  g_free (t);
+  g_free (heard);
+  check_text (h, 2, FALSE, "stop");
+  g_ptr_array_unref (h);
+  session_stop (&s);
+}
+
+GST_END_TEST;
+
+/* session-file: the conversation goes to the file as it happens; a new
+ * pipeline on the file continues it; two at once are refused */
+GST_START_TEST (test_history_session_file)
+{
+  gchar *dir = g_dir_make_tmp ("bidihistory-XXXXXX", NULL);
+  gchar *path = g_build_filename (dir, "session.jsonl", NULL);
+  gchar *contents = NULL, **lines;
+  Session s, s2;
+  GstStructure *call, *st;
+  GPtrArray *h;
+
+  session_start_set (&s, NULL, "session-file", path, NULL);
+  gst_structure_free (session_wait (&s, "bidi_connection_start"));
+  play_transcript (&s, "user", "remember the number seven");
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_response_start ("r1"));
+  play_transcript (&s, "assistant", "I will.");
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_response_complete ("r1", "complete"));
+  play_transcript (&s, "user", "goodbye for now");
+  g_ptr_array_unref (wait_history (&s, 3));
+
+  /* on disk already, one message per line */
+  fail_unless (g_file_get_contents (path, &contents, NULL, NULL));
+  lines = g_strsplit (g_strstrip (contents), "\n", -1);
+  fail_unless_equals_int (g_strv_length (lines), 3);
+  fail_unless (strstr (lines[0], "remember the number seven") != NULL);
+  g_strfreev (lines);
+  g_free (contents);
+
+  /* a second pipeline on the same file */
+  {
+    gchar *desc = g_strdup_printf ("audiotestsrc is-live=true ! bidiagent "
+        "name=agent provider=scripted session-file=\"%s\" ! fakesink", path);
+    GstElement *pipe = gst_parse_launch (desc, NULL);
+    GstBus *bus = gst_element_get_bus (pipe);
+    GstMessage *msg;
+    GError *err = NULL;
+
+    fail_unless_equals_int (gst_element_set_state (pipe, GST_STATE_PLAYING),
+        GST_STATE_CHANGE_FAILURE);
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    fail_unless (msg != NULL);
+    gst_message_parse_error (msg, &err, NULL);
+    fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
+            GST_RESOURCE_ERROR_BUSY), "%s", err->message);
+    fail_unless (strstr (err->message, "session.jsonl") != NULL, "%s",
+        err->message);
+    g_error_free (err);
+    gst_message_unref (msg);
+    gst_element_set_state (pipe, GST_STATE_NULL);
+    gst_object_unref (bus);
+    gst_object_unref (pipe);
+    g_free (desc);
+  }
+  session_stop (&s);
+
+  /* the next run continues the conversation */
+  session_start_set (&s2, NULL, "session-file", path, NULL);
+  st = session_wait (&s2, "bidi_connection_start");
+  gst_structure_free (st);
+  call = gst_bidi_scripted_provider_get_call (s2.provider, "start", 0);
+  h = gst_bidi_history_parse (gst_structure_get_string (call,
+          "history-json"), NULL);
+  fail_unless (h != NULL);
+  fail_unless_equals_int (h->len, 3);
+  check_text (h, 0, FALSE, "remember the number seven");
+  check_text (h, 1, TRUE, "I will.");
+  check_text (h, 2, FALSE, "goodbye for now");
+  g_ptr_array_unref (h);
+  gst_structure_free (call);
+  session_stop (&s2);
+
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 static Suite *
 biditools_suite (void)
 {
@@ -848,6 +1135,9 @@ biditools_suite (void)
   tcase_add_test (tc_el, test_element_unknown_builtin);
   tcase_add_test (tc_el, test_element_stop_conversation);
   tcase_add_test (tc_el, test_element_stop_conversation_silent_provider);
+  tcase_add_test (tc_el, test_history_conversation);
+  tcase_add_test (tc_el, test_history_interrupted_answer);
+  tcase_add_test (tc_el, test_history_session_file);
   return s;
 }
 
