@@ -1712,6 +1712,50 @@ GST_START_TEST (test_e2e_stop_conversation)
 
 GST_END_TEST;
 
+/* stop_conversation ends a real gst-launch-1.0 run by itself, exit code
+ * 0, although its input never ends: the question is mixed into a live
+ * silence source. */
+GST_START_TEST (test_e2e_stop_gst_launch)
+{
+  GArray *pcm = make_phrase ("stop the conversation", 300, 1000, NULL, NULL);
+  gchar *path = write_wav (pcm), *location, *out = NULL, *err_out = NULL;
+  GError *err = NULL;
+  gint status = -1;
+  const gchar *argv[] = { "timeout", "120", "gst-launch-1.0", "-m",
+    "audiomixer", "name=m", "!", "audio/x-raw,rate=16000,channels=1", "!",
+    "bidiagent", "!", "fakesink", "sync=true",
+    "filesrc", NULL, "!", "wavparse", "!", "audioconvert", "!",
+    "audioresample", "!", "m.",
+    "audiotestsrc", "is-live=true", "wave=silence", "!",
+    "audio/x-raw,rate=16000,channels=1", "!", "m.", NULL
+  };
+
+  reseed ();
+  g_array_unref (pcm);
+  location = g_strdup_printf ("location=%s", path);
+  argv[14] = location;
+  /* the child finds the plugin through the test's environment */
+  fail_unless (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH,
+          NULL, NULL, &out, &err_out, &status, &err), "%s",
+      err ? err->message : "");
+  fail_unless (g_spawn_check_wait_status (status, NULL),
+      "gst-launch-1.0 failed (%d): %s\n%s", status, out, err_out);
+  fail_unless (strstr (out, "name=(string)stop_conversation") != NULL, "%s",
+      out);
+  fail_unless (strstr (out, "reason=(string)user_request") != NULL, "%s",
+      out);
+  fail_unless (strstr (out, "Got EOS from element \"pipeline0\"") != NULL,
+      "%s", out);
+
+  g_free (out);
+  g_free (err_out);
+  g_free (location);
+  g_unlink (path);
+  g_free (path);
+}
+
+GST_END_TEST;
+
 /* Input that must never make a turn: the session ends with nothing
  * said. */
 static void
@@ -2275,6 +2319,7 @@ local_suite (void)
   tcase_add_test (tc, test_e2e_arithmetic);
   tcase_add_test (tc, test_e2e_tool_timeout);
   tcase_add_test (tc, test_e2e_stop_conversation);
+  tcase_add_test (tc, test_e2e_stop_gst_launch);
   tcase_add_test (tc, test_e2e_silence_no_turn);
   tcase_add_test (tc, test_e2e_noise_no_turn);
   tcase_add_test (tc, test_e2e_barge_in);
