@@ -1818,6 +1818,8 @@ gst_bidi_local_provider_class_init (GstBidiLocalProviderClass * klass)
   provider_class->interrupt = gst_bidi_local_provider_interrupt;
   provider_class->end_input = gst_bidi_local_provider_end_input;
   provider_class->stop = gst_bidi_local_provider_stop;
+  /* the built-in responder answers the time and arithmetic with them */
+  provider_class->builtin_tools = GST_BIDI_BUILTIN_TOOLS_ALL;
 }
 
 static void

@@ -135,7 +135,7 @@ enum
 #define DEFAULT_TOOL_TIMEOUT    30000
 /* built-in tools running at once, per element */
 #define MAX_TOOL_THREADS        4
-#define DEFAULT_BUILTIN_TOOLS   GST_BIDI_BUILTIN_TOOLS_ALL
+#define DEFAULT_BUILTIN_TOOLS   "auto"
 #define DEFAULT_SSL_CA_FILE     NULL
 #define DEFAULT_SSL_STRICT      TRUE
 
@@ -515,11 +515,16 @@ gst_bidi_agent_class_init (GstBidiAgentClass * klass)
    * the element. `stop_conversation` lets the model end the session: the
    * goodbye is played, `bidi_connection_close` (reason `user_request`) is
    * posted and the src pad goes EOS, so gst-launch exits.
+   *
+   * "auto" is the provider's choice: `stop_conversation` for the cloud
+   * models, all three for `local`, whose built-in responder answers the
+   * time and arithmetic through them.
    */
   g_object_class_install_property (gobject_class, PROP_BUILTIN_TOOLS,
       g_param_spec_string ("builtin-tools", "Built-in tools",
           "Comma-separated built-in tools offered to the model "
-          "(current_time, calculator, stop_conversation); empty for none",
+          "(current_time, calculator, stop_conversation); empty for none; "
+          "auto: the provider's choice (stop_conversation; all for local)",
           DEFAULT_BUILTIN_TOOLS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   /**
@@ -3182,17 +3187,27 @@ setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
   GstBidiProvider *provider = NULL;
   GstAudioInfo in, out;
   GError *err = NULL;
-  gchar *name, **tools, *bad_tool = NULL, *app_tools, **app_names = NULL;
+  gchar *name, **tools = NULL, *bad_tool = NULL, *app_tools, *builtin;
+  gchar **app_names = NULL;
   guint buffer_ms, i, j;
 
   GST_OBJECT_LOCK (self);
   name = g_strdup (self->provider_name);
   config = gst_bidi_provider_config_copy (self->settings);
   buffer_ms = self->input_buffer_ms;
-  tools = g_strsplit_set (self->builtin_tools ? self->builtin_tools : "",
-      ", \t", -1);
+  builtin = g_strdup (self->builtin_tools);
   app_tools = g_strdup (self->app_tools);
   GST_OBJECT_UNLOCK (self);
+
+  provider = gst_bidi_provider_new (name, &err);
+  if (!provider)
+    goto no_provider;
+  if (builtin && g_ascii_strcasecmp (g_strstrip (builtin), "auto") == 0) {
+    g_free (builtin);
+    builtin = g_strdup (GST_BIDI_PROVIDER_GET_CLASS (provider)->builtin_tools);
+  }
+  tools = g_strsplit_set (builtin ? builtin : "", ", \t", -1);
+  g_free (builtin);
 
   /* drop the empty pieces, refuse unknown names */
   for (i = 0, j = 0; tools[i]; i++) {
@@ -3221,9 +3236,6 @@ setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
       GST_STR_NULL (name), GST_STR_NULL (config->model),
       config->api_key ? "set" : "not set");
 
-  provider = gst_bidi_provider_new (name, &err);
-  if (!provider)
-    goto no_provider;
   if (!gst_bidi_provider_configure (provider, config, &err))
     goto bad_config;
 

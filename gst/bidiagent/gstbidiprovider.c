@@ -163,6 +163,7 @@ gst_bidi_provider_class_init (GstBidiProviderClass * klass)
   klass->configure = gst_bidi_provider_default_configure;
   klass->get_audio_formats = gst_bidi_provider_default_get_audio_formats;
   klass->end_input = gst_bidi_provider_default_end_input;
+  klass->builtin_tools = "stop_conversation";
 }
 
 static void

@@ -145,8 +145,13 @@ struct _GstBidiProviderClass
   void (*end_input) (GstBidiProvider * provider);
   void (*stop) (GstBidiProvider * provider);
 
+  /* The built-in tools the element offers for this provider when its
+   * builtin-tools property is "auto" (comma separated); the base class
+   * says "stop_conversation". */
+  const gchar *builtin_tools;
+
   /*< private >*/
-  gpointer _gst_reserved[GST_PADDING_LARGE];
+  gpointer _gst_reserved[GST_PADDING_LARGE - 1];
 };
 
 /* Registry: provider name -> GType. Thread safe. */

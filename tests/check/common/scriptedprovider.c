@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "scriptedprovider.h"
+#include <gstbiditools.h>
 
 GST_DEBUG_CATEGORY_STATIC (bidi_scripted_debug);
 #define GST_CAT_DEFAULT bidi_scripted_debug
@@ -1023,6 +1024,8 @@ gst_bidi_scripted_provider_class_init (GstBidiScriptedProviderClass * klass)
   provider_class->interrupt = gst_bidi_scripted_provider_interrupt;
   provider_class->end_input = gst_bidi_scripted_provider_end_input;
   provider_class->stop = gst_bidi_scripted_provider_stop;
+  /* every built-in tool, unless a test says otherwise */
+  provider_class->builtin_tools = GST_BIDI_BUILTIN_TOOLS_ALL;
 }
 
 static void

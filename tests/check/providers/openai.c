@@ -976,10 +976,9 @@ GST_START_TEST (test_setup_request_defaults)
   fail_unless (jbool (session, "audio.input.turn_detection.create_response"));
   fail_unless (jbool (session,
           "audio.input.turn_detection.interrupt_response"));
-  /* the element's built-in tools, all of them by default */
-  assert_flat_tools (session, 3);
-  fail_unless (find_tool (session, "current_time") != NULL);
-  fail_unless (find_tool (session, "calculator") != NULL);
+  /* the element's built-in tools: by default ("auto") stop_conversation
+   * only, for a cloud model */
+  assert_flat_tools (session, 1);
   fail_unless (find_tool (session, "stop_conversation") != NULL);
   fail_unless_equals_string (jstr (session, "tool_choice"), "auto");
   json_node_unref (ev);
