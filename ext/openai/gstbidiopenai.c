@@ -1904,6 +1904,10 @@ on_session_ready (GstBidiOpenAIProvider * self)
             (self->restart_reason ? self->restart_reason : "reconnect",
                 self->conn_id)))
       return;
+    /* and the connection is up again, as at the start */
+    if (!emit (self, gst_bidi_event_new_connection_start (self->conn_id,
+                self->run->model)))
+      return;
   }
   g_clear_pointer (&self->restart_reason, g_free);
   if (finish)
