@@ -240,12 +240,13 @@ struct _GstBidiAgent
    * again; from NULL it starts from the messages property. */
   GstBidiHistory *history;
   gboolean history_live;
-  /* network thread: the answer being recorded; hist_heard_ms is
-   * G_MAXUINT64 unless it was interrupted */
+  /* network thread: the answer being recorded */
   GString *hist_text;
+  gboolean hist_write_failed;
+  /* protected by out_lock: its audio so far, and how much of it was heard
+   * when it was interrupted (G_MAXUINT64: it was not) */
   guint64 hist_audio_ms;
   guint64 hist_heard_ms;
-  gboolean hist_write_failed;
   /* application tool calls not answered yet: toolUseId -> PendingCall;
    * protected by GST_OBJECT_LOCK */
   GHashTable *tool_calls;
@@ -1447,14 +1448,23 @@ hist_add_text (GstBidiAgent * self, gboolean assistant, const gchar * text)
 static void
 hist_commit_answer (GstBidiAgent * self)
 {
+  guint64 audio_ms, heard_ms;
+
+  g_mutex_lock (&self->out_lock);
+  audio_ms = self->hist_audio_ms;
+  heard_ms = self->hist_heard_ms;
+  self->hist_audio_ms = 0;
+  self->hist_heard_ms = G_MAXUINT64;
+  g_mutex_unlock (&self->out_lock);
+
   if (self->hist_text->len > 0) {
-    if (self->hist_heard_ms != G_MAXUINT64) {
-      gchar *heard = gst_bidi_heard_text (self->hist_text->str,
-          self->hist_heard_ms, self->hist_audio_ms);
+    if (heard_ms != G_MAXUINT64) {
+      gchar *heard = gst_bidi_heard_text (self->hist_text->str, heard_ms,
+          audio_ms);
 
       GST_DEBUG_OBJECT (self, "history keeps %" G_GUINT64_FORMAT " of %"
-          G_GUINT64_FORMAT " ms of the answer: \"%s\"", self->hist_heard_ms,
-          self->hist_audio_ms, heard);
+          G_GUINT64_FORMAT " ms of the answer: \"%s\"", heard_ms, audio_ms,
+          heard);
       hist_add_text (self, TRUE, heard);
       g_free (heard);
     } else {
@@ -1462,8 +1472,6 @@ hist_commit_answer (GstBidiAgent * self)
     }
   }
   g_string_truncate (self->hist_text, 0);
-  self->hist_audio_ms = 0;
-  self->hist_heard_ms = G_MAXUINT64;
 }
 
 static void
@@ -1512,8 +1520,10 @@ hist_setup (GstBidiAgent * self, GError ** error)
   if (ok) {
     self->history_live = TRUE;
     g_string_truncate (self->hist_text, 0);
+    g_mutex_lock (&self->out_lock);
     self->hist_audio_ms = 0;
     self->hist_heard_ms = G_MAXUINT64;
+    g_mutex_unlock (&self->out_lock);
     self->hist_write_failed = FALSE;
     GST_INFO_OBJECT (self, "conversation history: %u messages",
         gst_bidi_history_length (self->history));
@@ -1540,10 +1550,6 @@ net_provider_interrupt (GstBidiAgent * self, gpointer data)
 {
   GstBidiProvider *provider = get_provider (self);
   guint64 played_ms = *(guint64 *) data;
-
-  /* the history keeps what was heard */
-  if (self->hist_heard_ms == G_MAXUINT64)
-    self->hist_heard_ms = played_ms;
 
   if (provider) {
     gst_bidi_provider_interrupt (provider, played_ms);
@@ -1577,6 +1583,9 @@ do_interrupt (GstBidiAgent * self, const gchar * reason, gboolean from_provider,
      * opens the next one with bidi_response_start. */
     self->muted = TRUE;
     self->resp_open = FALSE;
+    /* the history keeps what was heard */
+    if (self->hist_heard_ms == G_MAXUINT64)
+      self->hist_heard_ms = played_ms;
     g_free (self->cancelled_resp_id);
     self->cancelled_resp_id = g_strdup (self->resp_id);
     self->n_interruptions++;

@@ -673,17 +673,48 @@ GST_START_TEST (test_element_app_tool)
       "\"answered inside the handler\"");
   gst_structure_free (call);
 
+  /* two calls at once, answered in the other order, one from another
+   * thread later: each result goes with its own call */
+  tc.answer_at_once = FALSE;
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_tool_use ("w4", "get_weather", "{\"city\":\"A\"}"));
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_tool_use ("w5", "get_weather", "{\"city\":\"B\"}"));
+  wait_tool_calls (&tc, 4);
+  g_signal_emit_by_name (s.agent, "send-tool-result", "w5", "{\"t\": 5}",
+      "success", &ret);
+  fail_unless (ret);
+  g_usleep (50 * 1000);
+  g_signal_emit_by_name (s.agent, "send-tool-result", "w4",
+      "the weather service is down", "error", &ret);
+  fail_unless (ret);
+  fail_unless (gst_bidi_scripted_provider_wait_call (s.provider,
+          "send-tool-result", 4, WAIT_MS));
+  call = gst_bidi_scripted_provider_get_call (s.provider, "send-tool-result",
+      2);
+  fail_unless_equals_string (gst_structure_get_string (call, "id"), "w5");
+  fail_unless_equals_string (gst_structure_get_string (call, "json"),
+      "{\"t\":5}");
+  gst_structure_free (call);
+  call = gst_bidi_scripted_provider_get_call (s.provider, "send-tool-result",
+      3);
+  fail_unless_equals_string (gst_structure_get_string (call, "id"), "w4");
+  fail_unless_equals_string (gst_structure_get_string (call, "status"),
+      "error");
+  gst_structure_free (call);
+
   /* a tool nobody declared still gets an error at once */
   gst_bidi_scripted_provider_play (s.provider,
       gst_bidi_event_new_tool_use ("w3", "launch_rockets", "{}"));
   fail_unless (gst_bidi_scripted_provider_wait_call (s.provider,
-          "send-tool-result", 3, WAIT_MS));
+          "send-tool-result", 5, WAIT_MS));
   call = gst_bidi_scripted_provider_get_call (s.provider, "send-tool-result",
-      2);
+      4);
+  fail_unless_equals_string (gst_structure_get_string (call, "id"), "w3");
   fail_unless_equals_string (gst_structure_get_string (call, "status"),
       "error");
   gst_structure_free (call);
-  fail_unless_equals_int (tc.calls->len, 2);
+  fail_unless_equals_int (tc.calls->len, 4);
 
   session_stop (&s);
   g_ptr_array_unref (tc.calls);

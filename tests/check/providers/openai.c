@@ -2744,6 +2744,70 @@ GST_START_TEST (test_reconnect)
 
 GST_END_TEST;
 
+/* Before the server's time limit (max-session-s), the session is renewed
+ * at the next pause, never in the middle of an answer: the answer plays
+ * to its end, then bidi_connection_restart (timeout), and the new session
+ * gets the conversation. */
+GST_START_TEST (test_preemptive_renew)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  GBytes *pcm = make_pcm (1500, 19);
+  MockRealtimeScript *sc = script_setup ("sess_n1");
+  GstStructure *pc;
+  Session *s;
+  JsonNode *ev;
+  gint i_done, i_restart;
+  gboolean ok;
+
+  mock_realtime_script_wait (sc, "response.create", 1, WAIT_MS);
+  script_answer_start (sc, "resp_L", "item_L", "A long answer.", NULL);
+  /* paced: the answer lasts past the session's 1 s */
+  mock_realtime_script_send_audio (sc, g_bytes_get_data (pcm, NULL),
+      g_bytes_get_size (pcm), CHUNK_MS, TRUE, "resp_L", "item_L", 0, 0);
+  script_answer_end (sc, "resp_L", "item_L", "A long answer.", "completed");
+  mock_realtime_push_script (mock, sc);
+  mock_realtime_push_script (mock, script_setup ("sess_n2"));
+
+  pc = gst_structure_new ("config", "max-session-s", G_TYPE_INT, 1, NULL);
+  s = session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
+  gst_structure_free (pc);
+  session_wait_connected (s);
+  g_signal_emit_by_name (s->agent, "send-text", "Tell me something long.",
+      &ok);
+  fail_unless (ok);
+
+  i_restart = session_wait (s, 0, "bidi_connection_restart", NULL, NULL,
+      WAIT_MS);
+  fail_unless (i_restart >= 0, "the session was not renewed");
+  fail_unless_equals_string (gst_structure_get_string (session_msg (s,
+              i_restart), "reason"), "timeout");
+  i_done = session_wait (s, 0, "bidi_response_complete", "response_id",
+      "resp_L", 0);
+  fail_unless (i_done >= 0 && i_done < i_restart,
+      "renewed in the middle of the answer");
+  fail_unless_equals_string (gst_structure_get_string (session_msg (s,
+              i_done), "stop_reason"), "complete");
+  assert_answer_tail (s, 0, pcm);
+  fail_unless_equals_int (session_count (s, "bidi_interruption", NULL, NULL),
+      0);
+
+  /* the client closed the old session itself; the new one got the
+   * conversation */
+  fail_unless (mock_realtime_wait_closed (mock, 0, WAIT_MS));
+  ev = mock_event (mock, 1, "conversation.item.create", 0);
+  assert_text_item (json_node_get_object (ev), "user", "input_text",
+      "Tell me something long.");
+  json_node_unref (ev);
+
+  session_free (s);
+  fail_unless_equals_int (mock_realtime_n_connections (mock), 2);
+  assert_mock_clean (mock);
+  mock_realtime_free (mock);
+  g_bytes_unref (pcm);
+}
+
+GST_END_TEST;
+
 /* The TCP connection drops without a close frame: reconnected after the
  * backoff delay */
 GST_START_TEST (test_reconnect_drop)
@@ -3042,6 +3106,7 @@ openai_suite (void)
   tcase_add_test (tc, test_missing_key);
   tcase_add_test (tc, test_reconnect);
   tcase_add_test (tc, test_reconnect_drop);
+  tcase_add_test (tc, test_preemptive_renew);
   tcase_add_test (tc, test_bad_messages);
   tcase_add_test (tc, test_oversized_message);
   tcase_add_test (tc, test_no_secret_in_logs);
