@@ -240,11 +240,17 @@ struct _GstBidiAgent
    * again; from NULL it starts from the messages property. */
   GstBidiHistory *history;
   gboolean history_live;
-  /* network thread: the answer being recorded */
-  GString *hist_text;
+  /* network thread. hist_user_pending: the user is speaking (partial
+   * transcripts came, the final one not yet); the tool pairs of the
+   * answer to those words, which may come first, wait in hist_pairs so
+   * that the history reads in the order of the conversation. */
   gboolean hist_write_failed;
-  /* protected by out_lock: its audio so far, and how much of it was heard
-   * when it was interrupted (G_MAXUINT64: it was not) */
+  gboolean hist_user_pending;
+  GQueue hist_pairs;
+  /* protected by out_lock: the answer being recorded, its audio so far,
+   * and how much of it was heard when it was interrupted (G_MAXUINT64: it
+   * was not) */
+  GString *hist_text;
   guint64 hist_audio_ms;
   guint64 hist_heard_ms;
   /* application tool calls not answered yet: toolUseId -> PendingCall;
@@ -392,6 +398,8 @@ static gboolean gst_bidi_agent_send_image (GstBidiAgent * self,
 static gboolean gst_bidi_agent_send_tool_result (GstBidiAgent * self,
     const gchar * tool_use_id, const gchar * result, const gchar * status);
 static void builtin_tool_run (gpointer data, gpointer user_data);
+static gchar *hist_get_json (GstBidiAgent * self);
+static void hist_pair_free (gpointer data);
 typedef struct _PendingCall PendingCall;
 static void pending_call_free (PendingCall * pc);
 
@@ -769,6 +777,7 @@ gst_bidi_agent_init (GstBidiAgent * self)
   self->tool_timeout_ms = DEFAULT_TOOL_TIMEOUT;
   self->history = gst_bidi_history_new ();
   self->hist_text = g_string_new (NULL);
+  g_queue_init (&self->hist_pairs);
   self->hist_heard_ms = G_MAXUINT64;
   self->tool_calls = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) pending_call_free);
@@ -812,6 +821,7 @@ gst_bidi_agent_finalize (GObject * object)
   g_thread_pool_free (self->tool_pool, FALSE, TRUE);
   gst_bidi_history_free (self->history);
   g_string_free (self->hist_text, TRUE);
+  g_queue_clear_full (&self->hist_pairs, hist_pair_free);
   g_free (self->messages);
   g_free (self->session_file);
   g_hash_table_unref (self->tool_calls);
@@ -1029,7 +1039,7 @@ gst_bidi_agent_get_property (GObject * object, guint prop_id, GValue * value,
       g_value_set_string (value, self->messages);
       break;
     case PROP_HISTORY:
-      g_value_take_string (value, gst_bidi_history_to_json (self->history));
+      g_value_take_string (value, hist_get_json (self));
       break;
     case PROP_SESSION_FILE:
       g_value_set_string (value, self->session_file);
@@ -1445,33 +1455,162 @@ hist_add_text (GstBidiAgent * self, gboolean assistant, const gchar * text)
  * long before it has played, so this waits for what comes next in the
  * conversation: the next answer, the user's words, a tool pair, the end;
  * an interruption meanwhile cuts it. */
+/* The words of the answer being recorded that were heard (all of them
+ * unless it was interrupted), NULL if none; with out_lock */
+static gchar *
+hist_answer_heard_unlocked (GstBidiAgent * self)
+{
+  if (self->hist_text->len == 0)
+    return NULL;
+  if (self->hist_heard_ms == G_MAXUINT64)
+    return g_strdup (self->hist_text->str);
+  return gst_bidi_heard_text (self->hist_text->str, self->hist_heard_ms,
+      self->hist_audio_ms);
+}
+
 static void
 hist_commit_answer (GstBidiAgent * self)
 {
-  guint64 audio_ms, heard_ms;
+  gchar *heard;
 
   g_mutex_lock (&self->out_lock);
-  audio_ms = self->hist_audio_ms;
-  heard_ms = self->hist_heard_ms;
+  heard = hist_answer_heard_unlocked (self);
+  GST_DEBUG_OBJECT (self, "history: answer of %" G_GUINT64_FORMAT " ms, "
+      "heard %" G_GINT64_FORMAT " ms: \"%s\"", self->hist_audio_ms,
+      self->hist_heard_ms == G_MAXUINT64 ? (gint64) - 1 :
+      (gint64) self->hist_heard_ms, GST_STR_NULL (heard));
+  g_string_truncate (self->hist_text, 0);
   self->hist_audio_ms = 0;
   self->hist_heard_ms = G_MAXUINT64;
   g_mutex_unlock (&self->out_lock);
 
-  if (self->hist_text->len > 0) {
-    if (heard_ms != G_MAXUINT64) {
-      gchar *heard = gst_bidi_heard_text (self->hist_text->str, heard_ms,
-          audio_ms);
+  if (heard)
+    hist_add_text (self, TRUE, heard);
+  g_free (heard);
+}
 
-      GST_DEBUG_OBJECT (self, "history keeps %" G_GUINT64_FORMAT " of %"
-          G_GUINT64_FORMAT " ms of the answer: \"%s\"", heard_ms, audio_ms,
-          heard);
-      hist_add_text (self, TRUE, heard);
-      g_free (heard);
-    } else {
-      hist_add_text (self, TRUE, self->hist_text->str);
-    }
+/* The history property: the history, and the answer being recorded as it
+ * stands (it goes into the history proper once the conversation moves
+ * on) */
+static gchar *
+hist_get_json (GstBidiAgent * self)
+{
+  gchar *json = gst_bidi_history_to_json (self->history), *heard, *ret;
+  JsonBuilder *b;
+  JsonNode *node;
+  gchar *msg;
+  gsize len;
+
+  g_mutex_lock (&self->out_lock);
+  heard = hist_answer_heard_unlocked (self);
+  g_mutex_unlock (&self->out_lock);
+  if (!heard || !*heard) {
+    g_free (heard);
+    return json;
   }
-  g_string_truncate (self->hist_text, 0);
+
+  b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "role");
+  json_builder_add_string_value (b, "assistant");
+  json_builder_set_member_name (b, "content");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "text");
+  json_builder_add_string_value (b, heard);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  node = json_builder_get_root (b);
+  msg = json_to_string (node, FALSE);
+  json_node_unref (node);
+  g_object_unref (b);
+
+  /* "[...]" + one more message */
+  g_strchomp (json);
+  len = strlen (json);
+  if (len >= 2 && json[len - 1] == ']') {
+    json[len - 1] = '\0';
+    ret = g_strdup_printf ("%s%s%s]", json, len > 2 ? "," : "", msg);
+  } else {
+    ret = g_strdup_printf ("[%s]", msg);
+  }
+  g_free (json);
+  g_free (msg);
+  g_free (heard);
+  return ret;
+}
+
+typedef struct
+{
+  gchar *id, *name, *input, *result;
+  gboolean error;
+} HistPair;
+
+static void
+hist_pair_free (gpointer data)
+{
+  HistPair *p = data;
+
+  g_free (p->id);
+  g_free (p->name);
+  g_free (p->input);
+  g_free (p->result);
+  g_free (p);
+}
+
+static void
+hist_write_pair (GstBidiAgent * self, const HistPair * p)
+{
+  GError *err = NULL;
+
+  hist_written (self, gst_bidi_history_add_tool_pair (self->history, p->id,
+          p->name, p->input ? p->input : "{}", p->result, p->error, &err),
+      err);
+}
+
+static void
+hist_add_pair (GstBidiAgent * self, const gchar * id, const gchar * name,
+    const gchar * input, const gchar * result, gboolean error)
+{
+  HistPair p = { (gchar *) id, (gchar *) name, (gchar *) input,
+    (gchar *) result, error
+  };
+
+  if (self->hist_user_pending) {
+    HistPair *copy = g_new0 (HistPair, 1);
+
+    copy->id = g_strdup (id);
+    copy->name = g_strdup (name);
+    copy->input = g_strdup (input);
+    copy->result = g_strdup (result);
+    copy->error = error;
+    g_queue_push_tail (&self->hist_pairs, copy);
+    return;
+  }
+  hist_commit_answer (self);
+  hist_write_pair (self, &p);
+}
+
+/* The user's words are in (or will not come): the pairs that waited */
+static void
+hist_user_done (GstBidiAgent * self)
+{
+  HistPair *p;
+
+  self->hist_user_pending = FALSE;
+  while ((p = g_queue_pop_head (&self->hist_pairs))) {
+    hist_write_pair (self, p);
+    hist_pair_free (p);
+  }
+}
+
+/* Everything not yet in the history goes in (the conversation ends) */
+static void
+hist_flush (GstBidiAgent * self)
+{
+  hist_user_done (self);
+  hist_commit_answer (self);
 }
 
 static void
@@ -1482,15 +1621,26 @@ hist_on_transcript (GstBidiAgent * self, const GstStructure * event)
   gboolean is_final = FALSE;
 
   gst_structure_get_boolean (event, "is_final", &is_final);
-  if (!is_final || !text || !*text)
+  if (!text || !*text)
     return;
   if (g_strcmp0 (role, "user") == 0) {
-    hist_commit_answer (self);
-    hist_add_text (self, FALSE, text);
+    if (!self->hist_user_pending) {
+      /* the user speaks: the answer before is over, as far as heard */
+      hist_commit_answer (self);
+      self->hist_user_pending = TRUE;
+    }
+    if (is_final) {
+      hist_add_text (self, FALSE, text);
+      hist_user_done (self);
+    }
+  } else if (!is_final) {
+    return;
   } else if (g_strcmp0 (role, "assistant") == 0) {
+    g_mutex_lock (&self->out_lock);
     if (self->hist_text->len > 0)
       g_string_append_c (self->hist_text, ' ');
     g_string_append (self->hist_text, text);
+    g_mutex_unlock (&self->out_lock);
   }
 }
 
@@ -1519,12 +1669,14 @@ hist_setup (GstBidiAgent * self, GError ** error)
   }
   if (ok) {
     self->history_live = TRUE;
-    g_string_truncate (self->hist_text, 0);
     g_mutex_lock (&self->out_lock);
+    g_string_truncate (self->hist_text, 0);
     self->hist_audio_ms = 0;
     self->hist_heard_ms = G_MAXUINT64;
     g_mutex_unlock (&self->out_lock);
     self->hist_write_failed = FALSE;
+    self->hist_user_pending = FALSE;
+    g_queue_clear_full (&self->hist_pairs, hist_pair_free);
     GST_INFO_OBJECT (self, "conversation history: %u messages",
         gst_bidi_history_length (self->history));
   }
@@ -2277,12 +2429,8 @@ net_tool_result (GstBidiAgent * self, GstBidiProvider * provider,
     const gchar * id, const gchar * name, const gchar * input,
     const gchar * result, gboolean ok)
 {
-  GError *err = NULL;
-
   GST_DEBUG_OBJECT (self, "tool %s (%s) -> %s", name, id, result);
-  hist_commit_answer (self);
-  hist_written (self, gst_bidi_history_add_tool_pair (self->history, id, name,
-          input ? input : "{}", result, !ok, &err), err);
+  hist_add_pair (self, id, name, input, result, !ok);
   post_event (self, gst_bidi_event_new_tool_result (id, ok ? "success" :
           "error", result));
   gst_bidi_provider_send_tool_result (provider, id, name, result,
@@ -2557,7 +2705,9 @@ on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
   if (strcmp (name, GST_BIDI_EVENT_TRANSCRIPT_STREAM) == 0) {
     hist_on_transcript (self, event);
   } else if (strcmp (name, GST_BIDI_EVENT_RESPONSE_START) == 0) {
-    hist_commit_answer (self);
+    /* (an answer to words still being transcribed goes after them) */
+    if (!self->hist_user_pending)
+      hist_commit_answer (self);
     g_mutex_lock (&self->out_lock);
     self->muted = FALSE;
     self->resp_open = TRUE;
@@ -2611,6 +2761,7 @@ on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
       post_provider_error (self, &err, "closed the connection");
     } else {
       /* The session is over: play what is queued, then EOS. */
+      hist_flush (self);
       GST_INFO_OBJECT (self, "connection closed (%s), draining",
           GST_STR_NULL (reason));
       net_cancel_drain (self);
@@ -3209,8 +3360,10 @@ setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
   GST_OBJECT_UNLOCK (self);
 
   provider = gst_bidi_provider_new (name, &err);
-  if (!provider)
+  if (!provider) {
+    g_free (builtin);
     goto no_provider;
+  }
   if (builtin && g_ascii_strcasecmp (g_strstrip (builtin), "auto") == 0) {
     g_free (builtin);
     builtin = g_strdup (GST_BIDI_PROVIDER_GET_CLASS (provider)->builtin_tools);
@@ -3389,7 +3542,7 @@ teardown_provider (GstBidiAgent * self)
 
   /* the provider is stopped: what it said last is history, the file is
    * free for another pipeline */
-  hist_commit_answer (self);
+  hist_flush (self);
   gst_bidi_history_close_file (self->history);
 
   /* calls of the provider that is gone are answered by nobody */

@@ -28,6 +28,7 @@
 
 #include "gstbidivad.h"
 #include "gstbidiasr.h"
+#include "gstbidihistory.h"
 #include "gstbidiintents.h"
 #include "gstbiditts.h"
 
@@ -1551,6 +1552,39 @@ GST_START_TEST (test_e2e_what_time)
   fail_unless (strstr (answer, s0) || strstr (answer, s1),
       "the answer \"%s\" does not say %s", answer, s0);
   fail_unless (g_str_has_prefix (answer, "It is "));
+
+  /* the conversation as the element keeps it: the question, the tool
+   * pair, the answer */
+  {
+    gchar *json = NULL, *text;
+    GPtrArray *h;
+    GstBidiMessage *m;
+    const GstBidiBlock *b;
+
+    g_object_get (s->agent, "history", &json, NULL);
+    h = gst_bidi_history_parse (json, NULL);
+    fail_unless (h != NULL && h->len == 4, "history: %s", json);
+    m = g_ptr_array_index (h, 0);
+    text = gst_bidi_message_text (m);
+    fail_unless (!m->assistant);
+    fail_unless_equals_string (text, "what time is it");
+    g_free (text);
+    b = g_ptr_array_index (((GstBidiMessage *) g_ptr_array_index (h,
+                1))->blocks, 0);
+    fail_unless_equals_int (b->type, GST_BIDI_BLOCK_TOOL_USE);
+    fail_unless_equals_string (b->name, "current_time");
+    b = g_ptr_array_index (((GstBidiMessage *) g_ptr_array_index (h,
+                2))->blocks, 0);
+    fail_unless_equals_int (b->type, GST_BIDI_BLOCK_TOOL_RESULT);
+    fail_if (b->error);
+    m = g_ptr_array_index (h, 3);
+    text = gst_bidi_message_text (m);
+    fail_unless (m->assistant);
+    fail_unless_equals_string (text, answer);
+    g_free (text);
+    g_ptr_array_unref (h);
+    g_free (json);
+  }
 
   /* the tool went through the element */
   i_tool = session_wait (s, 0, "tool_use_stream", "name", "current_time", 0);
