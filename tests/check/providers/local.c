@@ -1252,9 +1252,12 @@ session_new (const gchar * desc)
 }
 
 /* @config: (nullable): the agent's provider-config */
-/* The application takes every call of its tools, and answers when the
- * test says so (or never) */
-static gboolean take_tool_calls;
+/* The application takes every call of its tools, and answers 300 ms
+ * later (late_answers) or never */
+static gboolean take_tool_calls, late_answers;
+static gboolean on_tool_call_answer_late (GstElement * agent,
+    const gchar * id, const gchar * name, const gchar * input,
+    gpointer user_data);
 
 static gboolean
 on_tool_call_taken (G_GNUC_UNUSED GstElement * agent,
@@ -1287,8 +1290,9 @@ session_new_full (const gchar * desc, GstStructure * config)
   if (config)
     g_object_set (s->agent, "provider-config", config, NULL);
   if (take_tool_calls)
-    g_signal_connect (s->agent, "tool-call", G_CALLBACK (on_tool_call_taken),
-        NULL);
+    g_signal_connect (s->agent, "tool-call", late_answers ?
+        G_CALLBACK (on_tool_call_answer_late) :
+        G_CALLBACK (on_tool_call_taken), NULL);
   s->sinkpad = gst_element_get_static_pad (sink, "sink");
   gst_object_unref (sink);
   gst_pad_add_probe (s->sinkpad, GST_PAD_PROBE_TYPE_BUFFER |
@@ -1612,6 +1616,67 @@ GST_START_TEST (test_e2e_what_time)
   g_free (s1);
   g_date_time_unref (t0);
   g_date_time_unref (t1);
+}
+
+GST_END_TEST;
+
+typedef struct
+{
+  GstElement *agent;
+  gchar *id;
+} LateAnswer;
+
+static gpointer
+answer_late (gpointer data)
+{
+  LateAnswer *a = data;
+  gboolean ok = FALSE;
+
+  g_usleep (300 * 1000);
+  g_signal_emit_by_name (a->agent, "send-tool-result", a->id,
+      "{\"time_12h\": \"4:20 PM\", \"time\": \"16:20\"}", "success",
+      &ok);
+  fail_unless (ok);
+  gst_object_unref (a->agent);
+  g_free (a->id);
+  g_free (a);
+  return NULL;
+}
+
+/* The application's clock answers 300 ms later, from another thread */
+static gboolean
+on_tool_call_answer_late (GstElement * agent, const gchar * id,
+    G_GNUC_UNUSED const gchar * name, G_GNUC_UNUSED const gchar * input,
+    G_GNUC_UNUSED gpointer user_data)
+{
+  LateAnswer *a = g_new0 (LateAnswer, 1);
+
+  a->agent = gst_object_ref (agent);
+  a->id = g_strdup (id);
+  g_thread_unref (g_thread_new ("late-answer", answer_late, a));
+  return TRUE;
+}
+
+/* The clock is the application's: its answer, given late, is what the
+ * agent says */
+GST_START_TEST (test_e2e_app_tool_late)
+{
+  Session *s;
+  gchar *answer;
+
+  reseed ();
+  take_tool_calls = TRUE;
+  late_answers = TRUE;
+  answer = ask_full ("what time is it", NULL, "builtin-tools=\"\" "
+      "tools=\"[{\\\"name\\\": \\\"current_time\\\"}]\"",
+      "complete", &s);
+  take_tool_calls = FALSE;
+  late_answers = FALSE;
+  fail_unless_equals_string (answer, "It is 4:20 PM.");
+  fail_unless (session_wait (s, 0, "tool_result", "status", "success",
+          0) >= 0);
+  session_free (s);
+  g_free (answer);
 }
 
 GST_END_TEST;
@@ -2352,6 +2417,7 @@ local_suite (void)
   tcase_add_test (tc, test_e2e_what_time);
   tcase_add_test (tc, test_e2e_arithmetic);
   tcase_add_test (tc, test_e2e_tool_timeout);
+  tcase_add_test (tc, test_e2e_app_tool_late);
   tcase_add_test (tc, test_e2e_stop_conversation);
   tcase_add_test (tc, test_e2e_stop_gst_launch);
   tcase_add_test (tc, test_e2e_silence_no_turn);

@@ -2173,6 +2173,80 @@ assert_call_output (MockRealtime * mock, guint nth, const gchar * call_id)
   return output;
 }
 
+/* The model calls a tool nobody offers, and an application tool the
+ * application takes but never answers: both get an error output (the
+ * second after tool-timeout) and the model is asked to go on each time. */
+GST_START_TEST (test_tool_call_unknown_and_timeout)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  GBytes *pcm = make_pcm (200, 12);
+  MockRealtimeScript *sc = script_setup ("sess_tool_err");
+  JsonNode *output;
+  Session *s;
+  gboolean ok = FALSE;
+  gint64 t0;
+
+  mock_realtime_script_wait (sc, "response.create", 1, WAIT_MS);
+  script_function_call (sc, "resp_U1", "item_FU1", "call_U1",
+      "launch_rockets", "{\"count\":", "3}");
+  mock_realtime_script_wait (sc, "response.create", 1, WAIT_MS);
+  script_function_call (sc, "resp_U2", "item_FU2", "call_U2", "get_weather",
+      "{\"city\":", "\"Oslo\"}");
+  mock_realtime_script_wait (sc, "response.create", 1, WAIT_MS);
+  script_answer (sc, "resp_U3", "item_U3", "Sorry, I could not do that.",
+      pcm);
+  mock_realtime_push_script (mock, sc);
+  s = session_new (mock, DESC_NO_INPUT, "builtin-tools", "", "tools",
+      app_tools, "tool-timeout", 400, NULL);
+  session_wait_connected (s);
+  g_signal_emit_by_name (s->agent, "send-text", "Launch and check.", &ok);
+  fail_unless (ok);
+
+  /* an unknown tool: an error output at once, the application not asked */
+  json_node_unref (mock_event (mock, 0, "response.create", 1));
+  output = assert_call_output (mock, 1, "call_U1");
+  fail_unless (JSON_NODE_HOLDS_VALUE (output) ||
+      JSON_NODE_HOLDS_OBJECT (output));
+  json_node_unref (output);
+  {
+    gchar *item = mock_realtime_wait_event (mock, 0,
+        "conversation.item.create", 1, WAIT_MS);
+    fail_unless (strstr (item, "no such tool") != NULL, "%s", item);
+    g_free (item);
+  }
+
+  /* the application's tool: taken, never answered */
+  t0 = g_get_monotonic_time ();
+  fail_unless (session_wait_tool_call (s, 0) != NULL);
+  json_node_unref (mock_event (mock, 0, "response.create", 2));
+  fail_unless (g_get_monotonic_time () - t0 >= 300 * 1000,
+      "the error came before tool-timeout");
+  {
+    gchar *item = mock_realtime_wait_event (mock, 0,
+        "conversation.item.create", 2, WAIT_MS);
+    fail_unless (strstr (item, "call_U2") != NULL, "%s", item);
+    fail_unless (strstr (item, "did not answer within 400 ms") != NULL, "%s",
+        item);
+    g_free (item);
+  }
+  fail_unless (session_wait (s, 0, "warning", NULL, NULL, WAIT_MS) >= 0);
+  /* too late now */
+  g_signal_emit_by_name (s->agent, "send-tool-result", "call_U2", "{}",
+      "success", &ok);
+  fail_if (ok);
+
+  fail_unless (session_wait (s, 0, "bidi_response_complete", "response_id",
+          "resp_U3", WAIT_MS) >= 0);
+  assert_answer_tail (s, 0, pcm);
+  fail_unless (mock_realtime_wait_script_done (mock, 0, WAIT_MS));
+  session_free (s);
+  assert_mock_clean (mock);
+  mock_realtime_free (mock);
+  g_bytes_unref (pcm);
+}
+
+GST_END_TEST;
+
 /* An application tool: tool-call signal, send-tool-result, the output
  * item, and the answer asked for */
 GST_START_TEST (test_tool_call_app)
@@ -3100,6 +3174,7 @@ openai_suite (void)
   tcase_add_test (tc, test_image_provider);
   tcase_add_test (tc, test_tool_call_app);
   tcase_add_test (tc, test_tool_call_builtin);
+  tcase_add_test (tc, test_tool_call_unknown_and_timeout);
   tcase_add_test (tc, test_server_error);
   tcase_add_test (tc, test_server_error_fatal);
   tcase_add_test (tc, test_unauthorized);
