@@ -37,6 +37,7 @@
 
 #include "gstbidillm.h"
 #include "gstbidihistory.h"
+#include "gstbiditools.h"
 #include "gstbidirealtime.h"
 
 GST_DEBUG_CATEGORY_STATIC (bidillm_debug);
@@ -1390,68 +1391,29 @@ bad_status:
 static gboolean
 parse_tools (GstBidiLlm * llm, const gchar * tools_json, GError ** error)
 {
-  JsonParser *parser;
-  JsonNode *root;
-  JsonArray *in, *out;
+  GPtrArray *specs = gst_bidi_tools_parse (tools_json, error);
+  JsonArray *out;
   guint i;
 
-  if (!tools_json || !*tools_json)
-    return TRUE;
-
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, tools_json, -1, NULL))
-    goto bad_tools;
-  root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_ARRAY (root))
-    goto bad_tools;
-
-  in = json_node_get_array (root);
+  if (!specs)
+    return FALSE;
   out = json_array_new ();
-  for (i = 0; i < json_array_get_length (in); i++) {
-    JsonNode *t = json_array_get_element (in, i);
-    JsonObject *tool, *wrapper, *function;
-    JsonNode *params, *desc;
-    const gchar *name;
+  /* chat completions: {"type": "function", "function": {...}} */
+  for (i = 0; i < specs->len; i++) {
+    GstBidiToolSpec *spec = g_ptr_array_index (specs, i);
+    JsonObject *function = json_object_new (), *wrapper = json_object_new ();
 
-    if (!JSON_NODE_HOLDS_OBJECT (t))
-      goto bad_tool;
-    tool = json_node_get_object (t);
-    if (!(name = object_get_string (tool, "name")) || !*name)
-      goto bad_tool;
-    if (!get_member (tool, "description", JSON_NODE_VALUE, G_TYPE_STRING,
-            &desc) || !get_member (tool, "parameters", JSON_NODE_OBJECT, 0,
-            &params))
-      goto bad_tool;
-
-    function = json_object_new ();
-    json_object_set_string_member (function, "name", name);
-    if (desc)
+    json_object_set_string_member (function, "name", spec->name);
+    if (*spec->description)
       json_object_set_string_member (function, "description",
-          json_node_get_string (desc));
-    if (params) {
-      json_object_set_member (function, "parameters", json_node_copy (params));
-    } else {
-      /* servers want a schema even for a tool without arguments */
-      JsonObject *schema = json_object_new ();
-      json_object_set_string_member (schema, "type", "object");
-      json_object_set_object_member (schema, "properties", json_object_new ());
-      json_object_set_object_member (function, "parameters", schema);
-    }
-    wrapper = json_object_new ();
+          spec->description);
+    json_object_set_member (function, "parameters",
+        json_from_string (spec->parameters, NULL));
     json_object_set_string_member (wrapper, "type", "function");
     json_object_set_object_member (wrapper, "function", function);
     json_array_add_object_element (out, wrapper);
-    continue;
-
-  bad_tool:
-    json_array_unref (out);
-    g_object_unref (parser);
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "tool %u: a tool needs a \"name\" string, an optional "
-        "\"description\" string and an optional \"parameters\" object", i);
-    return FALSE;
   }
-  g_object_unref (parser);
+  g_ptr_array_unref (specs);
 
   if (json_array_get_length (out) > 0) {
     llm->tools = json_node_new (JSON_NODE_ARRAY);
@@ -1460,15 +1422,6 @@ parse_tools (GstBidiLlm * llm, const gchar * tools_json, GError ** error)
     json_array_unref (out);
   }
   return TRUE;
-
-  /* ERRORS */
-bad_tools:
-  {
-    g_object_unref (parser);
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "tools must be a JSON array of {name, description, parameters}");
-    return FALSE;
-  }
 }
 
 /* {base_url}/chat/completions, checked. */

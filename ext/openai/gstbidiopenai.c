@@ -99,6 +99,7 @@
 
 #include "gstbidiopenai.h"
 #include "gstbidihistory.h"
+#include "gstbiditools.h"
 #include "gstbidirealtime.h"
 #include "gstbidiws.h"
 
@@ -684,104 +685,33 @@ header_value_ok (const gchar * v)
 static gboolean
 parse_tools (const gchar * tools_json, JsonArray ** out, GError ** error)
 {
-  JsonParser *parser;
-  JsonNode *root;
-  JsonArray *in, *tools;
+  GPtrArray *specs = gst_bidi_tools_parse (tools_json, error);
+  JsonArray *tools;
   guint i;
 
   *out = NULL;
-  if (!tools_json || !*tools_json)
-    return TRUE;
-
-  parser = json_parser_new ();
-  if (!gst_bidi_realtime_json_load_untrusted (parser, tools_json,
-          strlen (tools_json), NULL))
-    goto bad_tools;
-  root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_ARRAY (root))
-    goto bad_tools;
-
-  in = json_node_get_array (root);
-  tools = json_array_new ();
-  for (i = 0; i < json_array_get_length (in); i++) {
-    JsonNode *t = json_array_get_element (in, i);
-    JsonObject *tool, *fn;
-    JsonNode *desc, *schema = NULL;
-    const gchar *name;
-    const gchar *const schema_names[] =
-        { "parameters", "input_schema", "inputSchema", NULL };
-    guint k;
-
-    if (!JSON_NODE_HOLDS_OBJECT (t))
-      goto bad_tool;
-    tool = json_node_get_object (t);
-    name = gst_bidi_realtime_get_string (tool, "name");
-    if (!name || !*name)
-      goto bad_tool;
-    desc = json_object_get_member (tool, "description");
-    if (desc && !JSON_NODE_HOLDS_NULL (desc) &&
-        !gst_bidi_realtime_get_string (tool, "description"))
-      goto bad_tool;
-
-    for (k = 0; schema_names[k] && !schema; k++) {
-      JsonNode *n = json_object_get_member (tool, schema_names[k]);
-      if (!n || JSON_NODE_HOLDS_NULL (n))
-        continue;
-      if (!JSON_NODE_HOLDS_OBJECT (n))
-        goto bad_tool;
-      /* Strands wraps the schema: {"json": {...}} */
-      if (k > 0 && json_object_get_size (json_node_get_object (n)) == 1 &&
-          json_object_has_member (json_node_get_object (n), "json")) {
-        n = json_object_get_member (json_node_get_object (n), "json");
-        if (!JSON_NODE_HOLDS_OBJECT (n))
-          goto bad_tool;
-      }
-      schema = n;
-    }
-
-    fn = json_object_new ();
-    json_object_set_string_member (fn, "type", "function");
-    json_object_set_string_member (fn, "name", name);
-    if (gst_bidi_realtime_get_string (tool, "description"))
-      json_object_set_string_member (fn, "description",
-          gst_bidi_realtime_get_string (tool, "description"));
-    if (schema) {
-      json_object_set_member (fn, "parameters", json_node_copy (schema));
-    } else {
-      /* a schema is expected even for a tool without arguments */
-      JsonObject *empty = json_object_new ();
-      json_object_set_string_member (empty, "type", "object");
-      json_object_set_object_member (empty, "properties", json_object_new ());
-      json_object_set_object_member (fn, "parameters", empty);
-    }
-    json_array_add_object_element (tools, fn);
-    continue;
-
-  bad_tool:
-    json_array_unref (tools);
-    g_object_unref (parser);
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "tool %u: a tool needs a \"name\" string, an optional "
-        "\"description\" string and an optional \"parameters\" (or "
-        "\"input_schema\") object", i);
+  if (!specs)
     return FALSE;
-  }
-  g_object_unref (parser);
+  tools = json_array_new ();
+  /* the GA flat form */
+  for (i = 0; i < specs->len; i++) {
+    GstBidiToolSpec *spec = g_ptr_array_index (specs, i);
+    JsonObject *fn = json_object_new ();
 
+    json_object_set_string_member (fn, "type", "function");
+    json_object_set_string_member (fn, "name", spec->name);
+    if (*spec->description)
+      json_object_set_string_member (fn, "description", spec->description);
+    json_object_set_member (fn, "parameters",
+        json_from_string (spec->parameters, NULL));
+    json_array_add_object_element (tools, fn);
+  }
+  g_ptr_array_unref (specs);
   if (json_array_get_length (tools) > 0)
     *out = tools;
   else
     json_array_unref (tools);
   return TRUE;
-
-  /* ERRORS */
-bad_tools:
-  {
-    g_object_unref (parser);
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "tools must be a JSON array of {name, description, parameters}");
-    return FALSE;
-  }
 }
 
 static HistItem *

@@ -566,25 +566,26 @@ tool_name_valid (const gchar * name)
   return TRUE;
 }
 
-/* The JSON Schema of an application tool spec, NULL if it has a bad one */
+/* The JSON Schema of a tool spec, NULL if it has a bad one */
 static JsonNode *
-app_tool_schema (JsonObject * spec, const gchar ** why)
+tool_schema (JsonObject * spec, const gchar ** why)
 {
+  static const gchar *const names[] = { "parameters", "inputSchema",
+    "input_schema", NULL
+  };
   JsonNode *node = NULL;
   JsonObject *obj;
+  guint i;
 
-  if (json_object_has_member (spec, "parameters"))
-    node = json_object_get_member (spec, "parameters");
-  else if (json_object_has_member (spec, "inputSchema"))
-    node = json_object_get_member (spec, "inputSchema");
-  else if (json_object_has_member (spec, "input_schema"))
-    node = json_object_get_member (spec, "input_schema");
-
+  for (i = 0; names[i] && !node; i++) {
+    node = json_object_get_member (spec, names[i]);
+    if (node && JSON_NODE_HOLDS_NULL (node))
+      node = NULL;
+  }
   if (!node) {
     /* a tool without arguments */
-    JsonNode *empty = json_from_string ("{\"type\": \"object\", "
-        "\"properties\": {}}", NULL);
-    return empty;
+    return json_from_string ("{\"type\": \"object\", \"properties\": {}}",
+        NULL);
   }
   if (!JSON_NODE_HOLDS_OBJECT (node)) {
     *why = "its input schema is not a JSON object";
@@ -602,122 +603,109 @@ app_tool_schema (JsonObject * spec, const gchar ** why)
   return json_node_copy (node);
 }
 
-/**
- * gst_bidi_tools_merge:
- * @builtins: (array zero-terminated=1) (nullable): built-in tools in use
- * @app_json: (nullable): the application's tools, a JSON array
- * @tools_json: (out) (transfer full): every tool, one JSON array
- * @app_names: (out) (transfer full) (array zero-terminated=1): the
- *   application's tool names
- * @error: the reason @app_json is refused
- *
- * Returns: %TRUE when @app_json is a valid list of tools.
- */
-gboolean
-gst_bidi_tools_merge (const gchar * const *builtins, const gchar * app_json,
-    gchar ** tools_json, gchar *** app_names, GError ** error)
+void
+gst_bidi_tool_spec_free (GstBidiToolSpec * spec)
 {
-  JsonParser *parser = NULL;
-  JsonBuilder *b = NULL;
-  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
-  JsonArray *arr = NULL;
+  if (!spec)
+    return;
+  g_free (spec->name);
+  g_free (spec->description);
+  g_free (spec->parameters);
+  g_free (spec);
+}
+
+static GstBidiToolSpec *
+parse_spec (JsonNode * node, GPtrArray * specs, const gchar ** why)
+{
+  GstBidiToolSpec *spec;
+  JsonObject *obj;
+  JsonNode *member, *schema;
+  const gchar *name, *desc = NULL;
+  guint i;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node)) {
+    *why = "is not a JSON object";
+    return NULL;
+  }
+  obj = json_node_get_object (node);
+  member = json_object_get_member (obj, "name");
+  if (!member || !JSON_NODE_HOLDS_VALUE (member) ||
+      json_node_get_value_type (member) != G_TYPE_STRING) {
+    *why = "has no \"name\" string";
+    return NULL;
+  }
+  name = json_node_get_string (member);
+  if (!tool_name_valid (name)) {
+    *why = "has a name that is not 1-64 letters, digits, '_' or '-'";
+    return NULL;
+  }
+  for (i = 0; i < specs->len; i++) {
+    if (!strcmp (((GstBidiToolSpec *) g_ptr_array_index (specs, i))->name,
+            name)) {
+      *why = "has the name of another tool";
+      return NULL;
+    }
+  }
+  member = json_object_get_member (obj, "description");
+  if (member && !JSON_NODE_HOLDS_NULL (member)) {
+    if (!JSON_NODE_HOLDS_VALUE (member) ||
+        json_node_get_value_type (member) != G_TYPE_STRING) {
+      *why = "has a \"description\" that is not a string";
+      return NULL;
+    }
+    desc = json_node_get_string (member);
+  }
+  if (!(schema = tool_schema (obj, why)))
+    return NULL;
+
+  spec = g_new0 (GstBidiToolSpec, 1);
+  spec->name = g_strdup (name);
+  spec->description = g_strdup (desc ? desc : "");
+  spec->parameters = json_to_string (schema, FALSE);
+  json_node_unref (schema);
+  return spec;
+}
+
+/**
+ * gst_bidi_tools_parse:
+ * @json: (nullable): a JSON array of tool specs
+ * @error: why it is refused
+ *
+ * Returns: (transfer full) (element-type GstBidiToolSpec): the tools, or
+ * %NULL on error.
+ */
+GPtrArray *
+gst_bidi_tools_parse (const gchar * json, GError ** error)
+{
+  GPtrArray *specs = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      gst_bidi_tool_spec_free);
+  JsonParser *parser;
   JsonNode *root;
+  JsonArray *arr;
   GError *err = NULL;
   const gchar *why = NULL;
-  gchar *bad_name = NULL;
-  guint i, n = 0;
+  guint i;
 
-  *tools_json = NULL;
-  *app_names = NULL;
+  if (!json || !*json)
+    return specs;
 
-  if (app_json && *app_json) {
-    parser = json_parser_new ();
-    if (!json_parser_load_from_data (parser, app_json, -1, &err))
-      goto bad_json;
-    root = json_parser_get_root (parser);
-    if (!root || !JSON_NODE_HOLDS_ARRAY (root))
-      goto not_array;
-    arr = json_node_get_array (root);
-    n = json_array_get_length (arr);
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, json, -1, &err))
+    goto bad_json;
+  root = json_parser_get_root (parser);
+  if (!root || !JSON_NODE_HOLDS_ARRAY (root))
+    goto not_array;
+  arr = json_node_get_array (root);
+  for (i = 0; i < json_array_get_length (arr); i++) {
+    GstBidiToolSpec *spec = parse_spec (json_array_get_element (arr, i),
+        specs, &why);
+
+    if (!spec)
+      goto bad_tool;
+    g_ptr_array_add (specs, spec);
   }
-
-  b = json_builder_new ();
-  json_builder_begin_array (b);
-  for (i = 0; builtins && builtins[i]; i++) {
-    const BuiltinTool *tool = find_tool (builtins[i]);
-
-    if (!tool)
-      continue;
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "name");
-    json_builder_add_string_value (b, tool->name);
-    json_builder_set_member_name (b, "description");
-    json_builder_add_string_value (b, tool->description);
-    json_builder_set_member_name (b, "parameters");
-    json_builder_add_value (b, json_from_string (tool->parameters, NULL));
-    json_builder_end_object (b);
-  }
-
-  for (i = 0; i < n; i++) {
-    JsonNode *node = json_array_get_element (arr, i);
-    JsonObject *spec;
-    const gchar *name, *desc = NULL;
-    JsonNode *schema;
-
-    if (!JSON_NODE_HOLDS_OBJECT (node)) {
-      why = "is not a JSON object";
-      goto bad_tool;
-    }
-    spec = json_node_get_object (node);
-    node = json_object_get_member (spec, "name");
-    if (!node || !JSON_NODE_HOLDS_VALUE (node) ||
-        json_node_get_value_type (node) != G_TYPE_STRING) {
-      why = "has no \"name\" string";
-      goto bad_tool;
-    }
-    name = json_node_get_string (node);
-    if (!tool_name_valid (name)) {
-      why = "has a name that is not 1-64 letters, digits, '_' or '-'";
-      goto bad_tool;
-    }
-    if ((builtins && g_strv_contains (builtins, name)) ||
-        g_ptr_array_find_with_equal_func (names, name, g_str_equal, NULL)) {
-      bad_name = g_strdup (name);
-      goto duplicate;
-    }
-    node = json_object_get_member (spec, "description");
-    if (node) {
-      if (!JSON_NODE_HOLDS_VALUE (node) ||
-          json_node_get_value_type (node) != G_TYPE_STRING) {
-        why = "has a \"description\" that is not a string";
-        goto bad_tool;
-      }
-      desc = json_node_get_string (node);
-    }
-    schema = app_tool_schema (spec, &why);
-    if (!schema)
-      goto bad_tool;
-
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "name");
-    json_builder_add_string_value (b, name);
-    json_builder_set_member_name (b, "description");
-    json_builder_add_string_value (b, desc ? desc : "");
-    json_builder_set_member_name (b, "parameters");
-    json_builder_add_value (b, schema);
-    json_builder_end_object (b);
-    g_ptr_array_add (names, g_strdup (name));
-  }
-  json_builder_end_array (b);
-
-  root = json_builder_get_root (b);
-  *tools_json = json_to_string (root, FALSE);
-  json_node_unref (root);
-  g_object_unref (b);
-  g_clear_object (&parser);
-  g_ptr_array_add (names, NULL);
-  *app_names = (gchar **) g_ptr_array_free (names, FALSE);
-  return TRUE;
+  g_object_unref (parser);
+  return specs;
 
   /* ERRORS */
 bad_json:
@@ -740,18 +728,93 @@ bad_tool:
         "Invalid tools: tool %u %s", i, why);
     goto fail;
   }
-duplicate:
+fail:
+  g_object_unref (parser);
+  g_ptr_array_unref (specs);
+  return NULL;
+}
+
+static void
+add_spec (JsonBuilder * b, const gchar * name, const gchar * description,
+    const gchar * parameters)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, name);
+  json_builder_set_member_name (b, "description");
+  json_builder_add_string_value (b, description);
+  json_builder_set_member_name (b, "parameters");
+  json_builder_add_value (b, json_from_string (parameters, NULL));
+  json_builder_end_object (b);
+}
+
+/**
+ * gst_bidi_tools_merge:
+ * @builtins: (array zero-terminated=1) (nullable): built-in tools in use
+ * @app_json: (nullable): the application's tools, a JSON array
+ * @tools_json: (out) (transfer full): every tool, one JSON array
+ * @app_names: (out) (transfer full) (array zero-terminated=1): the
+ *   application's tool names
+ * @error: the reason @app_json is refused
+ *
+ * Returns: %TRUE when @app_json is a valid list of tools.
+ */
+gboolean
+gst_bidi_tools_merge (const gchar * const *builtins, const gchar * app_json,
+    gchar ** tools_json, gchar *** app_names, GError ** error)
+{
+  GPtrArray *specs, *names;
+  JsonBuilder *b;
+  JsonNode *root;
+  guint i;
+
+  *tools_json = NULL;
+  *app_names = NULL;
+
+  if (!(specs = gst_bidi_tools_parse (app_json, error)))
+    return FALSE;
+  for (i = 0; i < specs->len; i++) {
+    const gchar *name = ((GstBidiToolSpec *) g_ptr_array_index (specs,
+            i))->name;
+
+    if (builtins && g_strv_contains (builtins, name))
+      goto builtin_clash;
+  }
+
+  b = json_builder_new ();
+  json_builder_begin_array (b);
+  for (i = 0; builtins && builtins[i]; i++) {
+    const BuiltinTool *tool = find_tool (builtins[i]);
+
+    if (tool)
+      add_spec (b, tool->name, tool->description, tool->parameters);
+  }
+  names = g_ptr_array_new ();
+  for (i = 0; i < specs->len; i++) {
+    GstBidiToolSpec *spec = g_ptr_array_index (specs, i);
+
+    add_spec (b, spec->name, spec->description, spec->parameters);
+    g_ptr_array_add (names, g_strdup (spec->name));
+  }
+  json_builder_end_array (b);
+
+  root = json_builder_get_root (b);
+  *tools_json = json_to_string (root, FALSE);
+  json_node_unref (root);
+  g_object_unref (b);
+  g_ptr_array_unref (specs);
+  g_ptr_array_add (names, NULL);
+  *app_names = (gchar **) g_ptr_array_free (names, FALSE);
+  return TRUE;
+
+  /* ERRORS */
+builtin_clash:
   {
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "Invalid tools: \"%s\" is defined twice (or is a built-in tool in "
-        "use: remove it from builtin-tools to answer it yourself)", bad_name);
-    g_free (bad_name);
-    goto fail;
+        "Invalid tools: \"%s\" is a built-in tool in use (remove it from "
+        "builtin-tools to answer it yourself)",
+        ((GstBidiToolSpec *) g_ptr_array_index (specs, i))->name);
+    g_ptr_array_unref (specs);
+    return FALSE;
   }
-fail:
-  if (b)
-    g_object_unref (b);
-  g_clear_object (&parser);
-  g_ptr_array_unref (names);
-  return FALSE;
 }

@@ -53,6 +53,28 @@ GST_BIDI_API
 gboolean gst_bidi_builtin_tool_run (const gchar * name,
     const gchar * input_json, gchar ** result_json);
 
+/* A tool as the model is told of it */
+typedef struct
+{
+  gchar *name;
+  gchar *description;           /* "" when there is none */
+  gchar *parameters;            /* its JSON Schema, an object, as text */
+} GstBidiToolSpec;
+
+GST_BIDI_API
+void gst_bidi_tool_spec_free (GstBidiToolSpec * spec);
+
+/* Reads a JSON array of tool specs, as the `tools` property takes them and
+ * as providers get them (GstBidiProviderConfig.tools_json): each
+ * {name, description, parameters}, the schema also as Strands'
+ * "inputSchema" ({"json": schema} or the schema itself) or
+ * "input_schema"; a tool without one takes no arguments. Names are 1-64
+ * of [A-Za-z0-9_-] and unique. Returns (transfer full) (element-type
+ * GstBidiToolSpec) the specs (empty for NULL or ""), or NULL with
+ * GST_RESOURCE_ERROR_SETTINGS naming the bad tool. */
+GST_BIDI_API
+GPtrArray *gst_bidi_tools_parse (const gchar * json, GError ** error);
+
 /* The tools of the element's `tools` property: @app_json is a JSON array
  * of tool specs, each {name, description, parameters} (JSON Schema), or
  * with the schema as Strands' "inputSchema" ({"json": schema} or the
