@@ -2879,9 +2879,18 @@ gst_bidi_openai_provider_send_audio (GstBidiProvider * provider, GBytes * pcm)
   }
 }
 
+/* Sends @in (taken) now if the session is ready, else keeps it for then */
 static gboolean
-queue_input (GstBidiOpenAIProvider * self, Input * in)
+send_or_queue_input (GstBidiOpenAIProvider * self, Input * in)
 {
+  if (self->state == STATE_READY) {
+    if (in->kind == INPUT_TEXT)
+      send_text_now (self, in->text, in->role);
+    else
+      send_image_now (self, in->data, in->mime);
+    input_free (in);
+    return TRUE;
+  }
   if (g_queue_get_length (&self->inputs) >= MAX_PENDING_INPUTS ||
       (in->data && self->input_image_bytes + g_bytes_get_size (in->data) >
           MAX_PENDING_IMAGE_BYTES)) {
@@ -2905,15 +2914,11 @@ gst_bidi_openai_provider_send_text (GstBidiProvider * provider,
 
   if (!self->started || self->state == STATE_CLOSED || !text || !*text)
     return;
-  if (self->state == STATE_READY) {
-    send_text_now (self, text, role);
-    return;
-  }
   in = g_new0 (Input, 1);
   in->kind = INPUT_TEXT;
   in->text = g_strdup (text);
   in->role = g_strdup (role);
-  queue_input (self, in);
+  send_or_queue_input (self, in);
 }
 
 static void
@@ -2944,15 +2949,11 @@ gst_bidi_openai_provider_send_image (GstBidiProvider * provider,
     return;
   }
 
-  if (self->state == STATE_READY) {
-    send_image_now (self, data, type);
-    return;
-  }
   in = g_new0 (Input, 1);
   in->kind = INPUT_IMAGE;
   in->data = g_bytes_ref (data);
   in->mime = g_strdup (type);
-  queue_input (self, in);
+  send_or_queue_input (self, in);
 }
 
 static void
