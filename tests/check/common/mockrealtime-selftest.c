@@ -21,6 +21,7 @@
 #include <libsoup/soup.h>
 
 #include "mockrealtime.h"
+#include "testcert.h"
 
 #define WAIT_MS 10000
 
@@ -1056,52 +1057,14 @@ GST_END_TEST;
 /* wss:// with a certificate the client is told to accept */
 GST_START_TEST (test_tls)
 {
-  gchar *dir, *pem, *key, *cert, *argv[20], *contents, *more, *both;
-  GError *err = NULL;
-  gint status = -1;
   MockRealtime *mock;
   MockRealtimeScript *script;
   JsonNode *node;
-  guint n = 0;
+  TestCert tc;
   Client c;
 
-  dir = g_dir_make_tmp ("mockrealtime-XXXXXX", &err);
-  fail_unless (dir != NULL);
-  key = g_build_filename (dir, "key.pem", NULL);
-  cert = g_build_filename (dir, "cert.pem", NULL);
-  pem = g_build_filename (dir, "server.pem", NULL);
-  argv[n++] = "openssl";
-  argv[n++] = "req";
-  argv[n++] = "-x509";
-  argv[n++] = "-newkey";
-  argv[n++] = "rsa:2048";
-  argv[n++] = "-nodes";
-  argv[n++] = "-days";
-  argv[n++] = "1";
-  argv[n++] = "-subj";
-  argv[n++] = "/CN=127.0.0.1";
-  argv[n++] = "-keyout";
-  argv[n++] = key;
-  argv[n++] = "-out";
-  argv[n++] = cert;
-  argv[n] = NULL;
-  if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH |
-          G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-          NULL, NULL, &status, &err) || !g_spawn_check_wait_status (status,
-          NULL)) {
-    GST_WARNING ("no openssl: %s", err ? err->message : "failed");
-    g_clear_error (&err);
-    goto done;
-  }
-  fail_unless (g_file_get_contents (cert, &contents, NULL, NULL));
-  fail_unless (g_file_get_contents (key, &more, NULL, NULL));
-  both = g_strconcat (contents, more, NULL);
-  fail_unless (g_file_set_contents (pem, both, -1, NULL));
-  g_free (both);
-  g_free (contents);
-  g_free (more);
-
-  mock = mock_realtime_new_tls (pem);
+  test_cert_init (&tc);
+  mock = mock_realtime_new_tls (tc.pem);
   fail_unless (g_str_has_prefix (mock_realtime_url (mock), "wss://"));
   script = mock_realtime_script_new ();
   mock_realtime_script_send (script, "{\"type\":\"session.created\","
@@ -1129,16 +1092,7 @@ GST_START_TEST (test_tls)
   assert_clean (mock);
   client_clear (&c);
   mock_realtime_free (mock);
-
-done:
-  g_unlink (key);
-  g_unlink (cert);
-  g_unlink (pem);
-  g_rmdir (dir);
-  g_free (key);
-  g_free (cert);
-  g_free (pem);
-  g_free (dir);
+  test_cert_clear (&tc);
 }
 
 GST_END_TEST;

@@ -21,6 +21,7 @@
 
 #include "gstbidillm.h"
 #include "mockchat.h"
+#include "testcert.h"
 #include "secretwatch.h"
 
 #define WAIT_MS 5000
@@ -1137,57 +1138,16 @@ GST_END_TEST;
  * accepted with ssl_ca_file */
 GST_START_TEST (test_tls_ca_file)
 {
-  gchar *dir, *pem, *key, *cert, *argv[20], *contents, *more;
   GError *err = NULL;
-  gint status = -1;
+  TestCert tc;
   Fixture f;
-  guint n = 0;
 
-  dir = g_dir_make_tmp ("localllm-XXXXXX", &err);
-  fail_unless (dir != NULL);
-  key = g_build_filename (dir, "key.pem", NULL);
-  cert = g_build_filename (dir, "cert.pem", NULL);
-  pem = g_build_filename (dir, "server.pem", NULL);
-  argv[n++] = "openssl";
-  argv[n++] = "req";
-  argv[n++] = "-x509";
-  argv[n++] = "-newkey";
-  argv[n++] = "rsa:2048";
-  argv[n++] = "-nodes";
-  argv[n++] = "-days";
-  argv[n++] = "1";
-  argv[n++] = "-subj";
-  argv[n++] = "/CN=127.0.0.1";
-  argv[n++] = "-addext";
-  argv[n++] = "subjectAltName=IP:127.0.0.1";
-  argv[n++] = "-keyout";
-  argv[n++] = key;
-  argv[n++] = "-out";
-  argv[n++] = cert;
-  argv[n] = NULL;
-  if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH |
-          G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
-          NULL, NULL, &status, &err) || !g_spawn_check_wait_status (status,
-          NULL)) {
-    /* nothing to test with */
-    GST_WARNING ("no openssl: %s", err ? err->message : "failed");
-    g_clear_error (&err);
-    goto done;
-  }
-  fail_unless (g_file_get_contents (cert, &contents, NULL, NULL));
-  fail_unless (g_file_get_contents (key, &more, NULL, NULL));
-  {
-    gchar *both = g_strconcat (contents, more, NULL);
-    fail_unless (g_file_set_contents (pem, both, -1, NULL));
-    g_free (both);
-  }
-  g_free (contents);
-  g_free (more);
+  test_cert_init (&tc);
 
   /* untrusted */
   fixture_setup (&f);
   mock_chat_free (f.mock);
-  f.mock = mock_chat_new_tls (pem);
+  f.mock = mock_chat_new_tls (tc.pem);
   fail_unless (g_str_has_prefix (mock_chat_url (f.mock), "https://"));
   gst_bidi_llm_free (f.llm);
   f.llm = gst_bidi_llm_new (mock_chat_url (f.mock), NULL, "sk-tls-secret",
@@ -1205,7 +1165,7 @@ GST_START_TEST (test_tls_ca_file)
   /* trusted through the CA file */
   gst_bidi_llm_free (f.llm);
   f.llm = gst_bidi_llm_new (mock_chat_url (f.mock), NULL, "sk-tls-secret",
-      NULL, NULL, cert, &err);
+      NULL, NULL, tc.cert, &err);
   fail_unless (f.llm != NULL, "%s", err ? err->message : "");
   gst_bidi_llm_add_user (f.llm, "hi");
   mock_chat_push_text (f.mock, "Secure.", 2, 0, -1, -1);
@@ -1213,16 +1173,7 @@ GST_START_TEST (test_tls_ca_file)
   fail_unless (f.error == NULL, "%s", f.error ? f.error->message : "");
   fail_unless_equals_string (f.text->str, "Secure.");
   fixture_teardown (&f);
-
-done:
-  g_unlink (key);
-  g_unlink (cert);
-  g_unlink (pem);
-  g_rmdir (dir);
-  g_free (key);
-  g_free (cert);
-  g_free (pem);
-  g_free (dir);
+  test_cert_clear (&tc);
 }
 
 GST_END_TEST;

@@ -25,6 +25,7 @@
 
 #include <gstbidiprovider.h>
 #include "mockrealtime.h"
+#include "testcert.h"
 #include "secretwatch.h"
 
 #define KEY "sk-test-0123456789abcdef"
@@ -2878,6 +2879,183 @@ GST_START_TEST (test_preemptive_renew)
 
 GST_END_TEST;
 
+/* wss:// is verified: a server certificate nobody trusts is refused
+ * before the key is sent; ssl-ca-file adds trust */
+GST_START_TEST (test_tls)
+{
+  MockRealtime *mock;
+  TestCert tc;
+  Session *s;
+  gint i_error;
+
+  test_cert_init (&tc);
+  mock = mock_realtime_new_tls (tc.pem);
+  fail_unless (g_str_has_prefix (mock_realtime_url (mock), "wss://"));
+  mock_realtime_push_script (mock, script_setup ("sess_tls"));
+
+  /* untrusted: an error, and no upgrade request (which holds the key) */
+  s = session_new (mock, DESC_NO_INPUT, NULL);
+  i_error = session_wait (s, 0, "error", NULL, NULL, WAIT_MS);
+  fail_unless (i_error >= 0, "an untrusted server was accepted");
+  fail_unless (strstr (gst_structure_get_string (session_msg (s, i_error),
+              "message"), KEY) == NULL);
+  session_free (s);
+  fail_unless_equals_int (mock_realtime_n_connections (mock), 0);
+
+  /* trusted through ssl-ca-file */
+  s = session_new (mock, DESC_NO_INPUT, "ssl-ca-file", tc.cert, NULL);
+  session_wait_connected (s);
+  session_free (s);
+  fail_unless_equals_int (mock_realtime_n_connections (mock), 1);
+  assert_mock_clean (mock);
+  mock_realtime_free (mock);
+  test_cert_clear (&tc);
+}
+
+GST_END_TEST;
+
+/* Plain ws:// goes to loopback hosts only: anything else is refused at
+ * start, before any connection is tried */
+GST_START_TEST (test_plain_ws_loopback_only)
+{
+  static const gchar *const urls[] = {
+    "ws://192.0.2.1/v1/realtime", "ws://example.com/v1/realtime",
+    "http://192.0.2.1:8080/v1/realtime", "ftp://127.0.0.1/x",
+    "wss://user:pass@192.0.2.1/v1/realtime",
+  };
+  static const gchar *const says[] = { "wss://", "wss://", "wss://",
+    "wss://", "user information"
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (urls); i++) {
+    GstElement *e = gst_element_factory_make ("bidiagent", NULL);
+    GstBus *bus = gst_bus_new ();
+    GstMessage *msg;
+    GError *err = NULL;
+
+    g_object_set (e, "provider", "openai", "api-key", KEY, "url", urls[i],
+        NULL);
+    gst_element_set_bus (e, bus);
+    fail_unless_equals_int (gst_element_set_state (e, GST_STATE_PAUSED),
+        GST_STATE_CHANGE_FAILURE);
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    fail_unless (msg != NULL, "%s was accepted", urls[i]);
+    gst_message_parse_error (msg, &err, NULL);
+    fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
+            GST_RESOURCE_ERROR_SETTINGS), "%s: %s", urls[i], err->message);
+    fail_unless (strstr (err->message, says[i]) != NULL, "%s: %s", urls[i],
+        err->message);
+    fail_unless (strstr (err->message, "pass") == NULL);
+    g_error_free (err);
+    gst_message_unref (msg);
+    gst_element_set_state (e, GST_STATE_NULL);
+    gst_element_set_bus (e, NULL);
+    gst_object_unref (bus);
+    gst_object_unref (e);
+  }
+}
+
+GST_END_TEST;
+
+/* The key from OPENAI_API_KEY, and the conversation from the messages
+ * property, replayed as items before anything else */
+GST_START_TEST (test_env_key_and_messages)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  Session *s;
+  JsonNode *ev;
+  JsonObject *item;
+  gchar *auth;
+
+  mock_realtime_push_script (mock, script_setup ("sess_env"));
+  g_setenv ("OPENAI_API_KEY", KEY, TRUE);
+  s = session_create (mock, DESC_NO_INPUT, FALSE);
+  g_object_set (s->agent, "messages", "["
+      "{\"role\": \"user\", \"content\": [{\"text\": \"My name is Ada.\"}]},"
+      "{\"role\": \"assistant\", \"content\": [{\"text\": \"Hello Ada.\"},"
+      " {\"toolUse\": {\"toolUseId\": \"t1\", \"name\": \"current_time\","
+      "  \"input\": {}}}]},"
+      "{\"role\": \"user\", \"content\": [{\"toolResult\": {\"toolUseId\":"
+      " \"t1\", \"status\": \"success\", \"content\": [{\"text\": \"9:00\"}]}}]}"
+      "]", NULL);
+  fail_if (gst_element_set_state (s->pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  session_wait_connected (s);
+  g_unsetenv ("OPENAI_API_KEY");
+
+  auth = mock_realtime_get_header (mock, 0, "Authorization");
+  fail_unless_equals_string (auth, "Bearer " KEY);
+  g_free (auth);
+
+  /* session.update, then the conversation in the GA item forms */
+  ev = mock_event (mock, 0, "conversation.item.create", 0);
+  assert_text_item (json_node_get_object (ev), "user", "input_text",
+      "My name is Ada.");
+  json_node_unref (ev);
+  ev = mock_event (mock, 0, "conversation.item.create", 1);
+  assert_text_item (json_node_get_object (ev), "assistant", "output_text",
+      "Hello Ada.");
+  json_node_unref (ev);
+  ev = mock_event (mock, 0, "conversation.item.create", 2);
+  item = json_node_get_object (ev);
+  fail_unless_equals_string (jstr (item, "item.type"), "function_call");
+  fail_unless_equals_string (jstr (item, "item.call_id"), "t1");
+  fail_unless_equals_string (jstr (item, "item.name"), "current_time");
+  json_node_unref (ev);
+  ev = mock_event (mock, 0, "conversation.item.create", 3);
+  item = json_node_get_object (ev);
+  fail_unless_equals_string (jstr (item, "item.type"), "function_call_output");
+  fail_unless_equals_string (jstr (item, "item.call_id"), "t1");
+  fail_unless_equals_string (jstr (item, "item.output"), "9:00");
+  json_node_unref (ev);
+  fail_unless (frame_index (mock, 0, "session.update", 0) <
+      frame_index (mock, 0, "conversation.item.create", 0));
+
+  session_free (s);
+  assert_mock_clean (mock);
+  mock_realtime_free (mock);
+}
+
+GST_END_TEST;
+
+/* A server that keeps failing: after reconnect-attempts, a clear error */
+GST_START_TEST (test_reconnect_gives_up)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  MockRealtimeScript *sc = script_setup ("sess_g1");
+  GstStructure *pc;
+  Session *s;
+  gint i_error;
+  guint i;
+
+  mock_realtime_script_drop (sc);
+  mock_realtime_push_script (mock, sc);
+  for (i = 0; i < 3; i++)
+    mock_realtime_push_reject (mock, 503, "{\"error\": {\"message\": "
+        "\"Service unavailable\"}}");
+
+  pc = gst_structure_new ("config", "reconnect-attempts", G_TYPE_INT, 2,
+      "reconnect-delay-ms", G_TYPE_INT, 10, NULL);
+  s = session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
+  gst_structure_free (pc);
+  session_wait_connected (s);
+  i_error = session_wait (s, 0, "error", NULL, NULL, WAIT_MS);
+  fail_unless (i_error >= 0, "no error after the attempts ran out");
+  fail_unless (strstr (gst_structure_get_string (session_msg (s, i_error),
+              "message"), "2") != NULL, "%s",
+      gst_structure_get_string (session_msg (s, i_error), "message"));
+  fail_unless (session_wait (s, 0, "bidi_connection_close", "reason", "error",
+          0) >= 0);
+  session_free (s);
+  /* the first connection, then two attempts (each may read the refusal's
+   * body once more) */
+  fail_unless (mock_realtime_n_connections (mock) >= 3);
+  mock_realtime_free (mock);
+}
+
+GST_END_TEST;
+
 /* The TCP connection drops without a close frame: reconnected after the
  * backoff delay */
 GST_START_TEST (test_reconnect_drop)
@@ -3178,6 +3356,10 @@ openai_suite (void)
   tcase_add_test (tc, test_reconnect);
   tcase_add_test (tc, test_reconnect_drop);
   tcase_add_test (tc, test_preemptive_renew);
+  tcase_add_test (tc, test_reconnect_gives_up);
+  tcase_add_test (tc, test_tls);
+  tcase_add_test (tc, test_plain_ws_loopback_only);
+  tcase_add_test (tc, test_env_key_and_messages);
   tcase_add_test (tc, test_bad_messages);
   tcase_add_test (tc, test_oversized_message);
   tcase_add_test (tc, test_no_secret_in_logs);
