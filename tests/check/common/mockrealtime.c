@@ -12,6 +12,8 @@
 #endif
 
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
@@ -89,6 +91,7 @@ typedef struct
   guint status;
   GPtrArray *frames;            /* Frame * */
   GByteArray *audio;            /* decoded input audio */
+  gsize audio_not_kept;         /* input audio bytes not kept (keep_audio) */
   gboolean closed;
   gint close_code;
   gboolean script_done;         /* ran every step given so far */
@@ -134,6 +137,10 @@ struct _MockRealtime
   GPtrArray *conns;             /* Conn * */
   GPtrArray *violations;        /* gchar * */
   GPtrArray *failures;          /* gchar * */
+  gboolean drop_audio;          /* !mock_realtime_set_keep_audio () */
+  gboolean nodelay;             /* mock_realtime_set_tcp_nodelay () */
+  MockRealtimeAudioSentFunc audio_sent;
+  gpointer audio_sent_data;
 };
 
 static void conn_next (Conn * conn);
@@ -1495,9 +1502,16 @@ ws_message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
   g_mutex_lock (&mock->lock);
   for (i = 0; i < c.problems->len; i++)
     g_ptr_array_add (mock->violations, g_ptr_array_index (c.problems, i));
-  if (c.audio)
-    g_byte_array_append (conn->audio, c.audio->data, c.audio->len);
-  g_ptr_array_add (conn->frames, frame);
+  if (mock->drop_audio && g_strcmp0 (frame->type,
+          "input_audio_buffer.append") == 0) {
+    if (c.audio)
+      conn->audio_not_kept += c.audio->len;
+    g_clear_pointer (&frame, frame_free);
+  } else {
+    if (c.audio)
+      g_byte_array_append (conn->audio, c.audio->data, c.audio->len);
+    g_ptr_array_add (conn->frames, frame);
+  }
   g_cond_broadcast (&mock->cond);
   g_mutex_unlock (&mock->lock);
   g_ptr_array_unref (c.problems);
@@ -1712,6 +1726,24 @@ send_audio_chunk (Conn * conn, Step * s, gsize offset, gsize size)
   return ok;
 }
 
+/* mock_realtime_set_audio_sent_func () */
+static void
+report_audio_sent (Conn * conn, Step * s, gsize offset, gsize size)
+{
+  MockRealtime *mock = conn->mock;
+  MockRealtimeAudioSentFunc func;
+  gpointer data;
+  gint64 now = g_get_monotonic_time ();
+
+  g_mutex_lock (&mock->lock);
+  func = mock->audio_sent;
+  data = mock->audio_sent_data;
+  g_mutex_unlock (&mock->lock);
+  if (func)
+    func (conn->index, (const guint8 *) g_bytes_get_data (s->data, NULL) +
+        offset, size, now, data);
+}
+
 static gboolean
 timer_cb (gpointer user_data)
 {
@@ -1813,6 +1845,7 @@ run_step (Conn * conn, Step * s, gboolean first)
         gsize n = MIN (chunk, total - conn->audio_pos);
         if (!send_audio_chunk (conn, s, conn->audio_pos, n))
           return TRUE;
+        report_audio_sent (conn, s, conn->audio_pos, n);
         conn->audio_pos += n;
         conn->audio_chunk++;
         if (s->paced && conn->audio_pos < total) {
@@ -2000,9 +2033,16 @@ incoming_cb (GSocketService * service, GSocketConnection * sconn,
   GSocketAddress *local, *remote;
   GError *err = NULL;
   GIOStream *stream;
+  gboolean nodelay;
 
   (void) service;
   (void) source;
+  g_mutex_lock (&mock->lock);
+  nodelay = mock->nodelay;
+  g_mutex_unlock (&mock->lock);
+  if (nodelay)
+    g_socket_set_option (g_socket_connection_get_socket (sconn), IPPROTO_TCP,
+        TCP_NODELAY, TRUE, NULL);
   if (mock->certificate) {
     /* the handshake happens with the first read */
     stream = g_tls_server_connection_new (G_IO_STREAM (sconn),
@@ -2570,8 +2610,10 @@ audio_bytes (MockRealtime * mock, guint conn)
   guint i;
 
   for (i = 0; i < mock->conns->len; i++)
-    if (conn == MOCK_REALTIME_ANY_CONNECTION || conn == i)
-      n += ((Conn *) g_ptr_array_index (mock->conns, i))->audio->len;
+    if (conn == MOCK_REALTIME_ANY_CONNECTION || conn == i) {
+      Conn *c = g_ptr_array_index (mock->conns, i);
+      n += c->audio->len + c->audio_not_kept;
+    }
   return n;
 }
 
@@ -2623,6 +2665,32 @@ mock_realtime_get_audio (MockRealtime * mock, guint conn)
   }
   g_mutex_unlock (&mock->lock);
   return g_byte_array_free_to_bytes (all);
+}
+
+void
+mock_realtime_set_audio_sent_func (MockRealtime * mock,
+    MockRealtimeAudioSentFunc func, gpointer user_data)
+{
+  g_mutex_lock (&mock->lock);
+  mock->audio_sent = func;
+  mock->audio_sent_data = user_data;
+  g_mutex_unlock (&mock->lock);
+}
+
+void
+mock_realtime_set_keep_audio (MockRealtime * mock, gboolean keep)
+{
+  g_mutex_lock (&mock->lock);
+  mock->drop_audio = !keep;
+  g_mutex_unlock (&mock->lock);
+}
+
+void
+mock_realtime_set_tcp_nodelay (MockRealtime * mock, gboolean nodelay)
+{
+  g_mutex_lock (&mock->lock);
+  mock->nodelay = nodelay;
+  g_mutex_unlock (&mock->lock);
 }
 
 static gchar *

@@ -224,6 +224,38 @@ gchar *mock_realtime_get_violations (MockRealtime * mock);
 guint mock_realtime_n_failures (MockRealtime * mock);
 gchar *mock_realtime_get_failures (MockRealtime * mock);
 
+/* ------------------------------------------------------------------------
+ * Long runs (benchmarks)
+ * ------------------------------------------------------------------------ */
+
+/* Called on the mock's thread after each response.output_audio.delta of a
+ * send-audio step was handed to the WebSocket (libsoup writes a frame to
+ * the socket at once when the socket can take it): @conn, the PCM of that
+ * delta (@size bytes, valid during the call only) and
+ * g_get_monotonic_time () read after the send. */
+typedef void (*MockRealtimeAudioSentFunc) (guint conn, gconstpointer pcm,
+    gsize size, gint64 sent_us, gpointer user_data);
+
+/* Sets (or with NULL removes) the function called for every audio delta
+ * sent from then on. */
+void mock_realtime_set_audio_sent_func (MockRealtime * mock,
+    MockRealtimeAudioSentFunc func, gpointer user_data);
+
+/* TRUE by default. With FALSE, input_audio_buffer.append events received
+ * from then on are still checked, but neither their frame nor their audio
+ * is kept, so that a long run does not grow: they are missing from
+ * mock_realtime_n_frames (), mock_realtime_count_events (), wait steps and
+ * mock_realtime_get_audio (); mock_realtime_get_audio_bytes () still counts
+ * their audio. */
+void mock_realtime_set_keep_audio (MockRealtime * mock, gboolean keep);
+
+/* FALSE by default. With TRUE, connections accepted from then on get
+ * TCP_NODELAY on their socket, as production servers usually set: a small
+ * frame is then not held back (Nagle's algorithm) until the client has
+ * acknowledged the previous one, which on Linux can take up to its 40 ms
+ * delayed ACK. */
+void mock_realtime_set_tcp_nodelay (MockRealtime * mock, gboolean nodelay);
+
 G_END_DECLS
 
 #endif /* __MOCK_REALTIME_H__ */
