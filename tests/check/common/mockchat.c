@@ -17,6 +17,7 @@
 #include <json-glib/json-glib.h>
 
 #include "mockchat.h"
+#include "mockserver.h"
 
 typedef enum
 {
@@ -51,16 +52,12 @@ typedef struct
 
 struct _MockChat
 {
-  GThread *thread;
-  GMainContext *context;
-  GMainLoop *loop;
-  SoupServer *server;           /* used in the thread only */
-  GTlsCertificate *certificate; /* https when set */
+  MockServer *server;
+  GMainContext *context;        /* the server's */
   gchar *url;
 
   GMutex lock;
   GCond cond;
-  gboolean ready;
   GQueue scripts;               /* Script * */
   GPtrArray *requests;          /* Recorded * */
   guint n_completed;
@@ -448,90 +445,10 @@ handler (SoupServer * server, SoupServerMessage * msg, const char *path,
   script_free (s);
 }
 
-/* Connections are accepted here and handed to the server: SoupServer's
- * own listener (soup_server_listen_local) leaks every accepted socket in
- * libsoup 3.2, which valgrind reports. */
-static gboolean
-incoming_cb (GSocketService * service, GSocketConnection * conn,
-    GObject * source, gpointer user_data)
+static void
+setup_cb (SoupServer * server, gpointer user_data)
 {
-  MockChat *mock = user_data;
-  GSocketAddress *local, *remote;
-  GError *err = NULL;
-  GIOStream *stream;
-
-  (void) service;
-  (void) source;
-  if (mock->certificate) {
-    /* the handshake happens with the first read */
-    stream = g_tls_server_connection_new (G_IO_STREAM (conn),
-        mock->certificate, &err);
-    if (!stream) {
-      g_warning ("mockchat: no TLS: %s", err->message);
-      g_clear_error (&err);
-      return TRUE;
-    }
-  } else {
-    stream = g_object_ref (G_IO_STREAM (conn));
-  }
-  local = g_socket_connection_get_local_address (conn, NULL);
-  remote = g_socket_connection_get_remote_address (conn, NULL);
-  if (!local || !remote || !soup_server_accept_iostream (mock->server,
-          stream, local, remote, &err)) {
-    g_warning ("mockchat: cannot accept: %s", err ? err->message : "?");
-    g_clear_error (&err);
-  }
-  g_clear_object (&local);
-  g_clear_object (&remote);
-  g_object_unref (stream);
-  return TRUE;
-}
-
-static gpointer
-mock_thread (gpointer user_data)
-{
-  MockChat *mock = user_data;
-  GSocketService *service;
-  GSocketAddress *addr, *effective = NULL;
-  GInetAddress *loopback;
-  GError *err = NULL;
-
-  g_main_context_push_thread_default (mock->context);
-  mock->server = soup_server_new ("server-header", "mockchat ", NULL);
-  soup_server_add_handler (mock->server, NULL, handler, mock, NULL);
-
-  /* 127.0.0.1 only, port chosen by the system */
-  service = g_socket_service_new ();
-  loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  addr = g_inet_socket_address_new (loopback, 0);
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (service), addr,
-          G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, &effective, &err))
-    g_error ("mockchat: cannot listen: %s", err->message);
-  g_object_unref (addr);
-  g_object_unref (loopback);
-  g_signal_connect (service, "incoming", G_CALLBACK (incoming_cb), mock);
-  g_socket_service_start (service);
-
-  g_mutex_lock (&mock->lock);
-  mock->url = g_strdup_printf ("%s://127.0.0.1:%u/v1",
-      mock->certificate ? "https" : "http",
-      g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
-  mock->ready = TRUE;
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
-  g_object_unref (effective);
-
-  g_main_loop_run (mock->loop);
-
-  g_socket_service_stop (service);
-  g_socket_listener_close (G_SOCKET_LISTENER (service));
-  g_object_unref (service);
-  /* Hanging responses end here: their clients see the connection close */
-  soup_server_disconnect (mock->server);
-  g_clear_object (&mock->server);
-  while (g_main_context_iteration (mock->context, FALSE));
-  g_main_context_pop_thread_default (mock->context);
-  return NULL;
+  soup_server_add_handler (server, NULL, handler, user_data, NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -548,27 +465,18 @@ MockChat *
 mock_chat_new_tls (const gchar * pem_file)
 {
   MockChat *mock = g_new0 (MockChat, 1);
-  GError *err = NULL;
-
-  if (pem_file) {
-    mock->certificate = g_tls_certificate_new_from_file (pem_file, &err);
-    if (!mock->certificate)
-      g_error ("mockchat: %s: %s", pem_file, err->message);
-  }
 
   g_mutex_init (&mock->lock);
   g_cond_init (&mock->cond);
   g_queue_init (&mock->scripts);
   mock->requests = g_ptr_array_new_with_free_func ((GDestroyNotify)
       recorded_free);
-  mock->context = g_main_context_new ();
-  mock->loop = g_main_loop_new (mock->context, FALSE);
-  mock->thread = g_thread_new ("mockchat", mock_thread, mock);
-
-  g_mutex_lock (&mock->lock);
-  while (!mock->ready)
-    g_cond_wait (&mock->cond, &mock->lock);
-  g_mutex_unlock (&mock->lock);
+  mock->server = mock_server_new ("mockchat", pem_file, setup_cb, NULL, NULL,
+      mock);
+  mock->context = mock_server_context (mock->server);
+  mock->url = g_strdup_printf ("%s://127.0.0.1:%u/v1",
+      mock_server_is_tls (mock->server) ? "https" : "http",
+      mock_server_port (mock->server));
   return mock;
 }
 
@@ -578,33 +486,16 @@ mock_chat_url (MockChat * mock)
   return mock->url;
 }
 
-static gboolean
-quit_cb (gpointer user_data)
-{
-  g_main_loop_quit (user_data);
-  return G_SOURCE_REMOVE;
-}
-
 void
 mock_chat_free (MockChat * mock)
 {
-  GSource *source;
-
   if (!mock)
     return;
-  /* From inside the loop: a quit before the thread reaches
-   * g_main_loop_run() would be lost */
-  source = g_idle_source_new ();
-  g_source_set_callback (source, quit_cb, mock->loop, NULL);
-  g_source_attach (source, mock->context);
-  g_source_unref (source);
-  g_thread_join (mock->thread);
-  g_main_loop_unref (mock->loop);
-  g_main_context_unref (mock->context);
+  /* hanging responses end there: their clients see the connection close */
+  mock_server_free (mock->server);
   g_queue_clear_full (&mock->scripts, (GDestroyNotify) script_free);
   g_ptr_array_unref (mock->requests);
   g_free (mock->url);
-  g_clear_object (&mock->certificate);
   g_mutex_clear (&mock->lock);
   g_cond_clear (&mock->cond);
   g_free (mock);

@@ -19,6 +19,7 @@
 #include <json-glib/json-glib.h>
 
 #include "mockrealtime.h"
+#include "mockserver.h"
 
 #define REALTIME_PATH "/v1/realtime"
 /* what the server accepts from the client in one frame */
@@ -119,11 +120,8 @@ typedef struct
 
 struct _MockRealtime
 {
-  GThread *thread;
-  GMainContext *context;
-  GMainLoop *loop;
-  SoupServer *server;           /* used in the thread only */
-  GTlsCertificate *certificate; /* wss when set */
+  MockServer *server;
+  GMainContext *context;        /* the server's */
   gchar *url;
   GHashTable *sockets;          /* the thread only: client port -> GSocket */
   guint next_event_id;          /* the thread only */
@@ -132,7 +130,6 @@ struct _MockRealtime
 
   GMutex lock;
   GCond cond;
-  gboolean ready;
   GQueue queue;                 /* MockRealtimeScript *, for connections */
   GPtrArray *conns;             /* Conn * */
   GPtrArray *violations;        /* gchar * */
@@ -2021,56 +2018,28 @@ request_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
   g_mutex_unlock (&mock->lock);
 }
 
-/* Connections are accepted here and handed to the server: SoupServer's
- * own listener (soup_server_listen_local) leaks every accepted socket in
- * libsoup 3.2, which valgrind reports. The socket of each is kept by the
- * client's port, for the drop step. */
-static gboolean
-incoming_cb (GSocketService * service, GSocketConnection * sconn,
-    GObject * source, gpointer user_data)
+/* Each accepted connection: its socket is kept by the client's port, for
+ * the drop step */
+static void
+accept_cb (GSocketConnection * sconn, gpointer user_data)
 {
   MockRealtime *mock = user_data;
-  GSocketAddress *local, *remote;
-  GError *err = NULL;
-  GIOStream *stream;
+  GSocketAddress *remote;
   gboolean nodelay;
 
-  (void) service;
-  (void) source;
   g_mutex_lock (&mock->lock);
   nodelay = mock->nodelay;
   g_mutex_unlock (&mock->lock);
   if (nodelay)
     g_socket_set_option (g_socket_connection_get_socket (sconn), IPPROTO_TCP,
         TCP_NODELAY, TRUE, NULL);
-  if (mock->certificate) {
-    /* the handshake happens with the first read */
-    stream = g_tls_server_connection_new (G_IO_STREAM (sconn),
-        mock->certificate, &err);
-    if (!stream) {
-      g_warning ("mockrealtime: no TLS: %s", err->message);
-      g_clear_error (&err);
-      return TRUE;
-    }
-  } else {
-    stream = g_object_ref (G_IO_STREAM (sconn));
-  }
-  local = g_socket_connection_get_local_address (sconn, NULL);
   remote = g_socket_connection_get_remote_address (sconn, NULL);
   if (remote && G_IS_INET_SOCKET_ADDRESS (remote))
     g_hash_table_replace (mock->sockets,
         GUINT_TO_POINTER (g_inet_socket_address_get_port
             (G_INET_SOCKET_ADDRESS (remote))),
         g_object_ref (g_socket_connection_get_socket (sconn)));
-  if (!local || !remote || !soup_server_accept_iostream (mock->server,
-          stream, local, remote, &err)) {
-    g_warning ("mockrealtime: cannot accept: %s", err ? err->message : "?");
-    g_clear_error (&err);
-  }
-  g_clear_object (&local);
   g_clear_object (&remote);
-  g_object_unref (stream);
-  return TRUE;
 }
 
 static gboolean
@@ -2135,57 +2104,22 @@ shut_down (MockRealtime * mock)
   }
 }
 
-static gpointer
-mock_thread (gpointer user_data)
+static void
+setup_cb (SoupServer * server, gpointer user_data)
 {
-  MockRealtime *mock = user_data;
-  GSocketService *service;
-  GSocketAddress *addr, *effective = NULL;
-  GInetAddress *loopback;
-  GError *err = NULL;
-
-  g_main_context_push_thread_default (mock->context);
-  mock->server = soup_server_new ("server-header", "mockrealtime ", NULL);
   /* frames travel as sent: no permessage-deflate */
-  soup_server_remove_websocket_extension (mock->server,
+  soup_server_remove_websocket_extension (server,
       SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-  soup_server_add_handler (mock->server, REALTIME_PATH, request_cb, mock, NULL);
-  soup_server_add_websocket_handler (mock->server, REALTIME_PATH, NULL, NULL,
-      websocket_cb, mock, NULL);
+  soup_server_add_handler (server, REALTIME_PATH, request_cb, user_data,
+      NULL);
+  soup_server_add_websocket_handler (server, REALTIME_PATH, NULL, NULL,
+      websocket_cb, user_data, NULL);
+}
 
-  /* 127.0.0.1 only, port chosen by the system */
-  service = g_socket_service_new ();
-  loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  addr = g_inet_socket_address_new (loopback, 0);
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (service), addr,
-          G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, &effective, &err))
-    g_error ("mockrealtime: cannot listen: %s", err->message);
-  g_object_unref (addr);
-  g_object_unref (loopback);
-  g_signal_connect (service, "incoming", G_CALLBACK (incoming_cb), mock);
-  g_socket_service_start (service);
-
-  g_mutex_lock (&mock->lock);
-  mock->url = g_strdup_printf ("%s://127.0.0.1:%u" REALTIME_PATH,
-      mock->certificate ? "wss" : "ws",
-      g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
-  mock->ready = TRUE;
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
-  g_object_unref (effective);
-
-  g_main_loop_run (mock->loop);
-
-  g_socket_service_stop (service);
-  g_socket_listener_close (G_SOCKET_LISTENER (service));
-  g_object_unref (service);
-  shut_down (mock);
-  soup_server_disconnect (mock->server);
-  g_clear_object (&mock->server);
-  while (g_main_context_iteration (mock->context, FALSE));
-  g_hash_table_remove_all (mock->sockets);
-  g_main_context_pop_thread_default (mock->context);
-  return NULL;
+static void
+stop_cb (gpointer user_data)
+{
+  shut_down (user_data);
 }
 
 /* ------------------------------------------------------------------------
@@ -2202,13 +2136,6 @@ MockRealtime *
 mock_realtime_new_tls (const gchar * pem_file)
 {
   MockRealtime *mock = g_new0 (MockRealtime, 1);
-  GError *err = NULL;
-
-  if (pem_file) {
-    mock->certificate = g_tls_certificate_new_from_file (pem_file, &err);
-    if (!mock->certificate)
-      g_error ("mockrealtime: %s: %s", pem_file, err->message);
-  }
 
   g_mutex_init (&mock->lock);
   g_cond_init (&mock->cond);
@@ -2217,14 +2144,12 @@ mock_realtime_new_tls (const gchar * pem_file)
   mock->violations = g_ptr_array_new_with_free_func (g_free);
   mock->failures = g_ptr_array_new_with_free_func (g_free);
   mock->sockets = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
-  mock->context = g_main_context_new ();
-  mock->loop = g_main_loop_new (mock->context, FALSE);
-  mock->thread = g_thread_new ("mockrealtime", mock_thread, mock);
-
-  g_mutex_lock (&mock->lock);
-  while (!mock->ready)
-    g_cond_wait (&mock->cond, &mock->lock);
-  g_mutex_unlock (&mock->lock);
+  mock->server = mock_server_new ("mockrealtime", pem_file, setup_cb,
+      accept_cb, stop_cb, mock);
+  mock->context = mock_server_context (mock->server);
+  mock->url = g_strdup_printf ("%s://127.0.0.1:%u" REALTIME_PATH,
+      mock_server_is_tls (mock->server) ? "wss" : "ws",
+      mock_server_port (mock->server));
   return mock;
 }
 
@@ -2234,29 +2159,13 @@ mock_realtime_url (MockRealtime * mock)
   return mock->url;
 }
 
-static gboolean
-quit_cb (gpointer user_data)
-{
-  g_main_loop_quit (user_data);
-  return G_SOURCE_REMOVE;
-}
-
 void
 mock_realtime_free (MockRealtime * mock)
 {
-  GSource *source;
-
   if (!mock)
     return;
-  /* From inside the loop: a quit before the thread reaches
-   * g_main_loop_run() would be lost */
-  source = g_idle_source_new ();
-  g_source_set_callback (source, quit_cb, mock->loop, NULL);
-  g_source_attach (source, mock->context);
-  g_source_unref (source);
-  g_thread_join (mock->thread);
-  g_main_loop_unref (mock->loop);
-  g_main_context_unref (mock->context);
+  mock_server_free (mock->server);
+  g_hash_table_remove_all (mock->sockets);
   g_queue_clear_full (&mock->queue, (GDestroyNotify)
       mock_realtime_script_free);
   g_ptr_array_unref (mock->conns);
@@ -2264,7 +2173,6 @@ mock_realtime_free (MockRealtime * mock)
   g_ptr_array_unref (mock->failures);
   g_hash_table_unref (mock->sockets);
   g_free (mock->url);
-  g_clear_object (&mock->certificate);
   g_mutex_clear (&mock->lock);
   g_cond_clear (&mock->cond);
   g_free (mock);
