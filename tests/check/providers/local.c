@@ -29,6 +29,7 @@
 #include "gstbidivad.h"
 #include "gstbidiasr.h"
 #include "gstbidihistory.h"
+#include "buslog.h"
 #include "gstbidiintents.h"
 #include "gstbiditts.h"
 
@@ -1158,56 +1159,15 @@ typedef struct
   GstElement *agent;
   GstPad *sinkpad;              /* of the sink */
 
+  BusLog *log;                  /* the pipeline's messages */
   GMutex lock;
   GCond cond;
-  GPtrArray *msgs;              /* GstStructure: element messages, "eos",
-                                 * "error" */
   guint64 pushed;               /* samples pushed by the test */
   guint n_flush;
   guint64 flush_pos;            /* pushed when the first FLUSH_START came */
   GByteArray *answer;           /* samples of the non-GAP buffers */
   guint n_answer_buffers;
 } Session;
-
-static GstBusSyncReply
-session_bus (G_GNUC_UNUSED GstBus * bus, GstMessage * msg, gpointer user_data)
-{
-  Session *s = user_data;
-  GstStructure *st = NULL;
-
-  switch (GST_MESSAGE_TYPE (msg)) {
-    case GST_MESSAGE_ELEMENT:
-      if (gst_message_get_structure (msg))
-        st = gst_structure_copy (gst_message_get_structure (msg));
-      break;
-    case GST_MESSAGE_EOS:
-      st = gst_structure_new_empty ("eos");
-      break;
-    case GST_MESSAGE_ERROR:{
-      GError *err = NULL;
-      gchar *dbg = NULL;
-
-      gst_message_parse_error (msg, &err, &dbg);
-      st = gst_structure_new ("error", "message", G_TYPE_STRING,
-          err->message, "debug", G_TYPE_STRING, dbg, NULL);
-      g_error_free (err);
-      g_free (dbg);
-      break;
-    }
-    default:
-      break;
-  }
-  if (st) {
-    GST_INFO ("bus: %" GST_PTR_FORMAT, st);
-    g_mutex_lock (&s->lock);
-    g_ptr_array_add (s->msgs, st);
-    g_cond_broadcast (&s->cond);
-    g_mutex_unlock (&s->lock);
-  }
-  /* a sync handler that drops a message owns it */
-  gst_message_unref (msg);
-  return GST_BUS_DROP;
-}
 
 static GstPadProbeReturn
 session_probe (G_GNUC_UNUSED GstPad * pad, GstPadProbeInfo * info,
@@ -1277,8 +1237,6 @@ session_new_full (const gchar * desc, GstStructure * config)
 
   g_mutex_init (&s->lock);
   g_cond_init (&s->cond);
-  s->msgs = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      gst_structure_free);
   s->answer = g_byte_array_new ();
 
   s->pipeline = gst_parse_launch (desc, &err);
@@ -1299,7 +1257,7 @@ session_new_full (const gchar * desc, GstStructure * config)
       GST_PAD_PROBE_TYPE_EVENT_FLUSH, session_probe, s, NULL);
 
   bus = gst_element_get_bus (s->pipeline);
-  gst_bus_set_sync_handler (bus, session_bus, s, NULL);
+  s->log = bus_log_new (bus);
   gst_object_unref (bus);
 
   fail_if (gst_element_set_state (s->pipeline, GST_STATE_PLAYING) ==
@@ -1310,100 +1268,38 @@ session_new_full (const gchar * desc, GstStructure * config)
 static void
 session_free (Session * s)
 {
-  GstBus *bus;
-
   gst_element_set_state (s->pipeline, GST_STATE_NULL);
-  bus = gst_element_get_bus (s->pipeline);
-  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
-  gst_object_unref (bus);
+  bus_log_free (s->log);
   if (s->src)
     gst_object_unref (s->src);
   gst_object_unref (s->agent);
   gst_object_unref (s->sinkpad);
   gst_object_unref (s->pipeline);
-  g_ptr_array_unref (s->msgs);
   g_byte_array_unref (s->answer);
   g_mutex_clear (&s->lock);
   g_cond_clear (&s->cond);
   g_free (s);
 }
 
-static gboolean
-msg_matches (const GstStructure * st, const gchar * name,
-    const gchar * field, const gchar * value)
-{
-  if (!gst_structure_has_name (st, name))
-    return FALSE;
-  if (!field)
-    return TRUE;
-  if (g_strcmp0 (field, "is_final") == 0) {
-    gboolean b = FALSE;
-    gst_structure_get_boolean (st, field, &b);
-    return b == (g_strcmp0 (value, "true") == 0);
-  }
-  return g_strcmp0 (gst_structure_get_string (st, field), value) == 0;
-}
-
-/* Index of the first message from @from on named @name (with @field =
- * @value), waiting up to @timeout_ms; -1 if none. Fails on an error
- * message unless waiting for one. */
+/* The pipeline's messages (see buslog.h) */
 static gint
 session_wait (Session * s, guint from, const gchar * name,
     const gchar * field, const gchar * value, guint timeout_ms)
 {
-  gint64 end = g_get_monotonic_time () +
-      (gint64) timeout_ms * slow * G_TIME_SPAN_MILLISECOND;
-  gint found = -1;
-  guint i = from;
-
-  g_mutex_lock (&s->lock);
-  while (found < 0) {
-    for (; i < s->msgs->len; i++) {
-      GstStructure *st = g_ptr_array_index (s->msgs, i);
-
-      if (gst_structure_has_name (st, "error") && strcmp (name, "error")) {
-        gchar *str = gst_structure_to_string (st);
-        g_mutex_unlock (&s->lock);
-        fail ("unexpected error: %s", str);
-        g_free (str);
-        return -1;
-      }
-      if (msg_matches (st, name, field, value)) {
-        found = i;
-        break;
-      }
-    }
-    if (found < 0 && !g_cond_wait_until (&s->cond, &s->lock, end))
-      break;
-  }
-  g_mutex_unlock (&s->lock);
-  return found;
+  return bus_log_wait (s->log, from, name, field, value, timeout_ms);
 }
 
-/* The message at @i (valid until the session is freed) */
 static const GstStructure *
 session_msg (Session * s, gint i)
 {
-  const GstStructure *st;
-
-  g_mutex_lock (&s->lock);
-  st = i >= 0 && (guint) i < s->msgs->len ?
-      g_ptr_array_index (s->msgs, i) : NULL;
-  g_mutex_unlock (&s->lock);
-  return st;
+  return bus_log_get (s->log, i);
 }
 
 static guint
 session_count (Session * s, const gchar * name, const gchar * field,
     const gchar * value)
 {
-  guint i, n = 0;
-
-  g_mutex_lock (&s->lock);
-  for (i = 0; i < s->msgs->len; i++)
-    n += msg_matches (g_ptr_array_index (s->msgs, i), name, field, value);
-  g_mutex_unlock (&s->lock);
-  return n;
+  return bus_log_count (s->log, name, field, value);
 }
 
 static void

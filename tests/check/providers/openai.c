@@ -26,6 +26,7 @@
 #include <gstbidiprovider.h>
 #include "mockrealtime.h"
 #include "testcert.h"
+#include "buslog.h"
 #include "secretwatch.h"
 
 #define KEY "sk-test-0123456789abcdef"
@@ -408,10 +409,9 @@ typedef struct
   GstElement *agent;
   GstPad *sinkpad;              /* of the fakesink */
 
+  BusLog *log;                  /* the pipeline's messages */
   GMutex lock;
   GCond cond;
-  GPtrArray *msgs;              /* GstStructure: element messages, and
-                                 * "eos", "error", "warning" */
   GPtrArray *tool_calls;        /* GstStructure: tool-call signals */
   GByteArray *answer;           /* the model's audio at the sink */
   gint64 first_render_us;       /* monotonic time the sink rendered the
@@ -423,59 +423,6 @@ typedef struct
   GstCaps *caps;                /* at the sink */
   guint64 pushed;               /* bytes pushed into the appsrc */
 } Session;
-
-static GstStructure *
-message_structure (const gchar * name, GstMessage * msg)
-{
-  GError *err = NULL;
-  gchar *dbg = NULL;
-  GstStructure *st;
-
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
-    gst_message_parse_error (msg, &err, &dbg);
-  else
-    gst_message_parse_warning (msg, &err, &dbg);
-  st = gst_structure_new (name, "message", G_TYPE_STRING, err->message,
-      "debug", G_TYPE_STRING, dbg, "domain", G_TYPE_STRING,
-      g_quark_to_string (err->domain), "code", G_TYPE_INT, err->code, NULL);
-  g_error_free (err);
-  g_free (dbg);
-  return st;
-}
-
-static GstBusSyncReply
-session_bus (G_GNUC_UNUSED GstBus * bus, GstMessage * msg, gpointer user_data)
-{
-  Session *s = user_data;
-  GstStructure *st = NULL;
-
-  switch (GST_MESSAGE_TYPE (msg)) {
-    case GST_MESSAGE_ELEMENT:
-      if (gst_message_get_structure (msg))
-        st = gst_structure_copy (gst_message_get_structure (msg));
-      break;
-    case GST_MESSAGE_EOS:
-      st = gst_structure_new_empty ("eos");
-      break;
-    case GST_MESSAGE_ERROR:
-      st = message_structure ("error", msg);
-      break;
-    case GST_MESSAGE_WARNING:
-      st = message_structure ("warning", msg);
-      break;
-    default:
-      break;
-  }
-  if (st) {
-    GST_INFO ("bus: %" GST_PTR_FORMAT, st);
-    g_mutex_lock (&s->lock);
-    g_ptr_array_add (s->msgs, st);
-    g_cond_broadcast (&s->cond);
-    g_mutex_unlock (&s->lock);
-  }
-  gst_message_unref (msg);
-  return GST_BUS_DROP;
-}
 
 static GstPadProbeReturn
 session_probe (G_GNUC_UNUSED GstPad * pad, GstPadProbeInfo * info,
@@ -560,8 +507,6 @@ session_create (MockRealtime * mock, const gchar * desc, gboolean with_key)
 
   g_mutex_init (&s->lock);
   g_cond_init (&s->cond);
-  s->msgs = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      gst_structure_free);
   s->tool_calls = g_ptr_array_new_with_free_func ((GDestroyNotify)
       gst_structure_free);
   s->answer = g_byte_array_new ();
@@ -587,7 +532,7 @@ session_create (MockRealtime * mock, const gchar * desc, gboolean with_key)
       GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH,
       session_probe, s, NULL);
   bus = gst_element_get_bus (s->pipeline);
-  gst_bus_set_sync_handler (bus, session_bus, s, NULL);
+  s->log = bus_log_new (bus);
   gst_object_unref (bus);
   return s;
 }
@@ -613,18 +558,13 @@ session_new (MockRealtime * mock, const gchar * desc,
 static void
 session_free (Session * s)
 {
-  GstBus *bus;
-
   gst_element_set_state (s->pipeline, GST_STATE_NULL);
-  bus = gst_element_get_bus (s->pipeline);
-  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
-  gst_object_unref (bus);
+  bus_log_free (s->log);
   if (s->src)
     gst_object_unref (s->src);
   gst_object_unref (s->agent);
   gst_object_unref (s->sinkpad);
   gst_object_unref (s->pipeline);
-  g_ptr_array_unref (s->msgs);
   g_ptr_array_unref (s->tool_calls);
   g_byte_array_unref (s->answer);
   gst_caps_replace (&s->caps, NULL);
@@ -633,83 +573,25 @@ session_free (Session * s)
   g_free (s);
 }
 
-static gboolean
-msg_matches (const GstStructure * st, const gchar * name,
-    const gchar * field, const gchar * value)
-{
-  if (!gst_structure_has_name (st, name))
-    return FALSE;
-  if (!field)
-    return TRUE;
-  if (strcmp (field, "is_final") == 0) {
-    gboolean b = FALSE;
-
-    gst_structure_get_boolean (st, field, &b);
-    return b == (g_strcmp0 (value, "true") == 0);
-  }
-  return g_strcmp0 (gst_structure_get_string (st, field), value) == 0;
-}
-
-/* Index of the first message from @from on named @name (with @field =
- * @value when @field is set), waiting up to @timeout_ms; -1 if none. An
- * ERROR message fails the test unless waiting for one. */
+/* The pipeline's messages (see buslog.h) */
 static gint
 session_wait (Session * s, guint from, const gchar * name,
     const gchar * field, const gchar * value, guint timeout_ms)
 {
-  gint64 end = deadline (timeout_ms);
-  gint found = -1;
-  guint i = from;
-
-  g_mutex_lock (&s->lock);
-  while (found < 0) {
-    for (; i < s->msgs->len; i++) {
-      GstStructure *st = g_ptr_array_index (s->msgs, i);
-
-      if (gst_structure_has_name (st, "error") && strcmp (name, "error")) {
-        gchar *str = gst_structure_to_string (st);
-
-        g_mutex_unlock (&s->lock);
-        fail ("unexpected error: %s", str);
-        g_free (str);
-        return -1;
-      }
-      if (msg_matches (st, name, field, value)) {
-        found = i;
-        break;
-      }
-    }
-    if (found < 0 && !g_cond_wait_until (&s->cond, &s->lock, end))
-      break;
-  }
-  g_mutex_unlock (&s->lock);
-  return found;
+  return bus_log_wait (s->log, from, name, field, value, timeout_ms);
 }
 
-/* The message at @i (valid until the session is freed) */
 static const GstStructure *
 session_msg (Session * s, gint i)
 {
-  const GstStructure *st;
-
-  g_mutex_lock (&s->lock);
-  st = i >= 0 && (guint) i < s->msgs->len ?
-      g_ptr_array_index (s->msgs, i) : NULL;
-  g_mutex_unlock (&s->lock);
-  return st;
+  return bus_log_get (s->log, i);
 }
 
 static guint
 session_count (Session * s, const gchar * name, const gchar * field,
     const gchar * value)
 {
-  guint i, n = 0;
-
-  g_mutex_lock (&s->lock);
-  for (i = 0; i < s->msgs->len; i++)
-    n += msg_matches (g_ptr_array_index (s->msgs, i), name, field, value);
-  g_mutex_unlock (&s->lock);
-  return n;
+  return bus_log_count (s->log, name, field, value);
 }
 
 static gint
@@ -835,11 +717,7 @@ session_n_tool_calls (Session * s)
 static void
 assert_no_secret_in_messages (Session * s, const gchar * secret)
 {
-  guint i, n;
-
-  g_mutex_lock (&s->lock);
-  n = s->msgs->len;
-  g_mutex_unlock (&s->lock);
+  guint i, n = bus_log_length (s->log);
 
   for (i = 0; i < n; i++) {
     gchar *str = gst_structure_to_string (session_msg (s, i));
@@ -1292,12 +1170,11 @@ transcripts (Session * s, const gchar * role)
   GString *out = g_string_new (NULL);
   guint i;
 
-  g_mutex_lock (&s->lock);
-  for (i = 0; i < s->msgs->len; i++) {
-    const GstStructure *st = g_ptr_array_index (s->msgs, i);
+  for (i = 0; i < bus_log_length (s->log); i++) {
+    const GstStructure *st = bus_log_get (s->log, i);
     gboolean final = FALSE;
 
-    if (!msg_matches (st, "bidi_transcript_stream", "role", role))
+    if (!bus_log_matches (st, "bidi_transcript_stream", "role", role))
       continue;
     gst_structure_get_boolean (st, "is_final", &final);
     g_string_append_printf (out, "%s%s|%s|%s", out->len ? "\n" : "",
@@ -1305,7 +1182,6 @@ transcripts (Session * s, const gchar * role)
         GST_STR_NULL (gst_structure_get_string (st, "current_transcript")),
         final ? "final" : "partial");
   }
-  g_mutex_unlock (&s->lock);
   return g_string_free (out, FALSE);
 }
 
@@ -1972,7 +1848,7 @@ direct_find (Direct * d, const gchar * name, const gchar * field,
   guint i;
 
   for (i = 0; i < d->events->len; i++)
-    if (msg_matches (g_ptr_array_index (d->events, i), name, field, value))
+    if (bus_log_matches (g_ptr_array_index (d->events, i), name, field, value))
       return i;
   return -1;
 }
