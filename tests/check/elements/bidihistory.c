@@ -1265,6 +1265,9 @@ GST_START_TEST (test_history_threads)
     g_ptr_array_unref (h);
     g_free (json);
     reads++;
+    /* let the appender run: under valgrind the threads take turns, and
+     * a reader that never sleeps would starve it */
+    g_usleep (500);
   }
   g_thread_join (thread);
   GST_INFO ("%u reads while appending", reads);
