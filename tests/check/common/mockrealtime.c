@@ -2144,6 +2144,7 @@ mock_realtime_new_tls (const gchar * pem_file)
   mock->violations = g_ptr_array_new_with_free_func (g_free);
   mock->failures = g_ptr_array_new_with_free_func (g_free);
   mock->sockets = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
+  mock->nodelay = TRUE;
   mock->server = mock_server_new ("mockrealtime", pem_file, setup_cb,
       accept_cb, stop_cb, mock);
   mock->context = mock_server_context (mock->server);

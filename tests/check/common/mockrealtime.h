@@ -249,11 +249,10 @@ void mock_realtime_set_audio_sent_func (MockRealtime * mock,
  * their audio. */
 void mock_realtime_set_keep_audio (MockRealtime * mock, gboolean keep);
 
-/* FALSE by default. With TRUE, connections accepted from then on get
- * TCP_NODELAY on their socket, as production servers usually set: a small
- * frame is then not held back (Nagle's algorithm) until the client has
- * acknowledged the previous one, which on Linux can take up to its 40 ms
- * delayed ACK. */
+/* TRUE by default: connections accepted from then on get TCP_NODELAY on
+ * their socket, as production servers usually set, so a small frame is not
+ * held back (Nagle's algorithm) until the client has acknowledged the
+ * previous one, which on Linux can take up to its 40 ms delayed ACK. */
 void mock_realtime_set_tcp_nodelay (MockRealtime * mock, gboolean nodelay);
 
 G_END_DECLS
