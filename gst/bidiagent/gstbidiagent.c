@@ -1496,47 +1496,32 @@ static gchar *
 hist_get_json (GstBidiAgent * self)
 {
   gchar *json = gst_bidi_history_to_json (self->history), *heard, *ret;
-  JsonBuilder *b;
-  JsonNode *node;
-  gchar *msg;
-  gsize len;
+  JsonObject *msg, *block;
+  JsonArray *content;
+  JsonNode *root;
 
   g_mutex_lock (&self->out_lock);
   heard = hist_answer_heard_unlocked (self);
   g_mutex_unlock (&self->out_lock);
-  if (!heard || !*heard) {
+  root = heard && *heard ? json_from_string (json, NULL) : NULL;
+  if (!root || !JSON_NODE_HOLDS_ARRAY (root)) {
+    if (root)
+      json_node_unref (root);
     g_free (heard);
     return json;
   }
 
-  b = json_builder_new ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "role");
-  json_builder_add_string_value (b, "assistant");
-  json_builder_set_member_name (b, "content");
-  json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "text");
-  json_builder_add_string_value (b, heard);
-  json_builder_end_object (b);
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-  node = json_builder_get_root (b);
-  msg = json_to_string (node, FALSE);
-  json_node_unref (node);
-  g_object_unref (b);
-
-  /* "[...]" + one more message */
-  g_strchomp (json);
-  len = strlen (json);
-  if (len >= 2 && json[len - 1] == ']') {
-    json[len - 1] = '\0';
-    ret = g_strdup_printf ("%s%s%s]", json, len > 2 ? "," : "", msg);
-  } else {
-    ret = g_strdup_printf ("[%s]", msg);
-  }
+  block = json_object_new ();
+  json_object_set_string_member (block, "text", heard);
+  content = json_array_new ();
+  json_array_add_object_element (content, block);
+  msg = json_object_new ();
+  json_object_set_string_member (msg, "role", "assistant");
+  json_object_set_array_member (msg, "content", content);
+  json_array_add_object_element (json_node_get_array (root), msg);
+  ret = json_to_string (root, FALSE);
+  json_node_unref (root);
   g_free (json);
-  g_free (msg);
   g_free (heard);
   return ret;
 }
@@ -1573,23 +1558,20 @@ static void
 hist_add_pair (GstBidiAgent * self, const gchar * id, const gchar * name,
     const gchar * input, const gchar * result, gboolean error)
 {
-  HistPair p = { (gchar *) id, (gchar *) name, (gchar *) input,
-    (gchar *) result, error
-  };
+  HistPair *p = g_new0 (HistPair, 1);
 
+  p->id = g_strdup (id);
+  p->name = g_strdup (name);
+  p->input = g_strdup (input);
+  p->result = g_strdup (result);
+  p->error = error;
   if (self->hist_user_pending) {
-    HistPair *copy = g_new0 (HistPair, 1);
-
-    copy->id = g_strdup (id);
-    copy->name = g_strdup (name);
-    copy->input = g_strdup (input);
-    copy->result = g_strdup (result);
-    copy->error = error;
-    g_queue_push_tail (&self->hist_pairs, copy);
+    g_queue_push_tail (&self->hist_pairs, p);
     return;
   }
   hist_commit_answer (self);
-  hist_write_pair (self, &p);
+  hist_write_pair (self, p);
+  hist_pair_free (p);
 }
 
 /* The user's words are in (or will not come): the pairs that waited */
@@ -1633,9 +1615,7 @@ hist_on_transcript (GstBidiAgent * self, const GstStructure * event)
       hist_add_text (self, FALSE, text);
       hist_user_done (self);
     }
-  } else if (!is_final) {
-    return;
-  } else if (g_strcmp0 (role, "assistant") == 0) {
+  } else if (is_final && g_strcmp0 (role, "assistant") == 0) {
     g_mutex_lock (&self->out_lock);
     if (self->hist_text->len > 0)
       g_string_append_c (self->hist_text, ' ');
@@ -2404,24 +2384,6 @@ pending_call_take (GstBidiAgent * self, const gchar * id)
   return pc;
 }
 
-static gchar *
-json_error_object (const gchar * message)
-{
-  JsonBuilder *b = json_builder_new ();
-  JsonNode *root;
-  gchar *json;
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "error");
-  json_builder_add_string_value (b, message);
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json = json_to_string (root, FALSE);
-  json_node_unref (root);
-  g_object_unref (b);
-  return json;
-}
-
 /* Posts tool_result and gives the result to the provider (network
  * thread) */
 static void
@@ -2504,8 +2466,8 @@ net_tool_job_done (GstBidiAgent * self, gpointer data)
   ToolJob *job = data;
 
   if (job->gen != get_tool_gen (self)) {
-    GST_DEBUG_OBJECT (self, "dropping the result of %s for a provider that "
-        "is gone", job->id);
+    GST_DEBUG_OBJECT (self, "dropping the result of %s: the provider that "
+        "asked is gone", job->id);
     return;
   }
   net_tool_result_now (self, job->id, job->name, job->input, job->result,
@@ -2558,7 +2520,7 @@ tool_timeout_cb (gpointer user_data)
       ("tool call %s", pc->id));
   message = g_strdup_printf ("the %s tool did not answer within %u ms",
       pc->name, ms);
-  result = json_error_object (message);
+  result = gst_bidi_tool_error_json (message);
   net_tool_result_now (self, pc->id, pc->name, pc->input, result, FALSE);
   g_free (message);
   g_free (result);
@@ -2646,11 +2608,11 @@ handle_tool_use (GstBidiAgent * self, GstStructure * event)
     pending_call_free (pc);
     GST_WARNING_OBJECT (self, "no tool-call handler took the call of \"%s\"",
         name);
-    result = json_error_object ("the application did not take the call");
+    result = gst_bidi_tool_error_json ("the application did not take the call");
   } else {
     GST_WARNING_OBJECT (self, "the model called an unknown tool \"%s\"",
         GST_STR_NULL (name));
-    result = json_error_object ("no such tool");
+    result = gst_bidi_tool_error_json ("no such tool");
   }
   net_tool_result_now (self, id, name, input, result, FALSE);
   g_free (result);
@@ -2898,15 +2860,6 @@ bad_format:
   }
 }
 
-static void
-net_send_tool_result (GstBidiAgent * self, gpointer data)
-{
-  ToolJob *job = data;
-
-  net_tool_result_now (self, job->id, job->name, job->input, job->result,
-      job->ok);
-}
-
 static gboolean
 gst_bidi_agent_send_tool_result (GstBidiAgent * self,
     const gchar * tool_use_id, const gchar * result, const gchar * status)
@@ -2924,6 +2877,7 @@ gst_bidi_agent_send_tool_result (GstBidiAgent * self,
   job->id = g_strdup (pc->id);
   job->name = g_strdup (pc->name);
   job->input = g_strdup (pc->input);
+  job->gen = get_tool_gen (self);
   job->ok = strcmp (status, "success") == 0;
   pending_call_free (pc);
   /* JSON as it is; anything else is text, sent as a JSON string */
@@ -2932,7 +2886,7 @@ gst_bidi_agent_send_tool_result (GstBidiAgent * self,
     node = json_node_init_string (json_node_alloc (), result ? result : "");
   job->result = json_to_string (node, FALSE);
   json_node_unref (node);
-  return net_invoke (self, net_send_tool_result, job, tool_job_free);
+  return net_invoke (self, net_tool_job_done, job, tool_job_free);
 
   /* ERRORS */
 bad_status:

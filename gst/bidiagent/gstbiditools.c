@@ -497,6 +497,31 @@ gst_bidi_builtin_tools_spec_json (const gchar * const *names)
 }
 
 /**
+ * gst_bidi_tool_error_json:
+ * @message: what went wrong
+ *
+ * Returns: (transfer full): the result of a failed tool call,
+ * {"error": @message}, as JSON text.
+ */
+gchar *
+gst_bidi_tool_error_json (const gchar * message)
+{
+  JsonBuilder *b = json_builder_new ();
+  JsonNode *root;
+  gchar *json;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "error");
+  json_builder_add_string_value (b, message);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json = json_to_string (root, FALSE);
+  json_node_unref (root);
+  g_object_unref (b);
+  return json;
+}
+
+/**
  * gst_bidi_builtin_tool_run:
  * @name: a built-in tool
  * @input_json: (nullable): its input, a JSON object
@@ -532,19 +557,15 @@ gst_bidi_builtin_tool_run (const gchar * name, const gchar * input_json,
   ok = tool->func (json_node_get_object (input), b, &error);
 
 done:
-  if (!ok) {
-    /* drop anything the tool added before failing */
-    g_object_unref (b);
-    b = json_builder_new ();
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "error");
-    json_builder_add_string_value (b, error ? error : "failed");
+  if (ok) {
+    json_builder_end_object (b);
+    root = json_builder_get_root (b);
+    *result_json = json_to_string (root, FALSE);
+    json_node_unref (root);
+  } else {
+    /* anything the tool added before failing is dropped */
+    *result_json = gst_bidi_tool_error_json (error ? error : "failed");
   }
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  *result_json = json_to_string (root, FALSE);
-
-  json_node_unref (root);
   if (input)
     json_node_unref (input);
   g_object_unref (b);

@@ -49,6 +49,10 @@ gchar *gst_bidi_builtin_tools_spec_json (const gchar * const *names);
 
 /* Runs a built-in tool. Returns TRUE for status "success"; @result_json is
  * always set (transfer full). Never blocks for long. */
+/* {"error": @message}, the result of a failed tool call, as JSON text */
+GST_BIDI_API
+gchar *gst_bidi_tool_error_json (const gchar * message);
+
 GST_BIDI_API
 gboolean gst_bidi_builtin_tool_run (const gchar * name,
     const gchar * input_json, gchar ** result_json);
