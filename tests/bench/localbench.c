@@ -47,6 +47,7 @@
 #include "gstbidiasr.h"
 #include "gstbidiintents.h"
 #include "gstbiditts.h"
+#include "benchutil.h"
 
 #define RATE 16000
 #define CHUNK_MS 20
@@ -106,23 +107,6 @@ static const gchar *questions[] = {
   "what is twelve plus thirty",
 };
 
-static gint failures;
-
-static void
-failed (const gchar * format, ...) G_GNUC_PRINTF (1, 2);
-
-static void
-failed (const gchar * format, ...)
-{
-  va_list ap;
-
-  va_start (ap, format);
-  g_printerr ("localbench: ");
-  vfprintf (stderr, format, ap);
-  g_printerr ("\n");
-  va_end (ap);
-  failures++;
-}
 
 /* ------------------------------------------------------------------------
  * Fixtures
@@ -194,44 +178,14 @@ process_cpu_s (void)
       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
-/* VmRSS, RssAnon or RssFile of this process, in KiB */
-static glong
-rss_kib_of (const gchar * what)
-{
-  gchar *status = NULL, *p;
-  glong v = 0;
-
-  if (g_file_get_contents ("/proc/self/status", &status, NULL, NULL) &&
-      (p = strstr (status, what)))
-    v = strtol (p + strlen (what), NULL, 10);
-  g_free (status);
-  return v;
-}
 
 static glong
 rss_kib (void)
 {
-  return rss_kib_of ("VmRSS:");
+  return bench_status_kib ("VmRSS:");
 }
 
-static int
-cmp_double (gconstpointer a, gconstpointer b)
-{
-  gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
-  return x < y ? -1 : x > y;
-}
 
-static gdouble
-percentile (GArray * v, gdouble p)
-{
-  guint i;
-
-  if (v->len == 0)
-    return 0;
-  g_array_sort (v, cmp_double);
-  i = (guint) (p * (v->len - 1) + 0.5);
-  return g_array_index (v, gdouble, MIN (i, v->len - 1));
-}
 
 /* ------------------------------------------------------------------------
  * 1. Recognition
@@ -296,7 +250,7 @@ run_recognition (gint seeds)
   asr = gst_bidi_asr_new (&model, &err);
   load_s = g_get_monotonic_time () / 1e6 - t;
   if (!asr) {
-    failed ("no speech model: %s", err->message);
+    bench_failed ("no speech model: %s", err->message);
     g_clear_error (&err);
     gst_bidi_asr_model_clear (&model);
     return;
@@ -339,7 +293,7 @@ run_recognition (gint seeds)
       audio += (gdouble) pcm->len / RATE;
 
       if (h.finals->len != G_N_ELEMENTS (phrases))
-        failed ("%u turns for %u phrases (seed %d)", h.finals->len,
+        bench_failed ("%u turns for %u phrases (seed %d)", h.finals->len,
             (guint) G_N_ELEMENTS (phrases), seed);
       for (i = 0; mixed < 2 && i < MIN (h.finals->len,
               G_N_ELEMENTS (phrases)); i++) {
@@ -546,15 +500,6 @@ sess_free (Sess * s)
   g_free (s);
 }
 
-/* Sleeps until @t_us (monotonic) */
-static void
-sleep_until (gint64 t_us)
-{
-  gint64 now = g_get_monotonic_time ();
-
-  if (t_us > now)
-    g_usleep (t_us - now);
-}
 
 /* ------------------------------------------------------------------------
  * 2. Latency
@@ -578,7 +523,7 @@ run_latency (gint n_questions)
     vad.end_ms = opt_vad_end_ms;
   s = sess_new ();
   if (!sess_wait_connected (s, 20 * G_USEC_PER_SEC)) {
-    failed ("latency: the provider did not connect: %s",
+    bench_failed ("latency: the provider did not connect: %s",
         GST_STR_NULL (s->error));
     sess_free (s);
     return;
@@ -610,7 +555,7 @@ run_latency (gint n_questions)
     for (i = 0; i < pcm->len; i += CHUNK) {
       gint64 now;
 
-      sleep_until (t0 + (gint64) (pos + CHUNK) * G_USEC_PER_SEC / RATE);
+      bench_sleep_until (t0 + (gint64) (pos + CHUNK) * G_USEC_PER_SEC / RATE);
       now = g_get_monotonic_time ();
       if (i + CHUNK > end && !s->armed) {
         g_mutex_lock (&s->lock);
@@ -634,7 +579,7 @@ run_latency (gint n_questions)
     answer = g_strdup (s->last_answer);
     g_mutex_unlock (&s->lock);
     if (!first) {
-      failed ("latency: no answer to question %d", q);
+      bench_failed ("latency: no answer to question %d", q);
       g_free (heard);
       g_free (answer);
       g_array_unref (pcm);
@@ -680,7 +625,7 @@ run_latency (gint n_questions)
         if (g_get_monotonic_time () > last + 800 * 1000)
           break;
         add_noise (pcm, CHUNK, rng);
-        sleep_until (t0 + (gint64) (pos + CHUNK) * G_USEC_PER_SEC / RATE);
+        bench_sleep_until (t0 + (gint64) (pos + CHUNK) * G_USEC_PER_SEC / RATE);
         sess_push (s, (gint16 *) pcm->data, CHUNK);
         g_array_set_size (pcm, 0);
         pos += CHUNK;
@@ -693,19 +638,19 @@ run_latency (gint n_questions)
   g_print ("  %-52s %5s %8s %8s %8s   target\n", "", "n", "p50", "p90", "max");
   g_print ("  %-52s %5u %8.0f %8.0f %8.0f\n",
       "end of turn (the listener's decision) -> first sample", from_vad->len,
-      percentile (from_vad, 0.5), percentile (from_vad, 0.9),
-      percentile (from_vad, 1.0));
+      bench_percentile (from_vad, 0.5), bench_percentile (from_vad, 0.9),
+      bench_percentile (from_vad, 1.0));
   g_print ("  %-52s %5u %8.0f %8.0f %8.0f   p50 < %.0f ms\n",
       "end of speech -> first answer sample", from_speech->len,
-      percentile (from_speech, 0.5), percentile (from_speech, 0.9),
-      percentile (from_speech, 1.0), TARGET_LATENCY_MS);
+      bench_percentile (from_speech, 0.5), bench_percentile (from_speech, 0.9),
+      bench_percentile (from_speech, 1.0), TARGET_LATENCY_MS);
   g_print ("  (milliseconds; a turn ends after early-end-ms = %u of quiet "
       "when its words are a whole request, else after vad-end-ms = %u; "
       "early ends: %u of %u; interruptions: %u)\n",
       GST_BIDI_LISTENER_DEFAULT_EARLY_END_MS, vad.end_ms, n_early,
       from_speech->len, s->interruptions);
   if (s->interruptions)
-    failed ("latency: %u unexpected interruptions", s->interruptions);
+    bench_failed ("latency: %u unexpected interruptions", s->interruptions);
   sess_free (s);
   g_array_unref (from_speech);
   g_array_unref (from_vad);
@@ -737,7 +682,7 @@ feed_sessions (Feed * feeds, guint n, gdouble seconds, gboolean speech)
   add_noise (noise, CHUNK * 50, rng);
   while (g_get_monotonic_time () < end) {
     k++;
-    sleep_until (t0 + (gint64) k * CHUNK_MS * 1000);
+    bench_sleep_until (t0 + (gint64) k * CHUNK_MS * 1000);
     for (i = 0; i < n; i++) {
       Feed *f = &feeds[i];
       const gint16 *data;
@@ -768,13 +713,13 @@ run_cpu (guint n, gint seconds)
   malloc_trim (0);
 #endif
   rss0 = rss_kib ();
-  anon0 = rss_kib_of ("RssAnon:");
-  file0 = rss_kib_of ("RssFile:");
+  anon0 = bench_status_kib ("RssAnon:");
+  file0 = bench_status_kib ("RssFile:");
   for (i = 0; i < n; i++)
     feeds[i].sess = sess_new ();
   for (i = 0; i < n; i++)
     if (!sess_wait_connected (feeds[i].sess, 60 * G_USEC_PER_SEC))
-      failed ("cpu: session %u did not connect", i);
+      bench_failed ("cpu: session %u did not connect", i);
 
   /* each session: a question, then quiet while it is answered; the
    * sessions start at different points of the script */
@@ -803,8 +748,8 @@ run_cpu (guint n, gint seconds)
   rss1 = rss_kib ();
   talk = feed_sessions (feeds, n, seconds, TRUE);
   rss2 = rss_kib ();
-  anon2 = rss_kib_of ("RssAnon:");
-  file2 = rss_kib_of ("RssFile:");
+  anon2 = bench_status_kib ("RssAnon:");
+  file2 = bench_status_kib ("RssFile:");
 
   for (i = 0; i < n; i++) {
     Sess *s = feeds[i].sess;
@@ -813,7 +758,7 @@ run_cpu (guint n, gint seconds)
     answers += s->completes;
     interruptions += s->interruptions;
     if (s->error)
-      failed ("cpu: session %u: %s", i, s->error);
+      bench_failed ("cpu: session %u: %s", i, s->error);
     g_mutex_unlock (&s->lock);
   }
 
@@ -835,7 +780,7 @@ run_cpu (guint n, gint seconds)
       "files, shared with other processes) %.1f MiB per session\n",
       (anon2 - anon0) / 1024.0 / n, (file2 - file0) / 1024.0 / n);
   if (turns == 0 || answers == 0)
-    failed ("cpu: the sessions did not converse");
+    bench_failed ("cpu: the sessions did not converse");
 
   for (i = 0; i < n; i++) {
     sess_free (feeds[i].sess);
@@ -889,7 +834,7 @@ main (int argc, char **argv)
 
   g_print ("\n(figures only: nothing here fails on a time; total run %.0f s;"
       " %d problem%s)\n", (g_get_monotonic_time () - t_start) / 1e6,
-      failures, failures == 1 ? "" : "s");
+      bench_failures (), bench_failures () == 1 ? "" : "s");
   g_free (opt_only);
-  return failures ? 1 : 0;
+  return bench_failures () ? 1 : 0;
 }

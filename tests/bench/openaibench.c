@@ -70,6 +70,7 @@
 #include <libsoup/soup.h>
 
 #include "mockrealtime.h"
+#include "benchutil.h"
 
 #define RATE 24000
 #define BPF 2
@@ -117,24 +118,6 @@ static GOptionEntry entries[] = {
   {NULL, 0, 0, 0, NULL, NULL, NULL}
 };
 
-static gint failures;
-
-/* *INDENT-OFF* */
-static void failed (const gchar * format, ...) G_GNUC_PRINTF (1, 2);
-/* *INDENT-ON* */
-
-static void
-failed (const gchar * format, ...)
-{
-  va_list ap;
-
-  va_start (ap, format);
-  g_printerr ("openaibench: ");
-  vfprintf (stderr, format, ap);
-  g_printerr ("\n");
-  va_end (ap);
-  failures++;
-}
 
 /* ------------------------------------------------------------------------
  * Measuring tools
@@ -148,19 +131,6 @@ process_cpu_s (struct rusage *ru)
       ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
 }
 
-/* VmRSS, RssAnon ... of this process, in KiB */
-static glong
-status_kib (const gchar * what)
-{
-  gchar *status = NULL, *p;
-  glong v = 0;
-
-  if (g_file_get_contents ("/proc/self/status", &status, NULL, NULL) &&
-      (p = strstr (status, what)))
-    v = strtol (p + strlen (what), NULL, 10);
-  g_free (status);
-  return v;
-}
 
 #if defined (__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
 #define HAVE_MALLINFO2 1
@@ -183,8 +153,8 @@ mem_now (void)
 #ifdef __GLIBC__
   malloc_trim (0);
 #endif
-  m.rss = status_kib ("VmRSS:");
-  m.anon = status_kib ("RssAnon:");
+  m.rss = bench_status_kib ("VmRSS:");
+  m.anon = bench_status_kib ("RssAnon:");
 #ifdef HAVE_MALLINFO2
   {
     struct mallinfo2 mi = mallinfo2 ();
@@ -196,34 +166,8 @@ mem_now (void)
   return m;
 }
 
-static int
-cmp_double (gconstpointer a, gconstpointer b)
-{
-  gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
 
-  return x < y ? -1 : x > y;
-}
 
-/* @v sorted */
-static gdouble
-percentile (GArray * v, gdouble p)
-{
-  guint i;
-
-  if (v->len == 0)
-    return 0;
-  i = (guint) (p * (v->len - 1) + 0.5);
-  return g_array_index (v, gdouble, MIN (i, v->len - 1));
-}
-
-static void
-sleep_until (gint64 t_us)
-{
-  gint64 now = g_get_monotonic_time ();
-
-  if (t_us > now)
-    g_usleep (t_us - now);
-}
 
 /* CPU time per thread: the first field of /proc/self/task/TID/schedstat
  * is the time on CPU in ns (user + system, like getrusage) */
@@ -924,7 +868,7 @@ feeder_thread (gpointer user_data)
         peer_queue_answer (p, tone);
     }
     k++;
-    sleep_until (t0 + (gint64) k * IN_CHUNK_MS * 1000);
+    bench_sleep_until (t0 + (gint64) k * IN_CHUNK_MS * 1000);
   }
   g_free (tone);
   g_free (input);
@@ -1101,13 +1045,13 @@ run_measure (const gchar * what, guint n, gboolean clients, gboolean sync,
       session_start (p);
     g_atomic_int_inc (&run->n_active);
     if (!mock_realtime_wait_connections (mock, p->conn + 1, 20000)) {
-      failed ("%s: peer %u never reached the mock", what, i);
+      bench_failed ("%s: peer %u never reached the mock", what, i);
       break;
     }
     g_usleep (opt_stagger_ms * 1000);
   }
   if (!run_wait_ready (run, n, 30 * G_USEC_PER_SEC))
-    failed ("%s: %u of %u connected", what, run->n_ready, n);
+    bench_failed ("%s: %u of %u connected", what, run->n_ready, n);
 
   g_usleep ((gulong) (warmup * G_USEC_PER_SEC));
   r.mem1 = mem_now ();
@@ -1191,15 +1135,11 @@ run_measure (const gchar * what, guint n, gboolean clients, gboolean sync,
       g_array_append_val (r.setup, ms);
     }
     if (p->error)
-      failed ("%s: peer %u: %s", what, i, p->error);
+      bench_failed ("%s: peer %u: %s", what, i, p->error);
     r.completes += p->completes;
     r.errors += p->errors;
     g_mutex_unlock (&p->lock);
   }
-  g_array_sort (r.lat, cmp_double);
-  g_array_sort (r.lat_first, cmp_double);
-  g_array_sort (r.lat_due, cmp_double);
-  g_array_sort (r.setup, cmp_double);
 
   /* stop */
   g_atomic_int_set (&run->stop, 1);
@@ -1209,7 +1149,7 @@ run_measure (const gchar * what, guint n, gboolean clients, gboolean sync,
   for (i = 0; i < n; i++)
     if (run->peers[i]->ready && !mock_realtime_wait_script_done (mock,
             run->conn_base + i, 5000))
-      failed ("%s: the mock's script for peer %u did not end", what, i);
+      bench_failed ("%s: the mock's script for peer %u did not end", what, i);
   if (clients) {
     GSource *timeout = g_timeout_source_new (3000);
 
@@ -1231,9 +1171,9 @@ run_measure (const gchar * what, guint n, gboolean clients, gboolean sync,
   for (i = 0; i < n; i++)
     mock_realtime_wait_closed (mock, run->conn_base + i, 5000);
   if (r.lat->len == 0)
-    failed ("%s: no audio delta was matched to a buffer", what);
+    bench_failed ("%s: no audio delta was matched to a buffer", what);
   if (r.errors)
-    failed ("%s: %u bidi_error events", what, r.errors);
+    bench_failed ("%s: %u bidi_error events", what, r.errors);
   run_free (run);
   g_free (out0);
   g_free (gap0);
@@ -1260,8 +1200,8 @@ static void
 print_latency_line (const gchar * label, GArray * v, const gchar * extra)
 {
   g_print ("    %-44s %7u %8.1f %8.1f %8.1f %8.1f%s%s\n", label, v->len,
-      percentile (v, 0.5), percentile (v, 0.9), percentile (v, 0.99),
-      percentile (v, 1.0), *extra ? "   " : "", extra);
+      bench_percentile (v, 0.5), bench_percentile (v, 0.9), bench_percentile (v, 0.99),
+      bench_percentile (v, 1.0), *extra ? "   " : "", extra);
 }
 
 static void
@@ -1368,14 +1308,14 @@ summary_cell (const Result * r, SumKind kind)
       return g_strdup_printf ("%.2f/%.2f MiB", mib_per_peer (r, r->mem0.heap,
               r->mem1.heap), mib_per_peer (r, r->mem0.heap, r->mem2.heap));
     case SUM_LAT:
-      return g_strdup_printf ("%.1f/%.1f/%.1f", percentile (r->lat, 0.5),
-          percentile (r->lat, 0.99), percentile (r->lat, 1.0));
+      return g_strdup_printf ("%.1f/%.1f/%.1f", bench_percentile (r->lat, 0.5),
+          bench_percentile (r->lat, 0.99), bench_percentile (r->lat, 1.0));
     case SUM_LAT_DUE:
-      return g_strdup_printf ("%.0f/%.0f/%.0f", percentile (r->lat_due, 0.5),
-          percentile (r->lat_due, 0.99), percentile (r->lat_due, 1.0));
+      return g_strdup_printf ("%.0f/%.0f/%.0f", bench_percentile (r->lat_due, 0.5),
+          bench_percentile (r->lat_due, 0.99), bench_percentile (r->lat_due, 1.0));
     case SUM_SETUP:
-      return g_strdup_printf ("%.1f/%.1f", percentile (r->setup, 0.5),
-          percentile (r->setup, 1.0));
+      return g_strdup_printf ("%.1f/%.1f", bench_percentile (r->setup, 0.5),
+          bench_percentile (r->setup, 1.0));
   }
   return g_strdup ("?");
 }
@@ -1524,12 +1464,12 @@ main (int argc, char **argv)
         &nosync, SUM_LAT, "");
   if (mock_realtime_n_violations (mock) > 0) {
     gchar *s = mock_realtime_get_violations (mock);
-    failed ("protocol violations reported by the mock:\n%.2000s", s);
+    bench_failed ("protocol violations reported by the mock:\n%.2000s", s);
     g_free (s);
   }
   if (mock_realtime_n_failures (mock) > 0) {
     gchar *s = mock_realtime_get_failures (mock);
-    failed ("mock script failures:\n%.2000s", s);
+    bench_failed ("mock script bench_failures ():\n%.2000s", s);
     g_free (s);
   }
   {
@@ -1539,13 +1479,13 @@ main (int argc, char **argv)
     g_free (l);
   }
   g_print ("total run %.0f s; %d problem%s)\n",
-      (g_get_monotonic_time () - t_start) / 1e6, failures,
-      failures == 1 ? "" : "s");
+      (g_get_monotonic_time () - t_start) / 1e6, bench_failures (),
+      bench_failures () == 1 ? "" : "s");
   mock_realtime_free (mock);
   result_clear (&one);
   result_clear (&many);
   result_clear (&bare);
   result_clear (&nosync);
   g_free (opt_only);
-  return failures ? 1 : 0;
+  return bench_failures () ? 1 : 0;
 }
