@@ -450,30 +450,43 @@ GST_START_TEST (test_element_disabled_tool)
 
 GST_END_TEST;
 
-GST_START_TEST (test_element_unknown_builtin)
+/* A bidiagent on the scripted provider with the NULL-terminated
+ * properties; going to PAUSED must fail, and the ERROR message must say
+ * @says. The element is left in NULL (transfer full). */
+static GstElement *
+start_fails (const gchar * says, const gchar * first, ...)
 {
   GstElement *e;
   GstBus *bus = gst_bus_new ();
   GstMessage *msg;
   GError *err = NULL;
+  va_list ap;
 
   gst_bidi_scripted_provider_register ();
   e = gst_element_factory_make ("bidiagent", NULL);
-  g_object_set (e, "provider", "scripted", "builtin-tools",
-      "calculator, rm_rf", NULL);
+  g_object_set (e, "provider", "scripted", NULL);
+  va_start (ap, first);
+  g_object_set_valist (G_OBJECT (e), first, ap);
+  va_end (ap);
   gst_element_set_bus (e, bus);
   fail_unless_equals_int (gst_element_set_state (e, GST_STATE_PAUSED),
       GST_STATE_CHANGE_FAILURE);
   msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
   fail_unless (msg != NULL);
   gst_message_parse_error (msg, &err, NULL);
-  fail_unless (strstr (err->message, "rm_rf") != NULL, "%s", err->message);
+  fail_unless (strstr (err->message, says) != NULL, "%s", err->message);
   g_error_free (err);
   gst_message_unref (msg);
   gst_element_set_state (e, GST_STATE_NULL);
   gst_element_set_bus (e, NULL);
   gst_object_unref (bus);
-  gst_object_unref (e);
+  return e;
+}
+
+GST_START_TEST (test_element_unknown_builtin)
+{
+  gst_object_unref (start_fails ("rm_rf", "builtin-tools",
+          "calculator, rm_rf", NULL));
   gst_bidi_scripted_provider_reset_last ();
 }
 
@@ -835,34 +848,14 @@ GST_END_TEST;
 /* A bad tools property fails the state change with a clear error */
 GST_START_TEST (test_element_bad_app_tools)
 {
-  GstElement *e;
-  GstBus *bus = gst_bus_new ();
-  GstMessage *msg;
-  GError *err = NULL;
-
-  gst_bidi_scripted_provider_register ();
-  e = gst_element_factory_make ("bidiagent", NULL);
-  g_object_set (e, "provider", "scripted", "tools",
+  GstElement *e = start_fails ("current_time", "tools",
       "[{\"name\": \"current_time\"}]", NULL);
-  gst_element_set_bus (e, bus);
-  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_PAUSED),
-      GST_STATE_CHANGE_FAILURE);
-  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-  fail_unless (msg != NULL);
-  gst_message_parse_error (msg, &err, NULL);
-  fail_unless (strstr (err->message, "current_time") != NULL, "%s",
-      err->message);
-  g_error_free (err);
-  gst_message_unref (msg);
-  gst_element_set_state (e, GST_STATE_NULL);
 
   /* without the built-in, the same name is the application's */
   g_object_set (e, "builtin-tools", "calculator", NULL);
   fail_unless (gst_element_set_state (e, GST_STATE_PAUSED) !=
       GST_STATE_CHANGE_FAILURE);
   gst_element_set_state (e, GST_STATE_NULL);
-  gst_element_set_bus (e, NULL);
-  gst_object_unref (bus);
   gst_object_unref (e);
   gst_bidi_scripted_provider_reset_last ();
 }
@@ -982,30 +975,9 @@ GST_START_TEST (test_history_conversation)
   session_stop (&s);
 
   /* a bad messages property: a clear error at start */
-  {
-    GstElement *e = gst_element_factory_make ("bidiagent", NULL);
-    GstBus *bus = gst_bus_new ();
-    GstMessage *msg;
-    GError *err = NULL;
-
-    g_object_set (e, "provider", "scripted", "messages",
-        "[{\"role\": \"robot\", \"content\": []}]", NULL);
-    gst_element_set_bus (e, bus);
-    fail_unless_equals_int (gst_element_set_state (e, GST_STATE_PAUSED),
-        GST_STATE_CHANGE_FAILURE);
-    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-    fail_unless (msg != NULL);
-    gst_message_parse_error (msg, &err, NULL);
-    fail_unless (strstr (err->message, "History message 0") != NULL, "%s",
-        err->message);
-    g_error_free (err);
-    gst_message_unref (msg);
-    gst_element_set_state (e, GST_STATE_NULL);
-    gst_element_set_bus (e, NULL);
-    gst_object_unref (bus);
-    gst_object_unref (e);
-    gst_bidi_scripted_provider_reset_last ();
-  }
+  gst_object_unref (start_fails ("History message 0", "messages",
+          "[{\"role\": \"robot\", \"content\": []}]", NULL));
+  gst_bidi_scripted_provider_reset_last ();
 }
 
 GST_END_TEST;
