@@ -13,7 +13,7 @@ build=${BUILD_DIR:-build}
 valgrind=no
 [ "${1:-}" = "--valgrind" ] && valgrind=yes
 
-"$top/tests/install-and-build.sh"
+"$top/tests/install-and-build.sh" --tests
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
