@@ -80,6 +80,7 @@
 #include "gstbidiplayout.h"
 #include "gstbiditools.h"
 #include "gstbidihistory.h"
+#include "gstbidicaptions.h"
 
 GST_DEBUG_CATEGORY_STATIC (bidi_agent_debug);
 #define GST_CAT_DEFAULT bidi_agent_debug
@@ -94,6 +95,18 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (RAW_AUDIO_CAPS));
+
+static GstStaticPadTemplate text_sink_template =
+GST_STATIC_PAD_TEMPLATE ("text_sink", GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS ("text/x-raw, format = (string) utf8"));
+
+static GstStaticPadTemplate transcript_src_template =
+GST_STATIC_PAD_TEMPLATE ("transcript_src", GST_PAD_SRC, GST_PAD_REQUEST,
+    GST_STATIC_CAPS (GST_BIDI_CAPTIONS_CAPS));
+
+static GstStaticPadTemplate image_sink_template =
+GST_STATIC_PAD_TEMPLATE ("image_sink", GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS ("image/jpeg; image/png"));
 
 enum
 {
@@ -118,6 +131,9 @@ enum
   PROP_SESSION_FILE,
   PROP_SSL_CA_FILE,
   PROP_SSL_STRICT,
+  PROP_TRANSCRIPT_ROLES,
+  PROP_TRANSCRIPT_PREFIX,
+  PROP_IMAGE_INTERVAL,
   PROP_CONNECTED,
   PROP_STATS,
 };
@@ -138,6 +154,9 @@ enum
 #define DEFAULT_BUILTIN_TOOLS   "auto"
 #define DEFAULT_SSL_CA_FILE     NULL
 #define DEFAULT_SSL_STRICT      TRUE
+#define DEFAULT_TRANSCRIPT_ROLES GST_BIDI_AGENT_TRANSCRIPT_BOTH
+#define DEFAULT_TRANSCRIPT_PREFIX FALSE
+#define DEFAULT_IMAGE_INTERVAL  1000
 
 /* Silence and GAPs between answers come in pieces of this size. */
 #define IDLE_CHUNK_MS 20
@@ -340,6 +359,25 @@ struct _GstBidiAgent
   GstAudioInfo src_info;
   GstAudioConverter *out_conv;
   GBytes *silence;
+
+  /* Request pads and their settings, protected by GST_OBJECT_LOCK */
+  GstPad *text_sinkpad;
+  GstPad *transcript_srcpad;
+  GstBidiCaptions *captions;
+  GstPad *image_sinkpad;
+  GstBidiAgentTranscriptRoles transcript_roles;
+  gboolean transcript_prefix;
+  guint image_interval_ms;
+  /* image_sink: the newest frame waiting for its turn, the timer (on the
+   * network thread) that sends it, when the last one went (monotonic us,
+   * 0: none yet) */
+  GBytes *img_pending;
+  const gchar *img_pending_mime;
+  GSource *img_timer;
+  gint64 img_last_sent;
+  gboolean img_warned;
+  /* out_lock: the last answer that queued audio */
+  guint answer_audio_seq;
 };
 
 #define gst_bidi_agent_parent_class parent_class
@@ -366,7 +404,29 @@ gst_bidi_agent_idle_get_type (void)
   return type;
 }
 
+GType
+gst_bidi_agent_transcript_roles_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_BIDI_AGENT_TRANSCRIPT_ASSISTANT, "What the model says", "assistant"},
+    {GST_BIDI_AGENT_TRANSCRIPT_USER, "What the user says", "user"},
+    {GST_BIDI_AGENT_TRANSCRIPT_BOTH, "Both sides", "both"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstBidiAgentTranscriptRoles", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
 static void gst_bidi_agent_finalize (GObject * object);
+static GstPad *gst_bidi_agent_request_new_pad (GstElement * element,
+    GstPadTemplate * templ, const gchar * name, const GstCaps * caps);
+static void gst_bidi_agent_release_pad (GstElement * element, GstPad * pad);
+static void images_reset (GstBidiAgent * self);
 static void gst_bidi_agent_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec);
 static void gst_bidi_agent_get_property (GObject * object, guint prop_id,
@@ -617,6 +677,42 @@ gst_bidi_agent_class_init (GstBidiAgentClass * klass)
           "honoured for loopback hosts only", DEFAULT_SSL_STRICT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
+  /**
+   * GstBidiAgent:transcript-roles:
+   *
+   * Whose final transcripts go out on the transcript_src pad.
+   */
+  g_object_class_install_property (gobject_class, PROP_TRANSCRIPT_ROLES,
+      g_param_spec_enum ("transcript-roles", "Transcript roles",
+          "Whose final transcripts the transcript_src pad carries",
+          GST_TYPE_BIDI_AGENT_TRANSCRIPT_ROLES, DEFAULT_TRANSCRIPT_ROLES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstBidiAgent:transcript-prefix:
+   *
+   * Start each line on the transcript_src pad with the speaker ("User: ",
+   * "Assistant: ").
+   */
+  g_object_class_install_property (gobject_class, PROP_TRANSCRIPT_PREFIX,
+      g_param_spec_boolean ("transcript-prefix", "Transcript prefix",
+          "Start each transcript line with the speaker (\"User: \", "
+          "\"Assistant: \")", DEFAULT_TRANSCRIPT_PREFIX,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstBidiAgent:image-interval-ms:
+   *
+   * The frames that come in on the image_sink pad go to the model at most
+   * once per this many milliseconds; in between, the newest frame waits
+   * for its turn and replaces any older one. 0 sends every frame.
+   */
+  g_object_class_install_property (gobject_class, PROP_IMAGE_INTERVAL,
+      g_param_spec_uint ("image-interval-ms", "Image interval",
+          "Send at most one image_sink frame per this many milliseconds, "
+          "the newest one (0 = every frame)", 0, G_MAXUINT / 1000,
+          DEFAULT_IMAGE_INTERVAL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_CONNECTED,
       g_param_spec_boolean ("connected", "Connected",
           "Whether the provider is connected", FALSE,
@@ -729,6 +825,15 @@ gst_bidi_agent_class_init (GstBidiAgentClass * klass)
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_add_static_pad_template (element_class,
+      &text_sink_template);
+  gst_element_class_add_static_pad_template (element_class,
+      &transcript_src_template);
+  gst_element_class_add_static_pad_template (element_class,
+      &image_sink_template);
+  element_class->request_new_pad =
+      GST_DEBUG_FUNCPTR (gst_bidi_agent_request_new_pad);
+  element_class->release_pad = GST_DEBUG_FUNCPTR (gst_bidi_agent_release_pad);
   gst_element_class_set_static_metadata (element_class,
       "Bidirectional speech agent", "Filter/Audio/Network",
       "Streams audio to a realtime speech-to-speech model (OpenAI Realtime, "
@@ -740,6 +845,7 @@ gst_bidi_agent_class_init (GstBidiAgentClass * klass)
       GST_DEBUG_FUNCPTR (gst_bidi_agent_change_state);
 
   gst_type_mark_as_plugin_api (GST_TYPE_BIDI_AGENT_IDLE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_BIDI_AGENT_TRANSCRIPT_ROLES, 0);
 }
 
 static void
@@ -775,6 +881,9 @@ gst_bidi_agent_init (GstBidiAgent * self)
   self->drain_timeout_ms = DEFAULT_DRAIN_TIMEOUT;
   self->builtin_tools = g_strdup (DEFAULT_BUILTIN_TOOLS);
   self->tool_timeout_ms = DEFAULT_TOOL_TIMEOUT;
+  self->transcript_roles = DEFAULT_TRANSCRIPT_ROLES;
+  self->transcript_prefix = DEFAULT_TRANSCRIPT_PREFIX;
+  self->image_interval_ms = DEFAULT_IMAGE_INTERVAL;
   self->history = gst_bidi_history_new ();
   self->hist_text = g_string_new (NULL);
   g_queue_init (&self->hist_pairs);
@@ -811,6 +920,7 @@ gst_bidi_agent_finalize (GObject * object)
 {
   GstBidiAgent *self = GST_BIDI_AGENT (object);
 
+  images_reset (self);
   g_free (self->provider_name);
   gst_bidi_provider_config_free (self->settings);
   g_free (self->builtin_tools);
@@ -969,6 +1079,15 @@ gst_bidi_agent_set_property (GObject * object, guint prop_id,
     case PROP_SSL_STRICT:
       self->settings->ssl_strict = g_value_get_boolean (value);
       break;
+    case PROP_TRANSCRIPT_ROLES:
+      self->transcript_roles = g_value_get_enum (value);
+      break;
+    case PROP_TRANSCRIPT_PREFIX:
+      self->transcript_prefix = g_value_get_boolean (value);
+      break;
+    case PROP_IMAGE_INTERVAL:
+      self->image_interval_ms = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1049,6 +1168,15 @@ gst_bidi_agent_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_SSL_STRICT:
       g_value_set_boolean (value, self->settings->ssl_strict);
+      break;
+    case PROP_TRANSCRIPT_ROLES:
+      g_value_set_enum (value, self->transcript_roles);
+      break;
+    case PROP_TRANSCRIPT_PREFIX:
+      g_value_set_boolean (value, self->transcript_prefix);
+      break;
+    case PROP_IMAGE_INTERVAL:
+      g_value_set_uint (value, self->image_interval_ms);
       break;
     case PROP_CONNECTED:
       g_value_set_boolean (value, self->connected);
@@ -1366,11 +1494,25 @@ playout_latency_unlocked (GstBidiAgent * self)
 /* Pushes FLUSH_START, drops queued audio, then FLUSH_STOP (reset_time FALSE)
  * with the same seqnum; the task sends a new SEGMENT before its next buffer.
  * Called from any thread but the src task, with no lock held. */
+/* The transcript_src pad's stream, if there is one: (transfer full) */
+static GstBidiCaptions *
+get_captions (GstBidiAgent * self)
+{
+  GstBidiCaptions *c;
+
+  GST_OBJECT_LOCK (self);
+  c = self->captions ? gst_bidi_captions_ref (self->captions) : NULL;
+  GST_OBJECT_UNLOCK (self);
+  return c;
+}
+
 static void
 flush_src (GstBidiAgent * self, guint32 seqnum)
 {
+  GstBidiCaptions *captions;
   GstEvent *event;
   gboolean active;
+  guint cut_answer;
 
   if (seqnum == GST_SEQNUM_INVALID)
     seqnum = gst_util_seqnum_next ();
@@ -1384,6 +1526,7 @@ flush_src (GstBidiAgent * self, guint32 seqnum)
   if (self->srcresult == GST_FLOW_OK || self->srcresult == GST_FLOW_EOS)
     self->srcresult = GST_FLOW_FLUSHING;
   self->flushes++;
+  cut_answer = self->answer_seq;
   gst_bidi_playout_clear (&self->playout);
   gst_bidi_playout_end_answer (&self->playout);
   wake_task_unlocked (self);
@@ -1409,6 +1552,13 @@ flush_src (GstBidiAgent * self, guint32 seqnum)
     gst_pad_start_task (self->srcpad,
         (GstTaskFunction) gst_bidi_agent_src_loop, self->srcpad, NULL);
   GST_PAD_STREAM_UNLOCK (self->srcpad);
+
+  /* the caption of the cut answer goes too */
+  captions = get_captions (self);
+  if (captions) {
+    gst_bidi_captions_flush (captions, seqnum, cut_answer);
+    gst_bidi_captions_unref (captions);
+  }
 }
 
 static GstBidiProvider *
@@ -1913,6 +2063,8 @@ gst_bidi_agent_src_loop (GstPad * pad)
   GstBidiAgent *self = GST_BIDI_AGENT (GST_PAD_PARENT (pad));
   GstClock *clock;
   GstClockTime base_time, now = GST_CLOCK_TIME_NONE, next, latency, ts, dur;
+  GstClockTime queued;
+  GstBidiCaptions *captions;
   GstBidiPlayoutItem *item = NULL;
   GstBidiAgentIdle idle;
   GstFlowReturn ret;
@@ -1995,7 +2147,17 @@ take:
       &discont);
   discont |= self->discont;
   self->discont = FALSE;
+  queued = gst_bidi_playout_queued_time (&self->playout);
   g_mutex_unlock (&self->out_lock);
+
+  /* The transcript pad follows this timeline. Told before the push, which
+   * may wait for a sink to preroll: the text sink needs its GAP for the
+   * pipeline to get to PLAYING. */
+  captions = get_captions (self);
+  if (captions) {
+    gst_bidi_captions_progress (captions, ts, dur, answer, queued);
+    gst_bidi_captions_unref (captions);
+  }
 
   if (answer == 0 && idle == GST_BIDI_AGENT_IDLE_GAP) {
     GstEvent *gap = gst_event_new_gap (ts, dur);
@@ -2044,6 +2206,11 @@ drained:
   GST_INFO_OBJECT (self, "answer drained, pushing EOS");
   self->srcresult = GST_FLOW_EOS;
   g_mutex_unlock (&self->out_lock);
+  captions = get_captions (self);
+  if (captions) {
+    gst_bidi_captions_eos (captions);
+    gst_bidi_captions_unref (captions);
+  }
   gst_pad_push_event (pad, gst_event_new_eos ());
   gst_pad_pause_task (pad);
   if (clock)
@@ -2240,6 +2407,7 @@ handle_audio (GstBidiAgent * self, GstStructure * event)
   }
   if (size > 0) {
     gst_bidi_playout_push (&self->playout, pcm, self->answer_seq);
+    self->answer_audio_seq = self->answer_seq;
     wake_task_unlocked (self);
     self->hist_audio_ms += gst_util_uint64_scale (size / self->playout.bpf,
         1000, self->playout.rate);
@@ -2622,6 +2790,68 @@ done:
   g_free (input);
 }
 
+/* A final transcript for the transcript_src pad (network thread) */
+static void
+captions_on_transcript (GstBidiAgent * self, const GstStructure * event)
+{
+  const gchar *role = gst_structure_get_string (event, "role");
+  const gchar *text = gst_structure_get_string (event, "text");
+  GstBidiAgentTranscriptRoles roles;
+  GstBidiCaptions *captions;
+  gboolean is_final = FALSE, assistant, prefix, muted;
+  guint answer;
+  gchar *line;
+
+  if (!gst_structure_get_boolean (event, "is_final", &is_final) ||
+      !is_final || !role || !text || !*text)
+    return;
+  assistant = strcmp (role, "assistant") == 0;
+
+  GST_OBJECT_LOCK (self);
+  captions = self->captions ? gst_bidi_captions_ref (self->captions) : NULL;
+  roles = self->transcript_roles;
+  prefix = self->transcript_prefix;
+  GST_OBJECT_UNLOCK (self);
+  if (!captions)
+    return;
+  if (!(roles & (assistant ? GST_BIDI_AGENT_TRANSCRIPT_ASSISTANT :
+              GST_BIDI_AGENT_TRANSCRIPT_USER)))
+    goto done;
+
+  g_mutex_lock (&self->out_lock);
+  answer = assistant ? self->answer_seq : 0;
+  muted = self->muted;
+  g_mutex_unlock (&self->out_lock);
+  /* an answer cut by the user was not heard: no caption for it */
+  if (assistant && muted)
+    goto done;
+
+  line = prefix ? g_strdup_printf ("%s: %s", assistant ? "Assistant" :
+      "User", text) : g_strdup (text);
+  gst_bidi_captions_add (captions, line, answer);
+  g_free (line);
+done:
+  gst_bidi_captions_unref (captions);
+}
+
+/* The provider finished the current answer (network thread) */
+static void
+captions_answer_closed (GstBidiAgent * self)
+{
+  GstBidiCaptions *captions = get_captions (self);
+  gboolean had_audio;
+  guint answer;
+
+  if (!captions)
+    return;
+  g_mutex_lock (&self->out_lock);
+  answer = self->answer_seq;
+  had_audio = self->answer_audio_seq == answer;
+  g_mutex_unlock (&self->out_lock);
+  gst_bidi_captions_answer_closed (captions, answer, had_audio);
+  gst_bidi_captions_unref (captions);
+}
+
 static void
 on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
 {
@@ -2666,6 +2896,7 @@ on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
 
   if (strcmp (name, GST_BIDI_EVENT_TRANSCRIPT_STREAM) == 0) {
     hist_on_transcript (self, event);
+    captions_on_transcript (self, event);
   } else if (strcmp (name, GST_BIDI_EVENT_RESPONSE_START) == 0) {
     /* (an answer to words still being transcribed goes after them) */
     if (!self->hist_user_pending)
@@ -2683,6 +2914,7 @@ on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
     gboolean finish = self->stop_requested && g_strcmp0
         (gst_structure_get_string (event, "stop_reason"), "tool_use") != 0;
 
+    captions_answer_closed (self);
     g_mutex_lock (&self->out_lock);
     self->resp_open = FALSE;
     g_mutex_unlock (&self->out_lock);
@@ -3290,6 +3522,357 @@ gst_bidi_agent_sink_activate_mode (G_GNUC_UNUSED GstPad * pad,
 }
 
 /* ------------------------------------------------------------------------
+ * Request pads: text_sink, transcript_src, image_sink
+ * ------------------------------------------------------------------------ */
+
+/* text_sink: each buffer is one message from the user, as typed */
+static GstFlowReturn
+gst_bidi_agent_text_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
+{
+  GstBidiAgent *self = GST_BIDI_AGENT (parent);
+  GstMapInfo map;
+  gchar *text;
+
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ)) {
+    gst_buffer_unref (buf);
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
+        ("could not map a text_sink buffer"));
+    return GST_FLOW_ERROR;
+  }
+  if (g_utf8_validate_len ((const gchar *) map.data, map.size, NULL)) {
+    text = g_strndup ((const gchar *) map.data, map.size);
+  } else {
+    /* say so, and send what can be read rather than nothing */
+    GST_ELEMENT_WARNING (self, STREAM, DECODE,
+        ("Text on text_sink is not valid UTF-8: the bad bytes were "
+            "replaced"), ("%" G_GSIZE_FORMAT " bytes", map.size));
+    text = g_utf8_make_valid ((const gchar *) map.data, map.size);
+  }
+  gst_buffer_unmap (buf, &map);
+  gst_buffer_unref (buf);
+
+  g_strstrip (text);
+  if (*text) {
+    GST_DEBUG_OBJECT (pad, "user text: %s", text);
+    gst_bidi_agent_send_text (self, text);
+  }
+  g_free (text);
+  return GST_FLOW_OK;
+}
+
+/* image_sink and text_sink: events end here; their EOS ends that input
+ * only, never the conversation */
+static gboolean
+gst_bidi_agent_aux_sink_event (GstPad * pad, G_GNUC_UNUSED GstObject * parent,
+    GstEvent * event)
+{
+  GST_LOG_OBJECT (pad, "%" GST_PTR_FORMAT, event);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS)
+    GST_INFO_OBJECT (pad, "input ended; the conversation goes on");
+  gst_event_unref (event);
+  return TRUE;
+}
+
+static gboolean
+gst_bidi_agent_aux_sink_query (GstPad * pad, GstObject * parent,
+    GstQuery * query)
+{
+  switch (GST_QUERY_TYPE (query)) {
+    case GST_QUERY_CAPS:{
+      GstCaps *filter, *caps = gst_pad_get_pad_template_caps (pad);
+
+      gst_query_parse_caps (query, &filter);
+      if (filter) {
+        GstCaps *both = gst_caps_intersect_full (filter, caps,
+            GST_CAPS_INTERSECT_FIRST);
+        gst_caps_unref (caps);
+        caps = both;
+      }
+      gst_query_set_caps_result (query, caps);
+      gst_caps_unref (caps);
+      return TRUE;
+    }
+    case GST_QUERY_ACCEPT_CAPS:
+    case GST_QUERY_ALLOCATION:
+      return gst_pad_query_default (pad, parent, query);
+    default:
+      /* nothing flows on from these pads */
+      return FALSE;
+  }
+}
+
+static gboolean
+image_timer_cb (gpointer user_data)
+{
+  GstBidiAgent *self = user_data;
+  const gchar *mime = NULL;
+  GBytes *data = NULL;
+
+  GST_OBJECT_LOCK (self);
+  if (self->img_timer) {
+    g_source_unref (self->img_timer);
+    self->img_timer = NULL;
+    data = self->img_pending;
+    mime = self->img_pending_mime;
+    self->img_pending = NULL;
+    if (data)
+      self->img_last_sent = g_get_monotonic_time ();
+  }
+  GST_OBJECT_UNLOCK (self);
+
+  if (data) {
+    GST_LOG_OBJECT (self, "sending the newest image_sink frame");
+    gst_bidi_agent_send_image (self, data, mime);
+    g_bytes_unref (data);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* Forgets the frame waiting and its timer (a new session, a released pad) */
+static void
+images_reset (GstBidiAgent * self)
+{
+  GSource *timer;
+  GBytes *pending;
+
+  GST_OBJECT_LOCK (self);
+  timer = self->img_timer;
+  pending = self->img_pending;
+  self->img_timer = NULL;
+  self->img_pending = NULL;
+  self->img_last_sent = 0;
+  self->img_warned = FALSE;
+  GST_OBJECT_UNLOCK (self);
+
+  if (timer) {
+    g_source_destroy (timer);
+    g_source_unref (timer);
+  }
+  if (pending)
+    g_bytes_unref (pending);
+}
+
+/* image_sink: at most one frame per image-interval-ms goes to the model,
+ * the newest one. Frames that wait do so here, not on the network thread,
+ * which wakes up only to send. */
+static GstFlowReturn
+gst_bidi_agent_image_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
+{
+  GstBidiAgent *self = GST_BIDI_AGENT (parent);
+  GstBidiProvider *provider;
+  GMainContext *ctx = NULL;
+  const gchar *mime;
+  gboolean takes_images, warn = FALSE, send_now = FALSE;
+  GBytes *data, *old = NULL;
+  gint64 now, interval;
+  gpointer bytes;
+  gsize size;
+
+  provider = get_provider (self);
+  if (!provider) {
+    gst_buffer_unref (buf);
+    return GST_FLOW_FLUSHING;
+  }
+  takes_images = GST_BIDI_PROVIDER_GET_CLASS (provider)->send_image != NULL;
+  gst_object_unref (provider);
+
+  if (!takes_images) {
+    GST_OBJECT_LOCK (self);
+    warn = !self->img_warned;
+    self->img_warned = TRUE;
+    GST_OBJECT_UNLOCK (self);
+    if (warn)
+      GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED,
+          ("The \"%s\" provider takes no images: the frames on image_sink "
+              "are dropped", GST_STR_NULL (self->provider_name)), (NULL));
+    gst_buffer_unref (buf);
+    return GST_FLOW_OK;
+  }
+
+  size = gst_buffer_get_size (buf);
+  gst_buffer_extract_dup (buf, 0, size, &bytes, &size);
+  gst_buffer_unref (buf);
+  data = g_bytes_new_take (bytes, size);
+  mime = image_mime_type (data);
+  if (!mime || strcmp (mime, "image/webp") == 0) {
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("A frame on image_sink is not a JPEG or PNG image; dropped"),
+        ("%" G_GSIZE_FORMAT " bytes", size));
+    g_bytes_unref (data);
+    return GST_FLOW_OK;
+  }
+
+  g_mutex_lock (&self->net_lock);
+  if (self->net_ctx)
+    ctx = g_main_context_ref (self->net_ctx);
+  g_mutex_unlock (&self->net_lock);
+  if (!ctx) {
+    g_bytes_unref (data);
+    return GST_FLOW_FLUSHING;
+  }
+
+  now = g_get_monotonic_time ();
+  GST_OBJECT_LOCK (self);
+  interval = (gint64) self->image_interval_ms * 1000;
+  if (!self->img_timer && (self->img_last_sent == 0 ||
+          now - self->img_last_sent >= interval)) {
+    send_now = TRUE;
+    self->img_last_sent = now;
+  } else {
+    /* the newest frame wins */
+    old = self->img_pending;
+    self->img_pending = g_bytes_ref (data);
+    self->img_pending_mime = mime;
+    if (!self->img_timer) {
+      gint64 wait = self->img_last_sent + interval - now;
+
+      self->img_timer = g_timeout_source_new (MAX (wait, 0) / 1000);
+      g_source_set_callback (self->img_timer, image_timer_cb, self, NULL);
+      g_source_set_name (self->img_timer, "bidiagent-image");
+      g_source_attach (self->img_timer, ctx);
+    }
+  }
+  GST_OBJECT_UNLOCK (self);
+  g_main_context_unref (ctx);
+
+  if (old) {
+    GST_LOG_OBJECT (pad, "a newer frame replaces the one waiting");
+    g_bytes_unref (old);
+  }
+  if (send_now)
+    gst_bidi_agent_send_image (self, data, mime);
+  g_bytes_unref (data);
+  return GST_FLOW_OK;
+}
+
+static gboolean
+gst_bidi_agent_transcript_activate_mode (GstPad * pad,
+    G_GNUC_UNUSED GstObject * parent,
+    GstPadMode mode, gboolean active)
+{
+  if (mode != GST_PAD_MODE_PUSH)
+    return FALSE;
+  return gst_bidi_captions_activate (gst_pad_get_element_private (pad),
+      active);
+}
+
+static gboolean
+gst_bidi_agent_transcript_query (GstPad * pad, GstObject * parent,
+    GstQuery * query)
+{
+  GstBidiAgent *self = GST_BIDI_AGENT (parent);
+
+  switch (GST_QUERY_TYPE (query)) {
+    case GST_QUERY_LATENCY:
+      /* on the audio's timeline, with the audio's latency */
+      return gst_bidi_agent_src_query (self->srcpad, parent, query);
+    case GST_QUERY_CAPS:
+      return gst_bidi_agent_aux_sink_query (pad, parent, query);
+    default:
+      return gst_pad_query_default (pad, parent, query);
+  }
+}
+
+static gboolean
+gst_bidi_agent_transcript_event (G_GNUC_UNUSED GstPad * pad,
+    G_GNUC_UNUSED GstObject * parent, GstEvent * event)
+{
+  /* upstream events of the text branch (QOS, navigation...) stop here */
+  gboolean handled = GST_EVENT_TYPE (event) == GST_EVENT_RECONFIGURE;
+
+  gst_event_unref (event);
+  return handled;
+}
+
+static GstPad *
+gst_bidi_agent_request_new_pad (GstElement * element, GstPadTemplate * templ,
+    G_GNUC_UNUSED const gchar * name, G_GNUC_UNUSED const GstCaps * caps)
+{
+  GstBidiAgent *self = GST_BIDI_AGENT (element);
+  const gchar *tname = GST_PAD_TEMPLATE_NAME_TEMPLATE (templ);
+  GstPad **slot, *pad;
+
+  if (strcmp (tname, "text_sink") == 0)
+    slot = &self->text_sinkpad;
+  else if (strcmp (tname, "transcript_src") == 0)
+    slot = &self->transcript_srcpad;
+  else if (strcmp (tname, "image_sink") == 0)
+    slot = &self->image_sinkpad;
+  else
+    return NULL;
+
+  GST_OBJECT_LOCK (self);
+  if (*slot) {
+    GST_OBJECT_UNLOCK (self);
+    GST_WARNING_OBJECT (self, "there is already a %s pad", tname);
+    return NULL;
+  }
+  pad = gst_pad_new_from_template (templ, tname);
+  *slot = pad;
+  GST_OBJECT_UNLOCK (self);
+
+  if (slot == &self->transcript_srcpad) {
+    GstBidiCaptions *captions = gst_bidi_captions_new (pad);
+
+    gst_pad_set_element_private (pad, captions);
+    gst_pad_set_activatemode_function (pad,
+        GST_DEBUG_FUNCPTR (gst_bidi_agent_transcript_activate_mode));
+    gst_pad_set_query_function (pad,
+        GST_DEBUG_FUNCPTR (gst_bidi_agent_transcript_query));
+    gst_pad_set_event_function (pad,
+        GST_DEBUG_FUNCPTR (gst_bidi_agent_transcript_event));
+    GST_OBJECT_LOCK (self);
+    self->captions = captions;
+    GST_OBJECT_UNLOCK (self);
+  } else {
+    gst_pad_set_chain_function (pad, slot == &self->text_sinkpad ?
+        GST_DEBUG_FUNCPTR (gst_bidi_agent_text_chain) :
+        GST_DEBUG_FUNCPTR (gst_bidi_agent_image_chain));
+    gst_pad_set_event_function (pad,
+        GST_DEBUG_FUNCPTR (gst_bidi_agent_aux_sink_event));
+    gst_pad_set_query_function (pad,
+        GST_DEBUG_FUNCPTR (gst_bidi_agent_aux_sink_query));
+  }
+
+  /* added while PAUSED or PLAYING: it is activated by add_pad */
+  gst_element_add_pad (element, pad);
+  GST_INFO_OBJECT (self, "added %s", tname);
+  return pad;
+}
+
+static void
+gst_bidi_agent_release_pad (GstElement * element, GstPad * pad)
+{
+  GstBidiAgent *self = GST_BIDI_AGENT (element);
+  GstBidiCaptions *captions = NULL;
+  gboolean image = FALSE;
+
+  GST_OBJECT_LOCK (self);
+  if (pad == self->text_sinkpad) {
+    self->text_sinkpad = NULL;
+  } else if (pad == self->image_sinkpad) {
+    self->image_sinkpad = NULL;
+    image = TRUE;
+  } else if (pad == self->transcript_srcpad) {
+    self->transcript_srcpad = NULL;
+    captions = self->captions;
+    self->captions = NULL;
+  } else {
+    GST_OBJECT_UNLOCK (self);
+    return;
+  }
+  GST_OBJECT_UNLOCK (self);
+
+  GST_INFO_OBJECT (self, "releasing %s:%s", GST_DEBUG_PAD_NAME (pad));
+  gst_pad_set_active (pad, FALSE);
+  gst_element_remove_pad (element, pad);
+  if (image)
+    images_reset (self);
+  if (captions)
+    gst_bidi_captions_unref (captions);
+}
+
+/* ------------------------------------------------------------------------
  * States
  * ------------------------------------------------------------------------ */
 
@@ -3506,6 +4089,7 @@ teardown_provider (GstBidiAgent * self)
   GST_OBJECT_UNLOCK (self);
 
   input_reset (self);
+  images_reset (self);
   if (self->in_conv)
     gst_audio_converter_free (self->in_conv);
   self->in_conv = NULL;

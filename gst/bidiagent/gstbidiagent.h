@@ -34,6 +34,25 @@ typedef enum
 #define GST_TYPE_BIDI_AGENT_IDLE (gst_bidi_agent_idle_get_type ())
 GType gst_bidi_agent_idle_get_type (void);
 
+/**
+ * GstBidiAgentTranscriptRoles:
+ * @GST_BIDI_AGENT_TRANSCRIPT_ASSISTANT: what the model says
+ * @GST_BIDI_AGENT_TRANSCRIPT_USER: what the user says (or types)
+ * @GST_BIDI_AGENT_TRANSCRIPT_BOTH: both sides of the conversation
+ *
+ * Whose final transcripts the transcript_src pad carries.
+ */
+typedef enum
+{
+  GST_BIDI_AGENT_TRANSCRIPT_ASSISTANT = 1,
+  GST_BIDI_AGENT_TRANSCRIPT_USER = 2,
+  GST_BIDI_AGENT_TRANSCRIPT_BOTH = 3,
+} GstBidiAgentTranscriptRoles;
+
+#define GST_TYPE_BIDI_AGENT_TRANSCRIPT_ROLES \
+    (gst_bidi_agent_transcript_roles_get_type ())
+GType gst_bidi_agent_transcript_roles_get_type (void);
+
 GST_ELEMENT_REGISTER_DECLARE (bidiagent);
 
 G_END_DECLS
