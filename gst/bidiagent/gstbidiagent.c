@@ -2018,7 +2018,7 @@ src_prepare (GstBidiAgent * self)
   guint32 seqnum;
 
   if (self->need_stream_start) {
-    gchar *id = gst_pad_create_stream_id (self->srcpad, GST_ELEMENT (self),
+    gchar *id = gst_bidi_stream_id_new (self->srcpad, GST_ELEMENT (self),
         "src");
     GstEvent *event = gst_event_new_stream_start (id);
 

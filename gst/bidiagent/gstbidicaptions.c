@@ -68,6 +68,20 @@ struct _GstBidiCaptions
   guint32 segment_seqnum;
 };
 
+gchar *
+gst_bidi_stream_id_new (GstPad * pad, GstElement * element, const gchar * name)
+{
+  guint sinkpads;
+
+  GST_OBJECT_LOCK (element);
+  sinkpads = element->numsinkpads;
+  GST_OBJECT_UNLOCK (element);
+  if (sinkpads <= 1)
+    return gst_pad_create_stream_id (pad, element, name);
+  return g_strdup_printf ("%08x%08x%08x%08x/%s", g_random_int (),
+      g_random_int (), g_random_int (), g_random_int (), name);
+}
+
 static void
 caption_free (gpointer data)
 {
@@ -203,6 +217,10 @@ gst_bidi_captions_progress (GstBidiCaptions * c, GstClockTime ts,
     GstClockTime dur, guint answer, GstClockTime queued)
 {
   g_mutex_lock (&c->lock);
+  /* this pad's stream starts where the audio is: its first GAP, at once,
+   * lets a sink downstream preroll */
+  if (!GST_CLOCK_TIME_IS_VALID (c->pos))
+    c->pos = ts;
   c->audio_pos = ts + dur;
   c->queued = queued;
   if (answer != 0) {
@@ -352,7 +370,7 @@ push_start_events (GstBidiCaptions * c, gboolean stream_start,
   GstElement *parent = GST_ELEMENT (gst_pad_get_parent (c->pad));
 
   if (stream_start) {
-    gchar *id = gst_pad_create_stream_id (c->pad, parent, "transcript");
+    gchar *id = gst_bidi_stream_id_new (c->pad, parent, "transcript");
     GstEvent *event = gst_event_new_stream_start (id);
     GstCaps *caps = gst_caps_from_string (GST_BIDI_CAPTIONS_CAPS);
 
@@ -396,11 +414,6 @@ captions_loop (GstPad * pad)
   if (c->flushing)
     goto pause;
 
-  /* the stream starts with the audio's timeline */
-  if (!GST_CLOCK_TIME_IS_VALID (c->pos) &&
-      GST_CLOCK_TIME_IS_VALID (c->audio_pos))
-    c->pos = c->audio_pos;
-
   if (!g_queue_is_empty (&c->pending) &&
       caption_times (c, g_queue_peek_head (&c->pending), &pts, &dur)) {
     cap = g_queue_pop_head (&c->pending);
@@ -430,7 +443,10 @@ captions_loop (GstPad * pad)
     GstBuffer *buf;
     gsize len = strlen (cap->text);
 
-    buf = gst_buffer_new_memdup (cap->text, len);
+    /* the memory ends with a NUL the buffer does not count, for readers
+     * that take the text for a C string */
+    buf = gst_buffer_new_memdup (cap->text, len + 1);
+    gst_buffer_resize (buf, 0, len);
     GST_BUFFER_PTS (buf) = pts;
     GST_BUFFER_DURATION (buf) = dur;
     GST_DEBUG_OBJECT (pad, "caption %" GST_TIME_FORMAT " + %" GST_TIME_FORMAT

@@ -37,6 +37,11 @@ typedef struct _GstBidiCaptions GstBidiCaptions;
 #define GST_BIDI_FINAL_TRANSCRIPT_EVENT "rstranscribe/final-transcript"
 
 GstBidiCaptions *gst_bidi_captions_new (GstPad * pad);
+
+/* A stream-id for @pad of @element: derived from upstream's with one sink
+ * pad (gst_pad_create_stream_id), random with the request sink pads */
+gchar *gst_bidi_stream_id_new (GstPad * pad, GstElement * element,
+    const gchar * name);
 GstBidiCaptions *gst_bidi_captions_ref (GstBidiCaptions * c);
 void gst_bidi_captions_unref (GstBidiCaptions * c);
 
