@@ -24,6 +24,11 @@ GST_DEBUG_CATEGORY_STATIC (bidi_captions_debug);
 #define READING_PER_CHAR (50 * GST_MSECOND)
 #define MAX_READING (3 * GST_SECOND)
 
+/* the audio is held up when the clock is this far past it; checked this
+ * often while nothing else happens */
+#define STALL_TIME (100 * GST_MSECOND)
+#define STALL_CHECK_US (40 * G_TIME_SPAN_MILLISECOND)
+
 /* how many recent answers' timing is kept */
 #define N_ANSWERS 8
 
@@ -363,6 +368,37 @@ caption_times (GstBidiCaptions * c, Caption * cap, GstClockTime * pts,
   return FALSE;
 }
 
+/* The element's running time, if it is PLAYING */
+static GstClockTime
+running_time_now (GstPad * pad)
+{
+  GstElement *parent = gst_pad_get_parent_element (pad);
+  GstClockTime now = GST_CLOCK_TIME_NONE;
+  GstState state;
+
+  if (!parent)
+    return now;
+  GST_OBJECT_LOCK (parent);
+  state = GST_STATE (parent);
+  GST_OBJECT_UNLOCK (parent);
+  if (state == GST_STATE_PLAYING)
+    now = gst_element_get_current_running_time (parent);
+  gst_object_unref (parent);
+  return now;
+}
+
+/* The audio is normally pushed ahead of the clock, and the GAPs follow it.
+ * When it is held up (a sink of the audio branch waiting to preroll), the
+ * text stream must still go on: another branch (textoverlay's video) may
+ * be what the pipeline waits for. Then the GAPs follow the clock. */
+static GstClockTime
+stalled_until (GstBidiCaptions * c, GstClockTime now)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (now) || now < c->audio_pos + STALL_TIME)
+    return 0;
+  return now;
+}
+
 static void
 push_start_events (GstBidiCaptions * c, gboolean stream_start,
     gboolean segment, guint32 seqnum)
@@ -406,7 +442,9 @@ captions_loop (GstPad * pad)
   Caption *cap = NULL;
   GstEvent *gap = NULL;
   guint32 seqnum;
+  GstClockTime now, until;
 
+  now = running_time_now (pad);
   g_mutex_lock (&c->lock);
   GST_LOG_OBJECT (pad, "pos %" GST_TIME_FORMAT ", audio %" GST_TIME_FORMAT
       ", %u pending%s", GST_TIME_ARGS (c->pos), GST_TIME_ARGS (c->audio_pos),
@@ -419,14 +457,19 @@ captions_loop (GstPad * pad)
     cap = g_queue_pop_head (&c->pending);
     c->pos = MAX (c->pos, pts);
   } else if (GST_CLOCK_TIME_IS_VALID (c->pos) &&
-      GST_CLOCK_TIME_IS_VALID (c->audio_pos) && c->audio_pos > c->pos) {
-    /* nothing to say up to where the audio is */
-    gap = gst_event_new_gap (c->pos, c->audio_pos - c->pos);
-    c->pos = c->audio_pos;
+      GST_CLOCK_TIME_IS_VALID (c->audio_pos) &&
+      (until = MAX (c->audio_pos, stalled_until (c, now))) > c->pos) {
+    /* nothing to say up to where the audio is (or, when the audio is held
+     * up, up to now) */
+    gap = gst_event_new_gap (c->pos, until - c->pos);
+    c->pos = until;
   } else if (c->eos && g_queue_is_empty (&c->pending)) {
     eos = TRUE;
   } else {
-    g_cond_wait (&c->cond, &c->lock);
+    /* woken by the audio, a caption, a flush; or, in case the audio is
+     * held up, after a while to follow the clock */
+    g_cond_wait_until (&c->cond, &c->lock, g_get_monotonic_time () +
+        STALL_CHECK_US);
     g_mutex_unlock (&c->lock);
     return;
   }
