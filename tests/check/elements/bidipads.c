@@ -32,7 +32,8 @@
 #define GST_BIDI_AGENT_ROLES_BOTH 3
 
 /* the audio side of every pipeline: live silence in, a syncing sink out */
-#define AUDIO_IN "audiotestsrc is-live=true wave=silence samplesperbuffer=320 "
+#define AUDIO_IN "audiotestsrc is-live=true wave=silence samplesperbuffer=320 " \
+    "! audio/x-raw,format=S16LE,rate=16000,channels=1 "
 #define AUDIO_OUT "fakesink name=asink sync=true "
 
 typedef struct
@@ -619,7 +620,9 @@ GST_START_TEST (test_transcript_subtitle_file)
   GstStructure *s;
   GstClockTime answer_pts, pts, dur;
 
-  desc = g_strdup_printf (AUDIO_IN "num-buffers=150 ! bidiagent name=a "
+  desc = g_strdup_printf ("audiotestsrc is-live=true wave=silence "
+      "samplesperbuffer=320 num-buffers=150 ! "
+      "audio/x-raw,format=S16LE,rate=16000,channels=1 ! bidiagent name=a "
       "provider=scripted ! " AUDIO_OUT "a.transcript_src ! matroskamux ! "
       "filesink location=\"%s\"", file);
   fixture_start (&f, desc);
@@ -751,6 +754,41 @@ GST_START_TEST (test_image_sink_newest_wins)
   }
 
   gst_object_unref (src);
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
+/* The README's camera line, with a test picture for the camera: JPEG
+ * frames reach the model, not more than one per interval */
+GST_START_TEST (test_image_sink_camera)
+{
+  Fixture f;
+  GstStructure *call;
+  guint n, i;
+  gint64 start, elapsed_ms;
+
+  fixture_start (&f, AUDIO_IN "! bidiagent name=a provider=scripted "
+      "image-interval-ms=250 ! " AUDIO_OUT "videotestsrc is-live=true ! "
+      "video/x-raw,width=160,height=120,framerate=30/1 ! videorate ! "
+      "video/x-raw,framerate=10/1 ! jpegenc ! a.image_sink");
+  wait_connected (&f);
+  start = g_get_monotonic_time ();
+  fail_unless (gst_bidi_scripted_provider_wait_call (f.provider, "send-image",
+          3, WAIT_MS));
+  elapsed_ms = (g_get_monotonic_time () - start) / 1000;
+  n = gst_bidi_scripted_provider_count_calls (f.provider, "send-image");
+  fail_unless (n <= elapsed_ms / 250 + 2, "%u frames in %" G_GINT64_FORMAT
+      " ms", n, elapsed_ms);
+  for (i = 0; i < 3; i++) {
+    guint64 size = 0;
+
+    call = gst_bidi_scripted_provider_get_call (f.provider, "send-image", i);
+    fail_unless_equals_string (gst_structure_get_string (call, "mime"),
+        "image/jpeg");
+    fail_unless (gst_structure_get_uint64 (call, "size", &size) && size > 100);
+    gst_structure_free (call);
+  }
   fixture_stop (&f);
 }
 
@@ -903,6 +941,7 @@ bidipads_suite (void)
   tcase_add_test (tc, test_transcript_textoverlay);
   tcase_add_test (tc, test_transcript_subtitle_file);
   tcase_add_test (tc, test_image_sink_newest_wins);
+  tcase_add_test (tc, test_image_sink_camera);
 #ifdef HAVE_PROVIDER_LOCAL
   tcase_add_test (tc, test_image_sink_provider_without_images);
 #endif
