@@ -71,6 +71,8 @@ struct _GstBidiCaptions
   gboolean need_stream_start;
   gboolean need_segment;
   guint32 segment_seqnum;
+  /* the task waited STALL_CHECK_US for nothing: time to look at the clock */
+  gboolean timed_out;
 };
 
 gchar *
@@ -157,6 +159,7 @@ reset_unlocked (GstBidiCaptions * c)
   c->need_stream_start = TRUE;
   c->need_segment = TRUE;
   c->segment_seqnum = GST_SEQNUM_INVALID;
+  c->timed_out = FALSE;
 }
 
 void
@@ -458,18 +461,20 @@ captions_loop (GstPad * pad)
     c->pos = MAX (c->pos, pts);
   } else if (GST_CLOCK_TIME_IS_VALID (c->pos) &&
       GST_CLOCK_TIME_IS_VALID (c->audio_pos) &&
-      (until = MAX (c->audio_pos, stalled_until (c, now))) > c->pos) {
+      (until = MAX (c->audio_pos, c->timed_out ? stalled_until (c, now) :
+              0)) > c->pos) {
     /* nothing to say up to where the audio is (or, when the audio is held
-     * up, up to now) */
+     * up, up to now, once per STALL_CHECK_US) */
     gap = gst_event_new_gap (c->pos, until - c->pos);
     c->pos = until;
+    c->timed_out = FALSE;
   } else if (c->eos && g_queue_is_empty (&c->pending)) {
     eos = TRUE;
   } else {
     /* woken by the audio, a caption, a flush; or, in case the audio is
      * held up, after a while to follow the clock */
-    g_cond_wait_until (&c->cond, &c->lock, g_get_monotonic_time () +
-        STALL_CHECK_US);
+    c->timed_out = !g_cond_wait_until (&c->cond, &c->lock,
+        g_get_monotonic_time () + STALL_CHECK_US);
     g_mutex_unlock (&c->lock);
     return;
   }
