@@ -251,8 +251,8 @@ GST_START_TEST (test_app_real_time)
   t1 = g_date_time_new_now_local ();
   fail_unless_equals_int (status, 0);
   check_stderr_clean (err);
-  s0 = g_date_time_format (t0, "%l:%M %p");
-  s1 = g_date_time_format (t1, "%l:%M %p");
+  s0 = g_date_time_format (t0, "%-l:%M %p");
+  s1 = g_date_time_format (t1, "%-l:%M %p");
   said0 = g_strdup_printf ("assistant: It is %s.\n", g_strstrip (s0));
   said1 = g_strdup_printf ("assistant: It is %s.\n", g_strstrip (s1));
   fail_unless (strstr (out, said0) || strstr (out, said1),
