@@ -899,21 +899,22 @@ GST_START_TEST (test_request_release_playing)
     fail_unless_equals_string (text, line);
     g_free (text);
 
-    /* and both go again */
-    gst_element_set_state (tsrc, GST_STATE_NULL);
+    /* and both go again: out of the bin first, so that the pipeline does
+     * not bring them back to PLAYING, then stopped */
     peer = gst_element_get_static_pad (f.agent, "text_sink");
-    gst_element_unlink (tsrc, f.agent);
+    gst_object_ref (tsrc);
+    gst_bin_remove (GST_BIN (f.pipeline), tsrc);
+    gst_element_set_state (tsrc, GST_STATE_NULL);
+    gst_object_unref (tsrc);
     gst_element_release_request_pad (f.agent, peer);
     gst_object_unref (peer);
-    gst_bin_remove (GST_BIN (f.pipeline), tsrc);
 
-    peer = gst_pad_get_peer (pad);
-    fail_unless (gst_pad_unlink (pad, peer));
-    gst_object_unref (peer);
+    gst_object_ref (tsink);
+    gst_bin_remove (GST_BIN (f.pipeline), tsink);
+    gst_element_set_state (tsink, GST_STATE_NULL);
+    gst_object_unref (tsink);
     gst_element_release_request_pad (f.agent, pad);
     gst_object_unref (pad);
-    gst_element_set_state (tsink, GST_STATE_NULL);
-    gst_bin_remove (GST_BIN (f.pipeline), tsink);
     g_free (line);
   }
   fail_unless (gst_element_get_static_pad (f.agent, "transcript_src") ==
