@@ -31,6 +31,8 @@
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 #include <json-glib/json-glib.h>
+
+#include "speech.h"
 #include <libsoup/soup.h>
 
 #define CHROMIUM "/usr/bin/chromium"
@@ -113,18 +115,6 @@ rm_rf (const gchar * path)
   }
 }
 
-static guint16
-rd16 (const guint8 * p)
-{
-  return p[0] | (p[1] << 8);
-}
-
-static guint32
-rd32 (const guint8 * p)
-{
-  return p[0] | (p[1] << 8) | (p[2] << 16) | ((guint32) p[3] << 24);
-}
-
 static void
 wr16 (GByteArray * a, guint16 v)
 {
@@ -145,60 +135,18 @@ wr32 (GByteArray * a, guint32 v)
 static void
 make_question_wav (const gchar * text, guint pad_s, const gchar * path)
 {
-  const gchar *argv[] = { "flite", "-voice", "slt", "-t", text, "-o", NULL,
-    NULL
-  };
   gchar *raw_path = g_strconcat (path, ".flite.wav", NULL);
-  gchar *flite = g_find_program_in_path ("flite");
-  gchar *out = NULL, *err_out = NULL, *contents = NULL;
-  const guint8 *data = NULL, *p, *end;
-  guint16 channels = 0, bits = 0, format = 0;
-  guint32 rate = 0, data_size = 0;
-  GError *err = NULL;
   GByteArray *wav;
-  gsize len;
-  gint status;
+  TestWav *w;
 
-  fail_unless (flite != NULL, "flite is not installed: the test makes its "
-      "speech with it (Debian package flite)");
-  argv[0] = flite;
-  argv[6] = raw_path;
-  fail_unless (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_DEFAULT,
-          NULL, NULL, &out, &err_out, &status, &err), "flite: %s",
-      err ? err->message : "?");
-  fail_unless (g_spawn_check_wait_status (status, NULL), "flite failed: %s",
-      err_out);
-  fail_unless (g_file_get_contents (raw_path, &contents, &len, NULL));
-
-  /* RIFF chunks: fmt and data */
-  fail_unless (len >= 12 && memcmp (contents, "RIFF", 4) == 0 &&
-      memcmp (contents + 8, "WAVE", 4) == 0, "flite wrote no WAV");
-  p = (const guint8 *) contents + 12;
-  end = (const guint8 *) contents + len;
-  while (end - p >= 8) {
-    guint32 size = rd32 (p + 4);
-
-    if ((guint32) (end - p - 8) < size)
-      size = end - p - 8;
-    if (memcmp (p, "fmt ", 4) == 0 && size >= 16) {
-      format = rd16 (p + 8);
-      channels = rd16 (p + 10);
-      rate = rd32 (p + 12);
-      bits = rd16 (p + 22);
-    } else if (memcmp (p, "data", 4) == 0) {
-      data = p + 8;
-      data_size = size;
-    }
-    p += 8 + size + (size & 1);
-  }
-  fail_unless (format == 1 && bits == 16 && channels >= 1 && rate > 0 &&
-      data != NULL, "unexpected WAV from flite: format %u, %u bits, %u "
-      "channels, %u Hz", format, bits, channels, rate);
+  test_speech_say (text, raw_path);
+  w = test_wav_read (raw_path);
 
   {
-    guint32 block = channels * 2;
-    guint32 lead = rate / 5 * block;
-    guint32 pad = pad_s * rate * block;
+    guint32 block = w->channels * 2;
+    guint32 lead = w->rate / 5 * block;
+    guint32 data_size = w->frames * block;
+    guint32 pad = pad_s * w->rate * block;
     guint32 total = lead + data_size + pad;
 
     wav = g_byte_array_sized_new (44 + total);
@@ -207,16 +155,16 @@ make_question_wav (const gchar * text, guint pad_s, const gchar * path)
     g_byte_array_append (wav, (const guint8 *) "WAVEfmt ", 8);
     wr32 (wav, 16);
     wr16 (wav, 1);
-    wr16 (wav, channels);
-    wr32 (wav, rate);
-    wr32 (wav, rate * block);
+    wr16 (wav, w->channels);
+    wr32 (wav, w->rate);
+    wr32 (wav, w->rate * block);
     wr16 (wav, block);
     wr16 (wav, 16);
     g_byte_array_append (wav, (const guint8 *) "data", 4);
     wr32 (wav, total);
     g_byte_array_set_size (wav, 44 + lead);
     memset (wav->data + 44, 0, lead);
-    g_byte_array_append (wav, data, data_size);
+    g_byte_array_append (wav, (const guint8 *) w->samples, data_size);
     g_byte_array_set_size (wav, 44 + total);
     memset (wav->data + 44 + lead + data_size, 0, pad);
   }
@@ -224,12 +172,9 @@ make_question_wav (const gchar * text, guint pad_s, const gchar * path)
           wav->len, NULL));
 
   g_byte_array_unref (wav);
+  test_wav_free (w);
   g_unlink (raw_path);
   g_free (raw_path);
-  g_free (flite);
-  g_free (contents);
-  g_free (out);
-  g_free (err_out);
 }
 
 /* In the child: a process group of its own (killed whole at teardown),

@@ -25,6 +25,7 @@
 #include <gst/app/gstappsink.h>
 
 #include "buslog.h"
+#include "speech.h"
 
 #define MIC "filesrc location=\"%s\" ! wavparse ! identity sync=true"
 #define SPEAKERS "fakesink sync=true"
@@ -99,79 +100,14 @@ tmp_path (const gchar * name)
 static gchar *
 speak (const gchar * text, const gchar * name)
 {
-  gchar *flite = g_find_program_in_path ("flite");
   gchar *path = tmp_path (name);
-  gchar *argv[] = { flite, (gchar *) "-voice", (gchar *) "slt",
-    (gchar *) "-t", (gchar *) text, (gchar *) "-o", path, NULL
-  };
-  GError *err = NULL;
-  gint status = -1;
 
-  fail_unless (flite != NULL, "flite is not installed (Debian: flite)");
-  fail_unless (g_spawn_sync (NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL,
-          NULL, NULL, NULL, NULL, &status, &err), "flite: %s",
-      err ? err->message : "?");
-  fail_unless (g_spawn_check_wait_status (status, NULL), "flite failed");
-  g_free (flite);
+  test_speech_say (text, path);
   return path;
 }
 
-typedef struct
-{
-  guint channels;
-  guint rate;
-  gsize frames;
-  gint16 *samples;              /* interleaved */
-} Wav;
-
-static void
-wav_free (Wav * w)
-{
-  g_free (w->samples);
-  g_free (w);
-}
-
-/* A 16-bit PCM WAV file, read chunk by chunk */
-static Wav *
-wav_read (const gchar * path)
-{
-  gchar *data = NULL;
-  gsize len = 0, pos = 12;
-  GError *err = NULL;
-  Wav *w = g_new0 (Wav, 1);
-  gboolean have_fmt = FALSE;
-
-  fail_unless (g_file_get_contents (path, &data, &len, &err), "%s: %s",
-      path, err ? err->message : "?");
-  fail_unless (len >= 12 && memcmp (data, "RIFF", 4) == 0 &&
-      memcmp (data + 8, "WAVE", 4) == 0, "%s is not a WAV file", path);
-  fail_unless_equals_int (GST_READ_UINT32_LE (data + 4), len - 8);
-  while (pos + 8 <= len) {
-    guint32 size = GST_READ_UINT32_LE (data + pos + 4);
-    const gchar *body = data + pos + 8;
-
-    fail_unless (pos + 8 + size <= len, "chunk past the end of %s", path);
-    if (memcmp (data + pos, "fmt ", 4) == 0) {
-      fail_unless (size >= 16);
-      fail_unless_equals_int (GST_READ_UINT16_LE (body), 1);    /* PCM */
-      w->channels = GST_READ_UINT16_LE (body + 2);
-      w->rate = GST_READ_UINT32_LE (body + 4);
-      fail_unless_equals_int (GST_READ_UINT16_LE (body + 14), 16);
-      have_fmt = TRUE;
-    } else if (memcmp (data + pos, "data", 4) == 0) {
-      fail_unless (have_fmt && w->channels > 0);
-      w->frames = size / 2 / w->channels;
-      w->samples = g_memdup2 (body, w->frames * w->channels * 2);
-    }
-    pos += 8 + size + (size & 1);
-  }
-  fail_unless (w->samples != NULL, "no data chunk in %s", path);
-  g_free (data);
-  return w;
-}
-
 static gdouble
-wav_seconds (const Wav * w)
+wav_seconds (const TestWav * w)
 {
   return (gdouble) w->frames / w->rate;
 }
@@ -179,7 +115,7 @@ wav_seconds (const Wav * w)
 /* Mean square of channel @ch over the 10 ms window starting at frame
  * @start */
 static gdouble
-window_power (const Wav * w, guint ch, gsize start)
+window_power (const TestWav * w, guint ch, gsize start)
 {
   gsize n = w->rate / 100, i;
   gdouble sum = 0;
@@ -194,7 +130,7 @@ window_power (const Wav * w, guint ch, gsize start)
 /* Where channel @ch is loud: the first and last loud 10 ms window, in
  * seconds; FALSE if it never is */
 static gboolean
-loud_span (const Wav * w, guint ch, gdouble * first, gdouble * last)
+loud_span (const TestWav * w, guint ch, gdouble * first, gdouble * last)
 {
   gsize n = w->rate / 100, i;
   gssize a = -1, b = -1;
@@ -488,7 +424,7 @@ GST_START_TEST (test_recording_line)
   gchar *desc = g_strdup_printf (RECORD_LINE, wav, out);
   gchar *answer, *answer_wav;
   Run *r = run_start (desc);
-  Wav *q, *a, *rec;
+  TestWav *q, *a, *rec;
   gdouble q0, q1, a0, a1, x0, x1;
   gint i_answer;
 
@@ -498,11 +434,11 @@ GST_START_TEST (test_recording_line)
   run_free (r);
 
   /* what was said, as flite says it: the agent speaks with flite too */
-  q = wav_read (wav);
+  q = test_wav_read (wav);
   answer_wav = speak (answer, "answer.wav");
-  a = wav_read (answer_wav);
+  a = test_wav_read (answer_wav);
 
-  rec = wav_read (out);
+  rec = test_wav_read (out);
   fail_unless_equals_int (rec->channels, 2);
   fail_unless_equals_int (rec->rate, 16000);
   fail_unless (wav_seconds (rec) >= wav_seconds (q) + wav_seconds (a) - 0.5,
@@ -522,9 +458,9 @@ GST_START_TEST (test_recording_line)
   fail_unless (a1 - a0 >= (x1 - x0) * 0.9, "%.2f s of answer, of %.2f",
       a1 - a0, x1 - x0);
 
-  wav_free (q);
-  wav_free (a);
-  wav_free (rec);
+  test_wav_free (q);
+  test_wav_free (a);
+  test_wav_free (rec);
   g_free (answer_wav);
   g_free (answer);
   g_free (desc);
@@ -544,7 +480,7 @@ GST_START_TEST (test_recording_barge_in)
   gchar *desc = g_strdup_printf (RECORD_LINE, wav, out);
   gchar *answer, *answer_wav;
   Run *r = run_start (desc);
-  Wav *q, *a, *rec;
+  TestWav *q, *a, *rec;
   gdouble q0, q1, a0, a1, x0, x1;
   gint i_answer, i_start;
   gboolean cut = FALSE;
@@ -562,10 +498,10 @@ GST_START_TEST (test_recording_barge_in)
   run_ends_cleanly (r, i_answer);
   run_free (r);
 
-  q = wav_read (wav);
+  q = test_wav_read (wav);
   answer_wav = speak (answer, "answer.wav");
-  a = wav_read (answer_wav);
-  rec = wav_read (out);
+  a = test_wav_read (answer_wav);
+  rec = test_wav_read (out);
   fail_unless_equals_int (rec->channels, 2);
 
   /* the question is whole: nothing truncated the file */
@@ -579,9 +515,9 @@ GST_START_TEST (test_recording_barge_in)
   fail_unless (a1 - a0 < (x1 - x0) / 2, "%.2f s of an answer of %.2f s "
       "recorded after the barge-in", a1 - a0, x1 - x0);
 
-  wav_free (q);
-  wav_free (a);
-  wav_free (rec);
+  test_wav_free (q);
+  test_wav_free (a);
+  test_wav_free (rec);
   g_free (answer_wav);
   g_free (answer);
   g_free (desc);

@@ -22,6 +22,8 @@
 
 #include <gst/check/gstcheck.h>
 
+#include "speech.h"
+
 #define PYTHON "/usr/bin/python3"
 #define SCRIPT BIDI_SRCDIR "/tests/examples/python/bidi-tools.py"
 
@@ -40,20 +42,9 @@ tmp_path (const gchar * name)
 static gchar *
 speak (const gchar * text, const gchar * name)
 {
-  gchar *flite = g_find_program_in_path ("flite");
   gchar *path = tmp_path (name);
-  gchar *argv[] = { flite, (gchar *) "-voice", (gchar *) "slt",
-    (gchar *) "-t", (gchar *) text, (gchar *) "-o", path, NULL
-  };
-  GError *err = NULL;
-  gint status = -1;
 
-  fail_unless (flite != NULL, "flite is not installed (Debian: flite)");
-  fail_unless (g_spawn_sync (NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL,
-          NULL, NULL, NULL, NULL, &status, &err), "flite: %s",
-      err ? err->message : "?");
-  fail_unless (g_spawn_check_wait_status (status, NULL), "flite failed");
-  g_free (flite);
+  test_speech_say (text, path);
   return path;
 }
 
