@@ -44,8 +44,10 @@ typedef struct
   GstBus *bus;
 
   GMutex lock;
-  /* the first answer sample pushed on the audio src pad */
+  /* the first answer sample pushed on the audio src pad, and where the
+   * last answer buffer ends */
   GstClockTime answer_pts;
+  GstClockTime answer_end;
   /* what came down the transcript pad, in order: "buffer", "custom",
    * "gap", "flush-start" ... */
   GPtrArray *tr_events;
@@ -58,9 +60,11 @@ audio_probe (G_GNUC_UNUSED GstPad * pad, GstPadProbeInfo * info, gpointer user_d
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
 
   g_mutex_lock (&f->lock);
-  if (!GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_GAP) &&
-      !GST_CLOCK_TIME_IS_VALID (f->answer_pts))
-    f->answer_pts = GST_BUFFER_PTS (buf);
+  if (!GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_GAP)) {
+    if (!GST_CLOCK_TIME_IS_VALID (f->answer_pts))
+      f->answer_pts = GST_BUFFER_PTS (buf);
+    f->answer_end = GST_BUFFER_PTS (buf) + GST_BUFFER_DURATION (buf);
+  }
   g_mutex_unlock (&f->lock);
   return GST_PAD_PROBE_OK;
 }
@@ -124,6 +128,7 @@ fixture_start (Fixture * f, const gchar * desc)
   memset (f, 0, sizeof (*f));
   g_mutex_init (&f->lock);
   f->answer_pts = GST_CLOCK_TIME_NONE;
+  f->answer_end = GST_CLOCK_TIME_NONE;
   f->tr_events = g_ptr_array_new ();
 
   gst_bidi_scripted_provider_register ();
@@ -263,6 +268,25 @@ pull_caption (Fixture * f, GstClockTime * pts, GstClockTime * dur)
     *dur = GST_BUFFER_DURATION (buf);
   gst_sample_unref (sample);
   return text;
+}
+
+/* until @ms of answer audio have left the element */
+static void
+wait_answer_played (Fixture * f, guint ms)
+{
+  gint64 end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  gboolean done;
+
+  do {
+    g_mutex_lock (&f->lock);
+    done = GST_CLOCK_TIME_IS_VALID (f->answer_pts) &&
+        f->answer_end >= f->answer_pts + ms * GST_MSECOND;
+    g_mutex_unlock (&f->lock);
+    if (done)
+      return;
+    g_usleep (5000);
+  } while (g_get_monotonic_time () < end);
+  fail ("the answer was not played");
 }
 
 /* the caption may come before the audio buffer it is stamped with */
@@ -620,22 +644,23 @@ GST_START_TEST (test_transcript_subtitle_file)
   GstStructure *s;
   GstClockTime answer_pts, pts, dur;
 
-  desc = g_strdup_printf ("audiotestsrc is-live=true wave=silence "
-      "samplesperbuffer=320 num-buffers=150 ! "
-      "audio/x-raw,format=S16LE,rate=16000,channels=1 ! bidiagent name=a "
-      "provider=scripted ! " AUDIO_OUT "a.transcript_src ! matroskamux ! "
-      "filesink location=\"%s\"", file);
+  desc = g_strdup_printf (AUDIO_IN "! bidiagent name=a provider=scripted ! "
+      AUDIO_OUT "a.transcript_src ! matroskamux ! filesink location=\"%s\"",
+      file);
   fixture_start (&f, desc);
   g_free (desc);
   wait_connected (&f);
   play_transcript (&f, "user", "what is the weather");
   play_answer (&f, "r1", 1200, "Sunny all day.");
+  wait_answer_played (&f, 1200);
+  answer_pts = wait_answer_pts (&f);
 
-  /* the 3 s input ends, the answer plays out, EOS reaches the file */
+  /* the input ends once the answer was heard (however slow the machine),
+   * and EOS reaches the file */
+  gst_element_send_event (f.pipeline, gst_event_new_eos ());
   s = wait_message (&f, "eos", WAIT_MS);
   fail_unless (s != NULL, "no EOS");
   gst_structure_free (s);
-  answer_pts = wait_answer_pts (&f);
   fixture_stop (&f);
 
   desc = g_strdup_printf ("filesrc location=\"%s\" ! matroskademux ! "

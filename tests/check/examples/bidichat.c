@@ -16,10 +16,8 @@
  * Realtime server of tests/check/common/mockrealtime.h on 127.0.0.1, with a
  * fake key given in the child's environment only.
  *
- * BIDI_CHAT_WRAPPER, when set, is a command line the program runs under,
- * e.g. "valgrind --leak-check=full --errors-for-leak-kinds=definite
- * --error-exitcode=9" (an exit status other than the expected one fails
- * the test). */
+ * Under `meson test --setup valgrind` the program runs under valgrind too
+ * (common/program.h). */
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -38,6 +36,7 @@
 #include <gst/check/gstcheck.h>
 
 #include "mockrealtime.h"
+#include "program.h"
 #include "speech.h"
 
 #define PROGRAM BIDI_BUILDDIR "/tests/examples/bidi-chat/bidi-chat"
@@ -71,6 +70,7 @@ typedef struct
   gboolean err_eof;
   gboolean exited;
   gint status;
+  TestProgramCheck *valgrind;
 } Child;
 
 /* the child of the running test, killed by the teardown if still there */
@@ -115,20 +115,13 @@ child_spawn (gboolean pty, const gchar * key, const gchar * const *args)
   Child *c = g_new0 (Child, 1);
   GPtrArray *argv = g_ptr_array_new ();
   gchar **env = child_env (key);
-  const gchar *wrapper = g_getenv ("BIDI_CHAT_WRAPPER");
-  gchar **wrap = NULL, **w;
   GError *err = NULL;
   gboolean ok;
   gint master = -1, slave = -1;
 
   fail_unless (g_file_test (PROGRAM, G_FILE_TEST_IS_EXECUTABLE),
       "%s was not built", PROGRAM);
-  if (wrapper && *wrapper) {
-    fail_unless (g_shell_parse_argv (wrapper, NULL, &wrap, NULL),
-        "BIDI_CHAT_WRAPPER: %s", wrapper);
-    for (w = wrap; *w; w++)
-      g_ptr_array_add (argv, *w);
-  }
+  c->valgrind = test_program_wrap (argv, "bidi-chat");
   g_ptr_array_add (argv, (gpointer) PROGRAM);
   for (; args && *args; args++)
     g_ptr_array_add (argv, (gpointer) * args);
@@ -154,7 +147,6 @@ child_spawn (gboolean pty, const gchar * key, const gchar * const *args)
   }
   fail_unless (ok, "cannot start %s: %s", PROGRAM, err ? err->message : "");
   g_ptr_array_unref (argv);
-  g_strfreev (wrap);
   g_strfreev (env);
   current = c;
   return c;
@@ -411,6 +403,8 @@ assert_clean_stderr (Child * c)
 static void
 child_free (Child * c)
 {
+  TestProgramCheck *valgrind;
+
   if (!c)
     return;
   if (!c->exited) {
@@ -424,9 +418,11 @@ child_free (Child * c)
   close (c->err_fd);
   g_string_free (c->out, TRUE);
   g_string_free (c->err, TRUE);
-  g_free (c);
   if (current == c)
     current = NULL;
+  valgrind = c->valgrind;
+  g_free (c);
+  test_program_check (valgrind);
 }
 
 static void

@@ -24,6 +24,7 @@
 #include <libsoup/soup.h>
 
 #include "gstbidievents.h"
+#include "program.h"
 #include "speech.h"
 
 #define SERVER_PATH BIDI_BUILDDIR "/tests/examples/bidi-server/bidi-server"
@@ -45,6 +46,7 @@ typedef struct
   gchar *out_path, *err_path;
   guint port;
   gboolean exited;
+  TestProgramCheck *valgrind;
 } Server;
 
 static void
@@ -119,6 +121,7 @@ server_start (const gchar * first_arg, ...)
   s->out_path = g_build_filename (s->dir, "stdout", NULL);
   s->err_path = g_build_filename (s->dir, "stderr", NULL);
 
+  s->valgrind = test_program_wrap (argv, "bidi-server");
   g_ptr_array_add (argv, (gpointer) SERVER_PATH);
   va_start (ap, first_arg);
   for (arg = first_arg; arg; arg = va_arg (ap, const gchar *))
@@ -179,17 +182,23 @@ server_wait (Server * s, guint timeout_ms)
   return g_subprocess_get_exit_status (s->proc);
 }
 
-/* Always kills it */
+/* Stops it as a service manager does: SIGTERM, then SIGKILL if it does not
+ * go (a clean exit is where valgrind checks for leaks) */
 static void
 server_free (Server * s)
 {
-  gchar *errs = read_file (s->err_path);
+  gchar *errs;
+  TestProgramCheck *valgrind = s->valgrind;
 
+  if (!s->exited) {
+    g_subprocess_send_signal (s->proc, SIGTERM);
+    if (!wait_until (server_has_exited, s, TIMEOUT_MS))
+      g_subprocess_force_exit (s->proc);
+  }
+  fail_unless (wait_until (server_has_exited, s, TIMEOUT_MS));
+  errs = read_file (s->err_path);
   GST_INFO ("bidi-server's stderr:\n%s", errs);
   g_free (errs);
-  if (!s->exited)
-    g_subprocess_force_exit (s->proc);
-  fail_unless (wait_until (server_has_exited, s, TIMEOUT_MS));
   g_object_unref (s->proc);
   g_unlink (s->out_path);
   g_unlink (s->err_path);
@@ -204,6 +213,7 @@ server_free (Server * s)
   g_free (s->err_path);
   g_free (s->dir);
   g_free (s);
+  test_program_check (valgrind);
 }
 
 /* Only 127.0.0.1: no proxy (and no libproxy, whose C++ unwinding upsets

@@ -74,6 +74,9 @@
 GST_DEBUG_CATEGORY_STATIC (bidi_server_debug);
 #define GST_CAT_DEFAULT bidi_server_debug
 
+/* the GSocket of an accepted connection, on its remote address */
+static GQuark socket_quark;
+
 #define WS_PATH "/text-chat"
 #define RESOURCE_PREFIX "/org/gstreamer/bidi/server"
 
@@ -118,6 +121,8 @@ typedef struct
 {
   Options opt;
   SoupServer *soup;
+  /* accepts the connections and hands them to soup (see on_incoming) */
+  GSocketService *service;
   GMainLoop *loop;
   /* Client * -> itself; main thread only */
   GHashTable *clients;
@@ -833,7 +838,16 @@ on_websocket (G_GNUC_UNUSED SoupServer * soup, SoupServerMessage * msg,
   c->server = server;
   c->conn = g_object_ref (conn);
   socket = soup_server_message_get_socket (msg);
+  if (!socket) {
+    GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+
+    if (remote)
+      socket = g_object_get_qdata (G_OBJECT (remote), socket_quark);
+  }
   c->socket = socket ? g_object_ref (socket) : NULL;
+  if (!c->socket)
+    GST_WARNING ("client %u: no socket: unread events are not counted",
+        c->id);
   c->max_output = (guint64) server->opt.max_output_kb * 1024;
   g_mutex_init (&c->lock);
   g_queue_init (&c->out);
@@ -1016,6 +1030,130 @@ on_http (G_GNUC_UNUSED SoupServer * soup, SoupServerMessage * msg,
  * Start and shutdown
  * ------------------------------------------------------------------------ */
 
+/* Connections are accepted by a GSocketService of ours and handed to the
+ * SoupServer. libsoup 3.2's own listener (soup_server_listen*) never
+ * frees the GSocket of a connection it accepted, nor the addresses it
+ * reads from its listening sockets: a server that runs for days would
+ * grow with every client. */
+static gboolean
+on_incoming (G_GNUC_UNUSED GSocketService * service, GSocketConnection * conn,
+    G_GNUC_UNUSED GObject * source, gpointer data)
+{
+  Server *server = data;
+  GSocket *socket = g_socket_connection_get_socket (conn);
+  GSocketAddress *local = NULL, *remote = NULL;
+  GError *err = NULL;
+
+  if (server->shutting_down)
+    return TRUE;                /* closed when the service lets it go */
+  /* events are small and must not wait for more to fill a segment */
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
+  local = g_socket_connection_get_local_address (conn, &err);
+  if (local)
+    remote = g_socket_connection_get_remote_address (conn, &err);
+  if (remote) {
+    /* on_websocket reads the socket from here: libsoup has no socket for
+     * a stream it did not accept itself, but it keeps this address */
+    g_object_set_qdata_full (G_OBJECT (remote), socket_quark,
+        g_object_ref (socket), g_object_unref);
+    soup_server_accept_iostream (server->soup, G_IO_STREAM (conn), local,
+        remote, &err);
+  }
+  if (err) {
+    GST_WARNING ("cannot accept a connection: %s", err->message);
+    g_clear_error (&err);
+  }
+  g_clear_object (&local);
+  g_clear_object (&remote);
+  return TRUE;
+}
+
+/* Binds @addr:@port; the port it got in @port when it was 0 */
+static gboolean
+server_bind (Server * server, GInetAddress * addr, guint16 * port,
+    GError ** error)
+{
+  GSocketAddress *saddr = g_inet_socket_address_new (addr, *port);
+  GSocketAddress *effective = NULL;
+  gboolean ok;
+
+  ok = g_socket_listener_add_address (G_SOCKET_LISTENER (server->service),
+      saddr, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, &effective,
+      error);
+  g_object_unref (saddr);
+  if (ok)
+    *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+  g_clear_object (&effective);
+  return ok;
+}
+
+/* --address, or else loopback: 127.0.0.1 and, where there is IPv6, ::1 on
+ * the same port */
+static gboolean
+server_listen (Server * server, GError ** error)
+{
+  GInetAddress *addr;
+  guint16 port = (guint16) server->opt.port;
+  gchar *host, *url;
+  gboolean ok;
+
+  if (server->opt.address) {
+    addr = g_inet_address_new_from_string (server->opt.address);
+    if (!addr) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "--address %s is not an IP address", server->opt.address);
+      return FALSE;
+    }
+  } else {
+    addr = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  }
+  /* inactive until every address is added: adding one to an active
+   * service cancels its pending accept, and a client that comes before
+   * the main loop runs is then accepted by the cancelled one and reset */
+  server->service = g_object_new (G_TYPE_SOCKET_SERVICE, "active", FALSE,
+      NULL);
+  g_signal_connect (server->service, "incoming", G_CALLBACK (on_incoming),
+      server);
+  ok = server_bind (server, addr, &port, error);
+  if (ok && !server->opt.address) {
+    GInetAddress *ipv6 = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6);
+    GError *err = NULL;
+
+    if (!server_bind (server, ipv6, &port, &err)) {
+      GST_INFO ("no IPv6 loopback: %s", err->message);
+      g_clear_error (&err);
+    }
+    g_object_unref (ipv6);
+  }
+  if (!ok) {
+    g_object_unref (addr);
+    return FALSE;
+  }
+  g_socket_service_start (server->service);
+
+  /* one line: tests read the port from it */
+  host = g_inet_address_to_string (addr);
+  url = g_strdup_printf (g_inet_address_get_family (addr) ==
+      G_SOCKET_FAMILY_IPV6 ? "http://[%s]:%u/" : "http://%s:%u/", host, port);
+  g_print ("listening on %s\n", url);
+  fflush (stdout);
+  g_free (url);
+  g_free (host);
+  g_object_unref (addr);
+  return TRUE;
+}
+
+/* No new connections; those there are stay */
+static void
+server_stop_listening (Server * server)
+{
+  if (!server->service)
+    return;
+  g_socket_service_stop (server->service);
+  g_socket_listener_close (G_SOCKET_LISTENER (server->service));
+  g_clear_object (&server->service);
+}
+
 static void
 server_check_shutdown_done (Server * server)
 {
@@ -1048,6 +1186,7 @@ on_signal (gpointer data)
     return G_SOURCE_CONTINUE;
   g_printerr ("shutting down\n");
   server->shutting_down = TRUE;
+  server_stop_listening (server);
   soup_server_disconnect (server->soup);
 
   clients = g_hash_table_get_keys (server->clients);
@@ -1067,53 +1206,6 @@ on_signal (gpointer data)
       on_shutdown_timeout, server);
   server_check_shutdown_done (server);
   return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-server_listen (Server * server, GError ** error)
-{
-  GSList *uris, *l;
-  GUri *shown = NULL;
-  gchar *text;
-
-  if (server->opt.address) {
-    GInetAddress *addr = g_inet_address_new_from_string (server->opt.address);
-    GSocketAddress *saddr;
-    gboolean ok;
-
-    if (!addr) {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-          "--address %s is not an IP address", server->opt.address);
-      return FALSE;
-    }
-    saddr = g_inet_socket_address_new (addr, server->opt.port);
-    g_object_unref (addr);
-    ok = soup_server_listen (server->soup, saddr, 0, error);
-    g_object_unref (saddr);
-    if (!ok)
-      return FALSE;
-  } else if (!soup_server_listen_local (server->soup, server->opt.port, 0,
-          error)) {
-    return FALSE;
-  }
-
-  /* one line, the IPv4 address first: tests read the port from it */
-  uris = soup_server_get_uris (server->soup);
-  for (l = uris; l; l = l->next) {
-    const gchar *host = g_uri_get_host (l->data);
-
-    if (!shown || (host && !strchr (host, ':')
-            && strchr (g_uri_get_host (shown), ':')))
-      shown = l->data;
-  }
-  if (shown) {
-    text = g_uri_to_string (shown);
-    g_print ("listening on %s\n", text);
-    g_free (text);
-  }
-  fflush (stdout);
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
-  return TRUE;
 }
 
 static void
@@ -1217,6 +1309,7 @@ main (int argc, char **argv)
     gst_object_unref (f);
   }
 
+  socket_quark = g_quark_from_static_string ("bidi-server-socket");
   server.loop = g_main_loop_new (NULL, FALSE);
   server.clients = g_hash_table_new (NULL, NULL);
   server.reaper = g_thread_pool_new (reap_client, NULL, 4, FALSE, NULL);
@@ -1243,6 +1336,7 @@ main (int argc, char **argv)
 
   /* every pipeline stopped and freed */
   g_thread_pool_free (server.reaper, FALSE, TRUE);
+  server_stop_listening (&server);
   soup_server_disconnect (server.soup);
   g_object_unref (server.soup);
   /* sources still holding clients (drains) */
