@@ -24,9 +24,11 @@ GST_DEBUG_CATEGORY_STATIC (bidi_captions_debug);
 #define READING_PER_CHAR (50 * GST_MSECOND)
 #define MAX_READING (3 * GST_SECOND)
 
-/* the audio is held up when the clock is this far past it; checked this
- * often while nothing else happens */
+/* the audio is held up when the clock is this far past it and it has not
+ * moved for STALL_STILL_US (a busy machine only makes it late); checked
+ * every STALL_CHECK_US while nothing else happens */
 #define STALL_TIME (100 * GST_MSECOND)
+#define STALL_STILL_US (500 * G_TIME_SPAN_MILLISECOND)
 #define STALL_CHECK_US (40 * G_TIME_SPAN_MILLISECOND)
 
 /* how many recent answers' timing is kept */
@@ -60,6 +62,7 @@ struct _GstBidiCaptions
 
   /* the audio's timeline, from the src task */
   GstClockTime audio_pos;       /* end of what the audio pushed */
+  gint64 audio_moved;           /* monotonic time it last moved */
   GstClockTime queued;
   guint on_air;                 /* the latest answer that had audio pushed */
   AnswerInfo answers[N_ANSWERS];
@@ -230,6 +233,7 @@ gst_bidi_captions_progress (GstBidiCaptions * c, GstClockTime ts,
   if (!GST_CLOCK_TIME_IS_VALID (c->pos))
     c->pos = ts;
   c->audio_pos = ts + dur;
+  c->audio_moved = g_get_monotonic_time ();
   c->queued = queued;
   if (answer != 0) {
     AnswerInfo *info = find_answer (c, answer, TRUE);
@@ -397,7 +401,8 @@ running_time_now (GstPad * pad)
 static GstClockTime
 stalled_until (GstBidiCaptions * c, GstClockTime now)
 {
-  if (!GST_CLOCK_TIME_IS_VALID (now) || now < c->audio_pos + STALL_TIME)
+  if (!GST_CLOCK_TIME_IS_VALID (now) || now < c->audio_pos + STALL_TIME ||
+      g_get_monotonic_time () - c->audio_moved < STALL_STILL_US)
     return 0;
   return now;
 }

@@ -12,6 +12,10 @@
 #endif
 
 #include <string.h>
+#include <signal.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <glib/gstdio.h>
 #include <gst/gst.h>
@@ -132,4 +136,12 @@ test_program_check (TestProgramCheck * check)
   } else {
     g_string_free (errors, TRUE);
   }
+}
+
+void
+test_program_child_setup (G_GNUC_UNUSED gpointer unused)
+{
+#ifdef __linux__
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+#endif
 }

@@ -38,6 +38,10 @@ guint test_program_slowdown (void);
  * fine. */
 void test_program_check (TestProgramCheck * check);
 
+/* A child setup function for the programs' processes: they die with the
+ * test (a failed check that never reaches its cleanup leaves none behind) */
+void test_program_child_setup (gpointer unused);
+
 G_END_DECLS
 
 #endif

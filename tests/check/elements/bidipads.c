@@ -36,13 +36,11 @@
     "! audio/x-raw,format=S16LE,rate=16000,channels=1 "
 #define AUDIO_OUT "fakesink name=asink sync=true "
 
+/* What the pad probes see. On the heap: a failed test leaves its pipeline
+ * running (CK_FORK=no), and its probes must find this until the teardown
+ * stops it. */
 typedef struct
 {
-  GstElement *pipeline;
-  GstElement *agent;
-  GstBidiScriptedProvider *provider;
-  GstBus *bus;
-
   GMutex lock;
   /* the first answer sample pushed on the audio src pad, and where the
    * last answer buffer ends */
@@ -51,28 +49,41 @@ typedef struct
   /* what came down the transcript pad, in order: "buffer", "custom",
    * "gap", "flush-start" ... */
   GPtrArray *tr_events;
+} Seen;
+
+typedef struct
+{
+  GstElement *pipeline;
+  GstElement *agent;
+  GstBidiScriptedProvider *provider;
+  GstBus *bus;
+  Seen *seen;
 } Fixture;
+
+/* the running test's pipeline and what its probes see, for the teardown */
+static GstElement *running;
+static Seen *running_seen;
 
 static GstPadProbeReturn
 audio_probe (G_GNUC_UNUSED GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 {
-  Fixture *f = user_data;
+  Seen *seen = user_data;
   GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
 
-  g_mutex_lock (&f->lock);
+  g_mutex_lock (&seen->lock);
   if (!GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_GAP)) {
-    if (!GST_CLOCK_TIME_IS_VALID (f->answer_pts))
-      f->answer_pts = GST_BUFFER_PTS (buf);
-    f->answer_end = GST_BUFFER_PTS (buf) + GST_BUFFER_DURATION (buf);
+    if (!GST_CLOCK_TIME_IS_VALID (seen->answer_pts))
+      seen->answer_pts = GST_BUFFER_PTS (buf);
+    seen->answer_end = GST_BUFFER_PTS (buf) + GST_BUFFER_DURATION (buf);
   }
-  g_mutex_unlock (&f->lock);
+  g_mutex_unlock (&seen->lock);
   return GST_PAD_PROBE_OK;
 }
 
 static GstPadProbeReturn
 transcript_probe (G_GNUC_UNUSED GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 {
-  Fixture *f = user_data;
+  Seen *seen = user_data;
   const gchar *what = NULL;
 
   if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
@@ -108,13 +119,13 @@ transcript_probe (G_GNUC_UNUSED GstPad * pad, GstPadProbeInfo * info, gpointer u
     }
   }
   if (what) {
-    g_mutex_lock (&f->lock);
+    g_mutex_lock (&seen->lock);
     /* one "gap" for a run of them */
-    if (g_strcmp0 (what, "gap") != 0 || f->tr_events->len == 0 ||
-        g_strcmp0 (g_ptr_array_index (f->tr_events, f->tr_events->len - 1),
+    if (g_strcmp0 (what, "gap") != 0 || seen->tr_events->len == 0 ||
+        g_strcmp0 (g_ptr_array_index (seen->tr_events, seen->tr_events->len - 1),
             "gap") != 0)
-      g_ptr_array_add (f->tr_events, (gpointer) what);
-    g_mutex_unlock (&f->lock);
+      g_ptr_array_add (seen->tr_events, (gpointer) what);
+    g_mutex_unlock (&seen->lock);
   }
   return GST_PAD_PROBE_OK;
 }
@@ -126,28 +137,32 @@ fixture_start (Fixture * f, const gchar * desc)
   GstPad *pad;
 
   memset (f, 0, sizeof (*f));
-  g_mutex_init (&f->lock);
-  f->answer_pts = GST_CLOCK_TIME_NONE;
-  f->answer_end = GST_CLOCK_TIME_NONE;
-  f->tr_events = g_ptr_array_new ();
+  f->seen = g_new0 (Seen, 1);
+  g_mutex_init (&f->seen->lock);
+  f->seen->answer_pts = GST_CLOCK_TIME_NONE;
+  f->seen->answer_end = GST_CLOCK_TIME_NONE;
+  f->seen->tr_events = g_ptr_array_new ();
+  running_seen = f->seen;
 
   gst_bidi_scripted_provider_register ();
   gst_bidi_scripted_provider_reset_last ();
   f->pipeline = gst_parse_launch (desc, &err);
   fail_unless (f->pipeline != NULL, "%s: %s", desc, err ? err->message : "");
   g_clear_error (&err);
+  running = gst_object_ref (f->pipeline);
   f->agent = gst_bin_get_by_name (GST_BIN (f->pipeline), "a");
   fail_unless (f->agent != NULL);
   f->bus = gst_element_get_bus (f->pipeline);
 
   pad = gst_element_get_static_pad (f->agent, "src");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, audio_probe, f, NULL);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, audio_probe, f->seen,
+      NULL);
   gst_object_unref (pad);
   pad = gst_element_get_static_pad (f->agent, "transcript_src");
   if (pad) {
     gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
         GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH,
-        transcript_probe, f, NULL);
+        transcript_probe, f->seen, NULL);
     gst_object_unref (pad);
   }
 
@@ -155,6 +170,14 @@ fixture_start (Fixture * f, const gchar * desc)
       GST_STATE_CHANGE_FAILURE);
   f->provider = gst_bidi_scripted_provider_get_last ();
   fail_unless (f->provider != NULL);
+}
+
+static void
+seen_free (Seen * seen)
+{
+  g_ptr_array_unref (seen->tr_events);
+  g_mutex_clear (&seen->lock);
+  g_free (seen);
 }
 
 static void
@@ -166,8 +189,25 @@ fixture_stop (Fixture * f)
   gst_object_unref (f->pipeline);
   gst_object_unref (f->provider);
   gst_bidi_scripted_provider_reset_last ();
-  g_ptr_array_unref (f->tr_events);
-  g_mutex_clear (&f->lock);
+  gst_clear_object (&running);
+  seen_free (f->seen);
+  running_seen = NULL;
+}
+
+/* After a test that failed before fixture_stop: its pipeline stops here,
+ * or the next test and the final cleanup would wait on its threads */
+static void
+teardown (void)
+{
+  if (running) {
+    gst_element_set_state (running, GST_STATE_NULL);
+    gst_clear_object (&running);
+    gst_bidi_scripted_provider_reset_last ();
+  }
+  if (running_seen) {
+    seen_free (running_seen);
+    running_seen = NULL;
+  }
 }
 
 /* Pops bus messages until an element message named @name; fails on an
@@ -227,18 +267,26 @@ play_transcript (Fixture * f, const gchar * role, const gchar * text)
       gst_bidi_event_new_transcript (role, text, TRUE, text));
 }
 
-/* an answer of @ms of audio with its final transcript after the audio */
+static void
+play_audio (Fixture * f, const gchar * id, guint ms)
+{
+  gst_bidi_scripted_provider_play (f->provider,
+      gst_structure_new (GST_BIDI_EVENT_AUDIO_STREAM, "duration-ms",
+          G_TYPE_INT, ms, "value", G_TYPE_INT, 1000, "response_id",
+          G_TYPE_STRING, id, NULL));
+}
+
+/* an answer of @ms of audio, its final transcript first (as Nova Sonic
+ * sends them): so the caption is known before the first sample goes out,
+ * however slow the machine (test_transcript_late: the other order) */
 static void
 play_answer (Fixture * f, const gchar * id, guint ms, const gchar * text)
 {
   gst_bidi_scripted_provider_play (f->provider,
       gst_bidi_event_new_response_start (id));
-  gst_bidi_scripted_provider_play (f->provider,
-      gst_structure_new (GST_BIDI_EVENT_AUDIO_STREAM, "duration-ms",
-          G_TYPE_INT, ms, "value", G_TYPE_INT, 1000, "response_id",
-          G_TYPE_STRING, id, NULL));
   if (text)
     play_transcript (f, "assistant", text);
+  play_audio (f, id, ms);
   gst_bidi_scripted_provider_play (f->provider,
       gst_bidi_event_new_response_complete (id, "complete"));
 }
@@ -278,10 +326,10 @@ wait_answer_played (Fixture * f, guint ms)
   gboolean done;
 
   do {
-    g_mutex_lock (&f->lock);
-    done = GST_CLOCK_TIME_IS_VALID (f->answer_pts) &&
-        f->answer_end >= f->answer_pts + ms * GST_MSECOND;
-    g_mutex_unlock (&f->lock);
+    g_mutex_lock (&f->seen->lock);
+    done = GST_CLOCK_TIME_IS_VALID (f->seen->answer_pts) &&
+        f->seen->answer_end >= f->seen->answer_pts + ms * GST_MSECOND;
+    g_mutex_unlock (&f->seen->lock);
     if (done)
       return;
     g_usleep (5000);
@@ -297,9 +345,9 @@ wait_answer_pts (Fixture * f)
   GstClockTime pts;
 
   do {
-    g_mutex_lock (&f->lock);
-    pts = f->answer_pts;
-    g_mutex_unlock (&f->lock);
+    g_mutex_lock (&f->seen->lock);
+    pts = f->seen->answer_pts;
+    g_mutex_unlock (&f->seen->lock);
     if (GST_CLOCK_TIME_IS_VALID (pts))
       break;
     g_usleep (5000);
@@ -312,11 +360,11 @@ count_events (Fixture * f, const gchar * what)
 {
   guint i, n = 0;
 
-  g_mutex_lock (&f->lock);
-  for (i = 0; i < f->tr_events->len; i++)
-    if (strcmp (g_ptr_array_index (f->tr_events, i), what) == 0)
+  g_mutex_lock (&f->seen->lock);
+  for (i = 0; i < f->seen->tr_events->len; i++)
+    if (strcmp (g_ptr_array_index (f->seen->tr_events, i), what) == 0)
       n++;
-  g_mutex_unlock (&f->lock);
+  g_mutex_unlock (&f->seen->lock);
   return n;
 }
 
@@ -465,16 +513,52 @@ GST_START_TEST (test_transcript_timing)
   fail_unless (count_events (&f, "gap") >= 1);
   fail_unless_equals_int (count_events (&f, "buffer"), 2);
   fail_unless_equals_int (count_events (&f, "custom"), 2);
-  g_mutex_lock (&f.lock);
-  for (i = 0; i < f.tr_events->len; i++)
-    if (strcmp (g_ptr_array_index (f.tr_events, i), "buffer") == 0) {
-      fail_unless (i + 1 < f.tr_events->len);
-      fail_unless_equals_string (g_ptr_array_index (f.tr_events, i + 1),
+  g_mutex_lock (&f.seen->lock);
+  for (i = 0; i < f.seen->tr_events->len; i++)
+    if (strcmp (g_ptr_array_index (f.seen->tr_events, i), "buffer") == 0) {
+      fail_unless (i + 1 < f.seen->tr_events->len);
+      fail_unless_equals_string (g_ptr_array_index (f.seen->tr_events, i + 1),
           "custom");
     }
-  fail_unless_equals_string (g_ptr_array_index (f.tr_events, 0), "caps");
-  g_mutex_unlock (&f.lock);
+  fail_unless_equals_string (g_ptr_array_index (f.seen->tr_events, 0), "caps");
+  g_mutex_unlock (&f.seen->lock);
 
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
+/* A final transcript that comes when its answer is already playing (the
+ * local provider's second pass, OpenAI's transcript.done): the caption
+ * cannot start before what the text stream already passed, so it starts
+ * late, and still lasts to the end of the answer's audio */
+GST_START_TEST (test_transcript_late)
+{
+  Fixture f;
+  GstClockTime pts, dur, answer_pts;
+  gchar *text;
+
+  fixture_start (&f, TRANSCRIPT_PIPELINE ("transcript-roles=assistant"));
+  wait_connected (&f);
+  gst_bidi_scripted_provider_play (f.provider,
+      gst_bidi_event_new_response_start ("r1"));
+  play_audio (&f, "r1", 2000);
+  wait_answer_played (&f, 300);
+  play_transcript (&f, "assistant", "Late words.");
+  gst_bidi_scripted_provider_play (f.provider,
+      gst_bidi_event_new_response_complete ("r1", "complete"));
+
+  text = pull_caption (&f, &pts, &dur);
+  fail_unless_equals_string (text, "Late words.");
+  g_free (text);
+  answer_pts = wait_answer_pts (&f);
+  fail_unless (pts >= answer_pts && pts < answer_pts + 2 * GST_SECOND,
+      "%" GST_TIME_FORMAT " for an answer at %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (pts), GST_TIME_ARGS (answer_pts));
+  fail_unless (pts + dur + GST_MSECOND >= answer_pts + 2 * GST_SECOND &&
+      pts + dur <= answer_pts + 2 * GST_SECOND + GST_MSECOND,
+      "ends at %" GST_TIME_FORMAT ", the answer at %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (pts + dur), GST_TIME_ARGS (answer_pts + 2 * GST_SECOND));
   fixture_stop (&f);
 }
 
@@ -601,12 +685,12 @@ GST_START_TEST (test_transcript_textoverlay)
     GST_LOG ("frame %" GST_TIME_FORMAT ": %" G_GSIZE_FORMAT " lit",
         GST_TIME_ARGS (ts), lit);
 
-    g_mutex_lock (&f.lock);
-    if (GST_CLOCK_TIME_IS_VALID (f.answer_pts)) {
-      cap_start = f.answer_pts;
+    g_mutex_lock (&f.seen->lock);
+    if (GST_CLOCK_TIME_IS_VALID (f.seen->answer_pts)) {
+      cap_start = f.seen->answer_pts;
       cap_end = cap_start + 1500 * GST_MSECOND;
     }
-    g_mutex_unlock (&f.lock);
+    g_mutex_unlock (&f.seen->lock);
     if (!GST_CLOCK_TIME_IS_VALID (cap_start) || ts + 40 * GST_MSECOND <
         cap_start) {
       /* before the answer */
@@ -668,6 +752,7 @@ GST_START_TEST (test_transcript_subtitle_file)
   reader = gst_parse_launch (desc, NULL);
   g_free (desc);
   fail_unless (reader != NULL);
+  running = gst_object_ref (reader);
   gst_element_set_state (reader, GST_STATE_PLAYING);
   sink = gst_bin_get_by_name (GST_BIN (reader), "tsink");
   {
@@ -686,6 +771,7 @@ GST_START_TEST (test_transcript_subtitle_file)
   fail_unless (dur + 2 * GST_MSECOND >= 1200 * GST_MSECOND &&
       dur <= 1202 * GST_MSECOND);
   gst_element_set_state (reader, GST_STATE_NULL);
+  gst_clear_object (&running);
   gst_object_unref (sink);
   gst_object_unref (reader);
 
@@ -832,6 +918,7 @@ GST_START_TEST (test_image_sink_provider_without_images)
       "image-interval-ms=0 ! " AUDIO_OUT "appsrc name=i format=time "
       "caps=image/png ! a.image_sink", NULL);
   fail_unless (pipeline != NULL);
+  running = gst_object_ref (pipeline);
   bus = gst_element_get_bus (pipeline);
   src = gst_bin_get_by_name (GST_BIN (pipeline), "i");
   fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
@@ -862,6 +949,7 @@ GST_START_TEST (test_image_sink_provider_without_images)
   fail_unless_equals_int (warnings, 1);
 
   gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_clear_object (&running);
   gst_object_unref (src);
   gst_object_unref (bus);
   gst_object_unref (pipeline);
@@ -959,9 +1047,11 @@ bidipads_suite (void)
   TCase *tc = tcase_create ("general");
 
   suite_add_tcase (s, tc);
+  tcase_add_checked_fixture (tc, NULL, teardown);
   tcase_set_timeout (tc, 300);
   tcase_add_test (tc, test_text_sink);
   tcase_add_test (tc, test_transcript_timing);
+  tcase_add_test (tc, test_transcript_late);
   tcase_add_test (tc, test_transcript_roles);
   tcase_add_test (tc, test_transcript_interrupted);
   tcase_add_test (tc, test_transcript_textoverlay);

@@ -83,6 +83,7 @@ child_setup_tty (G_GNUC_UNUSED gpointer user_data)
 {
   setsid ();
   ioctl (0, TIOCSCTTY, 0);
+  test_program_child_setup (NULL);
 }
 
 /* The test's environment with the build's plugin, the key only when
@@ -142,7 +143,8 @@ child_spawn (gboolean pty, const gchar * key, const gchar * const *args)
     c->out_fd = master;
   } else {
     ok = g_spawn_async_with_pipes (NULL, (gchar **) argv->pdata, env,
-        G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, NULL, NULL, &c->pid,
+        G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH,
+        test_program_child_setup, NULL, &c->pid,
         &c->in_fd, &c->out_fd, &c->err_fd, &err);
   }
   fail_unless (ok, "cannot start %s: %s", PROGRAM, err ? err->message : "");

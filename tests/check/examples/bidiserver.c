@@ -138,6 +138,8 @@ server_start (const gchar * first_arg, ...)
   registry = g_build_filename (s->dir, "registry.bin", NULL);
   g_subprocess_launcher_setenv (launcher, "GST_REGISTRY", registry, TRUE);
   g_free (registry);
+  g_subprocess_launcher_set_child_setup (launcher, test_program_child_setup,
+      NULL, NULL);
   g_subprocess_launcher_set_stdout_file_path (launcher, s->out_path);
   g_subprocess_launcher_set_stderr_file_path (launcher, s->err_path);
   s->proc = g_subprocess_launcher_spawnv (launcher,
