@@ -16,12 +16,20 @@ valgrind=no
 "$top/tests/install-and-build.sh" --tests
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log" "$log.status"' EXIT
 status=0
-meson test -C "$build" -v --print-errorlogs 2>&1 | tee "$log" || status=$?
+
+# Runs a command with its output shown and kept in $log, and returns the
+# command's status (a pipeline's status is tee's, and sh has no pipefail)
+run() {
+  { rc=0; "$@" 2>&1 || rc=$?; echo "$rc" > "$log.status"; } | tee -a "$log"
+  return "$(cat "$log.status")"
+}
+
+run meson test -C "$build" -v --print-errorlogs || status=$?
 if [ "$valgrind" = yes ] && [ "$status" = 0 ]; then
-  meson test -C "$build" -v --print-errorlogs --setup valgrind 2>&1 \
-    | tee -a "$log" || status=$?
+  run meson test -C "$build" -v --print-errorlogs --setup valgrind \
+    || status=$?
 fi
 
 # check prints "NN%: Checks: N, Failures: F, Errors: E" per test program

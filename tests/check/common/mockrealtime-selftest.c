@@ -932,14 +932,18 @@ GST_START_TEST (test_frames)
       first_audio = r->time;
     last_audio = r->time;
   }
-  fail_unless (last_audio - first_audio >= 190 * 1000, "%" G_GINT64_FORMAT,
+  /* 200 ms apart when sent; the client's receive times jitter (valgrind
+   * may hold up the first one while the 300 kB event is parsed), a burst
+   * would take a few ms */
+  fail_unless (last_audio - first_audio >= 150 * 1000, "%" G_GINT64_FORMAT,
       last_audio - first_audio);
   node = received_json (&c, 8);
   fail_unless_equals_string (jstr (node, "type"), "response.done");
   json_node_unref (node);
-  /* after the 50 ms sleep */
+  /* after the 50 ms sleep (the same jitter) */
   r = g_ptr_array_index (c.received, 8);
-  fail_unless (r->time - last_audio >= 45 * 1000);
+  fail_unless (r->time - last_audio >= 30 * 1000, "%" G_GINT64_FORMAT,
+      r->time - last_audio);
 
   /* more steps on the open connection: a wait that times out ends them */
   script = mock_realtime_script_new ();
