@@ -33,7 +33,8 @@
 #define PYTHON "/usr/bin/python3"
 #define SEEDS_PORT 8000
 /* generous, only against hangs */
-#define TIMEOUT_MS 60000
+/* the server runs under valgrind in the valgrind setup: 10 times slower */
+#define TIMEOUT_MS (60000 * test_program_slowdown ())
 
 /* ------------------------------------------------------------------------
  * The server process
