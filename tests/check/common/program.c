@@ -28,7 +28,7 @@
 struct _TestProgramCheck
 {
   gchar *dir;
-  GPtrArray *args;              /* what was added to argv */
+  gchar *log_arg;               /* in the program's argv */
 };
 
 static gboolean
@@ -50,31 +50,28 @@ test_program_wrap (GPtrArray * argv, const gchar * name)
 {
   TestProgramCheck *check;
   GError *err = NULL;
-  guint i;
 
   if (!enabled ())
     return NULL;
   check = g_new0 (TestProgramCheck, 1);
-  check->args = g_ptr_array_new_with_free_func (g_free);
   check->dir = g_dir_make_tmp ("bidi-valgrind-XXXXXX", &err);
   fail_unless (check->dir != NULL, "%s", err ? err->message : "");
 
   /* the options of the valgrind test setup (tests/check/meson.build); -q:
    * the log holds errors only. A helper the program forks and execs (the
    * registry scanner) is not followed. */
-  g_ptr_array_add (check->args, g_strdup ("valgrind"));
-  g_ptr_array_add (check->args, g_strdup ("-q"));
-  g_ptr_array_add (check->args, g_strdup ("--leak-check=full"));
-  g_ptr_array_add (check->args, g_strdup ("--errors-for-leak-kinds=definite"));
-  g_ptr_array_add (check->args, g_strdup ("--show-leak-kinds=definite"));
-  g_ptr_array_add (check->args, g_strdup ("--num-callers=30"));
-  g_ptr_array_add (check->args, g_strdup ("--child-silent-after-fork=yes"));
-  g_ptr_array_add (check->args, g_strdup ("--suppressions=" BIDI_SRCDIR
+  check->log_arg = g_strdup_printf ("--log-file=%s/%s.%%p.log", check->dir,
+      name);
+  g_ptr_array_add (argv, (gpointer) "valgrind");
+  g_ptr_array_add (argv, (gpointer) "-q");
+  g_ptr_array_add (argv, (gpointer) "--leak-check=full");
+  g_ptr_array_add (argv, (gpointer) "--errors-for-leak-kinds=definite");
+  g_ptr_array_add (argv, (gpointer) "--show-leak-kinds=definite");
+  g_ptr_array_add (argv, (gpointer) "--num-callers=30");
+  g_ptr_array_add (argv, (gpointer) "--child-silent-after-fork=yes");
+  g_ptr_array_add (argv, (gpointer) ("--suppressions=" BIDI_SRCDIR
           "/tests/check/gst-bidi.supp"));
-  g_ptr_array_add (check->args, g_strdup_printf ("--log-file=%s/%s.%%p.log",
-          check->dir, name));
-  for (i = 0; i < check->args->len; i++)
-    g_ptr_array_add (argv, g_ptr_array_index (check->args, i));
+  g_ptr_array_add (argv, check->log_arg);
   return check;
 }
 
@@ -104,12 +101,11 @@ test_program_check (TestProgramCheck * check)
 {
   GDir *dir;
   const gchar *file;
-  GString *errors = g_string_new (NULL);
+  GString *errors;
 
-  if (!check) {
-    g_string_free (errors, TRUE);
+  if (!check)
     return;
-  }
+  errors = g_string_new (NULL);
   dir = g_dir_open (check->dir, 0, NULL);
   while (dir && (file = g_dir_read_name (dir))) {
     gchar *path = g_build_filename (check->dir, file, NULL);
@@ -125,7 +121,7 @@ test_program_check (TestProgramCheck * check)
     g_dir_close (dir);
   g_rmdir (check->dir);
   g_free (check->dir);
-  g_ptr_array_unref (check->args);
+  g_free (check->log_arg);
   g_free (check);
 
   if (errors->len > 0) {

@@ -25,8 +25,8 @@ G_BEGIN_DECLS
 typedef struct _TestProgramCheck TestProgramCheck;
 
 /* Adds valgrind and its options to @argv (not yet NULL-terminated) in front
- * of the program; @name names the log. The strings added belong to the
- * result, which must outlive the spawn. NULL when not under valgrind. */
+ * of the program; @name names the log. The result must outlive the spawn
+ * (it holds one of the strings added). NULL when not under valgrind. */
 TestProgramCheck *test_program_wrap (GPtrArray * argv, const gchar * name);
 
 /* How many times longer the tests should wait for a wrapped program:

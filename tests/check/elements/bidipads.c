@@ -180,34 +180,31 @@ seen_free (Seen * seen)
   g_free (seen);
 }
 
-static void
-fixture_stop (Fixture * f)
-{
-  gst_element_set_state (f->pipeline, GST_STATE_NULL);
-  gst_object_unref (f->bus);
-  gst_object_unref (f->agent);
-  gst_object_unref (f->pipeline);
-  gst_object_unref (f->provider);
-  gst_bidi_scripted_provider_reset_last ();
-  gst_clear_object (&running);
-  seen_free (f->seen);
-  running_seen = NULL;
-}
-
-/* After a test that failed before fixture_stop: its pipeline stops here,
- * or the next test and the final cleanup would wait on its threads */
+/* Stops the running test's pipeline and frees what its probes saw; also
+ * the teardown, for a test that failed before fixture_stop (or the next
+ * test and the final cleanup would wait on its threads) */
 static void
 teardown (void)
 {
   if (running) {
     gst_element_set_state (running, GST_STATE_NULL);
     gst_clear_object (&running);
-    gst_bidi_scripted_provider_reset_last ();
   }
+  gst_bidi_scripted_provider_reset_last ();
   if (running_seen) {
     seen_free (running_seen);
     running_seen = NULL;
   }
+}
+
+static void
+fixture_stop (Fixture * f)
+{
+  gst_object_unref (f->bus);
+  gst_object_unref (f->agent);
+  gst_object_unref (f->pipeline);
+  gst_object_unref (f->provider);
+  teardown ();
 }
 
 /* Pops bus messages until an element message named @name; fails on an

@@ -32,8 +32,8 @@
 #define INDEX_HTML BIDI_SRCDIR "/tests/examples/bidi-server/web/index.html"
 #define PYTHON "/usr/bin/python3"
 #define SEEDS_PORT 8000
-/* generous, only against hangs */
-/* the server runs under valgrind in the valgrind setup: 10 times slower */
+/* generous, only against hangs; the server runs 10 times slower under
+ * valgrind (the valgrind setup) */
 #define TIMEOUT_MS (60000 * test_program_slowdown ())
 
 /* ------------------------------------------------------------------------

@@ -24,16 +24,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 #include <json-glib/json-glib.h>
-
-#include "speech.h"
 #include <libsoup/soup.h>
+
+#include "program.h"
+#include "speech.h"
 
 #define CHROMIUM "/usr/bin/chromium"
 #define SERVER BIDI_BUILDDIR "/tests/examples/bidi-server/bidi-server"
@@ -183,9 +181,7 @@ static void
 child_setup (G_GNUC_UNUSED gpointer data)
 {
   setpgid (0, 0);
-#ifdef __linux__
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-#endif
+  test_program_child_setup (NULL);
 }
 
 static GSubprocess *

@@ -830,6 +830,7 @@ on_websocket (G_GNUC_UNUSED SoupServer * soup, SoupServerMessage * msg,
   Client *c;
   GError *err = NULL;
   gboolean bad_rate = FALSE;
+  GSocketAddress *remote;
   GSocket *socket;
 
   c = g_new0 (Client, 1);
@@ -837,13 +838,10 @@ on_websocket (G_GNUC_UNUSED SoupServer * soup, SoupServerMessage * msg,
   c->id = ++server->next_id;
   c->server = server;
   c->conn = g_object_ref (conn);
-  socket = soup_server_message_get_socket (msg);
-  if (!socket) {
-    GSocketAddress *remote = soup_server_message_get_remote_address (msg);
-
-    if (remote)
-      socket = g_object_get_qdata (G_OBJECT (remote), socket_quark);
-  }
+  /* libsoup has no socket for a stream it did not accept (on_incoming) */
+  remote = soup_server_message_get_remote_address (msg);
+  socket = remote ? g_object_get_qdata (G_OBJECT (remote), socket_quark) :
+      NULL;
   c->socket = socket ? g_object_ref (socket) : NULL;
   if (!c->socket)
     GST_WARNING ("client %u: no socket: unread events are not counted",
