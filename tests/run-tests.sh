@@ -26,10 +26,32 @@ run() {
   return "$(cat "$log.status")"
 }
 
+# The last lines of every test that did not pass, again at the end of the
+# run, where a CI page that shows only the end of the log still has them
+# (meson's -v prints a test's output while it runs, many lines earlier)
+show_failures() {
+  [ -f "$1" ] || return 0
+  python3 - "$1" <<'EOF'
+import json, sys
+for line in open(sys.argv[1]):
+    test = json.loads(line)
+    if test.get("result") in ("OK", "SKIP", "EXPECTEDFAIL"):
+        continue
+    lines = (test.get("stdout") or "").splitlines()
+    # valgrind's own notes ("--PID-- ...") say nothing of the failure
+    lines = [l for l in lines if not l.startswith("--")]
+    print("run-tests: %s %s, its last lines:" % (test["name"], test["result"]))
+    print("\n".join("  " + l for l in lines[-60:]))
+EOF
+}
+
 run meson test -C "$build" -v --print-errorlogs || status=$?
+[ "$status" = 0 ] || show_failures "$build/meson-logs/testlog.json"
 if [ "$valgrind" = yes ] && [ "$status" = 0 ]; then
   run meson test -C "$build" -v --print-errorlogs --setup valgrind \
     || status=$?
+  [ "$status" = 0 ] \
+    || show_failures "$build/meson-logs/testlog-valgrind.json"
 fi
 
 # check prints "NN%: Checks: N, Failures: F, Errors: E" per test program

@@ -149,12 +149,18 @@ static GSourceFuncs timeline_funcs = {
 /* recording */
 
 static void
-record_call (GstBidiScriptedProvider * self, GstStructure * call)
+record_call_locked (GstBidiScriptedProvider * self, GstStructure * call)
 {
   GST_LOG_OBJECT (self, "call %" GST_PTR_FORMAT, call);
-  g_mutex_lock (&self->lock);
   g_ptr_array_add (self->calls, call);
   g_cond_broadcast (&self->cond);
+}
+
+static void
+record_call (GstBidiScriptedProvider * self, GstStructure * call)
+{
+  g_mutex_lock (&self->lock);
+  record_call_locked (self, call);
   g_mutex_unlock (&self->lock);
 }
 
@@ -844,12 +850,12 @@ gst_bidi_scripted_provider_send_audio (GstBidiProvider * provider,
   GstStructure *echo = NULL;
   guint session = 0;
 
-  record_call (self, gst_structure_new ("send-audio", "bytes", G_TYPE_UINT64,
-          (guint64) size, NULL));
-
   g_mutex_lock (&self->lock);
+  /* the audio is there once a test sees the call */
   if (self->record_audio && size > 0)
     g_byte_array_append (self->audio, data, size);
+  record_call_locked (self, gst_structure_new ("send-audio", "bytes",
+          G_TYPE_UINT64, (guint64) size, NULL));
   if (self->echo && self->running && self->connected && size > 0) {
     const GstAudioInfo *info = &self->out_info;
 

@@ -20,6 +20,7 @@
 
 #include "scriptedprovider.h"
 #include "secretwatch.h"
+#include "leftover.h"
 
 #define WAIT_MS 5000
 
@@ -262,6 +263,7 @@ fixture_setup (Fixture * f, GstStructure * config, const gchar * props)
   gst_element_set_bus (e, f->bus);
   f->rec = recorder_new (e);
   f->h = gst_harness_new_with_element (e, "sink", "src");
+  leftover_watch (f->h->element);
   gst_object_unref (e);
   gst_harness_set_drop_buffers (f->h, TRUE);
   gst_harness_set_sink_caps_str (f->h,
@@ -764,6 +766,7 @@ GST_START_TEST (test_no_preroll)
 
   gst_bidi_scripted_provider_register ();
   e = gst_element_factory_make ("bidiagent", NULL);
+  leftover_watch (e);
   g_object_set (e, "provider", "scripted", NULL);
   fail_unless_equals_int (gst_element_set_state (e, GST_STATE_PAUSED),
       GST_STATE_CHANGE_NO_PREROLL);
@@ -1225,6 +1228,7 @@ start_and_get_error (GstElement * e)
 GST_START_TEST (test_unknown_provider)
 {
   GstElement *e = gst_element_factory_make ("bidiagent", NULL);
+  leftover_watch (e);
   gchar *text;
 
   g_object_set (e, "provider", "nonesuch", NULL);
@@ -1248,6 +1252,7 @@ GST_START_TEST (test_bad_provider_config)
   gst_bidi_scripted_provider_register ();
 
   e = gst_element_factory_make ("bidiagent", NULL);
+  leftover_watch (e);
   config = gst_structure_from_string ("config, no-such-setting=1", NULL);
   g_object_set (e, "provider", "scripted", "provider-config", config, NULL);
   gst_structure_free (config);
@@ -1275,6 +1280,7 @@ GST_START_TEST (test_provider_fails_to_start)
 
   gst_bidi_scripted_provider_register ();
   e = gst_element_factory_make ("bidiagent", NULL);
+  leftover_watch (e);
   config = gst_structure_from_string ("config, fail-start=true", NULL);
   g_object_set (e, "provider", "scripted", "provider-config", config, NULL);
   gst_structure_free (config);
@@ -1433,6 +1439,7 @@ GST_START_TEST (test_random_state_changes)
       "provider=scripted provider-config=\"config,echo=true,in-rate=24000,"
       "out-rate=24000,record-audio=false\" ! fakesink sync=true", &err);
   fail_unless (pipe != NULL, "%s", err ? err->message : "");
+  leftover_watch (pipe);
   agent = gst_bin_get_by_name (GST_BIN (pipe), "agent");
 
   for (i = 0; i < 200; i++) {
@@ -1516,6 +1523,7 @@ GST_START_TEST (test_state_changes_mid_answer)
       "audioconvert ! queue max-size-time=50000000 ! fakesink sync=true",
       &err);
   fail_unless (pipe != NULL, "%s", err ? err->message : "");
+  leftover_watch (pipe);
   c.agent = gst_bin_get_by_name (GST_BIN (pipe), "agent");
   thread = g_thread_new ("chaos", chaos_thread, &c);
 
@@ -1594,6 +1602,7 @@ GST_END_TEST;
 GST_START_TEST (test_send_text_needs_paused)
 {
   GstElement *e = gst_element_factory_make ("bidiagent", NULL);
+  leftover_watch (e);
   gboolean ret = TRUE;
 
   g_signal_emit_by_name (e, "send-text", "hello", &ret);
@@ -1620,6 +1629,7 @@ GST_START_TEST (test_answer_continuous_behind_syncing_sink)
   pipe = gst_parse_launch ("bidiagent name=agent provider=scripted ! "
       "fakesink sync=true", &err);
   fail_unless (pipe != NULL, "%s", err ? err->message : "");
+  leftover_watch (pipe);
   agent = gst_bin_get_by_name (GST_BIN (pipe), "agent");
   rec = recorder_new (agent);
   fail_if (gst_element_set_state (pipe, GST_STATE_PLAYING) ==
@@ -1678,6 +1688,7 @@ GST_START_TEST (test_pipeline_echo)
       "provider-config=\"config,echo=true,in-rate=24000,out-rate=24000,"
       "end-input-delay-ms=100\" ! audioconvert ! fakesink sync=true", &err);
   fail_unless (pipe != NULL, "%s", err ? err->message : "");
+  leftover_watch (pipe);
   bus = gst_element_get_bus (pipe);
   fail_if (gst_element_set_state (pipe, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE);
@@ -1701,6 +1712,7 @@ bidiagent_suite (void)
   TCase *tc = tcase_create ("general");
 
   suite_add_tcase (s, tc);
+  tcase_add_checked_fixture (tc, NULL, leftover_stop);
   tcase_add_test (tc, test_input_44k1_stereo_f32);
   tcase_add_test (tc, test_input_8k_mono_s16);
   tcase_add_test (tc, test_input_caps_change);

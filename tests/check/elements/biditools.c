@@ -21,6 +21,7 @@
 #include <gstbiditools.h>
 #include <gstbidihistory.h>
 #include "scriptedprovider.h"
+#include "leftover.h"
 
 #define WAIT_MS 5000
 
@@ -304,6 +305,7 @@ session_start_set (Session * s, const gchar * props, const gchar * first,
   gst_bidi_scripted_provider_reset_last ();
   s->pipe = gst_parse_launch (desc, &err);
   fail_unless (s->pipe != NULL, "%s", err ? err->message : "");
+  leftover_watch (s->pipe);
   g_free (desc);
   s->agent = gst_bin_get_by_name (GST_BIN (s->pipe), "agent");
   va_start (ap, first);
@@ -1072,6 +1074,8 @@ GST_START_TEST (test_history_session_file)
     GstMessage *msg;
     GError *err = NULL;
 
+    leftover_watch (pipe);
+
     fail_unless_equals_int (gst_element_set_state (pipe, GST_STATE_PLAYING),
         GST_STATE_CHANGE_FAILURE);
     msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
@@ -1131,6 +1135,7 @@ biditools_suite (void)
   tcase_add_test (tc, test_app_tools_merge);
 
   suite_add_tcase (s, tc_el);
+  tcase_add_checked_fixture (tc_el, NULL, leftover_stop);
   tcase_add_test (tc_el, test_element_runs_builtin);
   tcase_add_test (tc_el, test_element_disabled_tool);
   tcase_add_test (tc_el, test_element_app_tool);

@@ -26,6 +26,7 @@
 
 #include "buslog.h"
 #include "speech.h"
+#include "leftover.h"
 
 #define MIC "filesrc location=\"%s\" ! wavparse ! identity sync=true"
 #define SPEAKERS "fakesink sync=true"
@@ -188,6 +189,7 @@ run_start_paused (const gchar * desc)
   r->pipeline = gst_parse_launch (desc, &err);
   fail_unless (r->pipeline != NULL && err == NULL, "%s: %s", desc,
       err ? err->message : "");
+  leftover_watch (r->pipeline);
   r->agent = find_by_factory (r->pipeline, "bidiagent");
   fail_unless (r->agent != NULL, "no bidiagent in %s", desc);
   /* valgrind cannot keep real time: give late inputs time to come before
@@ -292,6 +294,7 @@ teardown (void)
   GDir *dir = g_dir_open (tmpdir, 0, NULL);
   const gchar *name;
 
+  leftover_stop ();
   while (dir && (name = g_dir_read_name (dir))) {
     gchar *path = tmp_path (name);
 
@@ -350,6 +353,7 @@ GST_START_TEST (test_echo_probe_by_name)
   desc = g_strdup_printf (ECHO_NAMED_LINE, wav, "speakers");
   pipeline = gst_parse_launch (desc, NULL);
   fail_unless (pipeline != NULL);
+  leftover_watch (pipeline);
   bus = gst_element_get_bus (pipeline);
   log = bus_log_new (bus);
   fail_if (gst_element_set_state (pipeline, GST_STATE_PAUSED) ==
@@ -367,6 +371,7 @@ GST_START_TEST (test_echo_probe_by_name)
   desc = g_strdup_printf (ECHO_NAMED_LINE, wav, "webrtcechoprobe0");
   pipeline = gst_parse_launch (desc, NULL);
   fail_unless (pipeline != NULL);
+  leftover_watch (pipeline);
   bus = gst_element_get_bus (pipeline);
   log = bus_log_new (bus);
   fail_unless_equals_int (gst_element_set_state (pipeline,
@@ -760,6 +765,7 @@ GST_START_TEST (test_captions_in_file)
       "appsink name=text sync=false", out);
   reader = gst_parse_launch (desc, NULL);
   fail_unless (reader != NULL);
+  leftover_watch (reader);
   text_sink = gst_bin_get_by_name (GST_BIN (reader), "text");
   gst_element_set_state (reader, GST_STATE_PLAYING);
 

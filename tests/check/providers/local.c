@@ -30,6 +30,7 @@
 #include "gstbidiasr.h"
 #include "gstbidihistory.h"
 #include "buslog.h"
+#include "leftover.h"
 #include "gstbidiintents.h"
 #include "gstbiditts.h"
 
@@ -1241,6 +1242,7 @@ session_new_full (const gchar * desc, GstStructure * config)
 
   s->pipeline = gst_parse_launch (desc, &err);
   fail_unless (s->pipeline != NULL, "%s: %s", desc, err ? err->message : "");
+  leftover_watch (s->pipeline);
   s->src = gst_bin_get_by_name (GST_BIN (s->pipeline), "src");
   s->agent = gst_bin_get_by_name (GST_BIN (s->pipeline), "agent");
   sink = gst_bin_get_by_name (GST_BIN (s->pipeline), "sink");
@@ -2288,6 +2290,7 @@ local_suite (void)
 
   tc = tcase_create ("units");
   suite_add_tcase (s, tc);
+  tcase_add_checked_fixture (tc, NULL, leftover_stop);
   tcase_add_test (tc, test_vad_level);
   tcase_add_test (tc, test_vad_silence);
   tcase_add_test (tc, test_vad_stationary_noise);
@@ -2309,6 +2312,7 @@ local_suite (void)
 
   tc = tcase_create ("e2e");
   suite_add_tcase (s, tc);
+  tcase_add_checked_fixture (tc, NULL, leftover_stop);
   tcase_set_timeout (tc, 120 * slow);
   tcase_add_test (tc, test_e2e_what_time);
   tcase_add_test (tc, test_e2e_arithmetic);

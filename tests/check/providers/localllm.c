@@ -23,6 +23,7 @@
 #include "mockchat.h"
 #include "testcert.h"
 #include "secretwatch.h"
+#include "leftover.h"
 
 #define WAIT_MS 5000
 
@@ -1407,6 +1408,7 @@ e2e_setup (E2e * e)
   e->pipe = gst_parse_launch ("bidiagent name=agent ! audio/x-raw,rate=16000 "
       "! fakesink sync=true", &err);
   fail_unless (e->pipe != NULL && err == NULL, "%s", err ? err->message : "");
+  leftover_watch (e->pipe);
   e->agent = gst_bin_get_by_name (GST_BIN (e->pipe), "agent");
   config = gst_structure_new ("config", "llm-url", G_TYPE_STRING,
       mock_chat_url (e->mock), NULL);
@@ -1722,6 +1724,7 @@ localllm_suite (void)
   TCase *tc = tcase_create ("client");
 
   suite_add_tcase (s, tc);
+  tcase_add_checked_fixture (tc, NULL, leftover_stop);
   tcase_add_test (tc, test_stream_text);
   tcase_add_test (tc, test_request_minimal);
   tcase_add_test (tc, test_usage);
@@ -1748,6 +1751,7 @@ localllm_suite (void)
 
   tc = tcase_create ("e2e");
   suite_add_tcase (s, tc);
+  tcase_add_checked_fixture (tc, NULL, leftover_stop);
   tcase_add_test (tc, test_e2e_spoken_answer);
   tcase_add_test (tc, test_e2e_tool_call);
   tcase_add_test (tc, test_e2e_server_error);

@@ -28,6 +28,7 @@
 #include "testcert.h"
 #include "buslog.h"
 #include "secretwatch.h"
+#include "leftover.h"
 
 #define KEY "sk-test-0123456789abcdef"
 #define KEY_TAIL "0123456789abcdef"
@@ -518,6 +519,7 @@ session_create (MockRealtime * mock, const gchar * desc, gboolean with_key)
   s->pipeline = gst_parse_launch (desc, &err);
   fail_unless (s->pipeline != NULL && err == NULL, "%s: %s", desc,
       err ? err->message : "");
+  leftover_watch (s->pipeline);
   s->src = gst_bin_get_by_name (GST_BIN (s->pipeline), "src");
   s->agent = gst_bin_get_by_name (GST_BIN (s->pipeline), "agent");
   sink = gst_bin_get_by_name (GST_BIN (s->pipeline), "sink");
@@ -3218,6 +3220,7 @@ openai_suite (void)
   g_unsetenv ("OPENAI_PROJECT_ID");
 
   suite_add_tcase (s, tc);
+  tcase_add_checked_fixture (tc, NULL, leftover_stop);
   tcase_set_timeout (tc, 60 * slow);
   tcase_add_test (tc, test_setup_request_defaults);
   tcase_add_test (tc, test_setup_session_fields);
