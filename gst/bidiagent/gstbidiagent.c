@@ -325,6 +325,14 @@ struct _GstBidiAgent
   GByteArray *in_acc;
   gsize in_chunk_bytes;
 
+  /* One flush of the src pad (FLUSH_START to FLUSH_STOP) at a time: the
+   * interrupt signal, the provider's barge-in and an upstream flush come
+   * from different threads. Two flushes that interleave downstream can
+   * leave a sink out of flushing before the second FLUSH_STOP; a sink that
+   * prerolls meanwhile (PAUSED) keeps its stream lock, and that FLUSH_STOP
+   * waits for it for ever. Taken before the src stream lock and out_lock. */
+  GMutex flush_lock;
+
   /* Output, protected by out_lock */
   GMutex out_lock;
   GCond out_cond;
@@ -904,6 +912,7 @@ gst_bidi_agent_init (GstBidiAgent * self)
   self->in_flushing = TRUE;
   self->upstream_live = TRUE;
 
+  g_mutex_init (&self->flush_lock);
   g_mutex_init (&self->out_lock);
   g_cond_init (&self->out_cond);
   self->srcresult = GST_FLOW_FLUSHING;
@@ -949,6 +958,7 @@ gst_bidi_agent_finalize (GObject * object)
   if (self->in_conv)
     gst_audio_converter_free (self->in_conv);
 
+  g_mutex_clear (&self->flush_lock);
   g_mutex_clear (&self->out_lock);
   g_cond_clear (&self->out_cond);
   gst_bidi_playout_free (&self->playout);
@@ -1491,9 +1501,6 @@ playout_latency_unlocked (GstBidiAgent * self)
   return 0;
 }
 
-/* Pushes FLUSH_START, drops queued audio, then FLUSH_STOP (reset_time FALSE)
- * with the same seqnum; the task sends a new SEGMENT before its next buffer.
- * Called from any thread but the src task, with no lock held. */
 /* The transcript_src pad's stream, if there is one: (transfer full) */
 static GstBidiCaptions *
 get_captions (GstBidiAgent * self)
@@ -1506,6 +1513,9 @@ get_captions (GstBidiAgent * self)
   return c;
 }
 
+/* Pushes FLUSH_START, drops queued audio, then FLUSH_STOP (reset_time FALSE)
+ * with the same seqnum; the task sends a new SEGMENT before its next buffer.
+ * Called from any thread but the src task, with no lock held. */
 static void
 flush_src (GstBidiAgent * self, guint32 seqnum)
 {
@@ -1517,6 +1527,7 @@ flush_src (GstBidiAgent * self, guint32 seqnum)
   if (seqnum == GST_SEQNUM_INVALID)
     seqnum = gst_util_seqnum_next ();
 
+  g_mutex_lock (&self->flush_lock);
   GST_DEBUG_OBJECT (self, "flushing src, seqnum %u", seqnum);
   event = gst_event_new_flush_start ();
   gst_event_set_seqnum (event, seqnum);
@@ -1559,6 +1570,7 @@ flush_src (GstBidiAgent * self, guint32 seqnum)
     gst_bidi_captions_flush (captions, seqnum, cut_answer);
     gst_bidi_captions_unref (captions);
   }
+  g_mutex_unlock (&self->flush_lock);
 }
 
 static GstBidiProvider *

@@ -1512,7 +1512,8 @@ GST_START_TEST (test_state_changes_mid_answer)
   static const GstState states[] = { GST_STATE_NULL, GST_STATE_READY,
     GST_STATE_PAUSED, GST_STATE_PLAYING
   };
-  Chaos c = { NULL, 0, 0 };
+  /* not on the stack: a failed check leaves the thread running */
+  static Chaos c;
   GThread *thread;
   guint i;
 
@@ -1525,6 +1526,7 @@ GST_START_TEST (test_state_changes_mid_answer)
   fail_unless (pipe != NULL, "%s", err ? err->message : "");
   leftover_watch (pipe);
   c.agent = gst_bin_get_by_name (GST_BIN (pipe), "agent");
+  c.stop = 0;
   thread = g_thread_new ("chaos", chaos_thread, &c);
 
   for (i = 0; i < 100; i++) {
