@@ -54,9 +54,14 @@ if [ "$valgrind" = yes ] && [ "$status" = 0 ]; then
     || show_failures "$build/meson-logs/testlog-valgrind.json"
 fi
 
-# check prints "NN%: Checks: N, Failures: F, Errors: E" per test program
-checks=$(sed -n 's/^[0-9]*%: Checks: \([0-9]*\),.*/\1/p' "$log" \
-  | awk '{n += $1} END {print n + 0}')
+# check prints "NN%: Checks: N, Failures: F, Errors: E" per test program,
+# and again after "Results for all suites run:" in its log (CK_LOG_FILE_NAME)
+checks=$(awk '
+  /^[0-9]+%: Checks: / && prev !~ /^Results for all suites run:/ {
+    sub(/^[0-9]+%: Checks: /, ""); n += $1 + 0
+  }
+  { prev = $0 }
+  END { print n + 0 }' "$log")
 if [ "$checks" -eq 0 ]; then
   echo "run-tests: no test ran" >&2
   exit 1
