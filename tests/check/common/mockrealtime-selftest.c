@@ -47,6 +47,7 @@ typedef struct
   gint type;                    /* SoupWebsocketDataType */
   GBytes *data;
   gint64 time;                  /* monotonic, µs */
+  gchar *event_type;            /* the JSON "type", parsed once */
 } Received;
 
 typedef struct
@@ -66,6 +67,7 @@ static void
 received_free (Received * r)
 {
   g_bytes_unref (r->data);
+  g_free (r->event_type);
   g_free (r);
 }
 
@@ -107,6 +109,31 @@ client_iterate (Client * c, gboolean (*done) (Client *, gpointer),
   return ok;
 }
 
+/* The "type" of a JSON text frame, NULL when it has none */
+static gchar *
+frame_event_type (gint type, GBytes * message)
+{
+  gsize size;
+  const gchar *data = g_bytes_get_data (message, &size);
+  JsonNode *node;
+  gchar *text, *event_type = NULL;
+
+  if (type != SOUP_WEBSOCKET_DATA_TEXT)
+    return NULL;
+  text = g_strndup (data, size);
+  node = json_from_string (text, NULL);
+  g_free (text);
+  if (node && JSON_NODE_HOLDS_OBJECT (node))
+    event_type = g_strdup (json_object_get_string_member_with_default
+        (json_node_get_object (node), "type", NULL));
+  if (node)
+    json_node_unref (node);
+  return event_type;
+}
+
+/* Waits scan the received frames on every wake-up: their types are parsed
+ * here, once. Parsing every frame on every scan starved the mock server's
+ * thread under valgrind (seconds between two of its events). */
 static void
 message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
     Client * c)
@@ -117,6 +144,7 @@ message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
   r->type = type;
   r->data = g_bytes_ref (message);
   r->time = g_get_monotonic_time ();
+  r->event_type = frame_event_type (type, message);
   g_ptr_array_add (c->received, r);
 }
 
@@ -241,23 +269,8 @@ static gchar *
 received_type (Client * c, guint i)
 {
   Received *r = g_ptr_array_index (c->received, i);
-  JsonNode *node;
-  gchar *type = NULL;
-  gsize size;
-  const gchar *data = g_bytes_get_data (r->data, &size);
-  gchar *text;
 
-  if (r->type != SOUP_WEBSOCKET_DATA_TEXT)
-    return NULL;
-  text = g_strndup (data, size);
-  node = json_from_string (text, NULL);
-  g_free (text);
-  if (node && JSON_NODE_HOLDS_OBJECT (node))
-    type = g_strdup (json_object_get_string_member_with_default
-        (json_node_get_object (node), "type", NULL));
-  if (node)
-    json_node_unref (node);
-  return type;
+  return g_strdup (r->event_type);
 }
 
 static JsonNode *
