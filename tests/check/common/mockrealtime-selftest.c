@@ -265,12 +265,12 @@ client_send (Client * c, const gchar * text)
 }
 
 /* The JSON type of received frame @i, NULL when it has none */
-static gchar *
+static const gchar *
 received_type (Client * c, guint i)
 {
   Received *r = g_ptr_array_index (c->received, i);
 
-  return g_strdup (r->event_type);
+  return r->event_type;
 }
 
 static JsonNode *
@@ -300,10 +300,7 @@ has_type (Client * c, gpointer data)
   guint i;
 
   for (i = 0; i < c->received->len; i++) {
-    gchar *type = received_type (c, i);
-    gboolean match = g_strcmp0 (type, seek->type) == 0;
-    g_free (type);
-    if (match) {
+    if (g_strcmp0 (received_type (c, i), seek->type) == 0) {
       seek->found = i;
       return TRUE;
     }
@@ -514,8 +511,7 @@ GST_START_TEST (test_golden)
   fail_unless_equals_int (c.received->len, g_strv_length ((gchar **)
           expected));
   for (i = 0; expected[i]; i++) {
-    gchar *type = received_type (&c, i);
-    const gchar *id;
+    const gchar *type = received_type (&c, i), *id;
     fail_unless_equals_string (type, expected[i]);
     node = received_json (&c, i);
     id = jstr (node, "event_id");
@@ -544,7 +540,6 @@ GST_START_TEST (test_golden)
           MOCK_REALTIME_GOLDEN_ASSISTANT_TRANSCRIPT);
     }
     json_node_unref (node);
-    g_free (type);
   }
   fail_unless_equals_int (answer_audio->len, g_bytes_get_size (tone));
   fail_unless (memcmp (answer_audio->str, g_bytes_get_data (tone, NULL),

@@ -25,6 +25,7 @@
 #include <gst/video/video.h>
 
 #include "scriptedprovider.h"
+#include "leftover.h"
 
 #define WAIT_MS 10000
 /* GstBidiAgentTranscriptRoles "both" (the element's header is not
@@ -60,8 +61,7 @@ typedef struct
   Seen *seen;
 } Fixture;
 
-/* the running test's pipeline and what its probes see, for the teardown */
-static GstElement *running;
+/* what the running test's probes see, for the teardown */
 static Seen *running_seen;
 
 static GstPadProbeReturn
@@ -149,7 +149,7 @@ fixture_start (Fixture * f, const gchar * desc)
   f->pipeline = gst_parse_launch (desc, &err);
   fail_unless (f->pipeline != NULL, "%s: %s", desc, err ? err->message : "");
   g_clear_error (&err);
-  running = gst_object_ref (f->pipeline);
+  leftover_watch (f->pipeline);
   f->agent = gst_bin_get_by_name (GST_BIN (f->pipeline), "a");
   fail_unless (f->agent != NULL);
   f->bus = gst_element_get_bus (f->pipeline);
@@ -180,16 +180,12 @@ seen_free (Seen * seen)
   g_free (seen);
 }
 
-/* Stops the running test's pipeline and frees what its probes saw; also
- * the teardown, for a test that failed before fixture_stop (or the next
- * test and the final cleanup would wait on its threads) */
+/* Stops what the test left running (leftover.h) and frees what its probes
+ * saw; also the teardown, for a test that failed before fixture_stop */
 static void
 teardown (void)
 {
-  if (running) {
-    gst_element_set_state (running, GST_STATE_NULL);
-    gst_clear_object (&running);
-  }
+  leftover_stop ();
   gst_bidi_scripted_provider_reset_last ();
   if (running_seen) {
     seen_free (running_seen);
@@ -200,6 +196,7 @@ teardown (void)
 static void
 fixture_stop (Fixture * f)
 {
+  gst_element_set_state (f->pipeline, GST_STATE_NULL);
   gst_object_unref (f->bus);
   gst_object_unref (f->agent);
   gst_object_unref (f->pipeline);
@@ -749,7 +746,7 @@ GST_START_TEST (test_transcript_subtitle_file)
   reader = gst_parse_launch (desc, NULL);
   g_free (desc);
   fail_unless (reader != NULL);
-  running = gst_object_ref (reader);
+  leftover_watch (reader);
   gst_element_set_state (reader, GST_STATE_PLAYING);
   sink = gst_bin_get_by_name (GST_BIN (reader), "tsink");
   {
@@ -768,7 +765,6 @@ GST_START_TEST (test_transcript_subtitle_file)
   fail_unless (dur + 2 * GST_MSECOND >= 1200 * GST_MSECOND &&
       dur <= 1202 * GST_MSECOND);
   gst_element_set_state (reader, GST_STATE_NULL);
-  gst_clear_object (&running);
   gst_object_unref (sink);
   gst_object_unref (reader);
 
@@ -915,7 +911,7 @@ GST_START_TEST (test_image_sink_provider_without_images)
       "image-interval-ms=0 ! " AUDIO_OUT "appsrc name=i format=time "
       "caps=image/png ! a.image_sink", NULL);
   fail_unless (pipeline != NULL);
-  running = gst_object_ref (pipeline);
+  leftover_watch (pipeline);
   bus = gst_element_get_bus (pipeline);
   src = gst_bin_get_by_name (GST_BIN (pipeline), "i");
   fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
@@ -946,7 +942,6 @@ GST_START_TEST (test_image_sink_provider_without_images)
   fail_unless_equals_int (warnings, 1);
 
   gst_element_set_state (pipeline, GST_STATE_NULL);
-  gst_clear_object (&running);
   gst_object_unref (src);
   gst_object_unref (bus);
   gst_object_unref (pipeline);
