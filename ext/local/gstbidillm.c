@@ -36,8 +36,8 @@
 #include <json-glib/json-glib.h>
 
 #include "gstbidillm.h"
-#include "gstbidihistory.h"
-#include "gstbiditools.h"
+#include <gst/bidi/gstbidihistory.h>
+#include <gst/bidi/gstbiditools.h>
 #include "gstbidirealtime.h"
 
 GST_DEBUG_CATEGORY_STATIC (bidillm_debug);
@@ -905,12 +905,12 @@ error_object_message (JsonObject * root)
   return s ? make_excerpt (s, strlen (s)) : NULL;
 }
 
-/* json_parser_load_from_data() for what came from the network */
-static gboolean
-load_untrusted (JsonParser * parser, const gchar * data, gsize len,
-    GError ** error)
+/* A JSON object from the network, NULL when it is not one */
+static JsonObject *
+load_object (const gchar * data, gsize len, GError ** error)
 {
-  return gst_bidi_realtime_json_load_untrusted (parser, data, len, error);
+  return gst_bidi_json_parse_object (data, len, G_MAXSIZE,
+      GST_BIDI_REALTIME_MAX_JSON_DEPTH, error);
 }
 
 /* The error a server reported in a stream (a chunk with "error", or an
@@ -918,16 +918,15 @@ load_untrusted (JsonParser * parser, const gchar * data, gsize len,
 static void
 request_fail_server (Request * req, const gchar * data)
 {
-  JsonParser *parser = json_parser_new ();
+  JsonObject *root = load_object (data, strlen (data), NULL);
   gchar *message = NULL;
 
-  if (load_untrusted (parser, data, strlen (data), NULL) &&
-      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    message = error_object_message (json_node_get_object
-        (json_parser_get_root (parser)));
+  if (root) {
+    message = error_object_message (root);
+    json_object_unref (root);
+  }
   if (!message)
     message = make_excerpt (data, strlen (data));
-  g_object_unref (parser);
 
   request_fail (req, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
       "the chat server reported an error: %s", message);
@@ -1023,34 +1022,38 @@ malformed:
 }
 
 /* Parses @data as a JSON object, failing the request otherwise. */
-static JsonParser *
+static JsonObject *
 parse_object (Request * req, const gchar * data, gsize len)
 {
-  JsonParser *parser = json_parser_new ();
+  JsonNode *root;
+  JsonObject *obj;
   GError *err = NULL;
 
-  if (!load_untrusted (parser, data, len, &err)) {
+  root = gst_bidi_json_parse_strict (data, len,
+      GST_BIDI_REALTIME_MAX_JSON_DEPTH, &err);
+  if (!root) {
     gchar *excerpt = make_excerpt (data, MIN (len, 80));
     request_fail (req, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
         "malformed JSON from the chat server (%s): %s", err->message, excerpt);
     g_free (excerpt);
     g_clear_error (&err);
-    g_object_unref (parser);
     return NULL;
   }
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
+  if (!JSON_NODE_HOLDS_OBJECT (root)) {
     request_fail_decode (req, "a JSON object was expected");
-    g_object_unref (parser);
+    json_node_unref (root);
     return NULL;
   }
-  return parser;
+  obj = json_object_ref (json_node_get_object (root));
+  json_node_unref (root);
+  return obj;
 }
 
 /* One complete SSE event's data. */
 static gboolean
 handle_event_data (Request * req, const gchar * data, gsize len)
 {
-  JsonParser *parser;
+  JsonObject *obj;
   gboolean ret;
 
   if (req->error_event) {
@@ -1061,11 +1064,10 @@ handle_event_data (Request * req, const gchar * data, gsize len)
     request_finish (req);
     return FALSE;
   }
-  if (!(parser = parse_object (req, data, len)))
+  if (!(obj = parse_object (req, data, len)))
     return FALSE;
-  ret = handle_answer_object (req, json_node_get_object
-      (json_parser_get_root (parser)), TRUE);
-  g_object_unref (parser);
+  ret = handle_answer_object (req, obj, TRUE);
+  json_object_unref (obj);
   return ret;
 }
 
@@ -1208,15 +1210,14 @@ handle_sse_eof (Request * req)
 static void
 handle_json_body (Request * req)
 {
-  JsonParser *parser;
+  JsonObject *obj;
 
-  if (!(parser = parse_object (req, (const gchar *) req->body->data,
+  if (!(obj = parse_object (req, (const gchar *) req->body->data,
               req->body->len)))
     return;
-  if (handle_answer_object (req,
-          json_node_get_object (json_parser_get_root (parser)), FALSE))
+  if (handle_answer_object (req, obj, FALSE))
     request_finish (req);
-  g_object_unref (parser);
+  json_object_unref (obj);
 }
 
 static void
@@ -1224,15 +1225,14 @@ handle_error_body (Request * req)
 {
   const gchar *data = (const gchar *) req->body->data;
   gsize len = req->body->len;
-  JsonParser *parser = json_parser_new ();
+  JsonObject *root = load_object (data, len, NULL);
   gchar *excerpt = NULL;
   gint code;
 
-  if (load_untrusted (parser, data, len, NULL) &&
-      JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    excerpt = error_object_message (json_node_get_object
-        (json_parser_get_root (parser)));
-  g_object_unref (parser);
+  if (root) {
+    excerpt = error_object_message (root);
+    json_object_unref (root);
+  }
   if (!excerpt)
     excerpt = make_excerpt (data, len);
 

@@ -68,8 +68,8 @@
 #include <gst/gst.h>
 #include <gst/audio/audio.h>
 
-#include <gstbidievents.h>
-#include <gstbiditools.h>
+#include <gst/bidi/gstbidievents.h>
+#include <gst/bidi/gstbiditools.h>
 
 #include "gstbidilocal.h"
 #include "gstbidiasr.h"

@@ -95,11 +95,11 @@
 #include <gst/audio/audio.h>
 #include <json-glib/json-glib.h>
 
-#include <gstbidievents.h>
+#include <gst/bidi/gstbidievents.h>
 
 #include "gstbidiopenai.h"
-#include "gstbidihistory.h"
-#include "gstbiditools.h"
+#include <gst/bidi/gstbidihistory.h>
+#include <gst/bidi/gstbiditools.h>
 #include "gstbidirealtime.h"
 #include "gstbidiws.h"
 
@@ -525,7 +525,7 @@ send_object (GstBidiOpenAIProvider * self, JsonObject * obj)
   gboolean ret;
 
   if (gst_debug_category_get_threshold (GST_CAT_DEFAULT) >= GST_LEVEL_LOG) {
-    const gchar *type = gst_bidi_realtime_get_string (obj, "type");
+    const gchar *type = gst_bidi_json_get_string (obj, "type");
     GST_LOG_OBJECT (self, "sending %s", GST_STR_NULL (type));
   }
   ret = gst_bidi_ws_send_object (self->ws, obj);
@@ -1617,7 +1617,7 @@ emit_tool_use (GstBidiOpenAIProvider * self, Call * c, const gchar * args)
   }
 
   input = g_strdup (args && !is_blank (args) ? args : "{}");
-  obj = gst_bidi_realtime_parse_object (input, strlen (input), MAX_ARGS_SIZE,
+  obj = gst_bidi_json_parse_object (input, strlen (input), MAX_ARGS_SIZE,
       MAX_JSON_DEPTH, NULL);
   if (!obj) {
     gchar *msg = g_strdup_printf (SERVER_NAME " sent malformed arguments "
@@ -1750,7 +1750,7 @@ out_item_get (Response * r, const gchar * item_id, gint content_index)
 static Response *
 response_for (GstBidiOpenAIProvider * self, JsonObject * ev)
 {
-  const gchar *id = gst_bidi_realtime_get_string (ev, "response_id");
+  const gchar *id = gst_bidi_json_get_string (ev, "response_id");
 
   if (!self->resp) {
     /* no response.created seen: track it anyway */
@@ -1848,8 +1848,8 @@ on_session_ready (GstBidiOpenAIProvider * self)
 static void
 on_response_created (GstBidiOpenAIProvider * self, JsonObject * ev)
 {
-  JsonObject *resp = gst_bidi_realtime_get_object (ev, "response");
-  const gchar *id = gst_bidi_realtime_get_string (resp, "id");
+  JsonObject *resp = gst_bidi_json_get_object (ev, "response");
+  const gchar *id = gst_bidi_json_get_string (resp, "id");
 
   self->awaiting_until = 0;
   g_clear_pointer (&self->create_event_id, g_free);
@@ -1862,17 +1862,17 @@ on_response_created (GstBidiOpenAIProvider * self, JsonObject * ev)
 static void
 on_output_item_added (GstBidiOpenAIProvider * self, JsonObject * ev)
 {
-  JsonObject *item = gst_bidi_realtime_get_object (ev, "item");
-  const gchar *type = gst_bidi_realtime_get_string (item, "type");
-  const gchar *id = gst_bidi_realtime_get_string (item, "id");
+  JsonObject *item = gst_bidi_json_get_object (ev, "item");
+  const gchar *type = gst_bidi_json_get_string (item, "type");
+  const gchar *id = gst_bidi_json_get_string (item, "id");
   Response *r = response_for (self, ev);
 
   if (g_strcmp0 (type, "function_call") == 0) {
-    const gchar *call_id = gst_bidi_realtime_get_string (item, "call_id");
+    const gchar *call_id = gst_bidi_json_get_string (item, "call_id");
 
     if (call_id && !find_call (self, call_id, NULL))
-      add_call (self, call_id, gst_bidi_realtime_get_string (item, "name"),
-          id, gst_bidi_realtime_get_string (ev, "response_id"));
+      add_call (self, call_id, gst_bidi_json_get_string (item, "name"),
+          id, gst_bidi_json_get_string (ev, "response_id"));
   } else if (g_strcmp0 (type, "message") == 0 && id) {
     if (r)
       out_item_get (r, id, 0);
@@ -1883,8 +1883,8 @@ on_output_item_added (GstBidiOpenAIProvider * self, JsonObject * ev)
 static void
 on_audio_delta (GstBidiOpenAIProvider * self, JsonObject * ev)
 {
-  const gchar *delta = gst_bidi_realtime_get_string (ev, "delta");
-  const gchar *item_id = gst_bidi_realtime_get_string (ev, "item_id");
+  const gchar *delta = gst_bidi_json_get_string (ev, "delta");
+  const gchar *item_id = gst_bidi_json_get_string (ev, "item_id");
   GError *err = NULL;
   Response *r;
   GBytes *pcm;
@@ -1894,7 +1894,7 @@ on_audio_delta (GstBidiOpenAIProvider * self, JsonObject * ev)
         "ignored");
     return;
   }
-  pcm = gst_bidi_realtime_base64_decode (delta, -1, 2,
+  pcm = gst_bidi_base64_decode (delta, -1, 2,
       self->run->max_message_size, &err);
   if (!pcm) {
     gchar *msg = g_strdup_printf (SERVER_NAME " sent audio that was "
@@ -1911,7 +1911,7 @@ on_audio_delta (GstBidiOpenAIProvider * self, JsonObject * ev)
 
   if ((r = response_for (self, ev)) && item_id) {
     OutItem *item = out_item_get (r, item_id,
-        gst_bidi_realtime_get_int (ev, "content_index", 0));
+        gst_bidi_json_get_int (ev, "content_index", 0));
     if (item)
       item->audio_bytes += g_bytes_get_size (pcm);
   }
@@ -1924,8 +1924,8 @@ on_audio_delta (GstBidiOpenAIProvider * self, JsonObject * ev)
 static void
 on_assistant_delta (GstBidiOpenAIProvider * self, JsonObject * ev)
 {
-  const gchar *delta = gst_bidi_realtime_get_string (ev, "delta");
-  const gchar *item_id = gst_bidi_realtime_get_string (ev, "item_id");
+  const gchar *delta = gst_bidi_json_get_string (ev, "delta");
+  const gchar *item_id = gst_bidi_json_get_string (ev, "item_id");
   Response *r = response_for (self, ev);
   OutItem *item = r && item_id ? out_item_get (r, item_id, 0) : NULL;
   gchar *text;
@@ -1944,8 +1944,8 @@ static void
 on_assistant_done (GstBidiOpenAIProvider * self, JsonObject * ev,
     const gchar * field)
 {
-  const gchar *final = gst_bidi_realtime_get_string (ev, field);
-  const gchar *item_id = gst_bidi_realtime_get_string (ev, "item_id");
+  const gchar *final = gst_bidi_json_get_string (ev, field);
+  const gchar *item_id = gst_bidi_json_get_string (ev, "item_id");
   Response *r = response_for (self, ev);
   OutItem *item = r && item_id ? out_item_get (r, item_id, 0) : NULL;
   gchar *text;
@@ -1967,8 +1967,8 @@ on_assistant_done (GstBidiOpenAIProvider * self, JsonObject * ev,
 static void
 on_user_delta (GstBidiOpenAIProvider * self, JsonObject * ev)
 {
-  const gchar *delta = gst_bidi_realtime_get_string (ev, "delta");
-  const gchar *item_id = gst_bidi_realtime_get_string (ev, "item_id");
+  const gchar *delta = gst_bidi_json_get_string (ev, "delta");
+  const gchar *item_id = gst_bidi_json_get_string (ev, "item_id");
   GString *acc = NULL;
   gchar *text;
 
@@ -1993,8 +1993,8 @@ on_user_delta (GstBidiOpenAIProvider * self, JsonObject * ev)
 static void
 on_user_done (GstBidiOpenAIProvider * self, JsonObject * ev)
 {
-  const gchar *transcript = gst_bidi_realtime_get_string (ev, "transcript");
-  const gchar *item_id = gst_bidi_realtime_get_string (ev, "item_id");
+  const gchar *transcript = gst_bidi_json_get_string (ev, "transcript");
+  const gchar *item_id = gst_bidi_json_get_string (ev, "item_id");
   gchar *text;
 
   if (item_id)
@@ -2016,8 +2016,8 @@ static void
 on_function_call_args (GstBidiOpenAIProvider * self, JsonObject * ev,
     gboolean done)
 {
-  const gchar *call_id = gst_bidi_realtime_get_string (ev, "call_id");
-  const gchar *item_id = gst_bidi_realtime_get_string (ev, "item_id");
+  const gchar *call_id = gst_bidi_json_get_string (ev, "call_id");
+  const gchar *item_id = gst_bidi_json_get_string (ev, "item_id");
   Call *c = find_call (self, call_id, item_id);
 
   if (!c) {
@@ -2026,22 +2026,22 @@ on_function_call_args (GstBidiOpenAIProvider * self, JsonObject * ev,
           "call_id; ignored");
       return;
     }
-    c = add_call (self, call_id, gst_bidi_realtime_get_string (ev, "name"),
-        item_id, gst_bidi_realtime_get_string (ev, "response_id"));
+    c = add_call (self, call_id, gst_bidi_json_get_string (ev, "name"),
+        item_id, gst_bidi_json_get_string (ev, "response_id"));
     if (!c)
       return;
   }
-  if (!c->name && gst_bidi_realtime_get_string (ev, "name"))
-    c->name = g_strdup (gst_bidi_realtime_get_string (ev, "name"));
+  if (!c->name && gst_bidi_json_get_string (ev, "name"))
+    c->name = g_strdup (gst_bidi_json_get_string (ev, "name"));
 
   if (!done) {
-    const gchar *delta = gst_bidi_realtime_get_string (ev, "delta");
+    const gchar *delta = gst_bidi_json_get_string (ev, "delta");
     if (delta && c->args->len + strlen (delta) <= MAX_ARGS_SIZE)
       g_string_append (c->args, delta);
     return;
   }
   {
-    const gchar *args = gst_bidi_realtime_get_string (ev, "arguments");
+    const gchar *args = gst_bidi_json_get_string (ev, "arguments");
     gchar *copy = g_strdup (args ? args : c->args->str);
 
     emit_tool_use (self, c, copy);
@@ -2052,28 +2052,28 @@ on_function_call_args (GstBidiOpenAIProvider * self, JsonObject * ev,
 static void
 on_output_item_done (GstBidiOpenAIProvider * self, JsonObject * ev)
 {
-  JsonObject *item = gst_bidi_realtime_get_object (ev, "item");
+  JsonObject *item = gst_bidi_json_get_object (ev, "item");
   const gchar *call_id;
   Call *c;
 
-  if (g_strcmp0 (gst_bidi_realtime_get_string (item, "type"),
+  if (g_strcmp0 (gst_bidi_json_get_string (item, "type"),
           "function_call") != 0)
     return;
-  if (g_strcmp0 (gst_bidi_realtime_get_string (item, "status"),
+  if (g_strcmp0 (gst_bidi_json_get_string (item, "status"),
           "completed") != 0)
     return;
-  call_id = gst_bidi_realtime_get_string (item, "call_id");
+  call_id = gst_bidi_json_get_string (item, "call_id");
   if (!call_id)
     return;
   if (!(c = find_call (self, call_id, NULL)) &&
-      !(c = add_call (self, call_id, gst_bidi_realtime_get_string (item,
-                  "name"), gst_bidi_realtime_get_string (item, "id"),
-              gst_bidi_realtime_get_string (ev, "response_id"))))
+      !(c = add_call (self, call_id, gst_bidi_json_get_string (item,
+                  "name"), gst_bidi_json_get_string (item, "id"),
+              gst_bidi_json_get_string (ev, "response_id"))))
     return;
-  if (!c->name && gst_bidi_realtime_get_string (item, "name"))
-    c->name = g_strdup (gst_bidi_realtime_get_string (item, "name"));
+  if (!c->name && gst_bidi_json_get_string (item, "name"))
+    c->name = g_strdup (gst_bidi_json_get_string (item, "name"));
   if (!c->emitted && !c->invalid) {
-    const gchar *args = gst_bidi_realtime_get_string (item, "arguments");
+    const gchar *args = gst_bidi_json_get_string (item, "arguments");
     gchar *copy = g_strdup (args ? args : c->args->str);
 
     emit_tool_use (self, c, copy);
@@ -2084,7 +2084,7 @@ on_output_item_done (GstBidiOpenAIProvider * self, JsonObject * ev)
 static gint
 usage_count (JsonObject * obj, const gchar * name)
 {
-  return (gint) CLAMP (gst_bidi_realtime_get_int (obj, name, 0), 0, G_MAXINT);
+  return (gint) CLAMP (gst_bidi_json_get_int (obj, name, 0), 0, G_MAXINT);
 }
 
 static void
@@ -2109,8 +2109,8 @@ add_modality (GValue * array, const gchar * modality, JsonObject * in,
 static gboolean
 emit_usage (GstBidiOpenAIProvider * self, JsonObject * usage)
 {
-  JsonObject *in = gst_bidi_realtime_get_object (usage, "input_token_details");
-  JsonObject *out = gst_bidi_realtime_get_object (usage,
+  JsonObject *in = gst_bidi_json_get_object (usage, "input_token_details");
+  JsonObject *out = gst_bidi_json_get_object (usage,
       "output_token_details");
   GstStructure *ev;
   GValue details = G_VALUE_INIT;
@@ -2134,12 +2134,12 @@ emit_usage (GstBidiOpenAIProvider * self, JsonObject * usage)
 static void
 on_response_done (GstBidiOpenAIProvider * self, JsonObject * ev)
 {
-  JsonObject *resp = gst_bidi_realtime_get_object (ev, "response");
-  JsonObject *usage = gst_bidi_realtime_get_object (resp, "usage");
-  JsonObject *details = gst_bidi_realtime_get_object (resp, "status_details");
+  JsonObject *resp = gst_bidi_json_get_object (ev, "response");
+  JsonObject *usage = gst_bidi_json_get_object (resp, "usage");
+  JsonObject *details = gst_bidi_json_get_object (resp, "status_details");
   JsonNode *output = resp ? json_object_get_member (resp, "output") : NULL;
-  const gchar *id = gst_bidi_realtime_get_string (resp, "id");
-  const gchar *status = gst_bidi_realtime_get_string (resp, "status");
+  const gchar *id = gst_bidi_json_get_string (resp, "id");
+  const gchar *status = gst_bidi_json_get_string (resp, "status");
   const gchar *stop_reason;
   gboolean has_calls = FALSE, completed;
   gchar *resp_id;
@@ -2181,7 +2181,7 @@ on_response_done (GstBidiOpenAIProvider * self, JsonObject * ev)
     for (i = 0; i < json_array_get_length (a); i++) {
       JsonNode *n = json_array_get_element (a, i);
       if (JSON_NODE_HOLDS_OBJECT (n) &&
-          g_strcmp0 (gst_bidi_realtime_get_string (json_node_get_object (n),
+          g_strcmp0 (gst_bidi_json_get_string (json_node_get_object (n),
                   "type"), "function_call") == 0)
         has_calls = TRUE;
     }
@@ -2200,10 +2200,10 @@ on_response_done (GstBidiOpenAIProvider * self, JsonObject * ev)
       GST_STR_NULL (status), stop_reason);
 
   if (g_strcmp0 (status, "failed") == 0) {
-    JsonObject *err = gst_bidi_realtime_get_object (details, "error");
-    const gchar *code = gst_bidi_realtime_get_string (err, "code");
-    gchar *why = clean (self, gst_bidi_realtime_get_string (err, "message") ?
-        gst_bidi_realtime_get_string (err, "message") : code);
+    JsonObject *err = gst_bidi_json_get_object (details, "error");
+    const gchar *code = gst_bidi_json_get_string (err, "code");
+    gchar *why = clean (self, gst_bidi_json_get_string (err, "message") ?
+        gst_bidi_json_get_string (err, "message") : code);
     gchar *msg = g_strdup_printf (SERVER_NAME " could not answer%s%s",
         *why ? ": " : "", why);
 
@@ -2252,11 +2252,11 @@ on_speech_started (GstBidiOpenAIProvider * self)
 static void
 on_server_error (GstBidiOpenAIProvider * self, JsonObject * ev)
 {
-  JsonObject *err = gst_bidi_realtime_get_object (ev, "error");
-  const gchar *code = gst_bidi_realtime_get_string (err, "code");
-  const gchar *type = gst_bidi_realtime_get_string (err, "type");
-  const gchar *event_id = gst_bidi_realtime_get_string (err, "event_id");
-  const gchar *raw = gst_bidi_realtime_get_string (err, "message");
+  JsonObject *err = gst_bidi_json_get_object (ev, "error");
+  const gchar *code = gst_bidi_json_get_string (err, "code");
+  const gchar *type = gst_bidi_json_get_string (err, "type");
+  const gchar *event_id = gst_bidi_json_get_string (err, "event_id");
+  const gchar *raw = gst_bidi_json_get_string (err, "message");
   gchar *message = clean (self, raw ? raw : (code ? code : "unknown error"));
   gchar *full;
 
@@ -2317,7 +2317,7 @@ on_server_error (GstBidiOpenAIProvider * self, JsonObject * ev)
 static void
 on_item_truncated (GstBidiOpenAIProvider * self, JsonObject * ev)
 {
-  const gchar *item_id = gst_bidi_realtime_get_string (ev, "item_id");
+  const gchar *item_id = gst_bidi_json_get_string (ev, "item_id");
   HistItem *h = history_find (self, item_id);
   JsonObject *obj;
 
@@ -2331,8 +2331,8 @@ on_item_truncated (GstBidiOpenAIProvider * self, JsonObject * ev)
 static void
 on_item_retrieved (GstBidiOpenAIProvider * self, JsonObject * ev)
 {
-  JsonObject *item = gst_bidi_realtime_get_object (ev, "item");
-  const gchar *item_id = gst_bidi_realtime_get_string (item, "id");
+  JsonObject *item = gst_bidi_json_get_object (ev, "item");
+  const gchar *item_id = gst_bidi_json_get_string (item, "id");
   HistItem *h = history_find (self, item_id);
   JsonNode *content = item ? json_object_get_member (item, "content") : NULL;
   GString *text;
@@ -2348,10 +2348,10 @@ on_item_retrieved (GstBidiOpenAIProvider * self, JsonObject * ev)
     JsonNode *n = json_array_get_element (parts, i);
     JsonObject *part = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) :
         NULL;
-    const gchar *t = gst_bidi_realtime_get_string (part, "transcript");
+    const gchar *t = gst_bidi_json_get_string (part, "transcript");
 
     if (!t)
-      t = gst_bidi_realtime_get_string (part, "text");
+      t = gst_bidi_json_get_string (part, "text");
     if (t)
       g_string_append (text, t);
   }
@@ -2364,7 +2364,7 @@ static void
 handle_event (GstBidiOpenAIProvider * self, JsonObject * ev, const gchar * json,
     gsize len)
 {
-  const gchar *type = gst_bidi_realtime_get_string (ev, "type");
+  const gchar *type = gst_bidi_json_get_string (ev, "type");
 
   if (!type) {
     report_bad_message (self, SERVER_NAME " sent a message without a type; "
@@ -2398,7 +2398,7 @@ handle_event (GstBidiOpenAIProvider * self, JsonObject * ev, const gchar * json,
     on_user_done (self, ev);
   } else if (strcmp (type,
           "conversation.item.input_audio_transcription.segment") == 0) {
-    const gchar *text = gst_bidi_realtime_get_string (ev, "text");
+    const gchar *text = gst_bidi_json_get_string (ev, "text");
     if (text && !is_blank (text)) {
       gchar *valid = make_valid (text, MAX_TEXT_SIZE);
       emit (self, gst_bidi_event_new_transcript ("user", valid, TRUE, valid));
@@ -2406,9 +2406,9 @@ handle_event (GstBidiOpenAIProvider * self, JsonObject * ev, const gchar * json,
     }
   } else if (strcmp (type,
           "conversation.item.input_audio_transcription.failed") == 0) {
-    gchar *why = clean (self, gst_bidi_realtime_error_message (ev));
+    gchar *why = clean (self, gst_bidi_json_error_message (ev));
     GST_WARNING_OBJECT (self, "transcription of %s failed: %s",
-        GST_STR_NULL (gst_bidi_realtime_get_string (ev, "item_id")), why);
+        GST_STR_NULL (gst_bidi_json_get_string (ev, "item_id")), why);
     g_free (why);
   } else if (strcmp (type, "response.created") == 0) {
     on_response_created (self, ev);
@@ -2433,15 +2433,15 @@ handle_event (GstBidiOpenAIProvider * self, JsonObject * ev, const gchar * json,
   } else if (strcmp (type, "input_audio_buffer.committed") == 0) {
     self->audio_since_commit = 0;
     if (self->run->transcription_model)
-      history_reserve (self, "user", gst_bidi_realtime_get_string (ev,
+      history_reserve (self, "user", gst_bidi_json_get_string (ev,
               "item_id"));
   } else if (strcmp (type, "session.updated") == 0) {
     if (self->state == STATE_CONFIGURING)
       on_session_ready (self);
   } else if (strcmp (type, "session.created") == 0) {
-    JsonObject *session = gst_bidi_realtime_get_object (ev, "session");
+    JsonObject *session = gst_bidi_json_get_object (ev, "session");
     GST_INFO_OBJECT (self, "session %s created",
-        GST_STR_NULL (gst_bidi_realtime_get_string (session, "id")));
+        GST_STR_NULL (gst_bidi_json_get_string (session, "id")));
   } else if (strcmp (type, "error") == 0) {
     on_server_error (self, ev);
   } else if (strcmp (type, "rate_limits.updated") == 0) {
@@ -2454,9 +2454,9 @@ handle_event (GstBidiOpenAIProvider * self, JsonObject * ev, const gchar * json,
         JsonObject *o = JSON_NODE_HOLDS_OBJECT (n) ?
             json_node_get_object (n) : NULL;
         GST_DEBUG_OBJECT (self, "rate limit %s: %" G_GINT64_FORMAT " of %"
-            G_GINT64_FORMAT " left", GST_STR_NULL (gst_bidi_realtime_get_string
-                (o, "name")), gst_bidi_realtime_get_int (o, "remaining", -1),
-            gst_bidi_realtime_get_int (o, "limit", -1));
+            G_GINT64_FORMAT " left", GST_STR_NULL (gst_bidi_json_get_string
+                (o, "name")), gst_bidi_json_get_int (o, "remaining", -1),
+            gst_bidi_json_get_int (o, "limit", -1));
       }
     }
   } else if (strcmp (type, "conversation.item.truncated") == 0) {

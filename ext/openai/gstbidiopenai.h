@@ -10,7 +10,7 @@
 #ifndef __GST_BIDI_OPENAI_H__
 #define __GST_BIDI_OPENAI_H__
 
-#include <gstbidiprovider.h>
+#include <gst/bidi/gstbidiprovider.h>
 
 G_BEGIN_DECLS
 

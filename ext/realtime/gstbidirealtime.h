@@ -13,6 +13,7 @@
 #include <gst/gst.h>
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
+#include <gst/bidi/gstbidijson.h>
 
 G_BEGIN_DECLS
 
@@ -95,51 +96,6 @@ gchar *gst_bidi_realtime_clean_text (const gchar * text, gsize len,
  * spaces and control characters folded into one space, "..." when cut. */
 gchar *gst_bidi_realtime_excerpt (const gchar * data, gsize len,
     guint max_chars);
-
-/* Whether @data nests arrays and objects at most @max_depth deep. */
-gboolean gst_bidi_realtime_json_depth_ok (const gchar * data, gsize len,
-    guint max_depth);
-
-/* json_parser_load_from_data() for what came from the network: refuses
- * nesting deeper than GST_BIDI_REALTIME_MAX_JSON_DEPTH first
- * (JSON_PARSER_ERROR, "nested too deeply"). */
-gboolean gst_bidi_realtime_json_load_untrusted (JsonParser * parser,
-    const gchar * data, gsize len, GError ** error);
-
-/* Parses one JSON object of at most @max_size bytes and @max_depth levels.
- * Returns a new reference, or NULL with @error (GST_STREAM_ERROR_DECODE)
- * saying what was wrong. */
-JsonObject *gst_bidi_realtime_parse_object (const gchar * data, gsize len,
-    gsize max_size, guint max_depth, GError ** error);
-
-/* A string member, NULL when absent, null or not a string. */
-const gchar *gst_bidi_realtime_get_string (JsonObject * obj,
-    const gchar * name);
-
-/* An object member, NULL when absent or not an object. */
-JsonObject *gst_bidi_realtime_get_object (JsonObject * obj,
-    const gchar * name);
-
-/* An integer member (a JSON number without fraction), @def when absent or
- * of another type. */
-gint64 gst_bidi_realtime_get_int (JsonObject * obj, const gchar * name,
-    gint64 def);
-
-/* The message of an error object as servers send them: {"error":
- * {"message": ...}}, {"error": "..."}, {"message": ...} or {"detail":
- * ...}. NULL when there is none. Not scrubbed, not shortened. */
-const gchar *gst_bidi_realtime_error_message (JsonObject * root);
-
-/* ------------------------------------------------------------------------
- * Base64
- * ------------------------------------------------------------------------ */
-
-/* Strict base64 (RFC 4648 alphabet, padding, no whitespace) of @len bytes
- * (-1: NUL-terminated). The decoded size must be at most @max_size and a
- * whole number of @frame_size bytes (audio frames; 1 for any size).
- * Returns the bytes, or NULL with @error (GST_STREAM_ERROR_DECODE). */
-GBytes *gst_bidi_realtime_base64_decode (const gchar * text, gssize len,
-    gsize frame_size, gsize max_size, GError ** error);
 
 /* ------------------------------------------------------------------------
  * Reconnecting

@@ -208,9 +208,9 @@ ws_fail_connect (GstBidiWs * ws, const GError * err)
     gchar *detail = NULL;
 
     if (ws->body && ws->body->len > 0) {
-      JsonObject *obj = gst_bidi_realtime_parse_object ((const gchar *)
+      JsonObject *obj = gst_bidi_json_parse_object ((const gchar *)
           ws->body->data, ws->body->len, MAX_ERROR_BODY_SIZE, 16, NULL);
-      const gchar *m = obj ? gst_bidi_realtime_error_message (obj) : NULL;
+      const gchar *m = obj ? gst_bidi_json_error_message (obj) : NULL;
 
       detail = m ? ws_clean (ws, m, -1) : ws_clean (ws, (const gchar *)
           ws->body->data, ws->body->len);
@@ -449,7 +449,7 @@ on_message (G_GNUC_UNUSED SoupWebsocketConnection * conn, gint type,
     len = scrubbed->len;
   }
 
-  obj = gst_bidi_realtime_parse_object (data, len, ws->max_message_size,
+  obj = gst_bidi_json_parse_object (data, len, ws->max_message_size,
       MAX_MESSAGE_DEPTH, &err);
   if (!obj) {
     GError *error = g_error_new (GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,

@@ -75,11 +75,11 @@
 #include <json-glib/json-glib.h>
 
 #include "gstbidiagent.h"
-#include "gstbidiprovider.h"
-#include "gstbidievents.h"
+#include <gst/bidi/gstbidiprovider.h>
+#include <gst/bidi/gstbidievents.h>
 #include "gstbidiplayout.h"
-#include "gstbiditools.h"
-#include "gstbidihistory.h"
+#include <gst/bidi/gstbiditools.h>
+#include <gst/bidi/gstbidihistory.h>
 #include "gstbidicaptions.h"
 
 GST_DEBUG_CATEGORY_STATIC (bidi_agent_debug);
@@ -3942,6 +3942,7 @@ setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
   g_free (config->history_json);
   config->history_json = gst_bidi_history_length (self->history) > 0 ?
       gst_bidi_history_to_json (self->history) : NULL;
+  config->history = self->history;
 
   GST_INFO_OBJECT (self, "provider %s, model %s, api-key %s",
       GST_STR_NULL (name), GST_STR_NULL (config->model),

@@ -39,7 +39,7 @@
 #include <string.h>
 
 #include "scriptedprovider.h"
-#include <gstbiditools.h>
+#include <gst/bidi/gstbiditools.h>
 
 GST_DEBUG_CATEGORY_STATIC (bidi_scripted_debug);
 #define GST_CAT_DEFAULT bidi_scripted_debug

@@ -10,8 +10,8 @@
 #ifndef __GST_BIDI_SCRIPTED_PROVIDER_H__
 #define __GST_BIDI_SCRIPTED_PROVIDER_H__
 
-#include <gstbidiprovider.h>
-#include <gstbidievents.h>
+#include <gst/bidi/gstbidiprovider.h>
+#include <gst/bidi/gstbidievents.h>
 
 G_BEGIN_DECLS
 

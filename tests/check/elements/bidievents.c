@@ -16,7 +16,7 @@
 #include <gst/check/gstcheck.h>
 #include <json-glib/json-glib.h>
 
-#include <gstbidievents.h>
+#include <gst/bidi/gstbidievents.h>
 
 /* ------------------------------------------------------------------ */
 /* Helpers */

@@ -22,7 +22,7 @@
 
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
-#include <gstbidihistory.h>
+#include <gst/bidi/gstbidihistory.h>
 
 static const GstBidiBlock *
 block (GPtrArray * messages, guint m, guint b)

@@ -18,8 +18,8 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#include <gstbiditools.h>
-#include <gstbidihistory.h>
+#include <gst/bidi/gstbiditools.h>
+#include <gst/bidi/gstbidihistory.h>
 #include "scriptedprovider.h"
 #include "leftover.h"
 

@@ -23,7 +23,7 @@
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
-#include "gstbidievents.h"
+#include <gst/bidi/gstbidievents.h>
 #include "program.h"
 #include "speech.h"
 

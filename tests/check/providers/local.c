@@ -28,7 +28,7 @@
 
 #include "gstbidivad.h"
 #include "gstbidiasr.h"
-#include "gstbidihistory.h"
+#include <gst/bidi/gstbidihistory.h>
 #include "buslog.h"
 #include "leftover.h"
 #include "gstbidiintents.h"

@@ -23,7 +23,7 @@
 #include <gst/check/gstcheck.h>
 #include <json-glib/json-glib.h>
 
-#include <gstbidiprovider.h>
+#include <gst/bidi/gstbidiprovider.h>
 #include "mockrealtime.h"
 #include "testcert.h"
 #include "buslog.h"

@@ -68,7 +68,7 @@
 #include <gst/audio/audio.h>
 #include <libsoup/soup.h>
 
-#include "gstbidievents.h"
+#include <gst/bidi/gstbidievents.h>
 #include "bidi-server-resources.h"
 
 GST_DEBUG_CATEGORY_STATIC (bidi_server_debug);

@@ -13,15 +13,10 @@
 #include <gst/gst.h>
 #include <gst/audio/audio.h>
 
-G_BEGIN_DECLS
+#include "bidi-prelude.h"
+#include "gstbidihistory.h"
 
-#ifndef GST_BIDI_API
-# ifdef BUILDING_GST_BIDI
-#  define GST_BIDI_API __attribute__((visibility ("default"))) extern
-# else
-#  define GST_BIDI_API extern
-# endif
-#endif
+G_BEGIN_DECLS
 
 /**
  * GstBidiProviderConfig:
@@ -36,6 +31,10 @@ G_BEGIN_DECLS
  * @history_json: (nullable): JSON array of messages to start from
  * @ssl_ca_file: (nullable): extra CA file to trust
  * @ssl_strict: whether TLS certificate errors are fatal
+ * @history: (nullable) (transfer none): the element's conversation as it
+ *     goes (thread safe), valid until the provider is stopped. A provider
+ *     that reconnects replays it from here: it keeps no copy of its own.
+ *     @history_json is the same conversation at start.
  *
  * What the element hands a provider when it configures and starts it. The
  * element owns it; providers copy what they keep.
@@ -52,9 +51,10 @@ typedef struct
   gchar *history_json;
   gchar *ssl_ca_file;
   gboolean ssl_strict;
+  GstBidiHistory *history;
 
   /*< private >*/
-  gpointer _gst_reserved[GST_PADDING_LARGE];
+  gpointer _gst_reserved[GST_PADDING_LARGE - 1];
 } GstBidiProviderConfig;
 
 GST_BIDI_API
@@ -173,6 +173,30 @@ GST_BIDI_API
 gboolean gst_bidi_provider_check_config (const GstStructure * config,
     const gchar * provider_name, GError ** error,
     const gchar * first_field, ...);
+
+/* Reading provider-config fields (after gst_bidi_provider_check_config()).
+ * An absent field (or a NULL @config) leaves *@value as it is and returns
+ * TRUE; a field out of range (or not one of @choices) returns FALSE with
+ * @error (GST_RESOURCE_ERROR_SETTINGS): "Invalid provider-config of
+ * provider "NAME": "FIELD" must be ...". Numbers may be given as any
+ * integer or double type. */
+GST_BIDI_API
+gboolean gst_bidi_provider_config_get_int (const GstStructure * config,
+    const gchar * provider_name, const gchar * field, gint lo, gint hi,
+    gint * value, GError ** error);
+GST_BIDI_API
+gboolean gst_bidi_provider_config_get_uint (const GstStructure * config,
+    const gchar * provider_name, const gchar * field, guint lo, guint hi,
+    guint * value, GError ** error);
+GST_BIDI_API
+gboolean gst_bidi_provider_config_get_double (const GstStructure * config,
+    const gchar * provider_name, const gchar * field, gdouble lo, gdouble hi,
+    gdouble * value, GError ** error);
+/* @choices: NULL-terminated; *@value is replaced by a copy */
+GST_BIDI_API
+gboolean gst_bidi_provider_config_get_choice (const GstStructure * config,
+    const gchar * provider_name, const gchar * field,
+    const gchar * const *choices, gchar ** value, GError ** error);
 
 /* Used by the element */
 GST_BIDI_API

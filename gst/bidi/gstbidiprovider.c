@@ -97,6 +97,7 @@ gst_bidi_provider_config_copy (const GstBidiProviderConfig * config)
   copy->history_json = g_strdup (config->history_json);
   copy->ssl_ca_file = g_strdup (config->ssl_ca_file);
   copy->ssl_strict = config->ssl_strict;
+  copy->history = config->history;
   return copy;
 }
 
@@ -270,6 +271,123 @@ gst_bidi_provider_new (const gchar * name, GError ** error)
   g_free (list);
   g_strfreev (names);
   return NULL;
+}
+
+/* A number field of any numeric type, as a double */
+static gboolean
+config_get_number (const GstStructure * config, const gchar * field,
+    gdouble * value)
+{
+  const GValue *v = config ? gst_structure_get_value (config, field) : NULL;
+
+  if (!v)
+    return FALSE;
+  if (G_VALUE_HOLDS_DOUBLE (v))
+    *value = g_value_get_double (v);
+  else if (G_VALUE_HOLDS_INT (v))
+    *value = g_value_get_int (v);
+  else if (G_VALUE_HOLDS_UINT (v))
+    *value = g_value_get_uint (v);
+  else if (G_VALUE_HOLDS_INT64 (v))
+    *value = g_value_get_int64 (v);
+  else if (G_VALUE_HOLDS_UINT64 (v))
+    *value = g_value_get_uint64 (v);
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* *INDENT-OFF* */
+static gboolean config_error (GError ** error, const gchar * provider_name,
+    const gchar * format, ...) G_GNUC_PRINTF (3, 4);
+/* *INDENT-ON* */
+
+static gboolean
+config_error (GError ** error, const gchar * provider_name,
+    const gchar * format, ...)
+{
+  va_list ap;
+  gchar *msg;
+
+  va_start (ap, format);
+  msg = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+      "Invalid provider-config of provider \"%s\": %s", provider_name, msg);
+  g_free (msg);
+  return FALSE;
+}
+
+gboolean
+gst_bidi_provider_config_get_double (const GstStructure * config,
+    const gchar * provider_name, const gchar * field, gdouble lo, gdouble hi,
+    gdouble * value, GError ** error)
+{
+  gdouble v;
+
+  if (!config_get_number (config, field, &v))
+    return TRUE;
+  if (!(v >= lo && v <= hi))
+    return config_error (error, provider_name,
+        "\"%s\" must be between %g and %g, not %g", field, lo, hi, v);
+  *value = v;
+  return TRUE;
+}
+
+gboolean
+gst_bidi_provider_config_get_int (const GstStructure * config,
+    const gchar * provider_name, const gchar * field, gint lo, gint hi,
+    gint * value, GError ** error)
+{
+  gdouble v;
+
+  if (!config_get_number (config, field, &v))
+    return TRUE;
+  if (!(v >= lo && v <= hi) || v != (gint) v)
+    return config_error (error, provider_name,
+        "\"%s\" must be a whole number between %d and %d, not %g", field,
+        lo, hi, v);
+  *value = (gint) v;
+  return TRUE;
+}
+
+gboolean
+gst_bidi_provider_config_get_uint (const GstStructure * config,
+    const gchar * provider_name, const gchar * field, guint lo, guint hi,
+    guint * value, GError ** error)
+{
+  gdouble v;
+
+  if (!config_get_number (config, field, &v))
+    return TRUE;
+  if (!(v >= lo && v <= hi) || v != (guint) v)
+    return config_error (error, provider_name,
+        "\"%s\" must be a whole number between %u and %u, not %g", field,
+        lo, hi, v);
+  *value = (guint) v;
+  return TRUE;
+}
+
+gboolean
+gst_bidi_provider_config_get_choice (const GstStructure * config,
+    const gchar * provider_name, const gchar * field,
+    const gchar * const *choices, gchar ** value, GError ** error)
+{
+  const gchar *v = config ? gst_structure_get_string (config, field) : NULL;
+  gchar *list;
+
+  if (!v)
+    return TRUE;
+  if (g_strv_contains (choices, v)) {
+    g_free (*value);
+    *value = g_strdup (v);
+    return TRUE;
+  }
+  list = g_strjoinv (", ", (gchar **) choices);
+  config_error (error, provider_name, "\"%s\" must be one of %s, not \"%s\"",
+      field, list, v);
+  g_free (list);
+  return FALSE;
 }
 
 /**

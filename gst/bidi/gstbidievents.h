@@ -10,7 +10,9 @@
 #ifndef __GST_BIDI_EVENTS_H__
 #define __GST_BIDI_EVENTS_H__
 
-#include "gstbidiprovider.h"
+#include <gst/gst.h>
+
+#include "bidi-prelude.h"
 
 G_BEGIN_DECLS
 
