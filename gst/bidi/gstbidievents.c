@@ -55,6 +55,7 @@
 
 #include "gstbidievents.h"
 #include "gstbidijson.h"
+#include "gstbidiprivate.h"
 
 #include <gst/audio/audio.h>
 
@@ -311,24 +312,7 @@ lookup_field_by_quark (const EventSchema * schema, GQuark name)
   return NULL;
 }
 
-/* *INDENT-OFF* */
-static void set_error (GError ** error, const gchar * format, ...)
-    G_GNUC_PRINTF (2, 3);
-/* *INDENT-ON* */
-
-static void
-set_error (GError ** error, const gchar * format, ...)
-{
-  va_list args;
-
-  if (!error)
-    return;
-
-  va_start (args, format);
-  g_propagate_error (error, g_error_new_valist (GST_STREAM_ERROR,
-          GST_STREAM_ERROR_DECODE, format, args));
-  va_end (args);
-}
+#define set_error gst_bidi_set_decode_error
 
 /* "a, b or c" */
 static gchar *
@@ -1345,6 +1329,26 @@ failed:
 /* ---------------------------------------------------------------------- */
 /* Builders */
 
+/* An event of string fields: name/value pairs ending with a NULL name, in
+ * the order given; a NULL value leaves its (optional) field out */
+static GstStructure *
+string_event (const gchar * name, const gchar * first_field, ...)
+{
+  GstStructure *s = gst_structure_new_empty (name);
+  const gchar *field;
+  va_list ap;
+
+  va_start (ap, first_field);
+  for (field = first_field; field; field = va_arg (ap, const gchar *)) {
+    const gchar *value = va_arg (ap, const gchar *);
+
+    if (value)
+      gst_structure_set (s, field, G_TYPE_STRING, value, NULL);
+  }
+  va_end (ap);
+  return s;
+}
+
 /**
  * gst_bidi_event_new_connection_start:
  * @connection_id: the connection's identifier
@@ -1356,15 +1360,10 @@ GstStructure *
 gst_bidi_event_new_connection_start (const gchar * connection_id,
     const gchar * model)
 {
-  GstStructure *s;
-
   g_return_val_if_fail (connection_id != NULL, NULL);
 
-  s = gst_structure_new (GST_BIDI_EVENT_CONNECTION_START,
-      "connection_id", G_TYPE_STRING, connection_id, NULL);
-  if (model)
-    gst_structure_set (s, "model", G_TYPE_STRING, model, NULL);
-  return s;
+  return string_event (GST_BIDI_EVENT_CONNECTION_START,
+      "connection_id", connection_id, "model", model, NULL);
 }
 
 /**
@@ -1378,15 +1377,10 @@ GstStructure *
 gst_bidi_event_new_connection_restart (const gchar * reason,
     const gchar * connection_id)
 {
-  GstStructure *s;
-
   g_return_val_if_fail (reason != NULL, NULL);
 
-  s = gst_structure_new (GST_BIDI_EVENT_CONNECTION_RESTART,
-      "reason", G_TYPE_STRING, reason, NULL);
-  if (connection_id)
-    gst_structure_set (s, "connection_id", G_TYPE_STRING, connection_id, NULL);
-  return s;
+  return string_event (GST_BIDI_EVENT_CONNECTION_RESTART,
+      "reason", reason, "connection_id", connection_id, NULL);
 }
 
 /**
@@ -1399,11 +1393,8 @@ gst_bidi_event_new_connection_restart (const gchar * reason,
 GstStructure *
 gst_bidi_event_new_response_start (const gchar * response_id)
 {
-  GstStructure *s = gst_structure_new_empty (GST_BIDI_EVENT_RESPONSE_START);
-
-  if (response_id)
-    gst_structure_set (s, "response_id", G_TYPE_STRING, response_id, NULL);
-  return s;
+  return string_event (GST_BIDI_EVENT_RESPONSE_START,
+      "response_id", response_id, NULL);
 }
 
 /**
@@ -1471,15 +1462,10 @@ GstStructure *
 gst_bidi_event_new_interruption (const gchar * reason,
     const gchar * response_id)
 {
-  GstStructure *s;
-
   g_return_val_if_fail (reason != NULL, NULL);
 
-  s = gst_structure_new (GST_BIDI_EVENT_INTERRUPTION,
-      "reason", G_TYPE_STRING, reason, NULL);
-  if (response_id)
-    gst_structure_set (s, "response_id", G_TYPE_STRING, response_id, NULL);
-  return s;
+  return string_event (GST_BIDI_EVENT_INTERRUPTION,
+      "reason", reason, "response_id", response_id, NULL);
 }
 
 /**
@@ -1493,15 +1479,10 @@ GstStructure *
 gst_bidi_event_new_response_complete (const gchar * response_id,
     const gchar * stop_reason)
 {
-  GstStructure *s;
-
   g_return_val_if_fail (stop_reason != NULL, NULL);
 
-  s = gst_structure_new_empty (GST_BIDI_EVENT_RESPONSE_COMPLETE);
-  if (response_id)
-    gst_structure_set (s, "response_id", G_TYPE_STRING, response_id, NULL);
-  gst_structure_set (s, "stop_reason", G_TYPE_STRING, stop_reason, NULL);
-  return s;
+  return string_event (GST_BIDI_EVENT_RESPONSE_COMPLETE,
+      "response_id", response_id, "stop_reason", stop_reason, NULL);
 }
 
 /**
@@ -1539,15 +1520,10 @@ GstStructure *
 gst_bidi_event_new_connection_close (const gchar * connection_id,
     const gchar * reason)
 {
-  GstStructure *s;
-
   g_return_val_if_fail (reason != NULL, NULL);
 
-  s = gst_structure_new_empty (GST_BIDI_EVENT_CONNECTION_CLOSE);
-  if (connection_id)
-    gst_structure_set (s, "connection_id", G_TYPE_STRING, connection_id, NULL);
-  gst_structure_set (s, "reason", G_TYPE_STRING, reason, NULL);
-  return s;
+  return string_event (GST_BIDI_EVENT_CONNECTION_CLOSE,
+      "connection_id", connection_id, "reason", reason, NULL);
 }
 
 /**
@@ -1562,17 +1538,10 @@ GstStructure *
 gst_bidi_event_new_error (const gchar * message, const gchar * code,
     const gchar * details)
 {
-  GstStructure *s;
-
   g_return_val_if_fail (message != NULL, NULL);
 
-  s = gst_structure_new (GST_BIDI_EVENT_ERROR,
-      "message", G_TYPE_STRING, message, NULL);
-  if (code)
-    gst_structure_set (s, "code", G_TYPE_STRING, code, NULL);
-  if (details)
-    gst_structure_set (s, "details", G_TYPE_STRING, details, NULL);
-  return s;
+  return string_event (GST_BIDI_EVENT_ERROR, "message", message, "code", code,
+      "details", details, NULL);
 }
 
 /**
@@ -1591,9 +1560,8 @@ gst_bidi_event_new_tool_use (const gchar * tool_use_id, const gchar * name,
   g_return_val_if_fail (name != NULL, NULL);
   g_return_val_if_fail (input_json != NULL, NULL);
 
-  return gst_structure_new (GST_BIDI_EVENT_TOOL_USE_STREAM,
-      "toolUseId", G_TYPE_STRING, tool_use_id,
-      "name", G_TYPE_STRING, name, "input", G_TYPE_STRING, input_json, NULL);
+  return string_event (GST_BIDI_EVENT_TOOL_USE_STREAM, "toolUseId",
+      tool_use_id, "name", name, "input", input_json, NULL);
 }
 
 /**
@@ -1612,10 +1580,8 @@ gst_bidi_event_new_tool_result (const gchar * tool_use_id,
   g_return_val_if_fail (status != NULL, NULL);
   g_return_val_if_fail (content_json != NULL, NULL);
 
-  return gst_structure_new (GST_BIDI_EVENT_TOOL_RESULT,
-      "toolUseId", G_TYPE_STRING, tool_use_id,
-      "status", G_TYPE_STRING, status,
-      "content", G_TYPE_STRING, content_json, NULL);
+  return string_event (GST_BIDI_EVENT_TOOL_RESULT, "toolUseId", tool_use_id,
+      "status", status, "content", content_json, NULL);
 }
 
 /**
@@ -1629,13 +1595,8 @@ gst_bidi_event_new_tool_result (const gchar * tool_use_id,
 GstStructure *
 gst_bidi_event_new_text_input (const gchar * text, const gchar * role)
 {
-  GstStructure *s;
-
   g_return_val_if_fail (text != NULL, NULL);
 
-  s = gst_structure_new (GST_BIDI_EVENT_TEXT_INPUT,
-      "text", G_TYPE_STRING, text, NULL);
-  if (role)
-    gst_structure_set (s, "role", G_TYPE_STRING, role, NULL);
-  return s;
+  return string_event (GST_BIDI_EVENT_TEXT_INPUT, "text", text, "role", role,
+      NULL);
 }

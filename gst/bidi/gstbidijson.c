@@ -23,17 +23,13 @@
 #include <gst/gst.h>
 
 #include "gstbidijson.h"
+#include "gstbidiprivate.h"
 
 /* what one document may be at most, whatever the caller allows */
 #define MAX_JSON_LENGTH (16 * 1024 * 1024)
 
-/* *INDENT-OFF* */
-static void set_error (GError ** error, const gchar * format, ...)
-    G_GNUC_PRINTF (2, 3);
-/* *INDENT-ON* */
-
-static void
-set_error (GError ** error, const gchar * format, ...)
+void
+gst_bidi_set_decode_error (GError ** error, const gchar * format, ...)
 {
   va_list args;
 
@@ -45,6 +41,8 @@ set_error (GError ** error, const gchar * format, ...)
           GST_STREAM_ERROR_DECODE, format, args));
   va_end (args);
 }
+
+#define set_error gst_bidi_set_decode_error
 
 /* Strict JSON lexing, done before json-glib sees untrusted text: json-glib
  * 1.6 accepts comments, single quotes and hex numbers, silently wraps

@@ -26,6 +26,7 @@
 #include "config.h"
 #endif
 
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -334,20 +335,34 @@ gst_bidi_provider_config_get_double (const GstStructure * config,
   return TRUE;
 }
 
+/* A whole number field between @lo and @hi: FALSE with @error when it is
+ * not, TRUE with *@found telling whether it was there */
+static gboolean
+config_get_whole (const GstStructure * config, const gchar * provider_name,
+    const gchar * field, gdouble lo, gdouble hi, gdouble * value,
+    gboolean * found, GError ** error)
+{
+  *found = config_get_number (config, field, value);
+  if (!*found || (*value >= lo && *value <= hi && *value == floor (*value)))
+    return TRUE;
+  return config_error (error, provider_name,
+      "\"%s\" must be a whole number between %.0f and %.0f, not %g", field,
+      lo, hi, *value);
+}
+
 gboolean
 gst_bidi_provider_config_get_int (const GstStructure * config,
     const gchar * provider_name, const gchar * field, gint lo, gint hi,
     gint * value, GError ** error)
 {
+  gboolean found;
   gdouble v;
 
-  if (!config_get_number (config, field, &v))
-    return TRUE;
-  if (!(v >= lo && v <= hi) || v != (gint) v)
-    return config_error (error, provider_name,
-        "\"%s\" must be a whole number between %d and %d, not %g", field,
-        lo, hi, v);
-  *value = (gint) v;
+  if (!config_get_whole (config, provider_name, field, lo, hi, &v, &found,
+          error))
+    return FALSE;
+  if (found)
+    *value = (gint) v;
   return TRUE;
 }
 
@@ -356,15 +371,14 @@ gst_bidi_provider_config_get_uint (const GstStructure * config,
     const gchar * provider_name, const gchar * field, guint lo, guint hi,
     guint * value, GError ** error)
 {
+  gboolean found;
   gdouble v;
 
-  if (!config_get_number (config, field, &v))
-    return TRUE;
-  if (!(v >= lo && v <= hi) || v != (guint) v)
-    return config_error (error, provider_name,
-        "\"%s\" must be a whole number between %u and %u, not %g", field,
-        lo, hi, v);
-  *value = (guint) v;
+  if (!config_get_whole (config, provider_name, field, lo, hi, &v, &found,
+          error))
+    return FALSE;
+  if (found)
+    *value = (guint) v;
   return TRUE;
 }
 
