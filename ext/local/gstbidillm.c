@@ -35,9 +35,11 @@
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
 
-#include "gstbidillm.h"
 #include <gst/bidi/gstbidihistory.h>
+#include <gst/bidi/gstbidijson.h>
 #include <gst/bidi/gstbiditools.h>
+
+#include "gstbidillm.h"
 #include "gstbidirealtime.h"
 
 GST_DEBUG_CATEGORY_STATIC (bidillm_debug);
@@ -186,18 +188,6 @@ node_to_string (JsonNode * node)
   return json_to_string (node, FALSE);
 }
 
-/* A string member, NULL when absent, null or not a string. */
-static const gchar *
-object_get_string (JsonObject * obj, const gchar * name)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-
-  if (!node || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
 /* Text from outside (ASR, the application) may not be valid UTF-8, and
  * json-glib would then write invalid JSON. */
 static gchar *
@@ -239,7 +229,7 @@ message_new (const gchar * role)
 static const gchar *
 message_role (JsonNode * node)
 {
-  return object_get_string (json_node_get_object (node), "role");
+  return gst_bidi_json_get_string (json_node_get_object (node), "role");
 }
 
 /* A tool call in OpenAI form; @args_json is a JSON text. */
@@ -341,10 +331,10 @@ gst_bidi_llm_add_user (GstBidiLlm * llm, const gchar * text)
    * cancelled before the first word): one message, because many chat
    * templates insist on alternating roles. */
   if (last && g_strcmp0 (message_role (last), "user") == 0 &&
-      object_get_string (json_node_get_object (last), "content")) {
+      gst_bidi_json_get_string (json_node_get_object (last), "content")) {
     JsonObject *obj = json_node_get_object (last);
     gchar *joined = g_strdup_printf ("%s\n%s",
-        object_get_string (obj, "content"), valid);
+        gst_bidi_json_get_string (obj, "content"), valid);
 
     json_object_set_string_member (obj, "content", joined);
     g_free (joined);
@@ -371,7 +361,7 @@ message_has_tool_call (JsonNode * node, const gchar * id)
   for (i = 0; i < json_array_get_length (array); i++) {
     JsonNode *c = json_array_get_element (array, i);
     if (JSON_NODE_HOLDS_OBJECT (c) &&
-        g_strcmp0 (object_get_string (json_node_get_object (c), "id"), id) == 0)
+        g_strcmp0 (gst_bidi_json_get_string (json_node_get_object (c), "id"), id) == 0)
       return TRUE;
   }
   return FALSE;
@@ -484,7 +474,7 @@ build_messages (GstBidiLlm * llm)
       }
 
       if (g_strcmp0 (role, "tool") == 0) {
-        const gchar *id = object_get_string (json_node_get_object (node),
+        const gchar *id = gst_bidi_json_get_string (json_node_get_object (node),
             "tool_call_id");
         for (j = 0; j < pending->len; j++) {
           if (g_strcmp0 (g_ptr_array_index (pending, j), id) == 0) {
@@ -514,7 +504,7 @@ build_messages (GstBidiLlm * llm)
           for (j = 0; j < json_array_get_length (a); j++) {
             JsonNode *c = json_array_get_element (a, j);
             const gchar *id = JSON_NODE_HOLDS_OBJECT (c) ?
-                object_get_string (json_node_get_object (c), "id") : NULL;
+                gst_bidi_json_get_string (json_node_get_object (c), "id") : NULL;
             if (id)
               g_ptr_array_add (pending, g_strdup (id));
           }
@@ -886,22 +876,12 @@ malformed:
   }
 }
 
-/* {"error": {"message": ...}} or {"error": "..."}, as servers report a
- * failure in the middle of a stream or in an error body. */
+/* The message of an error object, shortened to an excerpt */
 static gchar *
 error_object_message (JsonObject * root)
 {
-  JsonNode *err = json_object_get_member (root, "error");
-  const gchar *s = NULL;
+  const gchar *s = gst_bidi_json_error_message (root);
 
-  if (err && JSON_NODE_HOLDS_OBJECT (err))
-    s = object_get_string (json_node_get_object (err), "message");
-  else if (err && JSON_NODE_HOLDS_VALUE (err))
-    s = object_get_string (root, "error");
-  if (!s)
-    s = object_get_string (root, "message");
-  if (!s)
-    s = object_get_string (root, "detail");
   return s ? make_excerpt (s, strlen (s)) : NULL;
 }
 
