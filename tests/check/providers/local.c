@@ -31,6 +31,7 @@
 #include <gst/bidi/gstbidihistory.h>
 #include "buslog.h"
 #include "leftover.h"
+#include "session.h"
 #include "gstbidiintents.h"
 #include "gstbiditts.h"
 
@@ -1153,66 +1154,6 @@ GST_END_TEST;
  * End to end: bidiagent with its default provider
  * ------------------------------------------------------------------------ */
 
-typedef struct
-{
-  GstElement *pipeline;
-  GstElement *src;              /* appsrc, or NULL */
-  GstElement *agent;
-  GstPad *sinkpad;              /* of the sink */
-
-  BusLog *log;                  /* the pipeline's messages */
-  GMutex lock;
-  GCond cond;
-  guint64 pushed;               /* samples pushed by the test */
-  guint n_flush;
-  guint64 flush_pos;            /* pushed when the first FLUSH_START came */
-  GByteArray *answer;           /* samples of the non-GAP buffers */
-  guint n_answer_buffers;
-} Session;
-
-static GstPadProbeReturn
-session_probe (G_GNUC_UNUSED GstPad * pad, GstPadProbeInfo * info,
-    gpointer user_data)
-{
-  Session *s = user_data;
-
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
-
-    if (!GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_GAP)) {
-      GstMapInfo map;
-
-      gst_buffer_map (buf, &map, GST_MAP_READ);
-      g_mutex_lock (&s->lock);
-      g_byte_array_append (s->answer, map.data, map.size);
-      s->n_answer_buffers++;
-      g_cond_broadcast (&s->cond);
-      g_mutex_unlock (&s->lock);
-      gst_buffer_unmap (buf, &map);
-    }
-  } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_FLUSH) {
-    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
-
-    if (GST_EVENT_TYPE (ev) == GST_EVENT_FLUSH_START) {
-      g_mutex_lock (&s->lock);
-      if (s->n_flush++ == 0)
-        s->flush_pos = s->pushed;
-      g_cond_broadcast (&s->cond);
-      g_mutex_unlock (&s->lock);
-    }
-  }
-  return GST_PAD_PROBE_OK;
-}
-
-static Session *session_new_full (const gchar * desc, GstStructure * config);
-
-static Session *
-session_new (const gchar * desc)
-{
-  return session_new_full (desc, NULL);
-}
-
-/* @config: (nullable): the agent's provider-config */
 /* The application takes every call of its tools, and answers 300 ms
  * later (late_answers) or never */
 static gboolean take_tool_calls, late_answers;
@@ -1228,119 +1169,21 @@ on_tool_call_taken (G_GNUC_UNUSED GstElement * agent,
   return TRUE;
 }
 
+/* A session of the local provider (see session.h), started; @config:
+ * (nullable): the agent's provider-config */
 static Session *
-session_new_full (const gchar * desc, GstStructure * config)
+local_session (const gchar * desc, GstStructure * config)
 {
-  Session *s = g_new0 (Session, 1);
-  GError *err = NULL;
-  GstElement *sink;
-  GstBus *bus;
+  Session *s = session_create (desc, RATE, 2, 20000);
 
-  g_mutex_init (&s->lock);
-  g_cond_init (&s->cond);
-  s->answer = g_byte_array_new ();
-
-  s->pipeline = gst_parse_launch (desc, &err);
-  fail_unless (s->pipeline != NULL, "%s: %s", desc, err ? err->message : "");
-  leftover_watch (s->pipeline);
-  s->src = gst_bin_get_by_name (GST_BIN (s->pipeline), "src");
-  s->agent = gst_bin_get_by_name (GST_BIN (s->pipeline), "agent");
-  sink = gst_bin_get_by_name (GST_BIN (s->pipeline), "sink");
-  fail_unless (s->agent != NULL && sink != NULL);
   if (config)
     g_object_set (s->agent, "provider-config", config, NULL);
   if (take_tool_calls)
     g_signal_connect (s->agent, "tool-call", late_answers ?
         G_CALLBACK (on_tool_call_answer_late) :
         G_CALLBACK (on_tool_call_taken), NULL);
-  s->sinkpad = gst_element_get_static_pad (sink, "sink");
-  gst_object_unref (sink);
-  gst_pad_add_probe (s->sinkpad, GST_PAD_PROBE_TYPE_BUFFER |
-      GST_PAD_PROBE_TYPE_EVENT_FLUSH, session_probe, s, NULL);
-
-  bus = gst_element_get_bus (s->pipeline);
-  s->log = bus_log_new (bus);
-  gst_object_unref (bus);
-
-  fail_if (gst_element_set_state (s->pipeline, GST_STATE_PLAYING) ==
-      GST_STATE_CHANGE_FAILURE);
+  session_start (s);
   return s;
-}
-
-static void
-session_free (Session * s)
-{
-  gst_element_set_state (s->pipeline, GST_STATE_NULL);
-  bus_log_free (s->log);
-  if (s->src)
-    gst_object_unref (s->src);
-  gst_object_unref (s->agent);
-  gst_object_unref (s->sinkpad);
-  gst_object_unref (s->pipeline);
-  g_byte_array_unref (s->answer);
-  g_mutex_clear (&s->lock);
-  g_cond_clear (&s->cond);
-  g_free (s);
-}
-
-/* The pipeline's messages (see buslog.h) */
-static gint
-session_wait (Session * s, guint from, const gchar * name,
-    const gchar * field, const gchar * value, guint timeout_ms)
-{
-  return bus_log_wait (s->log, from, name, field, value, timeout_ms);
-}
-
-static const GstStructure *
-session_msg (Session * s, gint i)
-{
-  return bus_log_get (s->log, i);
-}
-
-static guint
-session_count (Session * s, const gchar * name, const gchar * field,
-    const gchar * value)
-{
-  return bus_log_count (s->log, name, field, value);
-}
-
-static void
-session_wait_connected (Session * s)
-{
-  fail_unless (session_wait (s, 0, "bidi_connection_start", NULL, NULL,
-          20000) >= 0, "the provider did not connect");
-}
-
-/* Pushes @n samples in buffers of @chunk samples. */
-static void
-session_push (Session * s, const gint16 * data, gsize n, gsize chunk)
-{
-  gsize i;
-
-  for (i = 0; i < n; i += chunk) {
-    gsize k = MIN (chunk, n - i);
-    GstBuffer *buf = gst_buffer_new_memdup (data + i, k * 2);
-    GstFlowReturn ret;
-
-    g_mutex_lock (&s->lock);
-    GST_BUFFER_PTS (buf) = gst_util_uint64_scale (s->pushed, GST_SECOND, RATE);
-    GST_BUFFER_DURATION (buf) = gst_util_uint64_scale (k, GST_SECOND, RATE);
-    g_mutex_unlock (&s->lock);
-    g_signal_emit_by_name (s->src, "push-buffer", buf, &ret);
-    gst_buffer_unref (buf);
-    fail_unless_equals_int (ret, GST_FLOW_OK);
-    g_mutex_lock (&s->lock);
-    s->pushed += k;
-    g_mutex_unlock (&s->lock);
-  }
-}
-
-static void
-session_end_input (Session * s)
-{
-  GstFlowReturn ret;
-
-  g_signal_emit_by_name (s->src, "end-of-stream", &ret);
 }
 
 #define APPSRC_DESC \
@@ -1388,7 +1231,7 @@ ask_full (const gchar * question, const gchar * heard,
   desc = g_strdup_printf (APPSRC_DESC "bidiagent name=agent %s ! "
       "audio/x-raw,format=S16LE,rate=16000,channels=1 ! "
       "fakesink name=sink sync=false", agent_props);
-  s = session_new (desc);
+  s = local_session (desc, NULL);
   g_free (desc);
   session_wait_connected (s);
 
@@ -1680,7 +1523,7 @@ GST_START_TEST (test_e2e_stop_conversation)
   g_array_unref (pcm);
   desc = g_strdup_printf ("filesrc location=\"%s\" ! wavparse ! "
       "bidiagent name=agent ! fakesink name=sink sync=false", path);
-  s = session_new (desc);
+  s = local_session (desc, NULL);
   g_free (desc);
 
   i_user = session_wait (s, 0, "bidi_transcript_stream", "text",
@@ -1758,8 +1601,8 @@ GST_END_TEST;
 static void
 check_no_turn (GArray * pcm)
 {
-  Session *s = session_new (APPSRC_DESC "bidiagent name=agent ! "
-      "fakesink name=sink sync=false");
+  Session *s = local_session (APPSRC_DESC "bidiagent name=agent ! "
+      "fakesink name=sink sync=false", NULL);
 
   session_wait_connected (s);
   session_push (s, (gint16 *) pcm->data, pcm->len, MS (40));
@@ -1818,9 +1661,9 @@ GST_START_TEST (test_e2e_barge_in)
 
   reseed ();
   gst_bidi_vad_params_init (&vad);
-  s = session_new (APPSRC_DESC "bidiagent name=agent input-chunk-ms=20 ! "
+  s = local_session (APPSRC_DESC "bidiagent name=agent input-chunk-ms=20 ! "
       "audio/x-raw,format=S16LE,rate=16000,channels=1 ! "
-      "fakesink name=sink sync=true");
+      "fakesink name=sink sync=true", NULL);
   session_wait_connected (s);
 
   /* a question with a long answer (about 13 s) */
@@ -1905,8 +1748,8 @@ GST_START_TEST (test_e2e_send_text_and_config)
 
   reseed ();
   /* a typed question gets a spoken answer */
-  s = session_new (APPSRC_DESC "bidiagent name=agent voice=kal ! "
-      "fakesink name=sink sync=false");
+  s = local_session (APPSRC_DESC "bidiagent name=agent voice=kal ! "
+      "fakesink name=sink sync=false", NULL);
   session_wait_connected (s);
   {
     gboolean ok = FALSE;
@@ -1922,8 +1765,9 @@ GST_START_TEST (test_e2e_send_text_and_config)
   session_free (s);
 
   /* without the tool it needs, the answer says so (and no tool is called) */
-  s = session_new (APPSRC_DESC "bidiagent name=agent builtin-tools=calculator"
-      " ! fakesink name=sink sync=false");
+  s = local_session (APPSRC_DESC
+      "bidiagent name=agent builtin-tools=calculator"
+      " ! fakesink name=sink sync=false", NULL);
   session_wait_connected (s);
   {
     gboolean ok = FALSE;
@@ -2237,7 +2081,7 @@ GST_START_TEST (test_e2e_llm_interrupted)
   g_queue_push_tail (&m->answers, g_strdup (answer));
   g_queue_push_tail (&m->answers, g_strdup ("Fine."));
   config = gst_structure_new ("config", "llm-url", G_TYPE_STRING, m->url, NULL);
-  s = session_new_full ("bidiagent name=agent ! audio/x-raw,rate=16000 ! "
+  s = local_session ("bidiagent name=agent ! audio/x-raw,rate=16000 ! "
       "fakesink name=sink sync=true", config);
   gst_structure_free (config);
   session_wait_connected (s);
