@@ -63,6 +63,7 @@ GST_DEBUG_CATEGORY_STATIC (bidillm_debug);
 #define IO_TIMEOUT_S 120
 
 #define CANCELLED_REASON "cancelled"
+#define TURN_AT_END G_MAXUINT
 
 typedef struct
 {
@@ -92,11 +93,20 @@ struct _GstBidiLlm
   JsonNode *tools;              /* OpenAI form, NULL when none */
   GTlsDatabase *ca_database;    /* trusted in addition to the system's */
 
+  /* The conversation, when someone else keeps it (set_conversation):
+   * read and converted at each request. Not owned. */
+  GstBidiHistory *conversation;
+
   /* JsonNode objects in OpenAI form: the replayed history, then the turns
    * of this session. Kept apart so that set_history can replace the
-   * former. */
+   * former. With a conversation, history is unused and turns only holds
+   * what the conversation does not have (yet): the tool calls of the
+   * answer in progress and their results, and answers cut short. */
   GPtrArray *history;
   GPtrArray *turns;
+  /* With a conversation: for each turn, the number of conversation
+   * messages it goes after (TURN_AT_END: after all of them) */
+  GArray *anchors;
 
   Request *current;
   GCancellable *cancellable;    /* of current, a reference */
@@ -291,6 +301,30 @@ convert_message (const GstBidiMessage * m, GPtrArray * out)
   g_free (text);
 }
 
+/* Puts @node (transfer full) at @pos of the turns, after the
+ * conversation's message @anchor */
+static void
+turns_insert (GstBidiLlm * llm, guint pos, JsonNode * node, guint anchor)
+{
+  g_ptr_array_insert (llm->turns, pos, node);
+  g_array_insert_val (llm->anchors, pos, anchor);
+}
+
+static void
+turns_remove (GstBidiLlm * llm, guint pos)
+{
+  g_ptr_array_remove_index (llm->turns, pos);
+  g_array_remove_index (llm->anchors, pos);
+}
+
+void
+gst_bidi_llm_set_conversation (GstBidiLlm * llm, GstBidiHistory * history)
+{
+  g_return_if_fail (llm != NULL);
+
+  llm->conversation = history;
+}
+
 gboolean
 gst_bidi_llm_set_history (GstBidiLlm * llm, const gchar * history_json,
     GError ** error)
@@ -323,6 +357,17 @@ gst_bidi_llm_add_user (GstBidiLlm * llm, const gchar * text)
 
   g_return_if_fail (llm != NULL);
 
+  if (llm->conversation) {
+    guint i, n = gst_bidi_history_length (llm->conversation);
+
+    /* The conversation has the user's words already, last: what it lacks
+     * of the answers before them goes before them */
+    for (i = 0; i < llm->anchors->len; i++)
+      if (g_array_index (llm->anchors, guint, i) == TURN_AT_END)
+        g_array_index (llm->anchors, guint, i) = n > 0 ? n - 1 : 0;
+    return;
+  }
+
   valid = make_valid (text);
   last = llm->turns->len ? g_ptr_array_index (llm->turns,
       llm->turns->len - 1) : NULL;
@@ -341,7 +386,7 @@ gst_bidi_llm_add_user (GstBidiLlm * llm, const gchar * text)
   } else {
     msg = message_new ("user");
     json_object_set_string_member (msg, "content", valid);
-    g_ptr_array_add (llm->turns, node_take_object (msg));
+    turns_insert (llm, llm->turns->len, node_take_object (msg), TURN_AT_END);
   }
   g_free (valid);
 }
@@ -401,7 +446,8 @@ gst_bidi_llm_add_tool_result (GstBidiLlm * llm, const gchar * id,
   if (i == 0)
     GST_WARNING ("tool result for unknown call %s, appended", id);
 
-  g_ptr_array_insert (llm->turns, pos, node_take_object (msg));
+  turns_insert (llm, pos, node_take_object (msg), pos > 0 ?
+      g_array_index (llm->anchors, guint, pos - 1) : TURN_AT_END);
   /* An answer being streamed goes where its request started */
   if (llm->current && llm->current->insert_at >= pos)
     llm->current->insert_at++;
@@ -419,7 +465,7 @@ gst_bidi_llm_truncate_last_answer (GstBidiLlm * llm, const gchar * heard_text)
   /* Before any request, the answer is the history's last one; after a
    * request that produced nothing there is nothing to cut (an older
    * answer was heard whole). */
-  if (!answer && !llm->requested) {
+  if (!answer && !llm->requested && !llm->conversation) {
     for (i = llm->history->len; i > 0 && !answer; i--) {
       JsonNode *node = g_ptr_array_index (llm->history, i - 1);
       if (g_strcmp0 (message_role (node), "assistant") == 0)
@@ -440,6 +486,104 @@ gst_bidi_llm_truncate_last_answer (GstBidiLlm * llm, const gchar * heard_text)
   g_free (valid);
 }
 
+/* Whether the conversation has the turn @node by now: a tool call's
+ * result, or an answer whose tool calls are all in @recorded */
+static gboolean
+turn_recorded (JsonNode * node, GHashTable * recorded)
+{
+  JsonObject *obj = json_node_get_object (node);
+  const gchar *role = message_role (node);
+  JsonNode *calls;
+  JsonArray *a;
+  guint j;
+
+  if (g_strcmp0 (role, "tool") == 0)
+    return g_hash_table_contains (recorded,
+        gst_bidi_json_get_string (obj, "tool_call_id"));
+  calls = json_object_get_member (obj, "tool_calls");
+  if (!calls || !JSON_NODE_HOLDS_ARRAY (calls))
+    return FALSE;
+  a = json_node_get_array (calls);
+  for (j = 0; j < json_array_get_length (a); j++) {
+    JsonNode *c = json_array_get_element (a, j);
+
+    if (!JSON_NODE_HOLDS_OBJECT (c) || !g_hash_table_contains (recorded,
+            gst_bidi_json_get_string (json_node_get_object (c), "id")))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* A copy of the turn @node without the tool calls in @recorded */
+static JsonNode *
+turn_copy (JsonNode * node, GHashTable * recorded)
+{
+  JsonNode *copy = json_node_copy (node);
+  JsonNode *calls = json_object_get_member (json_node_get_object (copy),
+      "tool_calls");
+  JsonArray *a;
+  guint j;
+
+  if (!calls || !JSON_NODE_HOLDS_ARRAY (calls))
+    return copy;
+  a = json_node_get_array (calls);
+  for (j = json_array_get_length (a); j > 0; j--) {
+    JsonNode *c = json_array_get_element (a, j - 1);
+
+    if (JSON_NODE_HOLDS_OBJECT (c) && g_hash_table_contains (recorded,
+            gst_bidi_json_get_string (json_node_get_object (c), "id")))
+      json_array_remove_element (a, j - 1);
+  }
+  return copy;
+}
+
+/* The conversation kept elsewhere, in chat messages, with the turns it
+ * does not have where they go. The turns it has by now are forgotten. */
+static GPtrArray *
+conversation_messages (GstBidiLlm * llm)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      json_node_unref);
+  gchar *json = gst_bidi_history_to_json (llm->conversation);
+  GPtrArray *msgs = gst_bidi_history_parse (json, NULL);
+  GHashTable *recorded = g_hash_table_new (g_str_hash, g_str_equal);
+  guint i, j, t;
+
+  g_free (json);
+  if (!msgs)
+    msgs = g_ptr_array_new ();
+  for (i = 0; i < msgs->len; i++) {
+    const GstBidiMessage *m = g_ptr_array_index (msgs, i);
+
+    for (j = 0; j < m->blocks->len; j++) {
+      const GstBidiBlock *b = g_ptr_array_index (m->blocks, j);
+
+      if (b->type == GST_BIDI_BLOCK_TOOL_USE)
+        g_hash_table_add (recorded, b->tool_use_id);
+    }
+  }
+
+  for (t = llm->turns->len; t > 0; t--)
+    if (turn_recorded (g_ptr_array_index (llm->turns, t - 1), recorded))
+      turns_remove (llm, t - 1);
+
+  t = 0;
+  for (i = 0; i <= msgs->len; i++) {
+    while (t < llm->turns->len && (i == msgs->len ||
+            g_array_index (llm->anchors, guint, t) <= i)) {
+      g_ptr_array_add (out, turn_copy (g_ptr_array_index (llm->turns, t),
+              recorded));
+      t++;
+    }
+    if (i < msgs->len)
+      convert_message (g_ptr_array_index (msgs, i), out);
+  }
+
+  g_hash_table_unref (recorded);
+  g_ptr_array_unref (msgs);
+  return out;
+}
+
 /* The request body's messages: system prompt, history, turns. A tool call
  * without a result yet (still running, or lost to an interruption) gets a
  * placeholder result: servers refuse a conversation where a tool_calls
@@ -458,8 +602,13 @@ build_messages (GstBidiLlm * llm)
     json_array_add_object_element (messages, sys);
   }
 
-  lists[0] = llm->history;
-  lists[1] = llm->turns;
+  if (llm->conversation) {
+    lists[0] = conversation_messages (llm);
+    lists[1] = g_ptr_array_new ();
+  } else {
+    lists[0] = g_ptr_array_ref (llm->history);
+    lists[1] = g_ptr_array_ref (llm->turns);
+  }
   for (l = 0; l < 2; l++) {
     for (i = 0; i <= lists[l]->len; i++) {
       JsonNode *node = NULL;
@@ -515,6 +664,8 @@ build_messages (GstBidiLlm * llm)
     }
   }
   g_ptr_array_unref (pending);
+  g_ptr_array_unref (lists[0]);
+  g_ptr_array_unref (lists[1]);
   return messages;
 }
 
@@ -595,8 +746,11 @@ request_append_answer (Request * req, gboolean with_tool_calls)
   if (calls)
     json_object_set_array_member (msg, "tool_calls", calls);
   llm->last_answer = node_take_object (msg);
-  g_ptr_array_insert (llm->turns, MIN (req->insert_at, llm->turns->len),
-      json_node_ref (llm->last_answer));
+  /* A conversation kept elsewhere gets a whole answer from its transcript */
+  if (llm->conversation && with_tool_calls && !calls)
+    return;
+  turns_insert (llm, MIN (req->insert_at, llm->turns->len),
+      json_node_ref (llm->last_answer), TURN_AT_END);
 }
 
 /* Ends @req with an error (the one terminal callback). */
@@ -1493,6 +1647,7 @@ gst_bidi_llm_new (const gchar * base_url, const gchar * model,
       json_node_unref);
   llm->turns = g_ptr_array_new_with_free_func ((GDestroyNotify)
       json_node_unref);
+  llm->anchors = g_array_new (FALSE, FALSE, sizeof (guint));
 
   if (!parse_tools (llm, tools_json, error))
     goto failed;
@@ -1568,7 +1723,6 @@ gst_bidi_llm_request (GstBidiLlm * llm, const GstBidiLlmCallbacks * callbacks,
       tool_call_free);
   req->prompt_tokens = -1;
   req->completion_tokens = -1;
-  req->insert_at = llm->turns->len;
   g_clear_pointer (&llm->last_answer, json_node_unref);
   llm->requested = TRUE;
 
@@ -1582,6 +1736,8 @@ gst_bidi_llm_request (GstBidiLlm * llm, const GstBidiLlmCallbacks * callbacks,
   if (llm->model)
     json_object_set_string_member (body, "model", llm->model);
   json_object_set_array_member (body, "messages", build_messages (llm));
+  /* (building them forgets the turns a conversation kept elsewhere has) */
+  req->insert_at = llm->turns->len;
   json_object_set_boolean_member (body, "stream", TRUE);
   options = json_object_new ();
   json_object_set_boolean_member (options, "include_usage", TRUE);
@@ -1664,5 +1820,6 @@ gst_bidi_llm_free (GstBidiLlm * llm)
   g_clear_object (&llm->ca_database);
   g_ptr_array_unref (llm->history);
   g_ptr_array_unref (llm->turns);
+  g_array_unref (llm->anchors);
   g_free (llm);
 }

@@ -1475,7 +1475,11 @@ gst_bidi_local_provider_start (GstBidiProvider * provider,
         config->instructions, config->tools_json, config->ssl_ca_file, error);
     if (!self->llm)
       goto llm_failed;
-    if (config->history_json &&
+    /* the element's conversation, read at each request; without one (the
+     * provider driven on its own) the client keeps it, from history_json */
+    if (config->history)
+      gst_bidi_llm_set_conversation (self->llm, config->history);
+    else if (config->history_json &&
         !gst_bidi_llm_set_history (self->llm, config->history_json, error))
       goto llm_failed;
     self->model_name = g_strdup (model ? model : "chat-completions");
