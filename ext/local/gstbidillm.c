@@ -477,6 +477,10 @@ gst_bidi_llm_truncate_last_answer (GstBidiLlm * llm, const gchar * heard_text)
     return;
   }
 
+  /* A conversation kept elsewhere has no answer cut short: keep it */
+  if (llm->conversation && !g_ptr_array_find (llm->turns, answer, NULL))
+    turns_insert (llm, llm->turns->len, json_node_ref (answer), TURN_AT_END);
+
   valid = make_valid (heard_text);
   /* tool_calls stay: their results follow */
   json_object_set_string_member (json_node_get_object (answer), "content",

@@ -221,6 +221,9 @@ struct _GstBidiLocalProvider
   gchar *model_name;
   GstBidiIntentTools tools;
   GstBidiLlm *llm;
+  /* the LLM client reads the element's conversation: it keeps only what
+   * the element does not record */
+  gboolean llm_in_history;
   Answer *answer;
   Answer *last_answer;          /* completed, maybe still playing */
   guint answer_seq;
@@ -1477,6 +1480,7 @@ gst_bidi_local_provider_start (GstBidiProvider * provider,
       goto llm_failed;
     /* the element's conversation, read at each request; without one (the
      * provider driven on its own) the client keeps it, from history_json */
+    self->llm_in_history = config->history != NULL;
     if (config->history)
       gst_bidi_llm_set_conversation (self->llm, config->history);
     else if (config->history_json &&
@@ -1604,7 +1608,8 @@ gst_bidi_local_provider_interrupt (GstBidiProvider * provider,
 
     GST_INFO_OBJECT (self, "answer %s cut after %" G_GUINT64_FORMAT " ms; "
         "heard: \"%s\"", a->id, played_ms, heard);
-    if (self->llm)
+    /* the element's conversation has its transcript, cut as heard */
+    if (self->llm && !self->llm_in_history)
       gst_bidi_llm_truncate_last_answer (self->llm, heard);
     g_free (heard);
     answer_free (a);
@@ -1670,6 +1675,7 @@ gst_bidi_local_provider_stop (GstBidiProvider * provider)
     gst_bidi_llm_cancel (self->llm);
     g_clear_pointer (&self->llm, gst_bidi_llm_free);
   }
+  self->llm_in_history = FALSE;
   g_clear_pointer (&self->answer, answer_free);
   g_clear_pointer (&self->last_answer, answer_free);
   while ((text = g_queue_pop_head (&self->pending_turns)))
