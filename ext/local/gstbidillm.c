@@ -406,7 +406,8 @@ message_has_tool_call (JsonNode * node, const gchar * id)
   for (i = 0; i < json_array_get_length (array); i++) {
     JsonNode *c = json_array_get_element (array, i);
     if (JSON_NODE_HOLDS_OBJECT (c) &&
-        g_strcmp0 (gst_bidi_json_get_string (json_node_get_object (c), "id"), id) == 0)
+        g_strcmp0 (gst_bidi_json_get_string (json_node_get_object (c), "id"),
+            id) == 0)
       return TRUE;
   }
   return FALSE;
@@ -657,7 +658,8 @@ build_messages (GstBidiLlm * llm)
           for (j = 0; j < json_array_get_length (a); j++) {
             JsonNode *c = json_array_get_element (a, j);
             const gchar *id = JSON_NODE_HOLDS_OBJECT (c) ?
-                gst_bidi_json_get_string (json_node_get_object (c), "id") : NULL;
+                gst_bidi_json_get_string (json_node_get_object (c), "id") :
+                NULL;
             if (id)
               g_ptr_array_add (pending, g_strdup (id));
           }

@@ -21,9 +21,9 @@ G_BEGIN_DECLS
  * It sends the conversation (system prompt, user turns, assistant answers,
  * tool calls and their results) in the chat form and streams each answer
  * with Server-Sent Events: POST {base_url}/chat/completions with
- * "stream": true and the tools. Everything happens on the thread whose thread-default
- * GMainContext was current when gst_bidi_llm_new() was called (the
- * provider's network thread); callbacks run there too. */
+ * "stream": true and the tools. Everything happens on the thread whose
+ * thread-default GMainContext was current when gst_bidi_llm_new() was
+ * called (the provider's network thread); callbacks run there too. */
 
 typedef struct _GstBidiLlm GstBidiLlm;
 
@@ -70,10 +70,12 @@ void gst_bidi_llm_free (GstBidiLlm * llm);
  * call with its result), read at each request. The client then only keeps
  * what @history does not have (yet): the tool calls of the answer in
  * progress until their results are in @history, with the results given
- * by add_tool_result meanwhile, and answers cut short (cancelled or
- * failed, truncated to what was heard), which go before the user's turn
- * that followed them. add_user then only marks that turn (@history has
- * its words already) and set_history is not used.
+ * by add_tool_result meanwhile, and answers cut short, of which @history
+ * has no transcript (cancelled or failed requests, and the answer given
+ * to truncate_last_answer: call it only for such an answer), which go
+ * before the user's turn that followed them. add_user then only marks
+ * that turn (@history has its words already) and set_history is not
+ * used.
  *
  * Without it, the client keeps the conversation itself: */
 void gst_bidi_llm_set_conversation (GstBidiLlm * llm,
