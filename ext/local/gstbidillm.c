@@ -35,9 +35,11 @@
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
 
-#include "gstbidillm.h"
 #include <gst/bidi/gstbidihistory.h>
+#include <gst/bidi/gstbidijson.h>
 #include <gst/bidi/gstbiditools.h>
+
+#include "gstbidillm.h"
 #include "gstbidirealtime.h"
 
 GST_DEBUG_CATEGORY_STATIC (bidillm_debug);
@@ -61,6 +63,7 @@ GST_DEBUG_CATEGORY_STATIC (bidillm_debug);
 #define IO_TIMEOUT_S 120
 
 #define CANCELLED_REASON "cancelled"
+#define TURN_AT_END G_MAXUINT
 
 typedef struct
 {
@@ -90,11 +93,20 @@ struct _GstBidiLlm
   JsonNode *tools;              /* OpenAI form, NULL when none */
   GTlsDatabase *ca_database;    /* trusted in addition to the system's */
 
+  /* The conversation, when someone else keeps it (set_conversation):
+   * read and converted at each request. Not owned. */
+  GstBidiHistory *conversation;
+
   /* JsonNode objects in OpenAI form: the replayed history, then the turns
    * of this session. Kept apart so that set_history can replace the
-   * former. */
+   * former. With a conversation, history is unused and turns only holds
+   * what the conversation does not have (yet): the tool calls of the
+   * answer in progress and their results, and answers cut short. */
   GPtrArray *history;
   GPtrArray *turns;
+  /* With a conversation: for each turn, the number of conversation
+   * messages it goes after (TURN_AT_END: after all of them) */
+  GArray *anchors;
 
   Request *current;
   GCancellable *cancellable;    /* of current, a reference */
@@ -186,18 +198,6 @@ node_to_string (JsonNode * node)
   return json_to_string (node, FALSE);
 }
 
-/* A string member, NULL when absent, null or not a string. */
-static const gchar *
-object_get_string (JsonObject * obj, const gchar * name)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-
-  if (!node || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
 /* Text from outside (ASR, the application) may not be valid UTF-8, and
  * json-glib would then write invalid JSON. */
 static gchar *
@@ -239,7 +239,7 @@ message_new (const gchar * role)
 static const gchar *
 message_role (JsonNode * node)
 {
-  return object_get_string (json_node_get_object (node), "role");
+  return gst_bidi_json_get_string (json_node_get_object (node), "role");
 }
 
 /* A tool call in OpenAI form; @args_json is a JSON text. */
@@ -301,6 +301,30 @@ convert_message (const GstBidiMessage * m, GPtrArray * out)
   g_free (text);
 }
 
+/* Puts @node (transfer full) at @pos of the turns, after the
+ * conversation's message @anchor */
+static void
+turns_insert (GstBidiLlm * llm, guint pos, JsonNode * node, guint anchor)
+{
+  g_ptr_array_insert (llm->turns, pos, node);
+  g_array_insert_val (llm->anchors, pos, anchor);
+}
+
+static void
+turns_remove (GstBidiLlm * llm, guint pos)
+{
+  g_ptr_array_remove_index (llm->turns, pos);
+  g_array_remove_index (llm->anchors, pos);
+}
+
+void
+gst_bidi_llm_set_conversation (GstBidiLlm * llm, GstBidiHistory * history)
+{
+  g_return_if_fail (llm != NULL);
+
+  llm->conversation = history;
+}
+
 gboolean
 gst_bidi_llm_set_history (GstBidiLlm * llm, const gchar * history_json,
     GError ** error)
@@ -333,6 +357,17 @@ gst_bidi_llm_add_user (GstBidiLlm * llm, const gchar * text)
 
   g_return_if_fail (llm != NULL);
 
+  if (llm->conversation) {
+    guint i, n = gst_bidi_history_length (llm->conversation);
+
+    /* The conversation has the user's words already, last: what it lacks
+     * of the answers before them goes before them */
+    for (i = 0; i < llm->anchors->len; i++)
+      if (g_array_index (llm->anchors, guint, i) == TURN_AT_END)
+        g_array_index (llm->anchors, guint, i) = n > 0 ? n - 1 : 0;
+    return;
+  }
+
   valid = make_valid (text);
   last = llm->turns->len ? g_ptr_array_index (llm->turns,
       llm->turns->len - 1) : NULL;
@@ -341,17 +376,17 @@ gst_bidi_llm_add_user (GstBidiLlm * llm, const gchar * text)
    * cancelled before the first word): one message, because many chat
    * templates insist on alternating roles. */
   if (last && g_strcmp0 (message_role (last), "user") == 0 &&
-      object_get_string (json_node_get_object (last), "content")) {
+      gst_bidi_json_get_string (json_node_get_object (last), "content")) {
     JsonObject *obj = json_node_get_object (last);
     gchar *joined = g_strdup_printf ("%s\n%s",
-        object_get_string (obj, "content"), valid);
+        gst_bidi_json_get_string (obj, "content"), valid);
 
     json_object_set_string_member (obj, "content", joined);
     g_free (joined);
   } else {
     msg = message_new ("user");
     json_object_set_string_member (msg, "content", valid);
-    g_ptr_array_add (llm->turns, node_take_object (msg));
+    turns_insert (llm, llm->turns->len, node_take_object (msg), TURN_AT_END);
   }
   g_free (valid);
 }
@@ -371,7 +406,8 @@ message_has_tool_call (JsonNode * node, const gchar * id)
   for (i = 0; i < json_array_get_length (array); i++) {
     JsonNode *c = json_array_get_element (array, i);
     if (JSON_NODE_HOLDS_OBJECT (c) &&
-        g_strcmp0 (object_get_string (json_node_get_object (c), "id"), id) == 0)
+        g_strcmp0 (gst_bidi_json_get_string (json_node_get_object (c), "id"),
+            id) == 0)
       return TRUE;
   }
   return FALSE;
@@ -411,7 +447,8 @@ gst_bidi_llm_add_tool_result (GstBidiLlm * llm, const gchar * id,
   if (i == 0)
     GST_WARNING ("tool result for unknown call %s, appended", id);
 
-  g_ptr_array_insert (llm->turns, pos, node_take_object (msg));
+  turns_insert (llm, pos, node_take_object (msg), pos > 0 ?
+      g_array_index (llm->anchors, guint, pos - 1) : TURN_AT_END);
   /* An answer being streamed goes where its request started */
   if (llm->current && llm->current->insert_at >= pos)
     llm->current->insert_at++;
@@ -429,7 +466,7 @@ gst_bidi_llm_truncate_last_answer (GstBidiLlm * llm, const gchar * heard_text)
   /* Before any request, the answer is the history's last one; after a
    * request that produced nothing there is nothing to cut (an older
    * answer was heard whole). */
-  if (!answer && !llm->requested) {
+  if (!answer && !llm->requested && !llm->conversation) {
     for (i = llm->history->len; i > 0 && !answer; i--) {
       JsonNode *node = g_ptr_array_index (llm->history, i - 1);
       if (g_strcmp0 (message_role (node), "assistant") == 0)
@@ -441,6 +478,10 @@ gst_bidi_llm_truncate_last_answer (GstBidiLlm * llm, const gchar * heard_text)
     return;
   }
 
+  /* A conversation kept elsewhere has no answer cut short: keep it */
+  if (llm->conversation && !g_ptr_array_find (llm->turns, answer, NULL))
+    turns_insert (llm, llm->turns->len, json_node_ref (answer), TURN_AT_END);
+
   valid = make_valid (heard_text);
   /* tool_calls stay: their results follow */
   json_object_set_string_member (json_node_get_object (answer), "content",
@@ -448,6 +489,104 @@ gst_bidi_llm_truncate_last_answer (GstBidiLlm * llm, const gchar * heard_text)
   GST_DEBUG ("last answer truncated to %" G_GSIZE_FORMAT " bytes",
       strlen (valid));
   g_free (valid);
+}
+
+/* Whether the conversation has the turn @node by now: a tool call's
+ * result, or an answer whose tool calls are all in @recorded */
+static gboolean
+turn_recorded (JsonNode * node, GHashTable * recorded)
+{
+  JsonObject *obj = json_node_get_object (node);
+  const gchar *role = message_role (node);
+  JsonNode *calls;
+  JsonArray *a;
+  guint j;
+
+  if (g_strcmp0 (role, "tool") == 0)
+    return g_hash_table_contains (recorded,
+        gst_bidi_json_get_string (obj, "tool_call_id"));
+  calls = json_object_get_member (obj, "tool_calls");
+  if (!calls || !JSON_NODE_HOLDS_ARRAY (calls))
+    return FALSE;
+  a = json_node_get_array (calls);
+  for (j = 0; j < json_array_get_length (a); j++) {
+    JsonNode *c = json_array_get_element (a, j);
+
+    if (!JSON_NODE_HOLDS_OBJECT (c) || !g_hash_table_contains (recorded,
+            gst_bidi_json_get_string (json_node_get_object (c), "id")))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* A copy of the turn @node without the tool calls in @recorded */
+static JsonNode *
+turn_copy (JsonNode * node, GHashTable * recorded)
+{
+  JsonNode *copy = json_node_copy (node);
+  JsonNode *calls = json_object_get_member (json_node_get_object (copy),
+      "tool_calls");
+  JsonArray *a;
+  guint j;
+
+  if (!calls || !JSON_NODE_HOLDS_ARRAY (calls))
+    return copy;
+  a = json_node_get_array (calls);
+  for (j = json_array_get_length (a); j > 0; j--) {
+    JsonNode *c = json_array_get_element (a, j - 1);
+
+    if (JSON_NODE_HOLDS_OBJECT (c) && g_hash_table_contains (recorded,
+            gst_bidi_json_get_string (json_node_get_object (c), "id")))
+      json_array_remove_element (a, j - 1);
+  }
+  return copy;
+}
+
+/* The conversation kept elsewhere, in chat messages, with the turns it
+ * does not have where they go. The turns it has by now are forgotten. */
+static GPtrArray *
+conversation_messages (GstBidiLlm * llm)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      json_node_unref);
+  gchar *json = gst_bidi_history_to_json (llm->conversation);
+  GPtrArray *msgs = gst_bidi_history_parse (json, NULL);
+  GHashTable *recorded = g_hash_table_new (g_str_hash, g_str_equal);
+  guint i, j, t;
+
+  g_free (json);
+  if (!msgs)
+    msgs = g_ptr_array_new ();
+  for (i = 0; i < msgs->len; i++) {
+    const GstBidiMessage *m = g_ptr_array_index (msgs, i);
+
+    for (j = 0; j < m->blocks->len; j++) {
+      const GstBidiBlock *b = g_ptr_array_index (m->blocks, j);
+
+      if (b->type == GST_BIDI_BLOCK_TOOL_USE)
+        g_hash_table_add (recorded, b->tool_use_id);
+    }
+  }
+
+  for (t = llm->turns->len; t > 0; t--)
+    if (turn_recorded (g_ptr_array_index (llm->turns, t - 1), recorded))
+      turns_remove (llm, t - 1);
+
+  t = 0;
+  for (i = 0; i <= msgs->len; i++) {
+    while (t < llm->turns->len && (i == msgs->len ||
+            g_array_index (llm->anchors, guint, t) <= i)) {
+      g_ptr_array_add (out, turn_copy (g_ptr_array_index (llm->turns, t),
+              recorded));
+      t++;
+    }
+    if (i < msgs->len)
+      convert_message (g_ptr_array_index (msgs, i), out);
+  }
+
+  g_hash_table_unref (recorded);
+  g_ptr_array_unref (msgs);
+  return out;
 }
 
 /* The request body's messages: system prompt, history, turns. A tool call
@@ -468,8 +607,13 @@ build_messages (GstBidiLlm * llm)
     json_array_add_object_element (messages, sys);
   }
 
-  lists[0] = llm->history;
-  lists[1] = llm->turns;
+  if (llm->conversation) {
+    lists[0] = conversation_messages (llm);
+    lists[1] = g_ptr_array_new ();
+  } else {
+    lists[0] = g_ptr_array_ref (llm->history);
+    lists[1] = g_ptr_array_ref (llm->turns);
+  }
   for (l = 0; l < 2; l++) {
     for (i = 0; i <= lists[l]->len; i++) {
       JsonNode *node = NULL;
@@ -484,7 +628,7 @@ build_messages (GstBidiLlm * llm)
       }
 
       if (g_strcmp0 (role, "tool") == 0) {
-        const gchar *id = object_get_string (json_node_get_object (node),
+        const gchar *id = gst_bidi_json_get_string (json_node_get_object (node),
             "tool_call_id");
         for (j = 0; j < pending->len; j++) {
           if (g_strcmp0 (g_ptr_array_index (pending, j), id) == 0) {
@@ -514,7 +658,8 @@ build_messages (GstBidiLlm * llm)
           for (j = 0; j < json_array_get_length (a); j++) {
             JsonNode *c = json_array_get_element (a, j);
             const gchar *id = JSON_NODE_HOLDS_OBJECT (c) ?
-                object_get_string (json_node_get_object (c), "id") : NULL;
+                gst_bidi_json_get_string (json_node_get_object (c), "id") :
+                NULL;
             if (id)
               g_ptr_array_add (pending, g_strdup (id));
           }
@@ -525,6 +670,8 @@ build_messages (GstBidiLlm * llm)
     }
   }
   g_ptr_array_unref (pending);
+  g_ptr_array_unref (lists[0]);
+  g_ptr_array_unref (lists[1]);
   return messages;
 }
 
@@ -605,8 +752,11 @@ request_append_answer (Request * req, gboolean with_tool_calls)
   if (calls)
     json_object_set_array_member (msg, "tool_calls", calls);
   llm->last_answer = node_take_object (msg);
-  g_ptr_array_insert (llm->turns, MIN (req->insert_at, llm->turns->len),
-      json_node_ref (llm->last_answer));
+  /* A conversation kept elsewhere gets a whole answer from its transcript */
+  if (llm->conversation && with_tool_calls && !calls)
+    return;
+  turns_insert (llm, MIN (req->insert_at, llm->turns->len),
+      json_node_ref (llm->last_answer), TURN_AT_END);
 }
 
 /* Ends @req with an error (the one terminal callback). */
@@ -886,22 +1036,12 @@ malformed:
   }
 }
 
-/* {"error": {"message": ...}} or {"error": "..."}, as servers report a
- * failure in the middle of a stream or in an error body. */
+/* The message of an error object, shortened to an excerpt */
 static gchar *
 error_object_message (JsonObject * root)
 {
-  JsonNode *err = json_object_get_member (root, "error");
-  const gchar *s = NULL;
+  const gchar *s = gst_bidi_json_error_message (root);
 
-  if (err && JSON_NODE_HOLDS_OBJECT (err))
-    s = object_get_string (json_node_get_object (err), "message");
-  else if (err && JSON_NODE_HOLDS_VALUE (err))
-    s = object_get_string (root, "error");
-  if (!s)
-    s = object_get_string (root, "message");
-  if (!s)
-    s = object_get_string (root, "detail");
   return s ? make_excerpt (s, strlen (s)) : NULL;
 }
 
@@ -1513,6 +1653,7 @@ gst_bidi_llm_new (const gchar * base_url, const gchar * model,
       json_node_unref);
   llm->turns = g_ptr_array_new_with_free_func ((GDestroyNotify)
       json_node_unref);
+  llm->anchors = g_array_new (FALSE, FALSE, sizeof (guint));
 
   if (!parse_tools (llm, tools_json, error))
     goto failed;
@@ -1588,7 +1729,6 @@ gst_bidi_llm_request (GstBidiLlm * llm, const GstBidiLlmCallbacks * callbacks,
       tool_call_free);
   req->prompt_tokens = -1;
   req->completion_tokens = -1;
-  req->insert_at = llm->turns->len;
   g_clear_pointer (&llm->last_answer, json_node_unref);
   llm->requested = TRUE;
 
@@ -1602,6 +1742,8 @@ gst_bidi_llm_request (GstBidiLlm * llm, const GstBidiLlmCallbacks * callbacks,
   if (llm->model)
     json_object_set_string_member (body, "model", llm->model);
   json_object_set_array_member (body, "messages", build_messages (llm));
+  /* (building them forgets the turns a conversation kept elsewhere has) */
+  req->insert_at = llm->turns->len;
   json_object_set_boolean_member (body, "stream", TRUE);
   options = json_object_new ();
   json_object_set_boolean_member (options, "include_usage", TRUE);
@@ -1684,5 +1826,6 @@ gst_bidi_llm_free (GstBidiLlm * llm)
   g_clear_object (&llm->ca_database);
   g_ptr_array_unref (llm->history);
   g_ptr_array_unref (llm->turns);
+  g_array_unref (llm->anchors);
   g_free (llm);
 }

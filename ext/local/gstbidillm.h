@@ -11,18 +11,19 @@
 #define __GST_BIDI_LLM_H__
 
 #include <gst/gst.h>
+#include <gst/bidi/gstbidihistory.h>
 
 G_BEGIN_DECLS
 
 /* A client of an OpenAI-compatible chat-completions server (llama.cpp's
  * server, Ollama, vLLM ...), used by the local provider's LLM responder.
  *
- * It keeps the conversation (system prompt, user turns, assistant answers,
- * tool calls and their results) and streams each answer with Server-Sent
- * Events: POST {base_url}/chat/completions with "stream": true and the
- * tools. Everything happens on the thread whose thread-default
- * GMainContext was current when gst_bidi_llm_new() was called (the
- * provider's network thread); callbacks run there too. */
+ * It sends the conversation (system prompt, user turns, assistant answers,
+ * tool calls and their results) in the chat form and streams each answer
+ * with Server-Sent Events: POST {base_url}/chat/completions with
+ * "stream": true and the tools. Everything happens on the thread whose
+ * thread-default GMainContext was current when gst_bidi_llm_new() was
+ * called (the provider's network thread); callbacks run there too. */
 
 typedef struct _GstBidiLlm GstBidiLlm;
 
@@ -63,6 +64,22 @@ GstBidiLlm *gst_bidi_llm_new (const gchar * base_url, const gchar * model,
     const gchar * api_key, const gchar * system_prompt,
     const gchar * tools_json, const gchar * ssl_ca_file, GError ** error);
 void gst_bidi_llm_free (GstBidiLlm * llm);
+
+/* The conversation is @history (transfer none; the caller keeps it alive
+ * and appends to it: the user's turns, the answers as heard, each tool
+ * call with its result), read at each request. The client then only keeps
+ * what @history does not have (yet): the tool calls of the answer in
+ * progress until their results are in @history, with the results given
+ * by add_tool_result meanwhile, and answers cut short, of which @history
+ * has no transcript (cancelled or failed requests, and the answer given
+ * to truncate_last_answer: call it only for such an answer), which go
+ * before the user's turn that followed them. add_user then only marks
+ * that turn (@history has its words already) and set_history is not
+ * used.
+ *
+ * Without it, the client keeps the conversation itself: */
+void gst_bidi_llm_set_conversation (GstBidiLlm * llm,
+    GstBidiHistory * history);
 
 /* Conversation. history_json: a JSON array of Strands messages
  * ({"role": "user"|"assistant", "content": [{"text": ...} | {"toolUse":

@@ -68,6 +68,7 @@
 #include <gst/gst.h>
 #include <gst/audio/audio.h>
 
+#include <gst/bidi/gstbidiaudioqueue.h>
 #include <gst/bidi/gstbidievents.h>
 #include <gst/bidi/gstbiditools.h>
 
@@ -91,7 +92,6 @@ GST_DEBUG_CATEGORY_STATIC (bidi_local_debug);
 #define DEFAULT_TOOL_TIMEOUT_MS 10000
 /* audio waiting for the recognition worker, at most */
 #define MAX_QUEUED_AUDIO_MS 60000
-#define MAX_HISTORY 100
 
 typedef struct
 {
@@ -131,18 +131,9 @@ typedef struct
   gboolean revised_follows;     /* FINAL: the transcript comes with REVISED */
 } Msg;
 
-/* network thread -> workers */
-typedef enum
-{
-  JOB_AUDIO,
-  JOB_END_INPUT,
-  JOB_SYNTH,
-} JobType;
-
+/* network thread -> synthesis worker */
 typedef struct
 {
-  JobType type;
-  GBytes *pcm;
   guint gen;
   guint sentence;
   gchar *text;
@@ -203,8 +194,8 @@ struct _GstBidiLocalProvider
   /* protected by lock: queues between the threads */
   GMutex lock;
   GCond cond;
-  GQueue asr_jobs;
-  guint64 asr_queued_bytes;
+  GstBidiAudioQueue asr_audio;  /* input for the recognition worker */
+  gboolean asr_end_input;       /* after asr_audio, the input ends */
   GQueue tts_jobs;
   gboolean quit;
   GQueue outbox;
@@ -230,6 +221,9 @@ struct _GstBidiLocalProvider
   gchar *model_name;
   GstBidiIntentTools tools;
   GstBidiLlm *llm;
+  /* the LLM client reads the element's conversation: it keeps only what
+   * the element does not record */
+  gboolean llm_in_history;
   Answer *answer;
   Answer *last_answer;          /* completed, maybe still playing */
   guint answer_seq;
@@ -242,9 +236,6 @@ struct _GstBidiLocalProvider
    * the conversation reads in order */
   gboolean user_transcript_due;
   GQueue held_events;
-  /* "role: text": the conversation as the user heard it, for the logs
-   * (the LLM client keeps its own) */
-  GPtrArray *history;
 };
 
 #define gst_bidi_local_provider_parent_class parent_class
@@ -288,59 +279,6 @@ settings_copy (const Settings * s)
   return c;
 }
 
-/* A double field that may have been given as an integer */
-static gboolean
-get_number (const GstStructure * s, const gchar * field, gdouble * value)
-{
-  const GValue *v = gst_structure_get_value (s, field);
-
-  if (!v)
-    return FALSE;
-  if (G_VALUE_HOLDS_DOUBLE (v))
-    *value = g_value_get_double (v);
-  else if (G_VALUE_HOLDS_INT (v))
-    *value = g_value_get_int (v);
-  else if (G_VALUE_HOLDS_UINT (v))
-    *value = g_value_get_uint (v);
-  else if (G_VALUE_HOLDS_INT64 (v))
-    *value = g_value_get_int64 (v);
-  else if (G_VALUE_HOLDS_UINT64 (v))
-    *value = g_value_get_uint64 (v);
-  else
-    return FALSE;
-  return TRUE;
-}
-
-static gboolean
-get_range (const GstStructure * s, const gchar * field, gdouble lo,
-    gdouble hi, gdouble * value, GError ** error)
-{
-  gdouble v;
-
-  if (!s || !get_number (s, field, &v))
-    return TRUE;
-  if (v < lo || v > hi) {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "Invalid provider-config: \"%s\" of provider \"" PROVIDER_NAME
-        "\" must be between %g and %g, not %g", field, lo, hi, v);
-    return FALSE;
-  }
-  *value = v;
-  return TRUE;
-}
-
-static gboolean
-get_ms (const GstStructure * s, const gchar * field, guint lo, guint hi,
-    guint * value, GError ** error)
-{
-  gdouble v = *value;
-
-  if (!get_range (s, field, lo, hi, &v, error))
-    return FALSE;
-  *value = (guint) v;
-  return TRUE;
-}
-
 /* The listener's early end of turn: a question the built-in responder
  * answers in full (anything else may have more words to come). */
 static gboolean
@@ -382,20 +320,22 @@ settings_parse (const GstBidiProviderConfig * config, GError ** error)
           "llm-model", G_TYPE_STRING, "tool-timeout-ms", G_TYPE_INT, NULL))
     goto fail;
 
-  if (!get_range (pc, "vad-threshold-db", 0, 60,
-          &s->listener.vad.threshold_db, error) ||
-      !get_range (pc, "vad-min-level-db", -100, 0,
-          &s->listener.vad.min_level_db, error) ||
-      !get_ms (pc, "vad-start-ms", 20, 2000, &s->listener.vad.start_ms,
-          error) ||
-      !get_ms (pc, "vad-end-ms", 100, 10000, &s->listener.vad.end_ms,
-          error) ||
-      !get_ms (pc, "early-end-ms", 0, 10000, &s->listener.early_end_ms,
-          error) ||
-      !get_ms (pc, "preroll-ms", 0, 2000, &s->listener.preroll_ms, error) ||
-      !get_ms (pc, "max-turn-ms", 1000, 120000, &s->listener.max_turn_ms,
-          error) ||
-      !get_ms (pc, "tool-timeout-ms", 100, 600000, &s->tool_timeout_ms, error))
+  if (!gst_bidi_provider_config_get_double (pc, PROVIDER_NAME,
+          "vad-threshold-db", 0, 60, &s->listener.vad.threshold_db, error) ||
+      !gst_bidi_provider_config_get_double (pc, PROVIDER_NAME,
+          "vad-min-level-db", -100, 0, &s->listener.vad.min_level_db, error) ||
+      !gst_bidi_provider_config_get_uint (pc, PROVIDER_NAME, "vad-start-ms",
+          20, 2000, &s->listener.vad.start_ms, error) ||
+      !gst_bidi_provider_config_get_uint (pc, PROVIDER_NAME, "vad-end-ms",
+          100, 10000, &s->listener.vad.end_ms, error) ||
+      !gst_bidi_provider_config_get_uint (pc, PROVIDER_NAME, "early-end-ms",
+          0, 10000, &s->listener.early_end_ms, error) ||
+      !gst_bidi_provider_config_get_uint (pc, PROVIDER_NAME, "preroll-ms",
+          0, 2000, &s->listener.preroll_ms, error) ||
+      !gst_bidi_provider_config_get_uint (pc, PROVIDER_NAME, "max-turn-ms",
+          1000, 120000, &s->listener.max_turn_ms, error) ||
+      !gst_bidi_provider_config_get_uint (pc, PROVIDER_NAME,
+          "tool-timeout-ms", 100, 600000, &s->tool_timeout_ms, error))
     goto fail;
 
   if (pc) {
@@ -465,8 +405,6 @@ msg_free (Msg * m)
 static void
 job_free (Job * j)
 {
-  if (j->pcm)
-    g_bytes_unref (j->pcm);
   g_free (j->text);
   g_free (j);
 }
@@ -505,30 +443,49 @@ msg_new (MsgType type)
 }
 
 static void
-queue_job (GstBidiLocalProvider * self, GQueue * queue, Job * job)
+queue_job (GstBidiLocalProvider * self, Job * job)
 {
   g_mutex_lock (&self->lock);
-  g_queue_push_tail (queue, job);
+  g_queue_push_tail (&self->tts_jobs, job);
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 }
 
-/* Waits for a job on @queue; NULL when quitting. */
+/* Waits for a synthesis job; NULL when quitting. */
 static Job *
-next_job (GstBidiLocalProvider * self, GQueue * queue)
+next_job (GstBidiLocalProvider * self)
 {
   Job *job = NULL;
 
   g_mutex_lock (&self->lock);
-  while (!self->quit && g_queue_is_empty (queue))
+  while (!self->quit && g_queue_is_empty (&self->tts_jobs))
     g_cond_wait (&self->cond, &self->lock);
-  if (!self->quit) {
-    job = g_queue_pop_head (queue);
-    if (job->type == JOB_AUDIO)
-      self->asr_queued_bytes -= g_bytes_get_size (job->pcm);
-  }
+  if (!self->quit)
+    job = g_queue_pop_head (&self->tts_jobs);
   g_mutex_unlock (&self->lock);
   return job;
+}
+
+/* Waits for input audio, or the end of input once all audio is taken.
+ * FALSE when quitting; else *@pcm is the next chunk, or NULL at the end of
+ * input (reported once). */
+static gboolean
+next_input (GstBidiLocalProvider * self, GBytes ** pcm)
+{
+  gboolean ret = FALSE;
+
+  g_mutex_lock (&self->lock);
+  while (!self->quit && !self->asr_end_input &&
+      gst_bidi_audio_queue_get_bytes (&self->asr_audio) == 0)
+    g_cond_wait (&self->cond, &self->lock);
+  if (!self->quit) {
+    *pcm = gst_bidi_audio_queue_pop (&self->asr_audio);
+    if (!*pcm)
+      self->asr_end_input = FALSE;
+    ret = TRUE;
+  }
+  g_mutex_unlock (&self->lock);
+  return ret;
 }
 
 /* ------------------------------------------------------------------------
@@ -585,7 +542,7 @@ asr_thread_func (gpointer data)
   GstBidiListener *listener = NULL;
   GstBidiAsr *asr;
   GError *err = NULL;
-  Job *job;
+  GBytes *pcm;
   gint64 t0 = g_get_monotonic_time ();
 
   asr = gst_bidi_asr_new (&setup->model, &err);
@@ -602,10 +559,10 @@ asr_thread_func (gpointer data)
     post (self, m);
   }
 
-  while ((job = next_job (self, &self->asr_jobs))) {
-    if (job->type == JOB_AUDIO && listener) {
+  while (next_input (self, &pcm)) {
+    if (pcm && listener) {
       gsize size;
-      const gint16 *samples = g_bytes_get_data (job->pcm, &size);
+      const gint16 *samples = g_bytes_get_data (pcm, &size);
 #if G_BYTE_ORDER == G_BIG_ENDIAN
       gint16 *swapped = g_memdup2 (samples, size);
       gsize i;
@@ -616,12 +573,13 @@ asr_thread_func (gpointer data)
 #else
       gst_bidi_listener_push (listener, samples, size / 2);
 #endif
-    } else if (job->type == JOB_END_INPUT) {
+    } else if (!pcm) {
       if (listener)
         gst_bidi_listener_finish (listener);
       post (self, msg_new (MSG_INPUT_DONE));
     }
-    job_free (job);
+    if (pcm)
+      g_bytes_unref (pcm);
   }
 
   gst_bidi_listener_free (listener);
@@ -647,7 +605,7 @@ tts_thread_func (gpointer data)
   if (!gst_bidi_tts_prepare (setup->voice, NULL))
     GST_WARNING_OBJECT (self, "could not load voice %s", setup->voice);
 
-  while ((job = next_job (self, &self->tts_jobs))) {
+  while ((job = next_job (self))) {
     GError *err = NULL;
     GBytes *pcm;
     Msg *m;
@@ -691,37 +649,6 @@ emit (GstBidiLocalProvider * self, GstStructure * event)
     return;
   }
   gst_bidi_provider_emit (GST_BIDI_PROVIDER (self), event);
-}
-
-static void
-history_add (GstBidiLocalProvider * self, const gchar * role,
-    const gchar * text)
-{
-  if (!text || !*text)
-    return;
-  if (self->history->len >= MAX_HISTORY)
-    g_ptr_array_remove_index (self->history, 0);
-  g_ptr_array_add (self->history, g_strdup_printf ("%s: %s", role, text));
-  GST_DEBUG_OBJECT (self, "history += %s: %s", role, text);
-}
-
-/* An answer that completed was cut off while playing: it is remembered as
- * what was heard. */
-static void
-history_truncate_answer (GstBidiLocalProvider * self, const gchar * heard)
-{
-  guint i;
-
-  for (i = self->history->len; i > 0; i--) {
-    gchar **entry = (gchar **) & g_ptr_array_index (self->history, i - 1);
-
-    if (g_str_has_prefix (*entry, "assistant: ")) {
-      g_free (*entry);
-      *entry = g_strdup_printf ("assistant: %s", heard);
-      GST_DEBUG_OBJECT (self, "history: last answer -> %s", heard);
-      return;
-    }
-  }
 }
 
 static void
@@ -826,11 +753,10 @@ answer_add_sentence (GstBidiLocalProvider * self, Answer * a,
   a->n_synth_pending++;
 
   job = g_new0 (Job, 1);
-  job->type = JOB_SYNTH;
   job->gen = a->gen;
   job->sentence = a->sentences->len - 1;
   job->text = g_strdup (text);
-  queue_job (self, &self->tts_jobs, job);
+  queue_job (self, job);
 }
 
 /* Says @text (any number of sentences) as the end of the answer. */
@@ -874,7 +800,6 @@ answer_finish (GstBidiLocalProvider * self, Answer * a,
     emit (self, gst_bidi_event_new_transcript ("assistant", full, TRUE, full));
   emit_usage (self, a, full);
   emit (self, gst_bidi_event_new_response_complete (a->id, stop_reason));
-  history_add (self, "assistant", full);
   g_free (full);
 
   if (self->answer == a)
@@ -937,7 +862,6 @@ answer_cancel (GstBidiLocalProvider * self, guint64 played_ms)
   self->answer = NULL;
   emit_usage (self, a, heard);
   emit (self, gst_bidi_event_new_response_complete (a->id, "interrupted"));
-  history_add (self, "assistant", heard);
   g_free (heard);
 
   answer_free (self->last_answer);
@@ -1253,7 +1177,6 @@ answer_start (GstBidiLocalProvider * self, const gchar * text)
   a->started_us = g_get_monotonic_time ();
   self->answer = a;
 
-  history_add (self, "user", text);
   emit (self, gst_bidi_event_new_response_start (a->id));
 
   if (self->llm) {
@@ -1555,7 +1478,12 @@ gst_bidi_local_provider_start (GstBidiProvider * provider,
         config->instructions, config->tools_json, config->ssl_ca_file, error);
     if (!self->llm)
       goto llm_failed;
-    if (config->history_json &&
+    /* the element's conversation, read at each request; without one (the
+     * provider driven on its own) the client keeps it, from history_json */
+    self->llm_in_history = config->history != NULL;
+    if (config->history)
+      gst_bidi_llm_set_conversation (self->llm, config->history);
+    else if (config->history_json &&
         !gst_bidi_llm_set_history (self->llm, config->history_json, error))
       goto llm_failed;
     self->model_name = g_strdup (model ? model : "chat-completions");
@@ -1602,40 +1530,18 @@ static void
 gst_bidi_local_provider_send_audio (GstBidiProvider * provider, GBytes * pcm)
 {
   GstBidiLocalProvider *self = GST_BIDI_LOCAL_PROVIDER (provider);
-  Job *job;
-  gboolean dropped = FALSE;
+  gsize dropped;
 
   if (!self->started || self->stopping || self->end_input)
     return;
 
-  job = g_new0 (Job, 1);
-  job->type = JOB_AUDIO;
-  job->pcm = g_bytes_ref (pcm);
-
+  /* when recognition falls a minute behind, the oldest audio goes */
   g_mutex_lock (&self->lock);
-  g_queue_push_tail (&self->asr_jobs, job);
-  self->asr_queued_bytes += g_bytes_get_size (pcm);
-  while (self->asr_queued_bytes > (guint64) RATE * 2 * MAX_QUEUED_AUDIO_MS /
-      1000) {
-    GList *l;
-    /* the oldest audio goes: recognition fell a minute behind */
-    for (l = self->asr_jobs.head; l; l = l->next) {
-      Job *old = l->data;
-      if (old->type == JOB_AUDIO) {
-        self->asr_queued_bytes -= g_bytes_get_size (old->pcm);
-        g_queue_delete_link (&self->asr_jobs, l);
-        job_free (old);
-        dropped = TRUE;
-        break;
-      }
-    }
-    if (!l)
-      break;
-  }
+  dropped = gst_bidi_audio_queue_push (&self->asr_audio, g_bytes_ref (pcm));
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
-  if (dropped)
+  if (dropped > 0)
     GST_WARNING_OBJECT (self, "recognition is too slow, dropping audio");
 }
 
@@ -1702,10 +1608,9 @@ gst_bidi_local_provider_interrupt (GstBidiProvider * provider,
 
     GST_INFO_OBJECT (self, "answer %s cut after %" G_GUINT64_FORMAT " ms; "
         "heard: \"%s\"", a->id, played_ms, heard);
-    if (self->llm)
+    /* the element's conversation has its transcript, cut as heard */
+    if (self->llm && !self->llm_in_history)
       gst_bidi_llm_truncate_last_answer (self->llm, heard);
-    if (a->full_text->len)
-      history_truncate_answer (self, heard);
     g_free (heard);
     answer_free (a);
     self->last_answer = NULL;
@@ -1717,7 +1622,6 @@ static void
 gst_bidi_local_provider_end_input (GstBidiProvider * provider)
 {
   GstBidiLocalProvider *self = GST_BIDI_LOCAL_PROVIDER (provider);
-  Job *job;
 
   if (!self->started) {
     emit (self, gst_bidi_event_new_connection_close (NULL, "complete"));
@@ -1728,9 +1632,10 @@ gst_bidi_local_provider_end_input (GstBidiProvider * provider)
   self->end_input = TRUE;
   GST_INFO_OBJECT (self, "input ended");
 
-  job = g_new0 (Job, 1);
-  job->type = JOB_END_INPUT;
-  queue_job (self, &self->asr_jobs, job);
+  g_mutex_lock (&self->lock);
+  self->asr_end_input = TRUE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
 }
 
 static void
@@ -1760,9 +1665,9 @@ gst_bidi_local_provider_stop (GstBidiProvider * provider)
     self->outbox_source = NULL;
   }
   g_queue_clear_full (&self->outbox, (GDestroyNotify) msg_free);
-  g_queue_clear_full (&self->asr_jobs, (GDestroyNotify) job_free);
+  gst_bidi_audio_queue_clear (&self->asr_audio);
+  self->asr_end_input = FALSE;
   g_queue_clear_full (&self->tts_jobs, (GDestroyNotify) job_free);
-  self->asr_queued_bytes = 0;
   g_clear_pointer (&self->net_ctx, g_main_context_unref);
   g_mutex_unlock (&self->lock);
 
@@ -1770,13 +1675,13 @@ gst_bidi_local_provider_stop (GstBidiProvider * provider)
     gst_bidi_llm_cancel (self->llm);
     g_clear_pointer (&self->llm, gst_bidi_llm_free);
   }
+  self->llm_in_history = FALSE;
   g_clear_pointer (&self->answer, answer_free);
   g_clear_pointer (&self->last_answer, answer_free);
   while ((text = g_queue_pop_head (&self->pending_turns)))
     g_free (text);
   self->user_transcript_due = FALSE;
   g_queue_clear_full (&self->held_events, (GDestroyNotify) gst_structure_free);
-  g_ptr_array_set_size (self->history, 0);
   g_clear_pointer (&self->conn_id, g_free);
   g_clear_pointer (&self->model_name, g_free);
   settings_free (self->run);
@@ -1795,7 +1700,6 @@ gst_bidi_local_provider_finalize (GObject * object)
   if (self->started || self->asr_thread || self->tts_thread)
     gst_bidi_local_provider_stop (GST_BIDI_PROVIDER (self));
   settings_free (self->settings);
-  g_ptr_array_unref (self->history);
   g_queue_clear_full (&self->held_events, (GDestroyNotify) gst_structure_free);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
@@ -1827,10 +1731,10 @@ gst_bidi_local_provider_init (GstBidiLocalProvider * self)
 {
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
-  g_queue_init (&self->asr_jobs);
+  gst_bidi_audio_queue_init (&self->asr_audio,
+      (gsize) RATE * 2 * MAX_QUEUED_AUDIO_MS / 1000);
   g_queue_init (&self->tts_jobs);
   g_queue_init (&self->outbox);
   g_queue_init (&self->pending_turns);
   g_queue_init (&self->held_events);
-  self->history = g_ptr_array_new_with_free_func (g_free);
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <gst/gst.h>
+#include <gst/bidi/gstbidihistory.h>
 #include <flite/flite.h>
 
 #include "gstbiditts.h"
@@ -302,35 +303,66 @@ gst_bidi_tts_clean_text (const gchar * text)
   return g_string_free (s, FALSE);
 }
 
+/* How many characters of @sentence were spoken after @played_ms of its
+ * @dur_ms: flite speaks at an even pace, so the words up to the share of
+ * them that matches the share of the audio that played */
+static glong
+sentence_spoken_chars (const gchar * sentence, guint64 played_ms,
+    guint64 dur_ms)
+{
+  const gchar *p, *end = sentence;
+  guint n = 0, k;
+
+  for (p = sentence; *p;) {
+    while (*p == ' ' || *p == '\t' || *p == '\n')
+      p++;
+    if (!*p)
+      break;
+    n++;
+    while (*p && *p != ' ' && *p != '\t' && *p != '\n')
+      p++;
+  }
+  k = (guint) (played_ms * n / MAX (dur_ms, 1));
+
+  for (p = sentence; *p && k > 0;) {
+    while (*p == ' ' || *p == '\t' || *p == '\n')
+      p++;
+    while (*p && *p != ' ' && *p != '\t' && *p != '\n')
+      p++;
+    end = p;
+    k--;
+  }
+  return g_utf8_pointer_to_offset (sentence, end);
+}
+
 gchar *
 gst_bidi_tts_heard_text (const gchar * const *sentences,
     const guint64 * durations_ms, guint n_sentences, guint64 played_ms)
 {
-  GString *s = g_string_new (NULL);
+  GString *answer = g_string_new (NULL);
+  glong chars = 0, heard = 0;
   guint64 t = 0;
+  gchar *ret;
   guint i;
 
-  for (i = 0; i < n_sentences && played_ms > t; i++) {
+  /* the answer as one text, and how far into it the speech got; cutting
+   * it there is the job of gst_bidi_heard_text() */
+  for (i = 0; i < n_sentences; i++) {
     guint64 dur = durations_ms[i];
 
-    if (played_ms >= t + dur) {
-      g_string_append_printf (s, "%s%s", s->len ? " " : "", sentences[i]);
-    } else {
-      gchar **words = g_strsplit_set (sentences[i], " \t\n", -1);
-      guint n = 0, k, j, taken = 0;
-
-      for (j = 0; words[j]; j++)
-        n += *words[j] != '\0';
-      k = (guint) ((played_ms - t) * n / MAX (dur, 1));
-      for (j = 0; words[j] && taken < k; j++) {
-        if (!*words[j])
-          continue;
-        g_string_append_printf (s, "%s%s", s->len ? " " : "", words[j]);
-        taken++;
-      }
-      g_strfreev (words);
+    if (answer->len) {
+      g_string_append_c (answer, ' ');
+      chars++;
     }
+    g_string_append (answer, sentences[i]);
+    if (played_ms >= t + dur)
+      heard = chars + g_utf8_strlen (sentences[i], -1);
+    else if (played_ms > t)
+      heard = chars + sentence_spoken_chars (sentences[i], played_ms - t, dur);
+    chars += g_utf8_strlen (sentences[i], -1);
     t += dur;
   }
-  return g_string_free (s, FALSE);
+  ret = gst_bidi_heard_text (answer->str, heard, chars);
+  g_string_free (answer, TRUE);
+  return ret;
 }

@@ -59,7 +59,8 @@ gchar *gst_bidi_tts_clean_text (const gchar * text);
 /* What the user heard of an answer cut off after @played_ms: the
  * sentences (each lasting @durations_ms) that were heard entirely, then
  * the share of the words of the one being spoken that matches the share of
- * its audio that played. */
+ * its audio that played, joined by spaces and cut by gst_bidi_heard_text()
+ * (which also drops a trailing comma or dash). */
 gchar *gst_bidi_tts_heard_text (const gchar * const *sentences,
     const guint64 * durations_ms, guint n_sentences, guint64 played_ms);
 

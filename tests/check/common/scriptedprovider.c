@@ -585,18 +585,6 @@ config_error (GError ** error, const gchar * format, ...)
 }
 
 static gboolean
-get_int_in_range (const GstStructure * s, const gchar * field, gint min,
-    gint max, gint * value, GError ** error)
-{
-  if (!gst_structure_get_int (s, field, value))
-    return TRUE;
-  if (*value < min || *value > max)
-    return config_error (error, "\"%s\" of provider \"" PROVIDER_NAME "\" "
-        "must be between %d and %d, not %d", field, min, max, *value);
-  return TRUE;
-}
-
-static gboolean
 get_format (const GstStructure * s, const gchar * field,
     GstAudioFormat * format, GError ** error)
 {
@@ -693,18 +681,23 @@ gst_bidi_scripted_provider_configure (GstBidiProvider * provider,
   if (pc) {
     const GValue *array;
 
-    if (!get_int_in_range (pc, "in-rate", 8000, 192000, &in_rate, error)
-        || !get_int_in_range (pc, "out-rate", 8000, 192000, &out_rate, error)
-        || !get_int_in_range (pc, "in-channels", 1, 8, &in_channels, error)
-        || !get_int_in_range (pc, "out-channels", 1, 8, &out_channels, error)
+    if (!gst_bidi_provider_config_get_int (pc, PROVIDER_NAME, "in-rate",
+            8000, 192000, &in_rate, error)
+        || !gst_bidi_provider_config_get_int (pc, PROVIDER_NAME, "out-rate",
+            8000, 192000, &out_rate, error)
+        || !gst_bidi_provider_config_get_int (pc, PROVIDER_NAME,
+            "in-channels", 1, 8, &in_channels, error)
+        || !gst_bidi_provider_config_get_int (pc, PROVIDER_NAME,
+            "out-channels", 1, 8, &out_channels, error)
         || !get_format (pc, "in-format", &in_format, error)
         || !get_format (pc, "out-format", &out_format, error)
-        || !get_int_in_range (pc, "fail-after-ms", 0, MAX_DELAY_MS,
-            &fail_after_ms, error)
-        || !get_int_in_range (pc, "connect-delay-ms", 0, MAX_DELAY_MS,
-            &connect_delay_ms, error)
-        || !get_int_in_range (pc, "end-input-delay-ms", -1, MAX_DELAY_MS,
-            &end_input_delay_ms, error))
+        || !gst_bidi_provider_config_get_int (pc, PROVIDER_NAME,
+            "fail-after-ms", 0, MAX_DELAY_MS, &fail_after_ms, error)
+        || !gst_bidi_provider_config_get_int (pc, PROVIDER_NAME,
+            "connect-delay-ms", 0, MAX_DELAY_MS, &connect_delay_ms, error)
+        || !gst_bidi_provider_config_get_int (pc, PROVIDER_NAME,
+            "end-input-delay-ms", -1, MAX_DELAY_MS, &end_input_delay_ms,
+            error))
       goto failed;
     gst_structure_get_boolean (pc, "fail-start", &fail_start);
     gst_structure_get_boolean (pc, "echo", &echo);

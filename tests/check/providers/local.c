@@ -23,7 +23,6 @@
 
 #include <gst/check/gstcheck.h>
 #include <gst/audio/audio.h>
-#include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
 
 #include "gstbidivad.h"
@@ -31,6 +30,8 @@
 #include <gst/bidi/gstbidihistory.h>
 #include "buslog.h"
 #include "leftover.h"
+#include "mockchat.h"
+#include "session.h"
 #include "gstbidiintents.h"
 #include "gstbiditts.h"
 
@@ -1153,66 +1154,6 @@ GST_END_TEST;
  * End to end: bidiagent with its default provider
  * ------------------------------------------------------------------------ */
 
-typedef struct
-{
-  GstElement *pipeline;
-  GstElement *src;              /* appsrc, or NULL */
-  GstElement *agent;
-  GstPad *sinkpad;              /* of the sink */
-
-  BusLog *log;                  /* the pipeline's messages */
-  GMutex lock;
-  GCond cond;
-  guint64 pushed;               /* samples pushed by the test */
-  guint n_flush;
-  guint64 flush_pos;            /* pushed when the first FLUSH_START came */
-  GByteArray *answer;           /* samples of the non-GAP buffers */
-  guint n_answer_buffers;
-} Session;
-
-static GstPadProbeReturn
-session_probe (G_GNUC_UNUSED GstPad * pad, GstPadProbeInfo * info,
-    gpointer user_data)
-{
-  Session *s = user_data;
-
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
-
-    if (!GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_GAP)) {
-      GstMapInfo map;
-
-      gst_buffer_map (buf, &map, GST_MAP_READ);
-      g_mutex_lock (&s->lock);
-      g_byte_array_append (s->answer, map.data, map.size);
-      s->n_answer_buffers++;
-      g_cond_broadcast (&s->cond);
-      g_mutex_unlock (&s->lock);
-      gst_buffer_unmap (buf, &map);
-    }
-  } else if (info->type & GST_PAD_PROBE_TYPE_EVENT_FLUSH) {
-    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
-
-    if (GST_EVENT_TYPE (ev) == GST_EVENT_FLUSH_START) {
-      g_mutex_lock (&s->lock);
-      if (s->n_flush++ == 0)
-        s->flush_pos = s->pushed;
-      g_cond_broadcast (&s->cond);
-      g_mutex_unlock (&s->lock);
-    }
-  }
-  return GST_PAD_PROBE_OK;
-}
-
-static Session *session_new_full (const gchar * desc, GstStructure * config);
-
-static Session *
-session_new (const gchar * desc)
-{
-  return session_new_full (desc, NULL);
-}
-
-/* @config: (nullable): the agent's provider-config */
 /* The application takes every call of its tools, and answers 300 ms
  * later (late_answers) or never */
 static gboolean take_tool_calls, late_answers;
@@ -1228,119 +1169,21 @@ on_tool_call_taken (G_GNUC_UNUSED GstElement * agent,
   return TRUE;
 }
 
+/* A session of the local provider (see session.h), started; @config:
+ * (nullable): the agent's provider-config */
 static Session *
-session_new_full (const gchar * desc, GstStructure * config)
+local_session (const gchar * desc, GstStructure * config)
 {
-  Session *s = g_new0 (Session, 1);
-  GError *err = NULL;
-  GstElement *sink;
-  GstBus *bus;
+  Session *s = session_create (desc, RATE, 2, 20000);
 
-  g_mutex_init (&s->lock);
-  g_cond_init (&s->cond);
-  s->answer = g_byte_array_new ();
-
-  s->pipeline = gst_parse_launch (desc, &err);
-  fail_unless (s->pipeline != NULL, "%s: %s", desc, err ? err->message : "");
-  leftover_watch (s->pipeline);
-  s->src = gst_bin_get_by_name (GST_BIN (s->pipeline), "src");
-  s->agent = gst_bin_get_by_name (GST_BIN (s->pipeline), "agent");
-  sink = gst_bin_get_by_name (GST_BIN (s->pipeline), "sink");
-  fail_unless (s->agent != NULL && sink != NULL);
   if (config)
     g_object_set (s->agent, "provider-config", config, NULL);
   if (take_tool_calls)
     g_signal_connect (s->agent, "tool-call", late_answers ?
         G_CALLBACK (on_tool_call_answer_late) :
         G_CALLBACK (on_tool_call_taken), NULL);
-  s->sinkpad = gst_element_get_static_pad (sink, "sink");
-  gst_object_unref (sink);
-  gst_pad_add_probe (s->sinkpad, GST_PAD_PROBE_TYPE_BUFFER |
-      GST_PAD_PROBE_TYPE_EVENT_FLUSH, session_probe, s, NULL);
-
-  bus = gst_element_get_bus (s->pipeline);
-  s->log = bus_log_new (bus);
-  gst_object_unref (bus);
-
-  fail_if (gst_element_set_state (s->pipeline, GST_STATE_PLAYING) ==
-      GST_STATE_CHANGE_FAILURE);
+  session_start (s);
   return s;
-}
-
-static void
-session_free (Session * s)
-{
-  gst_element_set_state (s->pipeline, GST_STATE_NULL);
-  bus_log_free (s->log);
-  if (s->src)
-    gst_object_unref (s->src);
-  gst_object_unref (s->agent);
-  gst_object_unref (s->sinkpad);
-  gst_object_unref (s->pipeline);
-  g_byte_array_unref (s->answer);
-  g_mutex_clear (&s->lock);
-  g_cond_clear (&s->cond);
-  g_free (s);
-}
-
-/* The pipeline's messages (see buslog.h) */
-static gint
-session_wait (Session * s, guint from, const gchar * name,
-    const gchar * field, const gchar * value, guint timeout_ms)
-{
-  return bus_log_wait (s->log, from, name, field, value, timeout_ms);
-}
-
-static const GstStructure *
-session_msg (Session * s, gint i)
-{
-  return bus_log_get (s->log, i);
-}
-
-static guint
-session_count (Session * s, const gchar * name, const gchar * field,
-    const gchar * value)
-{
-  return bus_log_count (s->log, name, field, value);
-}
-
-static void
-session_wait_connected (Session * s)
-{
-  fail_unless (session_wait (s, 0, "bidi_connection_start", NULL, NULL,
-          20000) >= 0, "the provider did not connect");
-}
-
-/* Pushes @n samples in buffers of @chunk samples. */
-static void
-session_push (Session * s, const gint16 * data, gsize n, gsize chunk)
-{
-  gsize i;
-
-  for (i = 0; i < n; i += chunk) {
-    gsize k = MIN (chunk, n - i);
-    GstBuffer *buf = gst_buffer_new_memdup (data + i, k * 2);
-    GstFlowReturn ret;
-
-    g_mutex_lock (&s->lock);
-    GST_BUFFER_PTS (buf) = gst_util_uint64_scale (s->pushed, GST_SECOND, RATE);
-    GST_BUFFER_DURATION (buf) = gst_util_uint64_scale (k, GST_SECOND, RATE);
-    g_mutex_unlock (&s->lock);
-    g_signal_emit_by_name (s->src, "push-buffer", buf, &ret);
-    gst_buffer_unref (buf);
-    fail_unless_equals_int (ret, GST_FLOW_OK);
-    g_mutex_lock (&s->lock);
-    s->pushed += k;
-    g_mutex_unlock (&s->lock);
-  }
-}
-
-static void
-session_end_input (Session * s)
-{
-  GstFlowReturn ret;
-
-  g_signal_emit_by_name (s->src, "end-of-stream", &ret);
 }
 
 #define APPSRC_DESC \
@@ -1388,7 +1231,7 @@ ask_full (const gchar * question, const gchar * heard,
   desc = g_strdup_printf (APPSRC_DESC "bidiagent name=agent %s ! "
       "audio/x-raw,format=S16LE,rate=16000,channels=1 ! "
       "fakesink name=sink sync=false", agent_props);
-  s = session_new (desc);
+  s = local_session (desc, NULL);
   g_free (desc);
   session_wait_connected (s);
 
@@ -1680,7 +1523,7 @@ GST_START_TEST (test_e2e_stop_conversation)
   g_array_unref (pcm);
   desc = g_strdup_printf ("filesrc location=\"%s\" ! wavparse ! "
       "bidiagent name=agent ! fakesink name=sink sync=false", path);
-  s = session_new (desc);
+  s = local_session (desc, NULL);
   g_free (desc);
 
   i_user = session_wait (s, 0, "bidi_transcript_stream", "text",
@@ -1758,8 +1601,8 @@ GST_END_TEST;
 static void
 check_no_turn (GArray * pcm)
 {
-  Session *s = session_new (APPSRC_DESC "bidiagent name=agent ! "
-      "fakesink name=sink sync=false");
+  Session *s = local_session (APPSRC_DESC "bidiagent name=agent ! "
+      "fakesink name=sink sync=false", NULL);
 
   session_wait_connected (s);
   session_push (s, (gint16 *) pcm->data, pcm->len, MS (40));
@@ -1818,9 +1661,9 @@ GST_START_TEST (test_e2e_barge_in)
 
   reseed ();
   gst_bidi_vad_params_init (&vad);
-  s = session_new (APPSRC_DESC "bidiagent name=agent input-chunk-ms=20 ! "
+  s = local_session (APPSRC_DESC "bidiagent name=agent input-chunk-ms=20 ! "
       "audio/x-raw,format=S16LE,rate=16000,channels=1 ! "
-      "fakesink name=sink sync=true");
+      "fakesink name=sink sync=true", NULL);
   session_wait_connected (s);
 
   /* a question with a long answer (about 13 s) */
@@ -1905,8 +1748,8 @@ GST_START_TEST (test_e2e_send_text_and_config)
 
   reseed ();
   /* a typed question gets a spoken answer */
-  s = session_new (APPSRC_DESC "bidiagent name=agent voice=kal ! "
-      "fakesink name=sink sync=false");
+  s = local_session (APPSRC_DESC "bidiagent name=agent voice=kal ! "
+      "fakesink name=sink sync=false", NULL);
   session_wait_connected (s);
   {
     gboolean ok = FALSE;
@@ -1922,8 +1765,9 @@ GST_START_TEST (test_e2e_send_text_and_config)
   session_free (s);
 
   /* without the tool it needs, the answer says so (and no tool is called) */
-  s = session_new (APPSRC_DESC "bidiagent name=agent builtin-tools=calculator"
-      " ! fakesink name=sink sync=false");
+  s = local_session (APPSRC_DESC
+      "bidiagent name=agent builtin-tools=calculator"
+      " ! fakesink name=sink sync=false", NULL);
   session_wait_connected (s);
   {
     gboolean ok = FALSE;
@@ -2012,197 +1856,22 @@ GST_START_TEST (test_e2e_send_text_and_config)
 GST_END_TEST;
 
 /* ------------------------------------------------------------------------
- * LLM mode: a minimal chat-completions server (SSE) on 127.0.0.1, to check
- * that interruptions reach the LLM client
+ * LLM mode: the mock chat-completions server (mockchat.h), to check that
+ * interruptions reach the LLM client
  * ------------------------------------------------------------------------ */
-
-typedef struct
-{
-  GThread *thread;
-  GMainContext *ctx;
-  GMainLoop *loop;
-  gchar *url;
-  GMutex lock;
-  GCond cond;
-  GPtrArray *requests;          /* gchar *: request bodies */
-  GQueue answers;               /* gchar *: texts to stream */
-} MockLlm;
-
-static void
-mock_llm_handler (G_GNUC_UNUSED SoupServer * server, SoupServerMessage * msg,
-    G_GNUC_UNUSED const char *path, G_GNUC_UNUSED GHashTable * query,
-    gpointer user_data)
-{
-  MockLlm *m = user_data;
-  SoupMessageBody *body = soup_server_message_get_request_body (msg);
-  GBytes *req = soup_message_body_flatten (body);
-  GString *sse = g_string_new (NULL);
-  gchar *answer, **words, **w;
-
-  g_mutex_lock (&m->lock);
-  g_ptr_array_add (m->requests, g_strndup (g_bytes_get_data (req, NULL),
-          g_bytes_get_size (req)));
-  answer = g_queue_pop_head (&m->answers);
-  g_cond_broadcast (&m->cond);
-  g_mutex_unlock (&m->lock);
-  g_bytes_unref (req);
-
-  /* one delta per word */
-  words = g_strsplit (answer ? answer : "Nothing more.", " ", -1);
-  for (w = words; *w; w++) {
-    JsonBuilder *b = json_builder_new ();
-    JsonNode *root;
-    gchar *json, *piece = g_strdup_printf ("%s%s", w == words ? "" : " ",
-        *w);
-
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "choices");
-    json_builder_begin_array (b);
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "index");
-    json_builder_add_int_value (b, 0);
-    json_builder_set_member_name (b, "delta");
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "content");
-    json_builder_add_string_value (b, piece);
-    json_builder_end_object (b);
-    json_builder_end_object (b);
-    json_builder_end_array (b);
-    json_builder_end_object (b);
-    root = json_builder_get_root (b);
-    json = json_to_string (root, FALSE);
-    g_string_append_printf (sse, "data: %s\n\n", json);
-    g_free (json);
-    g_free (piece);
-    json_node_unref (root);
-    g_object_unref (b);
-  }
-  g_string_append (sse, "data: {\"choices\":[{\"index\":0,\"delta\":{},"
-      "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
-  g_strfreev (words);
-  g_free (answer);
-
-  soup_server_message_set_status (msg, 200, NULL);
-  soup_server_message_set_response (msg, "text/event-stream",
-      SOUP_MEMORY_COPY, sse->str, sse->len);
-  g_string_free (sse, TRUE);
-}
-
-/* Connections come through a GSocketService and are handed to the server
- * with soup_server_accept_iostream(): libsoup 3.2's own listener
- * (soup_server_listen_local) leaks the sockets it accepts. */
-static gboolean
-mock_llm_incoming (G_GNUC_UNUSED GSocketService * service,
-    GSocketConnection * conn, G_GNUC_UNUSED GObject * source,
-    gpointer user_data)
-{
-  SoupServer *server = user_data;
-  GSocketAddress *local = g_socket_connection_get_local_address (conn, NULL);
-  GSocketAddress *remote = g_socket_connection_get_remote_address (conn,
-      NULL);
-
-  if (local && remote)
-    soup_server_accept_iostream (server, G_IO_STREAM (conn), local, remote,
-        NULL);
-  g_clear_object (&local);
-  g_clear_object (&remote);
-  return TRUE;
-}
-
-static gpointer
-mock_llm_thread (gpointer data)
-{
-  MockLlm *m = data;
-  GSocketAddress *addr, *bound = NULL;
-  GInetAddress *loopback;
-  GSocketService *service;
-  SoupServer *server;
-  GError *err = NULL;
-
-  g_main_context_push_thread_default (m->ctx);
-  server = soup_server_new (NULL, NULL);
-  soup_server_add_handler (server, "/v1/chat/completions", mock_llm_handler,
-      m, NULL);
-  service = g_socket_service_new ();
-  loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  addr = g_inet_socket_address_new (loopback, 0);
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (service), addr,
-          G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, &bound, &err))
-    g_error ("mock server: %s", err->message);
-  g_object_unref (addr);
-  g_object_unref (loopback);
-  g_signal_connect (service, "incoming", G_CALLBACK (mock_llm_incoming),
-      server);
-  g_socket_service_start (service);
-
-  g_mutex_lock (&m->lock);
-  m->url = g_strdup_printf ("http://127.0.0.1:%u/v1",
-      g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
-  g_cond_broadcast (&m->cond);
-  g_mutex_unlock (&m->lock);
-  g_object_unref (bound);
-
-  g_main_loop_run (m->loop);
-
-  g_socket_service_stop (service);
-  g_socket_listener_close (G_SOCKET_LISTENER (service));
-  g_object_unref (service);
-  soup_server_disconnect (server);
-  g_object_unref (server);
-  /* let the closed connections go */
-  while (g_main_context_iteration (m->ctx, FALSE));
-  g_main_context_pop_thread_default (m->ctx);
-  return NULL;
-}
-
-static MockLlm *
-mock_llm_new (void)
-{
-  MockLlm *m = g_new0 (MockLlm, 1);
-
-  g_mutex_init (&m->lock);
-  g_cond_init (&m->cond);
-  m->requests = g_ptr_array_new_with_free_func (g_free);
-  g_queue_init (&m->answers);
-  m->ctx = g_main_context_new ();
-  m->loop = g_main_loop_new (m->ctx, FALSE);
-  m->thread = g_thread_new ("mock-llm", mock_llm_thread, m);
-  g_mutex_lock (&m->lock);
-  while (!m->url)
-    g_cond_wait (&m->cond, &m->lock);
-  g_mutex_unlock (&m->lock);
-  return m;
-}
-
-static void
-mock_llm_free (MockLlm * m)
-{
-  g_main_loop_quit (m->loop);
-  g_thread_join (m->thread);
-  g_main_loop_unref (m->loop);
-  g_main_context_unref (m->ctx);
-  g_ptr_array_unref (m->requests);
-  g_queue_clear_full (&m->answers, g_free);
-  g_free (m->url);
-  g_mutex_clear (&m->lock);
-  g_cond_clear (&m->cond);
-  g_free (m);
-}
 
 /* The content of the last assistant message in request @i */
 static gchar *
-mock_llm_last_assistant (MockLlm * m, guint i)
+mock_llm_last_assistant (MockChat * m, guint i)
 {
   JsonParser *parser = json_parser_new ();
   JsonArray *msgs;
-  gchar *content = NULL;
+  gchar *content = NULL, *request = mock_chat_get_request (m, i);
   guint k;
 
-  g_mutex_lock (&m->lock);
-  fail_unless (i < m->requests->len);
-  fail_unless (json_parser_load_from_data (parser,
-          g_ptr_array_index (m->requests, i), -1, NULL));
-  g_mutex_unlock (&m->lock);
+  fail_unless (request != NULL);
+  fail_unless (json_parser_load_from_data (parser, request, -1, NULL));
+  g_free (request);
   msgs = json_object_get_array_member (json_node_get_object
       (json_parser_get_root (parser)), "messages");
   for (k = 0; k < json_array_get_length (msgs); k++) {
@@ -2225,7 +1894,7 @@ GST_START_TEST (test_e2e_llm_interrupted)
       "breathe fire and guard treasure in caves. Some stories make them "
       "wise, others make them cruel. In the east they bring rain. In the "
       "west knights fight them. That is all I know about dragons.";
-  MockLlm *m = mock_llm_new ();
+  MockChat *m = mock_chat_new ();
   GstStructure *config;
   Session *s;
   gboolean ok = FALSE;
@@ -2234,10 +1903,11 @@ GST_START_TEST (test_e2e_llm_interrupted)
   guint64 played = 0;
   gchar *heard;
 
-  g_queue_push_tail (&m->answers, g_strdup (answer));
-  g_queue_push_tail (&m->answers, g_strdup ("Fine."));
-  config = gst_structure_new ("config", "llm-url", G_TYPE_STRING, m->url, NULL);
-  s = session_new_full ("bidiagent name=agent ! audio/x-raw,rate=16000 ! "
+  mock_chat_push_text (m, answer, 40, 0, -1, -1);
+  mock_chat_push_text (m, "Fine.", 1, 0, -1, -1);
+  config = gst_structure_new ("config", "llm-url", G_TYPE_STRING,
+      mock_chat_url (m), NULL);
+  s = local_session ("bidiagent name=agent ! audio/x-raw,rate=16000 ! "
       "fakesink name=sink sync=true", config);
   gst_structure_free (config);
   session_wait_connected (s);
@@ -2272,7 +1942,7 @@ GST_START_TEST (test_e2e_llm_interrupted)
   g_free (heard);
 
   session_free (s);
-  mock_llm_free (m);
+  mock_chat_free (m);
 }
 
 GST_END_TEST;

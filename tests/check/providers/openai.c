@@ -29,6 +29,7 @@
 #include "buslog.h"
 #include "secretwatch.h"
 #include "leftover.h"
+#include "session.h"
 
 #define KEY "sk-test-0123456789abcdef"
 #define KEY_TAIL "0123456789abcdef"
@@ -407,255 +408,36 @@ script_speech_started (MockRealtimeScript * sc, const gchar * user_item)
  * Sessions: a pipeline and what it says on the bus and at its sink
  * ------------------------------------------------------------------------ */
 
-typedef struct
-{
-  GstElement *pipeline;
-  GstElement *src;              /* appsrc "src", or NULL */
-  GstElement *agent;
-  GstPad *sinkpad;              /* of the fakesink */
-
-  BusLog *log;                  /* the pipeline's messages */
-  GMutex lock;
-  GCond cond;
-  GPtrArray *tool_calls;        /* GstStructure: tool-call signals */
-  GByteArray *answer;           /* the model's audio at the sink */
-  gint64 first_render_us;       /* monotonic time the sink rendered the
-                                 * first answer buffer since the test
-                                 * reset it to 0 (sinks with handoffs) */
-  guint n_flush;
-  gint64 flush_us;              /* of the last FLUSH_START */
-  gsize answer_at_flush;        /* answer bytes then */
-  GstCaps *caps;                /* at the sink */
-  guint64 pushed;               /* bytes pushed into the appsrc */
-} Session;
-
-static GstPadProbeReturn
-session_probe (G_GNUC_UNUSED GstPad * pad, GstPadProbeInfo * info,
-    gpointer user_data)
-{
-  Session *s = user_data;
-
-  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-    GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
-    GstMapInfo map;
-
-    if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_GAP))
-      return GST_PAD_PROBE_OK;
-    gst_buffer_map (buf, &map, GST_MAP_READ);
-    g_mutex_lock (&s->lock);
-    g_byte_array_append (s->answer, map.data, map.size);
-    g_cond_broadcast (&s->cond);
-    g_mutex_unlock (&s->lock);
-    gst_buffer_unmap (buf, &map);
-  } else {
-    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
-
-    if (GST_EVENT_TYPE (ev) == GST_EVENT_FLUSH_START) {
-      g_mutex_lock (&s->lock);
-      s->n_flush++;
-      s->flush_us = g_get_monotonic_time ();
-      s->answer_at_flush = s->answer->len;
-      g_cond_broadcast (&s->cond);
-      g_mutex_unlock (&s->lock);
-    } else if (GST_EVENT_TYPE (ev) == GST_EVENT_CAPS) {
-      GstCaps *caps;
-
-      gst_event_parse_caps (ev, &caps);
-      g_mutex_lock (&s->lock);
-      gst_caps_replace (&s->caps, caps);
-      g_mutex_unlock (&s->lock);
-    }
-  }
-  return GST_PAD_PROBE_OK;
-}
-
-/* The sink renders @buf: after waiting for its time on the clock */
-static void
-on_handoff (G_GNUC_UNUSED GstElement * sink, GstBuffer * buf,
-    G_GNUC_UNUSED GstPad * pad, gpointer user_data)
-{
-  Session *s = user_data;
-
-  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_GAP))
-    return;
-  g_mutex_lock (&s->lock);
-  if (s->first_render_us == 0)
-    s->first_render_us = g_get_monotonic_time ();
-  g_mutex_unlock (&s->lock);
-}
-
-static gboolean
-on_tool_call (G_GNUC_UNUSED GstElement * agent, const gchar * id,
-    const gchar * name, const gchar * input, gpointer user_data)
-{
-  Session *s = user_data;
-
-  g_mutex_lock (&s->lock);
-  g_ptr_array_add (s->tool_calls, gst_structure_new ("tool-call",
-          "id", G_TYPE_STRING, id, "name", G_TYPE_STRING, name,
-          "input", G_TYPE_STRING, input, NULL));
-  g_cond_broadcast (&s->cond);
-  g_mutex_unlock (&s->lock);
-  /* the test answers */
-  return TRUE;
-}
-
-/* A pipeline from @desc whose agent talks to @mock (its url, and the key
- * when @with_key); not started. */
+/* A session (see session.h) whose agent talks to @mock (its url, and the
+ * key when @with_key), recording the tool calls; not started. */
 static Session *
-session_create (MockRealtime * mock, const gchar * desc, gboolean with_key)
+openai_session (MockRealtime * mock, const gchar * desc, gboolean with_key)
 {
-  Session *s = g_new0 (Session, 1);
-  GError *err = NULL;
-  GstElement *sink;
-  GstBus *bus;
-
-  g_mutex_init (&s->lock);
-  g_cond_init (&s->cond);
-  s->tool_calls = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      gst_structure_free);
-  s->answer = g_byte_array_new ();
-
-  s->pipeline = gst_parse_launch (desc, &err);
-  fail_unless (s->pipeline != NULL && err == NULL, "%s: %s", desc,
-      err ? err->message : "");
-  leftover_watch (s->pipeline);
-  s->src = gst_bin_get_by_name (GST_BIN (s->pipeline), "src");
-  s->agent = gst_bin_get_by_name (GST_BIN (s->pipeline), "agent");
-  sink = gst_bin_get_by_name (GST_BIN (s->pipeline), "sink");
-  fail_unless (s->agent != NULL && sink != NULL);
-  s->sinkpad = gst_element_get_static_pad (sink, "sink");
-  g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff), s);
-  gst_object_unref (sink);
+  Session *s = session_create (desc, RATE, 2, WAIT_MS);
 
   g_object_set (s->agent, "provider", "openai", "url",
       mock_realtime_url (mock), NULL);
   if (with_key)
     g_object_set (s->agent, "api-key", KEY, NULL);
-  g_signal_connect (s->agent, "tool-call", G_CALLBACK (on_tool_call), s);
-
-  gst_pad_add_probe (s->sinkpad, GST_PAD_PROBE_TYPE_BUFFER |
-      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH,
-      session_probe, s, NULL);
-  bus = gst_element_get_bus (s->pipeline);
-  s->log = bus_log_new (bus);
-  gst_object_unref (bus);
+  session_take_tool_calls (s);
   return s;
 }
 
 /* A session with the key and these agent properties (as in
  * g_object_set), started (PLAYING) */
 static Session *
-session_new (MockRealtime * mock, const gchar * desc,
+openai_session_new (MockRealtime * mock, const gchar * desc,
     const gchar * first_property, ...)
 {
-  Session *s = session_create (mock, desc, TRUE);
+  Session *s = openai_session (mock, desc, TRUE);
   va_list args;
 
   va_start (args, first_property);
   if (first_property)
     g_object_set_valist (G_OBJECT (s->agent), first_property, args);
   va_end (args);
-  fail_if (gst_element_set_state (s->pipeline, GST_STATE_PLAYING) ==
-      GST_STATE_CHANGE_FAILURE);
+  session_start (s);
   return s;
-}
-
-static void
-session_free (Session * s)
-{
-  gst_element_set_state (s->pipeline, GST_STATE_NULL);
-  bus_log_free (s->log);
-  if (s->src)
-    gst_object_unref (s->src);
-  gst_object_unref (s->agent);
-  gst_object_unref (s->sinkpad);
-  gst_object_unref (s->pipeline);
-  g_ptr_array_unref (s->tool_calls);
-  g_byte_array_unref (s->answer);
-  gst_caps_replace (&s->caps, NULL);
-  g_mutex_clear (&s->lock);
-  g_cond_clear (&s->cond);
-  g_free (s);
-}
-
-/* The pipeline's messages (see buslog.h) */
-static gint
-session_wait (Session * s, guint from, const gchar * name,
-    const gchar * field, const gchar * value, guint timeout_ms)
-{
-  return bus_log_wait (s->log, from, name, field, value, timeout_ms);
-}
-
-static const GstStructure *
-session_msg (Session * s, gint i)
-{
-  return bus_log_get (s->log, i);
-}
-
-static guint
-session_count (Session * s, const gchar * name, const gchar * field,
-    const gchar * value)
-{
-  return bus_log_count (s->log, name, field, value);
-}
-
-static gint
-session_wait_connected (Session * s)
-{
-  gint i = session_wait (s, 0, "bidi_connection_start", NULL, NULL, WAIT_MS);
-
-  fail_unless (i >= 0, "the provider did not connect");
-  return i;
-}
-
-/* Pushes @pcm into the appsrc in 20 ms buffers */
-static void
-session_push (Session * s, GBytes * pcm)
-{
-  gsize size, i, chunk = MS_BYTES (20);
-  const guint8 *data = g_bytes_get_data (pcm, &size);
-
-  fail_unless (s->src != NULL);
-  for (i = 0; i < size; i += chunk) {
-    gsize n = MIN (chunk, size - i);
-    GstBuffer *buf = gst_buffer_new_memdup (data + i, n);
-    GstFlowReturn ret;
-
-    GST_BUFFER_PTS (buf) = gst_util_uint64_scale (s->pushed, GST_SECOND,
-        RATE * 2);
-    GST_BUFFER_DURATION (buf) = gst_util_uint64_scale (n, GST_SECOND, RATE * 2);
-    g_signal_emit_by_name (s->src, "push-buffer", buf, &ret);
-    gst_buffer_unref (buf);
-    fail_unless_equals_int (ret, GST_FLOW_OK);
-    s->pushed += n;
-  }
-}
-
-/* Waits until @n_bytes of the model's audio reached the sink */
-static gboolean
-session_wait_answer (Session * s, gsize n_bytes, guint timeout_ms)
-{
-  gint64 end = deadline (timeout_ms);
-  gboolean ok;
-
-  g_mutex_lock (&s->lock);
-  while (s->answer->len < n_bytes &&
-      g_cond_wait_until (&s->cond, &s->lock, end));
-  ok = s->answer->len >= n_bytes;
-  g_mutex_unlock (&s->lock);
-  return ok;
-}
-
-static gsize
-session_answer_len (Session * s)
-{
-  gsize n;
-
-  g_mutex_lock (&s->lock);
-  n = s->answer->len;
-  g_mutex_unlock (&s->lock);
-  return n;
 }
 
 /* The answer bytes at the sink from @offset on equal @pcm, and nothing
@@ -677,46 +459,6 @@ assert_answer_tail (Session * s, gsize offset, GBytes * pcm)
   g_mutex_unlock (&s->lock);
   fail_unless_equals_uint64 (len, offset + size);
   fail_unless (same, "the answer audio differs from what the server sent");
-}
-
-static guint64
-session_stat (Session * s, const gchar * field)
-{
-  GstStructure *st = NULL;
-  guint64 v = 0;
-
-  g_object_get (s->agent, "stats", &st, NULL);
-  fail_unless (st != NULL);
-  fail_unless (gst_structure_get_uint64 (st, field, &v), "no %s", field);
-  gst_structure_free (st);
-  return v;
-}
-
-/* Waits for the Nth tool-call signal; returns it (owned by the session) */
-static const GstStructure *
-session_wait_tool_call (Session * s, guint nth)
-{
-  gint64 end = deadline (WAIT_MS);
-  const GstStructure *st = NULL;
-
-  g_mutex_lock (&s->lock);
-  while (s->tool_calls->len <= nth &&
-      g_cond_wait_until (&s->cond, &s->lock, end));
-  if (s->tool_calls->len > nth)
-    st = g_ptr_array_index (s->tool_calls, nth);
-  g_mutex_unlock (&s->lock);
-  return st;
-}
-
-static guint
-session_n_tool_calls (Session * s)
-{
-  guint n;
-
-  g_mutex_lock (&s->lock);
-  n = s->tool_calls->len;
-  g_mutex_unlock (&s->lock);
-  return n;
 }
 
 /* No message (any field) mentions @secret */
@@ -808,7 +550,7 @@ GST_START_TEST (test_setup_request_defaults)
   /* the defaults, with organization and project headers */
   pc = gst_structure_new ("config", "organization", G_TYPE_STRING,
       "org-test123", "project", G_TYPE_STRING, "proj_test456", NULL);
-  s = session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
   gst_structure_free (pc);
   ev = first_session_update (mock, 0);
   session = jobj (json_node_get_object (ev), "session");
@@ -873,8 +615,8 @@ GST_START_TEST (test_setup_request_defaults)
   session_free (s);
 
   /* the element's model, and no extra headers */
-  s = session_new (mock, DESC_NO_INPUT, "model", "gpt-realtime-2025-08-28",
-      "builtin-tools", "", NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, "model",
+      "gpt-realtime-2025-08-28", "builtin-tools", "", NULL);
   ev = first_session_update (mock, 1);
   str = mock_realtime_get_path (mock, 1);
   fail_unless_equals_string (str, "/v1/realtime?model=gpt-realtime-2025-08-28");
@@ -935,7 +677,7 @@ GST_START_TEST (test_setup_session_fields)
       "max-output-tokens", G_TYPE_INT, 512,
       "speed", G_TYPE_DOUBLE, 1.25,
       "tool-choice", G_TYPE_STRING, "required", NULL);
-  s = session_new (mock, DESC_NO_INPUT, "provider-config", pc,
+  s = openai_session_new (mock, DESC_NO_INPUT, "provider-config", pc,
       "system-prompt", "You are a test assistant. Answer in one sentence.",
       "voice", "coral", "builtin-tools", "calculator", "tools", app_tools,
       NULL);
@@ -1023,7 +765,7 @@ GST_START_TEST (test_setup_turn_detection)
   pc = gst_structure_new ("config", "turn-detection", G_TYPE_STRING,
       "semantic_vad", "eagerness", G_TYPE_STRING, "high", "noise-reduction",
       G_TYPE_STRING, "far_field", NULL);
-  s = session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
   gst_structure_free (pc);
   ev = first_session_update (mock, 0);
   session = jobj (json_node_get_object (ev), "session");
@@ -1045,7 +787,7 @@ GST_START_TEST (test_setup_turn_detection)
   pc = gst_structure_new ("config", "turn-detection", G_TYPE_STRING, "none",
       "transcription-model", G_TYPE_STRING, "none", "noise-reduction",
       G_TYPE_STRING, "none", "output-modalities", G_TYPE_STRING, "text", NULL);
-  s = session_new (mock, DESC_NO_INPUT, "provider-config", pc, "voice",
+  s = openai_session_new (mock, DESC_NO_INPUT, "provider-config", pc, "voice",
       "voice_1234abcd", NULL);
   gst_structure_free (pc);
   ev = first_session_update (mock, 1);
@@ -1080,12 +822,12 @@ GST_START_TEST (test_setup_audio_waits)
   guint i, n_frames;
 
   mock_realtime_push_script (mock, script_session_created (NULL, "sess_a"));
-  s = session_new (mock, DESC_APPSRC, NULL);
+  s = openai_session_new (mock, DESC_APPSRC, NULL);
   json_node_unref (mock_event (mock, 0, "session.update", 0));
 
   /* the user speaks while the session is being configured: the audio is
    * held (in 40 ms chunks) */
-  session_push (s, before);
+  session_push_bytes (s, before, 20);
   end = deadline (WAIT_MS);
   while (session_stat (s, "input-queued-ms") < 400 &&
       g_get_monotonic_time () < end)
@@ -1102,7 +844,7 @@ GST_START_TEST (test_setup_audio_waits)
   mock_realtime_script_send_session_updated (sc);
   mock_realtime_run (mock, 0, sc);
   session_wait_connected (s);
-  session_push (s, after);
+  session_push_bytes (s, after, 20);
   fail_unless (mock_realtime_wait_audio_bytes (mock, 0, MS_BYTES (600),
           WAIT_MS));
 
@@ -1212,7 +954,8 @@ GST_START_TEST (test_golden_turn)
   mock_realtime_script_add_golden (sc, g_bytes_get_data (pcm, NULL),
       g_bytes_get_size (pcm));
   mock_realtime_push_script (mock, sc);
-  s = session_new (mock, DESC_APPSRC, "system-prompt", "Tell stories.", NULL);
+  s = openai_session_new (mock, DESC_APPSRC, "system-prompt",
+      "Tell stories.", NULL);
   i_conn = session_wait_connected (s);
   st = session_msg (s, i_conn);
   fail_unless_equals_string (gst_structure_get_string (st, "model"),
@@ -1220,7 +963,7 @@ GST_START_TEST (test_golden_turn)
   fail_unless (gst_structure_get_string (st, "connection_id") != NULL);
 
   /* the user asks */
-  session_push (s, question);
+  session_push_bytes (s, question, 20);
   i_done = session_wait (s, i_conn, "bidi_response_complete", NULL, NULL,
       WAIT_MS);
   fail_unless (i_done > i_conn, "the answer did not complete");
@@ -1420,7 +1163,7 @@ GST_START_TEST (test_barge_in)
   script_answer_start (sc, "resp_B", "item_B", "One two three four five "
       "six seven eight nine ten.", pcm);
   mock_realtime_push_script (mock, sc);
-  s = session_new (mock, DESC_LIVE, NULL);
+  s = openai_session_new (mock, DESC_LIVE, NULL);
   session_wait_connected (s);
 
   /* a second of it plays, then the user talks */
@@ -1496,7 +1239,7 @@ GST_START_TEST (test_barge_in_client_cancel)
   mock_realtime_push_script (mock, sc);
   pc = gst_structure_new ("config", "interrupt-response", G_TYPE_BOOLEAN,
       FALSE, NULL);
-  s = session_new (mock, DESC_LIVE, "provider-config", pc, NULL);
+  s = openai_session_new (mock, DESC_LIVE, "provider-config", pc, NULL);
   gst_structure_free (pc);
   session_wait_connected (s);
 
@@ -1590,7 +1333,7 @@ GST_START_TEST (test_interrupt_signal)
   mock_realtime_script_wait (sc, "conversation.item.create", 1, WAIT_MS);
   mock_realtime_script_send_session_updated (sc);
   mock_realtime_push_script (mock, sc);
-  s = session_new (mock, DESC_LIVE, NULL);
+  s = openai_session_new (mock, DESC_LIVE, NULL);
   /* nothing to interrupt yet (asked before the connection is up: once it
    * is, the answer starts with the first audio the mock gets, and a slow
    * machine may ask after that) */
@@ -1686,7 +1429,7 @@ GST_START_TEST (test_send_text)
   gint i_done;
 
   mock_realtime_push_script (mock, sc);
-  s = session_new (mock, DESC_NO_INPUT, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, NULL);
   json_node_unref (mock_event (mock, 0, "session.update", 0));
 
   /* typed before the session is ready: it waits */
@@ -1792,7 +1535,7 @@ GST_START_TEST (test_send_image)
   png = make_png ();
   webp = g_bytes_new_static (webp_data, sizeof (webp_data));
   mock_realtime_push_script (mock, script_setup ("sess_img"));
-  s = session_new (mock, DESC_NO_INPUT, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, NULL);
   session_wait_connected (s);
 
   g_signal_emit_by_name (s->agent, "send-image", png, "image/png", &ok);
@@ -2083,7 +1826,7 @@ GST_START_TEST (test_tool_call_unknown_and_timeout)
   script_answer (sc, "resp_U3", "item_U3", "Sorry, I could not do that.",
       pcm);
   mock_realtime_push_script (mock, sc);
-  s = session_new (mock, DESC_NO_INPUT, "builtin-tools", "", "tools",
+  s = openai_session_new (mock, DESC_NO_INPUT, "builtin-tools", "", "tools",
       app_tools, "tool-timeout", 400, NULL);
   session_wait_connected (s);
   g_signal_emit_by_name (s->agent, "send-text", "Launch and check.", &ok);
@@ -2153,7 +1896,7 @@ GST_START_TEST (test_tool_call_app)
   mock_realtime_script_wait (sc, "response.create", 1, WAIT_MS);
   script_answer (sc, "resp_T2", "item_T2", "It is 18 degrees in Paris.", pcm);
   mock_realtime_push_script (mock, sc);
-  s = session_new (mock, DESC_NO_INPUT, "builtin-tools", "calculator",
+  s = openai_session_new (mock, DESC_NO_INPUT, "builtin-tools", "calculator",
       "tools", app_tools, NULL);
   session_wait_connected (s);
   g_signal_emit_by_name (s->agent, "send-text", "Weather in Paris?", &ok);
@@ -2239,7 +1982,8 @@ GST_START_TEST (test_tool_call_builtin)
   mock_realtime_script_wait (sc, "response.create", 1, WAIT_MS);
   script_answer (sc, "resp_C2", "item_C2", "That is 1200.", pcm);
   mock_realtime_push_script (mock, sc);
-  s = session_new (mock, DESC_NO_INPUT, "builtin-tools", "calculator", NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, "builtin-tools",
+      "calculator", NULL);
   session_wait_connected (s);
   g_signal_emit_by_name (s->agent, "send-text", "What is 25 times 48?", &ok);
   fail_unless (ok);
@@ -2306,7 +2050,7 @@ GST_START_TEST (test_server_error)
   mock_realtime_script_wait (sc, "response.create", 1, WAIT_MS);
   script_answer (sc, "resp_E", "item_E", "Still here.", pcm);
   mock_realtime_push_script (mock, sc);
-  s = session_new (mock, DESC_NO_INPUT, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, NULL);
   session_wait_connected (s);
 
   i_err = session_wait (s, 0, "bidi_error", NULL, NULL, WAIT_MS);
@@ -2358,7 +2102,7 @@ GST_START_TEST (test_server_error_fatal)
   gint i_err, i_close, i_error;
 
   mock_realtime_push_script (mock, script_session_created (NULL, "sess_f"));
-  s = session_new (mock, DESC_NO_INPUT, "voice", "shimmerx", NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, "voice", "shimmerx", NULL);
   /* an error about that very session.update */
   ev = mock_event (mock, 0, "session.update", 0);
   fail_unless (jstr (json_node_get_object (ev), "event_id") != NULL,
@@ -2403,7 +2147,7 @@ GST_START_TEST (test_server_error_fatal)
       "\"Incorrect API key provided: " KEY ".\",\"param\":null,"
       "\"event_id\":null}}");
   mock_realtime_push_script (mock, sc);
-  s = session_new (mock, DESC_NO_INPUT, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, NULL);
   session_wait_connected (s);
   i_err = session_wait (s, 0, "bidi_error", "code", "not_authorized", WAIT_MS);
   fail_unless (i_err >= 0);
@@ -2449,7 +2193,7 @@ run_unauthorized (MockRealtime * mock, guint first_conn)
   /* the upgrade, then the same request again to read the body */
   mock_realtime_push_reject (mock, 401, refusal);
   mock_realtime_push_reject (mock, 401, refusal);
-  s = session_new (mock, DESC_NO_INPUT, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, NULL);
 
   i_error = session_wait (s, 0, "error", NULL, NULL, WAIT_MS);
   fail_unless (i_error >= 0, "no ERROR message");
@@ -2501,7 +2245,7 @@ GST_START_TEST (test_missing_key)
   gint i_error;
 
   g_unsetenv ("OPENAI_API_KEY");
-  s = session_create (mock, DESC_NO_INPUT, FALSE);
+  s = openai_session (mock, DESC_NO_INPUT, FALSE);
   fail_unless_equals_int (gst_element_set_state (s->pipeline,
           GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
   i_error = session_wait (s, 0, "error", NULL, NULL, WAIT_MS);
@@ -2522,7 +2266,7 @@ GST_START_TEST (test_missing_key)
           "OPENAI_API_KEY") != NULL);
   session_free (s);
   /* an empty key is no key */
-  s = session_create (mock, DESC_NO_INPUT, FALSE);
+  s = openai_session (mock, DESC_NO_INPUT, FALSE);
   g_object_set (s->agent, "api-key", "", NULL);
   fail_unless_equals_int (gst_element_set_state (s->pipeline,
           GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
@@ -2588,17 +2332,17 @@ GST_START_TEST (test_reconnect)
   script_answer (sc, "resp_2", "item_A2", "A fox.", pcm2);
   mock_realtime_push_script (mock, sc);
 
-  s = session_new (mock, DESC_APPSRC, NULL);
+  s = openai_session_new (mock, DESC_APPSRC, NULL);
   i_start = session_wait_connected (s);
   conn_id = gst_structure_get_string (session_msg (s, i_start),
       "connection_id");
-  session_push (s, q1);
+  session_push_bytes (s, q1, 20);
 
   /* the drop cuts the answer; the user speaks during the gap */
   i_done1 = session_wait (s, i_start, "bidi_response_complete",
       "response_id", "resp_1", WAIT_MS);
   fail_unless (i_done1 > i_start);
-  session_push (s, q2);
+  session_push_bytes (s, q2, 20);
 
   i_restart = session_wait (s, i_start, "bidi_connection_restart", NULL,
       NULL, WAIT_MS);
@@ -2726,7 +2470,7 @@ GST_START_TEST (test_preemptive_renew)
   mock_realtime_push_script (mock, script_setup ("sess_n2"));
 
   pc = gst_structure_new ("config", "max-session-s", G_TYPE_INT, 1, NULL);
-  s = session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
   gst_structure_free (pc);
   session_wait_connected (s);
   g_signal_emit_by_name (s->agent, "send-text", "Tell me something long.",
@@ -2780,7 +2524,7 @@ GST_START_TEST (test_tls)
   mock_realtime_push_script (mock, script_setup ("sess_tls"));
 
   /* untrusted: an error, and no upgrade request (which holds the key) */
-  s = session_new (mock, DESC_NO_INPUT, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, NULL);
   i_error = session_wait (s, 0, "error", NULL, NULL, WAIT_MS);
   fail_unless (i_error >= 0, "an untrusted server was accepted");
   fail_unless (strstr (gst_structure_get_string (session_msg (s, i_error),
@@ -2789,7 +2533,7 @@ GST_START_TEST (test_tls)
   fail_unless_equals_int (mock_realtime_n_connections (mock), 0);
 
   /* trusted through ssl-ca-file */
-  s = session_new (mock, DESC_NO_INPUT, "ssl-ca-file", tc.cert, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, "ssl-ca-file", tc.cert, NULL);
   session_wait_connected (s);
   session_free (s);
   fail_unless_equals_int (mock_realtime_n_connections (mock), 1);
@@ -2856,7 +2600,7 @@ GST_START_TEST (test_env_key_and_messages)
 
   mock_realtime_push_script (mock, script_setup ("sess_env"));
   g_setenv ("OPENAI_API_KEY", KEY, TRUE);
-  s = session_create (mock, DESC_NO_INPUT, FALSE);
+  s = openai_session (mock, DESC_NO_INPUT, FALSE);
   g_object_set (s->agent, "messages", "["
       "{\"role\": \"user\", \"content\": [{\"text\": \"My name is Ada.\"}]},"
       "{\"role\": \"assistant\", \"content\": [{\"text\": \"Hello Ada.\"},"
@@ -2923,7 +2667,7 @@ GST_START_TEST (test_reconnect_gives_up)
 
   pc = gst_structure_new ("config", "reconnect-attempts", G_TYPE_INT, 2,
       "reconnect-delay-ms", G_TYPE_INT, 10, NULL);
-  s = session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
   gst_structure_free (pc);
   session_wait_connected (s);
   i_error = session_wait (s, 0, "error", NULL, NULL, WAIT_MS);
@@ -2962,7 +2706,7 @@ GST_START_TEST (test_reconnect_drop)
   mock_realtime_push_script (mock, sc);
 
   pc = gst_structure_new ("config", "reconnect-delay-ms", G_TYPE_INT, 20, NULL);
-  s = session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
   gst_structure_free (pc);
   session_wait_connected (s);
   i_restart = session_wait (s, 0, "bidi_connection_restart", NULL, NULL,
@@ -3051,7 +2795,7 @@ GST_START_TEST (test_bad_messages)
   mock_realtime_script_wait (sc, "response.create", 1, WAIT_MS);
   script_answer (sc, "resp_OK", "item_OK", "All good.", pcm);
   mock_realtime_push_script (mock, sc);
-  s = session_new (mock, DESC_NO_INPUT, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, NULL);
   session_wait_connected (s);
 
   /* each malformed message is reported, in order */
@@ -3130,7 +2874,7 @@ GST_START_TEST (test_oversized_message)
   /* room for a 100 ms audio delta (6.4 kB of base64), not for 32 kB */
   pc = gst_structure_new ("config", "max-message-size", G_TYPE_INT, 16384,
       NULL);
-  s = session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
   gst_structure_free (pc);
   session_wait_connected (s);
 
@@ -3183,9 +2927,9 @@ GST_START_TEST (test_no_secret_in_logs)
   mock_realtime_script_add_golden (sc, g_bytes_get_data (pcm, NULL),
       g_bytes_get_size (pcm));
   mock_realtime_push_script (mock, sc);
-  s = session_new (mock, DESC_APPSRC, NULL);
+  s = openai_session_new (mock, DESC_APPSRC, NULL);
   session_wait_connected (s);
-  session_push (s, question);
+  session_push_bytes (s, question, 20);
   fail_unless (session_wait (s, 0, "bidi_response_complete", NULL, NULL,
           WAIT_MS) >= 0);
   assert_answer_tail (s, 0, pcm);
