@@ -171,7 +171,6 @@ typedef struct
   gint content_index;
   guint64 audio_bytes;          /* audio received for it */
   GString *transcript;          /* deltas, then the final text */
-  gboolean transcript_done;
   guint64 heard_ms;             /* G_MAXUINT64: not interrupted */
 } OutItem;
 
@@ -261,35 +260,12 @@ string_free (GString * s)
   g_string_free (s, TRUE);
 }
 
-/* Text from outside (the application, the server) as valid UTF-8, at most
- * @max bytes (cut at a character boundary). */
-static gchar *
-make_valid (const gchar * text, gsize max)
-{
-  gchar *valid = g_utf8_make_valid (text ? text : "", -1);
-
-  if (strlen (valid) > max) {
-    const gchar *end = g_utf8_find_prev_char (valid, valid + max + 1);
-    valid[end ? end - valid : 0] = '\0';
-  }
-  return valid;
-}
-
-static gboolean
-is_blank (const gchar * s)
-{
-  for (; s && *s; s++)
-    if (!g_ascii_isspace (*s))
-      return FALSE;
-  return TRUE;
-}
-
 /* A call id as OpenAI accepts it (at most 32 characters). Applied the same
  * way to calls and to their results, so they still match. */
 static gchar *
 wire_call_id (const gchar * id)
 {
-  gchar *valid = make_valid (id, 256);
+  gchar *valid = gst_bidi_realtime_make_valid (id, 256);
 
   if (g_utf8_strlen (valid, -1) > MAX_CALL_ID)
     *g_utf8_offset_to_pointer (valid, MAX_CALL_ID) = '\0';
@@ -363,16 +339,6 @@ settings_free (Settings * s)
   g_free (s);
 }
 
-/* Header values: printable, one line. */
-static gboolean
-header_value_ok (const gchar * v)
-{
-  for (; *v; v++)
-    if ((guchar) * v < 0x20 || *v == 0x7f)
-      return FALSE;
-  return TRUE;
-}
-
 /* Tools from the element ({name, description, parameters}, or a Strands
  * spec with input_schema / inputSchema {json: schema}) into the GA shape:
  * {type: "function", name, description, parameters}. */
@@ -406,40 +372,6 @@ parse_tools (const gchar * tools_json, JsonArray ** out, GError ** error)
   else
     json_array_unref (tools);
   return TRUE;
-}
-
-/* The endpoint: the element's url or the default, with ?model=. */
-static gchar *
-make_url (const gchar * base, const gchar * model, GError ** error)
-{
-  GUri *uri;
-  gchar *url, *escaped;
-  const gchar *query;
-
-  if (!(uri = gst_bidi_realtime_parse_ws_url (base, "url", error)))
-    return NULL;
-
-  query = g_uri_get_query (uri);
-  if (query && (g_str_has_prefix (query, "model=") ||
-          strstr (query, "&model="))) {
-    url = g_uri_to_string (uri);
-  } else {
-    GUri *with_model;
-    gchar *q;
-
-    escaped = g_uri_escape_string (model, NULL, FALSE);
-    q = query && *query ? g_strdup_printf ("%s&model=%s", query, escaped) :
-        g_strdup_printf ("model=%s", escaped);
-    with_model = g_uri_build (G_URI_FLAGS_ENCODED, g_uri_get_scheme (uri),
-        NULL, g_uri_get_host (uri), g_uri_get_port (uri),
-        g_uri_get_path (uri), q, NULL);
-    url = g_uri_to_string (with_model);
-    g_uri_unref (with_model);
-    g_free (q);
-    g_free (escaped);
-  }
-  g_uri_unref (uri);
-  return url;
 }
 
 static gboolean
@@ -509,12 +441,13 @@ settings_parse (const GstBidiProviderConfig * config, gchar ** url,
 
   s->model = g_strdup (config->model && *config->model ? config->model :
       DEFAULT_MODEL);
-  *url = make_url (config->url && *config->url ? config->url : DEFAULT_URL,
-      s->model, error);
+  *url = gst_bidi_realtime_ws_url_with_param (config->url && *config->url ?
+      config->url : DEFAULT_URL, "model", s->model, error);
   if (!*url)
     goto fail;
   if (config->instructions && *config->instructions)
-    s->instructions = make_valid (config->instructions, 256 * 1024);
+    s->instructions = gst_bidi_realtime_make_valid (config->instructions,
+        256 * 1024);
   s->voice = g_strdup (config->voice && *config->voice ? config->voice :
       DEFAULT_VOICE);
   if (!voice_ok (s->voice))
@@ -571,12 +504,13 @@ settings_parse (const GstBidiProviderConfig * config, gchar ** url,
     if ((str = gst_structure_get_string (pc, "transcription-model"))) {
       g_free (s->transcription_model);
       s->transcription_model = (*str && g_strcmp0 (str, "none") != 0) ?
-          make_valid (str, 256) : NULL;
+          gst_bidi_realtime_make_valid (str, 256) : NULL;
     }
     if ((str = gst_structure_get_string (pc, "transcription-language")) && *str)
-      s->transcription_language = make_valid (str, 64);
+      s->transcription_language = gst_bidi_realtime_make_valid (str, 64);
     if ((str = gst_structure_get_string (pc, "transcription-prompt")) && *str)
-      s->transcription_prompt = make_valid (str, MAX_TEXT_SIZE);
+      s->transcription_prompt = gst_bidi_realtime_make_valid (str,
+          MAX_TEXT_SIZE);
     if ((str = gst_structure_get_string (pc, "organization")))
       s->organization = g_strdup (str);
     if ((str = gst_structure_get_string (pc, "project")))
@@ -586,8 +520,9 @@ settings_parse (const GstBidiProviderConfig * config, gchar ** url,
     s->organization = g_strdup (g_getenv ("OPENAI_ORG_ID"));
   if (!s->project && g_getenv ("OPENAI_PROJECT_ID"))
     s->project = g_strdup (g_getenv ("OPENAI_PROJECT_ID"));
-  if ((s->organization && !header_value_ok (s->organization)) ||
-      (s->project && !header_value_ok (s->project))) {
+  if ((s->organization &&
+          !gst_bidi_realtime_header_value_ok (s->organization)) ||
+      (s->project && !gst_bidi_realtime_header_value_ok (s->project))) {
     config_error (error, "\"organization\" and \"project\" must be printable "
         "text on one line");
     goto fail;
@@ -789,7 +724,7 @@ send_message_items (GstBidiOpenAIProvider * self, const GstBidiMessage * m)
       } else if (b->type == GST_BIDI_BLOCK_TOOL_USE && pass == 1) {
         JsonObject *item = json_object_new ();
         gchar *id = wire_call_id (b->tool_use_id);
-        gchar *name = make_valid (b->name, 256);
+        gchar *name = gst_bidi_realtime_make_valid (b->name, 256);
 
         json_object_set_string_member (item, "type", "function_call");
         json_object_set_string_member (item, "call_id", id);
@@ -802,7 +737,7 @@ send_message_items (GstBidiOpenAIProvider * self, const GstBidiMessage * m)
       }
     }
     if (pass == 0 && text && *text) {
-      gchar *valid = make_valid (text, MAX_TEXT_SIZE);
+      gchar *valid = gst_bidi_realtime_make_valid (text, MAX_TEXT_SIZE);
 
       send_item (self, message_item (m->assistant ? "assistant" : "user",
               valid));
@@ -886,17 +821,31 @@ settle_done_cb (gpointer user_data)
  * Server events
  * ------------------------------------------------------------------------ */
 
+/* The assistant item @item_id of @r (nullable), or NULL; its index in
+ * @index */
+static OutItem *
+out_item_find (Response * r, const gchar * item_id, guint * index)
+{
+  guint i;
+
+  for (i = 0; r && item_id && i < r->items->len; i++) {
+    OutItem *item = g_ptr_array_index (r->items, i);
+    if (g_strcmp0 (item->item_id, item_id) == 0) {
+      *index = i;
+      return item;
+    }
+  }
+  return NULL;
+}
+
 static OutItem *
 out_item_get (Response * r, const gchar * item_id, gint content_index)
 {
   OutItem *item;
   guint i;
 
-  for (i = 0; i < r->items->len; i++) {
-    item = g_ptr_array_index (r->items, i);
-    if (g_strcmp0 (item->item_id, item_id) == 0)
-      return item;
-  }
+  if ((item = out_item_find (r, item_id, &i)))
+    return item;
   if (r->items->len >= MAX_OUT_ITEMS)
     return NULL;
   item = g_new0 (OutItem, 1);
@@ -1024,7 +973,7 @@ on_assistant_delta (GstBidiOpenAIProvider * self, JsonObject * ev)
 
   if (!delta || !*delta)
     return;
-  text = make_valid (delta, MAX_TEXT_SIZE);
+  text = gst_bidi_realtime_make_valid (delta, MAX_TEXT_SIZE);
   if (item && item->transcript->len + strlen (text) <= MAX_TEXT_SIZE)
     g_string_append (item->transcript, text);
   emit (self, gst_bidi_event_new_transcript ("assistant", text, FALSE,
@@ -1042,11 +991,10 @@ on_assistant_done (GstBidiOpenAIProvider * self, JsonObject * ev,
   OutItem *item = r && item_id ? out_item_get (r, item_id, 0) : NULL;
   gchar *text;
 
-  text = make_valid (final ? final : (item ? item->transcript->str : ""),
-      MAX_TEXT_SIZE);
+  text = gst_bidi_realtime_make_valid (final ? final :
+      (item ? item->transcript->str : ""), MAX_TEXT_SIZE);
   if (item) {
     g_string_assign (item->transcript, text);
-    item->transcript_done = TRUE;
   }
   GST_DEBUG_OBJECT (self, "assistant said: %s", text);
   emit (self, gst_bidi_event_new_transcript ("assistant", text, TRUE, text));
@@ -1061,9 +1009,9 @@ on_user_delta (GstBidiOpenAIProvider * self, JsonObject * ev)
   GString *acc = NULL;
   gchar *text;
 
-  if (!delta || is_blank (delta))
+  if (!delta || gst_bidi_realtime_is_blank (delta))
     return;
-  text = make_valid (delta, MAX_TEXT_SIZE);
+  text = gst_bidi_realtime_make_valid (delta, MAX_TEXT_SIZE);
   if (item_id) {
     acc = g_hash_table_lookup (self->user_transcripts, item_id);
     if (!acc && g_hash_table_size (self->user_transcripts) <
@@ -1093,7 +1041,7 @@ on_user_done (GstBidiOpenAIProvider * self, JsonObject * ev)
         "text; ignored");
     return;
   }
-  text = make_valid (transcript, MAX_TEXT_SIZE);
+  text = gst_bidi_realtime_make_valid (transcript, MAX_TEXT_SIZE);
   GST_DEBUG_OBJECT (self, "user said: %s", text);
   emit (self, gst_bidi_event_new_transcript ("user", text, TRUE, text));
   g_free (text);
@@ -1269,7 +1217,8 @@ on_response_done (GstBidiOpenAIProvider * self, JsonObject * ev)
     g_free (resp_id);
     return;
   }
-  if (!emit (self, gst_bidi_event_new_response_complete (resp_id, stop_reason))) {
+  if (!emit (self, gst_bidi_event_new_response_complete (resp_id,
+              stop_reason))) {
     g_free (resp_id);
     return;
   }
@@ -1361,22 +1310,6 @@ on_server_error (GstBidiOpenAIProvider * self, JsonObject * ev)
   gst_bidi_realtime_provider_check_idle (BASE (self));
 }
 
-/* An assistant item of the latest response */
-static OutItem *
-find_out_item (GstBidiOpenAIProvider * self, const gchar * item_id)
-{
-  guint i;
-
-  if (!self->resp || !item_id)
-    return NULL;
-  for (i = 0; i < self->resp->items->len; i++) {
-    OutItem *item = g_ptr_array_index (self->resp->items, i);
-    if (g_strcmp0 (item->item_id, item_id) == 0)
-      return item;
-  }
-  return NULL;
-}
-
 /* The server cut the transcript of an item we truncated: ask for it, so
  * that a replay keeps exactly what is left (the proportional cut is an
  * estimate). */
@@ -1385,8 +1318,9 @@ on_item_truncated (GstBidiOpenAIProvider * self, JsonObject * ev)
 {
   const gchar *item_id = gst_bidi_json_get_string (ev, "item_id");
   JsonObject *obj;
+  guint i;
 
-  if (!find_out_item (self, item_id))
+  if (!out_item_find (self->resp, item_id, &i))
     return;
   obj = client_event ("conversation.item.retrieve");
   json_object_set_string_member (obj, "item_id", item_id);
@@ -1399,14 +1333,21 @@ on_item_retrieved (GstBidiOpenAIProvider * self, JsonObject * ev)
   JsonObject *item = gst_bidi_json_get_object (ev, "item");
   const gchar *item_id = gst_bidi_json_get_string (item, "id");
   JsonNode *content = item ? json_object_get_member (item, "content") : NULL;
-  OutItem *out = find_out_item (self, item_id);
   GString *text;
   JsonArray *parts;
-  guint i;
+  guint i, n;
 
-  if (!out || !content || !JSON_NODE_HOLDS_ARRAY (content))
+  if (!out_item_find (self->resp, item_id, &n) || !content ||
+      !JSON_NODE_HOLDS_ARRAY (content))
     return;
+  /* the answer's items before this one were heard whole, those after it
+   * not at all */
   text = g_string_new (NULL);
+  for (i = 0; i < n; i++) {
+    OutItem *before = g_ptr_array_index (self->resp->items, i);
+    if (before->transcript->len > 0)
+      g_string_append_printf (text, "%s ", before->transcript->str);
+  }
   parts = json_node_get_array (content);
   for (i = 0; i < json_array_get_length (parts); i++) {
     JsonNode *n = json_array_get_element (parts, i);
@@ -1420,22 +1361,6 @@ on_item_retrieved (GstBidiOpenAIProvider * self, JsonObject * ev)
       g_string_append (text, t);
   }
   GST_DEBUG_OBJECT (self, "the server kept of %s: \"%s\"", item_id, text->str);
-  /* the answer's items before this one were heard whole, those after it
-   * not at all */
-  for (i = self->resp->items->len; i > 0; i--) {
-    OutItem *before = g_ptr_array_index (self->resp->items, i - 1);
-
-    if (before == out)
-      break;
-  }
-  for (; i > 1; i--) {
-    OutItem *before = g_ptr_array_index (self->resp->items, i - 2);
-
-    if (before->transcript->len > 0) {
-      g_string_prepend_c (text, ' ');
-      g_string_prepend (text, before->transcript->str);
-    }
-  }
   gst_bidi_realtime_provider_set_heard_answer (BASE (self), text->str);
   g_string_free (text, TRUE);
 }
@@ -1479,8 +1404,8 @@ gst_bidi_openai_provider_handle_message (GstBidiRealtimeProvider * base,
   } else if (strcmp (type,
           "conversation.item.input_audio_transcription.segment") == 0) {
     const gchar *text = gst_bidi_json_get_string (ev, "text");
-    if (text && !is_blank (text)) {
-      gchar *valid = make_valid (text, MAX_TEXT_SIZE);
+    if (text && !gst_bidi_realtime_is_blank (text)) {
+      gchar *valid = gst_bidi_realtime_make_valid (text, MAX_TEXT_SIZE);
       emit (self, gst_bidi_event_new_transcript ("user", valid, TRUE, valid));
       g_free (valid);
     }
@@ -1658,7 +1583,7 @@ gst_bidi_openai_provider_send_text (GstBidiRealtimeProvider * base,
     const gchar * text, const gchar * role)
 {
   GstBidiOpenAIProvider *self = GST_BIDI_OPENAI_PROVIDER (base);
-  gchar *valid = make_valid (text, MAX_TEXT_SIZE);
+  gchar *valid = gst_bidi_realtime_make_valid (text, MAX_TEXT_SIZE);
 
   if (g_strcmp0 (role, "system") != 0 && g_strcmp0 (role, "assistant") != 0)
     role = "user";
@@ -1871,6 +1796,19 @@ gst_bidi_openai_provider_resume (GstBidiRealtimeProvider * base)
 }
 
 /* What belonged to the connection that went */
+static void
+forget_connection (GstBidiOpenAIProvider * self)
+{
+  if (self->user_transcripts)
+    g_hash_table_remove_all (self->user_transcripts);
+  self->user_speaking = FALSE;
+  self->awaiting_until = 0;
+  self->audio_since_commit = 0;
+  g_clear_pointer (&self->create_event_id, g_free);
+  g_clear_pointer (&self->commit_event_id, g_free);
+  g_clear_pointer (&self->update_event_id, g_free);
+}
+
 static gboolean
 gst_bidi_openai_provider_connection_lost (GstBidiRealtimeProvider * base)
 {
@@ -1886,16 +1824,10 @@ gst_bidi_openai_provider_connection_lost (GstBidiRealtimeProvider * base)
     }
     g_free (resp_id);
   }
-  g_hash_table_remove_all (self->user_transcripts);
-  self->user_speaking = FALSE;
   /* an answer asked for and not started yet is asked for again */
   if (self->create_event_id && awaiting_response (self))
     self->want_response = TRUE;
-  self->awaiting_until = 0;
-  self->audio_since_commit = 0;
-  g_clear_pointer (&self->create_event_id, g_free);
-  g_clear_pointer (&self->commit_event_id, g_free);
-  g_clear_pointer (&self->update_event_id, g_free);
+  forget_connection (self);
   return TRUE;
 }
 
@@ -1918,17 +1850,9 @@ gst_bidi_openai_provider_reset (GstBidiRealtimeProvider * base)
 
   gst_bidi_realtime_provider_clear_timer (&self->settle_timer);
   g_clear_pointer (&self->resp, response_free);
-  if (self->user_transcripts)
-    g_hash_table_remove_all (self->user_transcripts);
-  g_clear_pointer (&self->update_event_id, g_free);
-  g_clear_pointer (&self->create_event_id, g_free);
-  g_clear_pointer (&self->commit_event_id, g_free);
-  settings_free (self->run);
-  self->run = NULL;
-  self->audio_since_commit = 0;
-  self->user_speaking = self->settling = FALSE;
-  self->want_response = self->server_interrupting = FALSE;
-  self->awaiting_until = 0;
+  forget_connection (self);
+  g_clear_pointer (&self->run, settings_free);
+  self->settling = self->want_response = self->server_interrupting = FALSE;
 }
 
 /* ------------------------------------------------------------------------
@@ -1983,11 +1907,13 @@ gst_bidi_openai_provider_class_init (GstBidiOpenAIProviderClass * klass)
       GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_send_history);
   rt_class->handle_message =
       GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_handle_message);
-  rt_class->send_audio = GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_send_audio);
+  rt_class->send_audio =
+      GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_send_audio);
   rt_class->send_text = GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_send_text);
   rt_class->check_image =
       GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_check_image);
-  rt_class->send_image = GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_send_image);
+  rt_class->send_image =
+      GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_send_image);
   rt_class->send_tool_result =
       GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_send_tool_result);
   rt_class->tool_results_done =

@@ -239,25 +239,6 @@ input_free (Input * in)
   g_free (in);
 }
 
-static gboolean
-is_blank (const gchar * s)
-{
-  for (; s && *s; s++)
-    if (!g_ascii_isspace (*s))
-      return FALSE;
-  return TRUE;
-}
-
-/* Header values: printable, one line. */
-static gboolean
-header_value_ok (const gchar * v)
-{
-  for (; *v; v++)
-    if ((guchar) * v < 0x20 || *v == 0x7f)
-      return FALSE;
-  return TRUE;
-}
-
 void
 gst_bidi_realtime_provider_clear_timer (GSource ** timer)
 {
@@ -519,7 +500,7 @@ take_replay (GstBidiRealtimeProvider * self)
         gst_bidi_heard_text (all->str, priv->answer_heard_ms, total_ms);
     g_string_free (all, TRUE);
   }
-  if (text && !is_blank (text))
+  if (text && !gst_bidi_realtime_is_blank (text))
     json_array_add_object_element (messages, text_message (TRUE, text));
   g_free (text);
 
@@ -691,7 +672,7 @@ gst_bidi_realtime_provider_call_ready (GstBidiRealtimeProvider * self,
 
   if (!args)
     args = c->args->str;
-  input = g_strdup (args && !is_blank (args) ? args : "{}");
+  input = g_strdup (args && !gst_bidi_realtime_is_blank (args) ? args : "{}");
   obj = gst_bidi_json_parse_object (input, strlen (input), MAX_ARGS_SIZE,
       MAX_JSON_DEPTH, NULL);
   if (!obj) {
@@ -1249,7 +1230,7 @@ read_settings (GstBidiRealtimeProvider * self,
   key = find_api_key (klass, config);
   if (!key)
     goto no_key;
-  if (!header_value_ok (key))
+  if (!gst_bidi_realtime_header_value_ok (key))
     goto bad_key;
 
   if (!(url = klass->configure (self, config, error)))

@@ -10,11 +10,12 @@
 /* A WebSocket connection carrying JSON objects: see gstbidiws.h.
  *
  * Lifetime: GstBidiWs is reference counted. The owner holds one reference
- * until gst_bidi_transport_close(); every asynchronous operation in flight holds
- * another (given as its user_data) and drops it in its callback, so a
- * callback never finds freed memory. gst_bidi_transport_close() marks the object
- * detached and cancels: callbacks that still come see that and do
- * nothing. The SoupWebsocketConnection's signal handlers are disconnected
+ * until gst_bidi_transport_close(); every asynchronous operation in
+ * flight holds another (given as its user_data) and drops it in its
+ * callback, so a callback never finds freed memory.
+ * gst_bidi_transport_close() marks the object detached and cancels:
+ * callbacks that still come see that and do nothing. The
+ * SoupWebsocketConnection's signal handlers are disconnected
  * at close; a connection that was open is closed politely and kept until
  * libsoup says it is closed (it sends the close frame and waits at most a
  * few seconds for the server's).
