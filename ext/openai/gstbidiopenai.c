@@ -186,8 +186,7 @@ struct _GstBidiOpenAIProvider
 {
   GstBidiRealtimeProvider parent;
 
-  /* Written by configure (application thread, before start) and start;
-   * then read on the network thread only, until stop */
+  /* network thread only: made by start, freed by stop */
   Settings *run;
 
   /* network thread only */
@@ -1493,8 +1492,8 @@ gst_bidi_openai_provider_handle_message (GstBidiRealtimeProvider * base,
  * ------------------------------------------------------------------------ */
 
 static gchar *
-gst_bidi_openai_provider_configure (GstBidiRealtimeProvider * base,
-    const GstBidiProviderConfig * config, GError ** error)
+gst_bidi_openai_provider_parse_settings (GstBidiRealtimeProvider * base,
+    const GstBidiProviderConfig * config, gboolean keep, GError ** error)
 {
   GstBidiOpenAIProvider *self = GST_BIDI_OPENAI_PROVIDER (base);
   Settings *s;
@@ -1502,6 +1501,10 @@ gst_bidi_openai_provider_configure (GstBidiRealtimeProvider * base,
 
   if (!(s = settings_parse (config, &url, error)))
     return NULL;
+  if (!keep) {
+    settings_free (s);
+    return url;
+  }
   settings_free (self->run);
   self->run = s;
   GST_INFO_OBJECT (self, "model %s, voice %s, turn detection %s, %u tools",
@@ -1898,7 +1901,8 @@ gst_bidi_openai_provider_class_init (GstBidiOpenAIProviderClass * klass)
   rt_class->key_env = "OPENAI_API_KEY";
   rt_class->in_bytes_per_ms = BYTES_PER_MS;
   rt_class->out_bytes_per_ms = BYTES_PER_MS;
-  rt_class->configure = GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_configure);
+  rt_class->parse_settings =
+      GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_parse_settings);
   rt_class->reset = GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_reset);
   rt_class->get_headers =
       GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_get_headers);

@@ -1218,7 +1218,8 @@ find_api_key (GstBidiRealtimeProviderClass * klass,
  * Returns the endpoint. */
 static gchar *
 read_settings (GstBidiRealtimeProvider * self,
-    const GstBidiProviderConfig * config, Settings * s, GError ** error)
+    const GstBidiProviderConfig * config, gboolean keep, Settings * s,
+    GError ** error)
 {
   GstBidiRealtimeProviderClass *klass = KLASS (self);
   const GstStructure *pc = config->provider_config;
@@ -1233,7 +1234,7 @@ read_settings (GstBidiRealtimeProvider * self,
   if (!gst_bidi_realtime_header_value_ok (key))
     goto bad_key;
 
-  if (!(url = klass->configure (self, config, error)))
+  if (!(url = klass->parse_settings (self, config, keep, error)))
     return NULL;
 
   s->reconnect_attempts = DEFAULT_RECONNECT_ATTEMPTS;
@@ -1285,7 +1286,7 @@ gst_bidi_realtime_provider_configure (GstBidiProvider * provider,
 {
   Settings s;
   gchar *url = read_settings (GST_BIDI_REALTIME_PROVIDER (provider), config,
-      &s, error);
+      FALSE, &s, error);
 
   g_free (url);
   return url != NULL;
@@ -1303,7 +1304,7 @@ gst_bidi_realtime_provider_start (GstBidiProvider * provider,
   if (priv->started)
     gst_bidi_realtime_provider_stop (provider);
 
-  if (!(url = read_settings (self, config, &priv->set, error)))
+  if (!(url = read_settings (self, config, TRUE, &priv->set, error)))
     return FALSE;
   if (config->ssl_ca_file && *config->ssl_ca_file &&
       !(ca = gst_bidi_realtime_load_ca_file (config->ssl_ca_file, error))) {
@@ -1455,7 +1456,8 @@ gst_bidi_realtime_provider_send_tool_result (GstBidiProvider * provider,
     GST_WARNING_OBJECT (self, "result of %s is too large", tool_use_id);
     c->result = g_strdup ("{\"error\": \"the result was too large\"}");
   } else {
-    c->result = g_utf8_make_valid (json ? json : "{}", -1);
+    c->result = gst_bidi_realtime_make_valid (json ? json : "{}",
+        MAX_ARGS_SIZE);
   }
   GST_DEBUG_OBJECT (self, "tool result for %s (%s): %s", tool_use_id,
       GST_STR_NULL (status), c->result);

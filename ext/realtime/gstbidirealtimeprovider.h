@@ -56,11 +56,11 @@ typedef enum
  * conversation into a new session, tool-call bookkeeping, and emitting
  * nothing after stop. A subclass writes only its wire format.
  *
- * Every vfunc below except configure runs on the network thread, with the
- * provider started; none is called after stop. A subclass may call
- * gst_bidi_realtime_provider_emit() from any of them, and must return at
- * once when it returns FALSE (the element stopped the provider from
- * inside the emit).
+ * Every vfunc below except parse_settings runs on the network thread,
+ * with the provider started (reset: while it stops); none is called after
+ * stop. A subclass may call gst_bidi_realtime_provider_emit() from any of
+ * them, and must return at once when it returns FALSE (the element
+ * stopped the provider from inside the emit).
  *
  * @name: provider name in config errors ("openai")
  * @server_name: name of the server in messages ("OpenAI Realtime")
@@ -73,15 +73,18 @@ typedef enum
  *     history of an interrupted answer)
  * @max_pending_audio_ms: input audio kept while (re)connecting, in ms of
  *     @in_bytes_per_ms
- * @configure: read @config (check provider_config with
+ * @parse_settings: read @config (check provider_config with
  *     gst_bidi_provider_check_config() and GST_BIDI_REALTIME_CONFIG_FIELDS)
- *     into the subclass's settings, replacing the ones it had. Called by
- *     configure (application thread) and again by start (network thread),
- *     before the base reads its own fields. Return the endpoint URL
- *     (checked by gst_bidi_realtime_parse_ws_url()), or NULL with @error.
+ *     and return the endpoint URL (checked by
+ *     gst_bidi_realtime_parse_ws_url()), or NULL with @error. With @keep,
+ *     the settings replace the subclass's (start, on the network thread);
+ *     without, they are only checked (configure, on the application
+ *     thread, which must touch no state). The base reads its own fields
+ *     and the key after.
  * @reset: forget the settings and the state of a run (stop, finalize).
- * @get_headers: add header names and values to @headers for a connection
- *     (@api_key is the key; values are wiped after the connection starts).
+ * @get_headers: add header names and values (newly allocated strings) to
+ *     @headers for a connection attempt; @api_key is the key. The base
+ *     wipes and frees them once the connection started.
  * @open: the connection is up: send what configures the session. Once the
  *     server confirmed it, call gst_bidi_realtime_provider_session_ready().
  *     The base replays the history right after this returns.
@@ -128,8 +131,8 @@ struct _GstBidiRealtimeProviderClass
   guint out_bytes_per_ms;
   guint max_pending_audio_ms;
 
-  gchar *(*configure) (GstBidiRealtimeProvider * self,
-      const GstBidiProviderConfig * config, GError ** error);
+  gchar *(*parse_settings) (GstBidiRealtimeProvider * self,
+      const GstBidiProviderConfig * config, gboolean keep, GError ** error);
   void (*reset) (GstBidiRealtimeProvider * self);
   void (*get_headers) (GstBidiRealtimeProvider * self, const gchar * api_key,
       GPtrArray * headers);
