@@ -1152,7 +1152,7 @@ on_response_done (GstBidiOpenAIProvider * self, JsonObject * ev)
   const gchar *id = gst_bidi_json_get_string (resp, "id");
   const gchar *status = gst_bidi_json_get_string (resp, "status");
   const gchar *stop_reason;
-  gboolean has_calls = FALSE, completed;
+  gboolean has_calls = FALSE, completed, alive = TRUE;
   gchar *resp_id;
   guint i;
 
@@ -1204,24 +1204,19 @@ on_response_done (GstBidiOpenAIProvider * self, JsonObject * ev)
         *why ? ": " : "", why);
 
     g_free (why);
-    if (!emit (self, gst_bidi_event_new_error (msg, code ? code :
-                "response_failed", NULL))) {
-      g_free (msg);
-      g_free (resp_id);
-      return;
-    }
+    alive = emit (self, gst_bidi_event_new_error (msg, code ? code :
+            "response_failed", NULL));
     g_free (msg);
   }
-  if (usage && !emit_usage (self, usage)) {
-    g_free (resp_id);
-    return;
-  }
-  if (!emit (self, gst_bidi_event_new_response_complete (resp_id,
-              stop_reason))) {
-    g_free (resp_id);
-    return;
-  }
+  /* each emit may stop us */
+  if (alive && usage)
+    alive = emit_usage (self, usage);
+  if (alive)
+    alive = emit (self, gst_bidi_event_new_response_complete (resp_id,
+            stop_reason));
   g_free (resp_id);
+  if (!alive)
+    return;
 
   gst_bidi_realtime_provider_flush_calls (BASE (self));
   if (self->want_response)
@@ -1254,7 +1249,7 @@ on_server_error (GstBidiOpenAIProvider * self, JsonObject * ev)
   const gchar *event_id = gst_bidi_json_get_string (err, "event_id");
   const gchar *raw = gst_bidi_json_get_string (err, "message");
   gchar *message = clean (self, raw ? raw : (code ? code : "unknown error"));
-  gchar *full;
+  gchar *full = NULL;
 
   GST_INFO_OBJECT (self, "server error %s (%s): %s", GST_STR_NULL (code),
       GST_STR_NULL (type), message);
@@ -1272,41 +1267,30 @@ on_server_error (GstBidiOpenAIProvider * self, JsonObject * ev)
       g_strcmp0 (code, "conversation_already_has_active_response") == 0) {
     /* races between the server's VAD and us: harmless */
     GST_DEBUG_OBJECT (self, "ignoring %s", code);
+    gst_bidi_realtime_provider_check_idle (BASE (self));
   } else if (event_id && g_strcmp0 (event_id, self->update_event_id) == 0) {
     full = g_strdup_printf (SERVER_NAME " refused the session settings: %s",
         message);
     gst_bidi_realtime_provider_fail (BASE (self), full, code ? code :
         "invalid_session", type);
-    g_free (full);
-    g_free (message);
-    return;
   } else if (g_strcmp0 (type, "authentication_error") == 0 ||
       g_strcmp0 (code, "invalid_api_key") == 0) {
     full = g_strdup_printf (SERVER_NAME " refused the credentials: %s",
         message);
     gst_bidi_realtime_provider_fail (BASE (self), full, "not_authorized",
         type);
-    g_free (full);
-    g_free (message);
-    return;
   } else if (g_strcmp0 (code, "session_expired") == 0) {
-    g_free (message);
     gst_bidi_realtime_provider_connection_lost (BASE (self), "timeout",
         SERVER_NAME " ended the session (its time limit)", TRUE);
-    return;
   } else {
     full = g_strdup_printf (SERVER_NAME " reported an error: %s", message);
     GST_WARNING_OBJECT (self, "%s", full);
-    if (!emit (self, gst_bidi_event_new_error (full, code ? code : "error",
-                type))) {
-      g_free (full);
-      g_free (message);
-      return;
-    }
-    g_free (full);
+    if (emit (self, gst_bidi_event_new_error (full, code ? code : "error",
+                type)))
+      gst_bidi_realtime_provider_check_idle (BASE (self));
   }
+  g_free (full);
   g_free (message);
-  gst_bidi_realtime_provider_check_idle (BASE (self));
 }
 
 /* The server cut the transcript of an item we truncated: ask for it, so
