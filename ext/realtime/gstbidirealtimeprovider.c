@@ -527,7 +527,8 @@ take_replay (GstBidiRealtimeProvider * self)
     input = json_from_string (c->args->str, NULL);
     if (!input || !JSON_NODE_HOLDS_OBJECT (input)) {
       g_clear_pointer (&input, json_node_unref);
-      input = json_node_init_object (json_node_alloc (), json_object_new ());
+      input = json_node_new (JSON_NODE_OBJECT);
+      json_node_take_object (input, json_object_new ());
     }
     json_object_set_member (use, "input", input);
     block = json_object_new ();

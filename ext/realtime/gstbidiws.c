@@ -58,6 +58,8 @@ typedef enum
 
 typedef struct _GstBidiWs GstBidiWs;
 
+/* Every field: the network thread only (the thread of the context that was
+ * thread-default at gst_bidi_ws_connect()) */
 struct _GstBidiWs
 {
   GstBidiTransport parent;      /* first: a GstBidiWs is a transport */
