@@ -284,12 +284,6 @@ gst_bidi_realtime_provider_clean (GstBidiRealtimeProvider * self,
       EXCERPT_CHARS);
 }
 
-const gchar *
-gst_bidi_realtime_provider_get_api_key (GstBidiRealtimeProvider * self)
-{
-  return PRIV (self)->api_key;
-}
-
 gint
 gst_bidi_realtime_provider_get_max_message_size (GstBidiRealtimeProvider *
     self)
@@ -301,12 +295,6 @@ gboolean
 gst_bidi_realtime_provider_is_ready (GstBidiRealtimeProvider * self)
 {
   return PRIV (self)->state == STATE_READY;
-}
-
-gboolean
-gst_bidi_realtime_provider_is_first (GstBidiRealtimeProvider * self)
-{
-  return PRIV (self)->n_sessions == 0;
 }
 
 gboolean

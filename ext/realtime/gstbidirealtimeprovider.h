@@ -194,9 +194,6 @@ void gst_bidi_realtime_provider_session_ready (GstBidiRealtimeProvider *
     self, const gchar * model);
 gboolean gst_bidi_realtime_provider_is_ready (GstBidiRealtimeProvider *
     self);
-/* The first session is not ready yet (errors then are fatal) */
-gboolean gst_bidi_realtime_provider_is_first (GstBidiRealtimeProvider *
-    self);
 
 /* The session is gone (@reason: "connection_lost", "timeout"): reconnect
  * with backoff (at once the first time when @immediate), or end with an
@@ -219,9 +216,6 @@ void gst_bidi_realtime_provider_check_idle (GstBidiRealtimeProvider * self);
  * short. (transfer full) */
 gchar *gst_bidi_realtime_provider_clean (GstBidiRealtimeProvider * self,
     const gchar * text, gsize len);
-/* The API key (for scrubbing); NULL when not started */
-const gchar *gst_bidi_realtime_provider_get_api_key (GstBidiRealtimeProvider
-    * self);
 gint gst_bidi_realtime_provider_get_max_message_size (GstBidiRealtimeProvider
     * self);
 
@@ -237,9 +231,10 @@ void gst_bidi_realtime_provider_timer_fired (GSource ** timer);
  * base keeps them, emits bidi_tool_use_stream once per call, and sends
  * the results (send_tool_result) once the response that made the call is
  * over and the session ready, then calls tool_results_done. */
-/* A call the server announced: @call_id (not NULL), its name (nullable),
- * the server's item id and response id (nullable). Returns FALSE when too
- * many calls are pending. Known calls are kept (a missing name filled). */
+/* A call the server announced or streams: found by @call_id (or, when
+ * NULL, by @item_id), its missing name filled in; else added with its name,
+ * item id and response id (nullable). FALSE when it is unknown and has no
+ * call id, or when too many calls are pending. */
 gboolean gst_bidi_realtime_provider_call_add (GstBidiRealtimeProvider * self,
     const gchar * call_id, const gchar * name, const gchar * item_id,
     const gchar * response_id);
