@@ -1582,34 +1582,6 @@ gst_bidi_openai_provider_send_text (GstBidiRealtimeProvider * base,
     request_response (self);
 }
 
-static const gchar *
-gst_bidi_openai_provider_check_image (GstBidiRealtimeProvider * base,
-    GBytes * data, const gchar * mime)
-{
-  const gchar *type;
-  gchar *msg;
-
-  if (g_strcmp0 (mime, "image/jpeg") == 0 || g_strcmp0 (mime, "image/jpg") == 0)
-    type = "image/jpeg";
-  else if (g_strcmp0 (mime, "image/png") == 0)
-    type = "image/png";
-  else
-    type = NULL;
-  if (type && g_bytes_get_size (data) > 0 &&
-      g_bytes_get_size (data) <= MAX_IMAGE_SIZE)
-    return type;
-
-  msg = g_strdup_printf ("Image not sent to " SERVER_NAME ": %s",
-      !type ? "only PNG and JPEG images are accepted" :
-      "empty, or larger than 8 MiB");
-  GST_WARNING_OBJECT (base, "%s (%s, %" G_GSIZE_FORMAT " bytes)", msg,
-      GST_STR_NULL (mime), g_bytes_get_size (data));
-  gst_bidi_realtime_provider_emit (base, gst_bidi_event_new_error (msg,
-          "bad_image", NULL));
-  g_free (msg);
-  return NULL;
-}
-
 static void
 gst_bidi_openai_provider_send_image (GstBidiRealtimeProvider * base,
     GBytes * data, const gchar * mime)
@@ -1867,6 +1839,8 @@ gst_bidi_openai_provider_finalize (GObject * object)
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
+static const gchar *const image_types[] = { "image/png", "image/jpeg", NULL };
+
 static void
 gst_bidi_openai_provider_class_init (GstBidiOpenAIProviderClass * klass)
 {
@@ -1885,6 +1859,9 @@ gst_bidi_openai_provider_class_init (GstBidiOpenAIProviderClass * klass)
   rt_class->key_env = "OPENAI_API_KEY";
   rt_class->in_bytes_per_ms = BYTES_PER_MS;
   rt_class->out_bytes_per_ms = BYTES_PER_MS;
+  rt_class->image_types = image_types;
+  rt_class->image_types_text = "PNG and JPEG";
+  rt_class->max_image_size = MAX_IMAGE_SIZE;
   rt_class->parse_settings =
       GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_parse_settings);
   rt_class->reset = GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_reset);
@@ -1898,8 +1875,6 @@ gst_bidi_openai_provider_class_init (GstBidiOpenAIProviderClass * klass)
   rt_class->send_audio =
       GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_send_audio);
   rt_class->send_text = GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_send_text);
-  rt_class->check_image =
-      GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_check_image);
   rt_class->send_image =
       GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_send_image);
   rt_class->send_tool_result =

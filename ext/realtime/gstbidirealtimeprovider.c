@@ -1392,6 +1392,40 @@ gst_bidi_realtime_provider_send_text (GstBidiProvider * provider,
   send_or_queue_input (self, in);
 }
 
+/* The canonical type of an image the server takes, else NULL: refused */
+static const gchar *
+accepted_image (GstBidiRealtimeProvider * self, GBytes * data,
+    const gchar * mime)
+{
+  GstBidiRealtimeProviderClass *klass = KLASS (self);
+  const gchar *type = NULL;
+  gsize size = g_bytes_get_size (data);
+  gchar *msg;
+  guint i;
+
+  if (g_strcmp0 (mime, "image/jpg") == 0)
+    mime = "image/jpeg";
+  for (i = 0; mime && klass->image_types && klass->image_types[i]; i++)
+    if (strcmp (klass->image_types[i], mime) == 0)
+      type = klass->image_types[i];
+  if (type && size > 0 && size <= klass->max_image_size)
+    return type;
+
+  if (!type)
+    msg = g_strdup_printf ("Image not sent to %s: only %s images are "
+        "accepted", klass->server_name, klass->image_types_text);
+  else
+    msg = g_strdup_printf ("Image not sent to %s: empty, or larger than %"
+        G_GSIZE_FORMAT " MiB", klass->server_name,
+        klass->max_image_size / (1024 * 1024));
+  GST_WARNING_OBJECT (self, "%s (%s, %" G_GSIZE_FORMAT " bytes)", msg,
+      GST_STR_NULL (mime), size);
+  gst_bidi_realtime_provider_emit (self, gst_bidi_event_new_error (msg,
+          "bad_image", NULL));
+  g_free (msg);
+  return NULL;
+}
+
 static void
 gst_bidi_realtime_provider_send_image (GstBidiProvider * provider,
     GBytes * data, const gchar * mime)
@@ -1403,7 +1437,7 @@ gst_bidi_realtime_provider_send_image (GstBidiProvider * provider,
 
   if (!priv->started || priv->state == STATE_CLOSED || !data)
     return;
-  if (!(type = KLASS (self)->check_image (self, data, mime)))
+  if (!(type = accepted_image (self, data, mime)))
     return;
   in = g_new0 (Input, 1);
   in->kind = INPUT_IMAGE;

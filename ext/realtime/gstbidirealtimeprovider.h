@@ -73,6 +73,11 @@ typedef enum
  *     history of an interrupted answer)
  * @max_pending_audio_ms: input audio kept while (re)connecting, in ms of
  *     @in_bytes_per_ms
+ * @image_types: the images the server takes (NULL-terminated MIME types;
+ *     "image/jpg" is taken for "image/jpeg"), @image_types_text what they
+ *     are called in the refusal of another ("PNG and JPEG"), and
+ *     @max_image_size the largest. Any other image is refused at once with
+ *     a bidi_error "bad_image".
  * @parse_settings: read @config (check provider_config with
  *     gst_bidi_provider_check_config() and GST_BIDI_REALTIME_CONFIG_FIELDS)
  *     and return the endpoint URL (checked by
@@ -93,10 +98,7 @@ typedef enum
  * @handle_message: one message from the server.
  * @send_audio: input audio (session ready).
  * @send_text: a text turn (session ready; @role as the element gave it).
- * @check_image: refuse an image the server cannot take (emit the error
- *     yourself) with NULL, else return its canonical MIME type. Called at
- *     once, even before the session is ready.
- * @send_image: an image (session ready), with the canonical MIME type.
+ * @send_image: an image (session ready) of one of @image_types.
  * @send_tool_result: a tool call's result (session ready, the response
  *     that made the call is over): @call_id and @output as given.
  * @tool_results_done: every call of a response now has its result: ask
@@ -130,6 +132,9 @@ struct _GstBidiRealtimeProviderClass
   guint in_bytes_per_ms;
   guint out_bytes_per_ms;
   guint max_pending_audio_ms;
+  const gchar *const *image_types;
+  const gchar *image_types_text;
+  gsize max_image_size;
 
   gchar *(*parse_settings) (GstBidiRealtimeProvider * self,
       const GstBidiProviderConfig * config, gboolean keep, GError ** error);
@@ -143,8 +148,6 @@ struct _GstBidiRealtimeProviderClass
   void (*send_audio) (GstBidiRealtimeProvider * self, GBytes * pcm);
   void (*send_text) (GstBidiRealtimeProvider * self, const gchar * text,
       const gchar * role);
-  const gchar *(*check_image) (GstBidiRealtimeProvider * self, GBytes * data,
-      const gchar * mime);
   void (*send_image) (GstBidiRealtimeProvider * self, GBytes * data,
       const gchar * mime);
   void (*send_tool_result) (GstBidiRealtimeProvider * self,
