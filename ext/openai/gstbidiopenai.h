@@ -10,14 +10,15 @@
 #ifndef __GST_BIDI_OPENAI_H__
 #define __GST_BIDI_OPENAI_H__
 
-#include <gst/bidi/gstbidiprovider.h>
+#include "gstbidirealtimeprovider.h"
 
 G_BEGIN_DECLS
 
-/* The "openai" provider: OpenAI Realtime (GA protocol) over WebSocket. */
+/* The "openai" provider: OpenAI Realtime (GA protocol) over WebSocket, a
+ * GstBidiRealtimeProvider. */
 #define GST_TYPE_BIDI_OPENAI_PROVIDER (gst_bidi_openai_provider_get_type ())
 G_DECLARE_FINAL_TYPE (GstBidiOpenAIProvider, gst_bidi_openai_provider, GST,
-    BIDI_OPENAI_PROVIDER, GstBidiProvider);
+    BIDI_OPENAI_PROVIDER, GstBidiRealtimeProvider);
 
 G_END_DECLS
 

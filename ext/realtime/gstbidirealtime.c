@@ -125,6 +125,40 @@ not_loopback:
 }
 
 gchar *
+gst_bidi_realtime_ws_url_with_param (const gchar * url, const gchar * name,
+    const gchar * value, GError ** error)
+{
+  GUri *uri, *with_param;
+  gchar *ret, *escaped, *query, *prefix;
+  const gchar *old;
+
+  if (!(uri = gst_bidi_realtime_parse_ws_url (url, "url", error)))
+    return NULL;
+
+  old = g_uri_get_query (uri);
+  prefix = g_strconcat (name, "=", NULL);
+  query = old ? g_strconcat ("&", prefix, NULL) : NULL;
+  if (old && (g_str_has_prefix (old, prefix) || strstr (old, query))) {
+    ret = g_uri_to_string (uri);
+  } else {
+    g_free (query);
+    escaped = g_uri_escape_string (value, NULL, FALSE);
+    query = old && *old ? g_strdup_printf ("%s&%s%s", old, prefix, escaped) :
+        g_strconcat (prefix, escaped, NULL);
+    with_param = g_uri_build (G_URI_FLAGS_ENCODED, g_uri_get_scheme (uri),
+        NULL, g_uri_get_host (uri), g_uri_get_port (uri),
+        g_uri_get_path (uri), query, NULL);
+    ret = g_uri_to_string (with_param);
+    g_uri_unref (with_param);
+    g_free (escaped);
+  }
+  g_free (query);
+  g_free (prefix);
+  g_uri_unref (uri);
+  return ret;
+}
+
+gchar *
 gst_bidi_realtime_uri_for_display (GUri * uri)
 {
   GUri *bare;
@@ -350,6 +384,36 @@ gst_bidi_realtime_clean_text (const gchar * text, gsize len,
     explicit_bzero (s->str, s->len);
   g_string_free (s, TRUE);
   return ret;
+}
+
+gchar *
+gst_bidi_realtime_make_valid (const gchar * text, gsize max)
+{
+  gchar *valid = g_utf8_make_valid (text ? text : "", -1);
+
+  if (strlen (valid) > max) {
+    const gchar *end = g_utf8_find_prev_char (valid, valid + max + 1);
+    valid[end ? end - valid : 0] = '\0';
+  }
+  return valid;
+}
+
+gboolean
+gst_bidi_realtime_is_blank (const gchar * s)
+{
+  for (; s && *s; s++)
+    if (!g_ascii_isspace (*s))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+gst_bidi_realtime_header_value_ok (const gchar * value)
+{
+  for (; *value; value++)
+    if ((guchar) * value < 0x20 || *value == 0x7f)
+      return FALSE;
+  return TRUE;
 }
 
 /* ------------------------------------------------------------------------

@@ -44,6 +44,12 @@ gboolean gst_bidi_realtime_host_is_loopback (const gchar * host);
 GUri *gst_bidi_realtime_parse_ws_url (const gchar * url, const gchar * what,
     GError ** error);
 
+/* @url checked as by gst_bidi_realtime_parse_ws_url() (@error names it
+ * "url"), with @name=@value (escaped) added to its query unless the query
+ * has a @name already. (transfer full) */
+gchar *gst_bidi_realtime_ws_url_with_param (const gchar * url,
+    const gchar * name, const gchar * value, GError ** error);
+
 /* scheme://host[:port]/path of @uri, without the query (which could hold
  * a token), for messages and logs. */
 gchar *gst_bidi_realtime_uri_for_display (GUri * uri);
@@ -96,6 +102,16 @@ gchar *gst_bidi_realtime_clean_text (const gchar * text, gsize len,
  * spaces and control characters folded into one space, "..." when cut. */
 gchar *gst_bidi_realtime_excerpt (const gchar * data, gsize len,
     guint max_chars);
+
+/* @text (nullable: "") as valid UTF-8, at most @max bytes (cut at a
+ * character boundary). (transfer full) */
+gchar *gst_bidi_realtime_make_valid (const gchar * text, gsize max);
+
+/* Whether @s (nullable) is empty or only ASCII white space */
+gboolean gst_bidi_realtime_is_blank (const gchar * s);
+
+/* Whether @value may go into an HTTP header: printable, one line */
+gboolean gst_bidi_realtime_header_value_ok (const gchar * value);
 
 /* ------------------------------------------------------------------------
  * Reconnecting

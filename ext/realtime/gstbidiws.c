@@ -10,11 +10,12 @@
 /* A WebSocket connection carrying JSON objects: see gstbidiws.h.
  *
  * Lifetime: GstBidiWs is reference counted. The owner holds one reference
- * until gst_bidi_ws_close(); every asynchronous operation in flight holds
- * another (given as its user_data) and drops it in its callback, so a
- * callback never finds freed memory. gst_bidi_ws_close() marks the object
- * detached and cancels: callbacks that still come see that and do
- * nothing. The SoupWebsocketConnection's signal handlers are disconnected
+ * until gst_bidi_transport_close(); every asynchronous operation in
+ * flight holds another (given as its user_data) and drops it in its
+ * callback, so a callback never finds freed memory.
+ * gst_bidi_transport_close() marks the object detached and cancels:
+ * callbacks that still come see that and do nothing. The
+ * SoupWebsocketConnection's signal handlers are disconnected
  * at close; a connection that was open is closed politely and kept until
  * libsoup says it is closed (it sends the close frame and waits at most a
  * few seconds for the server's).
@@ -55,12 +56,17 @@ typedef enum
   WS_DONE                       /* closed callback called, or detached */
 } WsState;
 
+typedef struct _GstBidiWs GstBidiWs;
+
+/* Every field: the network thread only (the thread of the context that was
+ * thread-default at gst_bidi_ws_connect()) */
 struct _GstBidiWs
 {
+  GstBidiTransport parent;      /* first: a GstBidiWs is a transport */
   gint refcount;
   WsState state;
-  gboolean detached;            /* gst_bidi_ws_close () was called */
-  GstBidiWsCallbacks cb;
+  gboolean detached;            /* gst_bidi_transport_close () was called */
+  GstBidiTransportCallbacks cb;
   gpointer user_data;
 
   GMainContext *context;
@@ -175,7 +181,7 @@ stop_timeout (GstBidiWs * ws)
 
 /* The one closed callback. */
 static void
-ws_report_closed (GstBidiWs * ws, const GstBidiWsCloseInfo * info,
+ws_report_closed (GstBidiWs * ws, const GstBidiTransportCloseInfo * info,
     GError * error)
 {
   if (ws->detached || ws->state == WS_DONE)
@@ -186,7 +192,7 @@ ws_report_closed (GstBidiWs * ws, const GstBidiWsCloseInfo * info,
 
   ws_ref (ws);
   if (ws->cb.closed)
-    ws->cb.closed (ws, info, error, ws->user_data);
+    ws->cb.closed ((GstBidiTransport *) ws, info, error, ws->user_data);
   ws_unref (ws);
 }
 
@@ -195,7 +201,7 @@ ws_report_closed (GstBidiWs * ws, const GstBidiWsCloseInfo * info,
 static void
 ws_fail_connect (GstBidiWs * ws, const GError * err)
 {
-  GstBidiWsCloseInfo info = { 0, };
+  GstBidiTransportCloseInfo info = { 0, };
   GString *msg = g_string_new (NULL);
   GError *error;
   gint code = GST_RESOURCE_ERROR_OPEN_READ_WRITE;
@@ -253,7 +259,7 @@ static gboolean
 timeout_cb (gpointer user_data)
 {
   GstBidiWs *ws = user_data;
-  GstBidiWsCloseInfo info = { 0, };
+  GstBidiTransportCloseInfo info = { 0, };
   GError *error;
 
   g_source_unref (ws->timeout_source);
@@ -410,7 +416,7 @@ ws_bad_message (GstBidiWs * ws, GError * error)
   GST_WARNING ("%s: %s", ws->server_name, error->message);
   ws_ref (ws);
   if (ws->cb.bad_message)
-    ws->cb.bad_message (ws, error, ws->user_data);
+    ws->cb.bad_message ((GstBidiTransport *) ws, error, ws->user_data);
   ws_unref (ws);
   g_error_free (error);
 }
@@ -464,7 +470,7 @@ on_message (G_GNUC_UNUSED SoupWebsocketConnection * conn, gint type,
 
   ws_ref (ws);
   if (ws->cb.message)
-    ws->cb.message (ws, obj, data, len, ws->user_data);
+    ws->cb.message ((GstBidiTransport *) ws, obj, data, len, ws->user_data);
   ws_unref (ws);
   json_object_unref (obj);
   if (scrubbed)
@@ -486,7 +492,7 @@ static void
 on_closed (SoupWebsocketConnection * conn, gpointer user_data)
 {
   GstBidiWs *ws = user_data;
-  GstBidiWsCloseInfo info = { 0, };
+  GstBidiTransportCloseInfo info = { 0, };
   GError *error;
   gchar *reason;
 
@@ -577,7 +583,7 @@ connect_cb (GObject * source, GAsyncResult * res, gpointer user_data)
   GST_INFO ("connected to %s at %s", ws->server_name, ws->display_url);
 
   if (ws->cb.open)
-    ws->cb.open (ws, ws->user_data);
+    ws->cb.open ((GstBidiTransport *) ws, ws->user_data);
   ws_unref (ws);
 }
 
@@ -585,9 +591,12 @@ connect_cb (GObject * source, GAsyncResult * res, gpointer user_data)
  * API
  * ------------------------------------------------------------------------ */
 
-GstBidiWs *
-gst_bidi_ws_connect (const GstBidiWsOptions * options,
-    const GstBidiWsCallbacks * callbacks, gpointer user_data, GError ** error)
+static const GstBidiTransportFuncs ws_funcs;
+
+GstBidiTransport *
+gst_bidi_ws_connect (const GstBidiTransportOptions * options,
+    const GstBidiTransportCallbacks * callbacks, gpointer user_data,
+    GError ** error)
 {
   GstBidiWs *ws;
   GUri *uri;
@@ -603,6 +612,7 @@ gst_bidi_ws_connect (const GstBidiWsOptions * options,
     return NULL;
 
   ws = g_new0 (GstBidiWs, 1);
+  ws->parent.funcs = &ws_funcs;
   ws->refcount = 1;
   ws->state = WS_CONNECTING;
   ws->cb = *callbacks;
@@ -647,31 +657,35 @@ gst_bidi_ws_connect (const GstBidiWsOptions * options,
   GST_INFO ("connecting to %s at %s", ws->server_name, ws->display_url);
   soup_session_websocket_connect_async (ws->session, ws->msg, NULL, NULL,
       G_PRIORITY_DEFAULT, ws->cancellable, connect_cb, ws_ref (ws));
-  return ws;
+  return (GstBidiTransport *) ws;
 }
 
-gboolean
-gst_bidi_ws_is_open (GstBidiWs * ws)
+static gboolean
+ws_is_open (GstBidiTransport * transport)
 {
+  GstBidiWs *ws = (GstBidiWs *) transport;
+
   return ws && !ws->detached && ws->state == WS_OPEN && ws->conn &&
       soup_websocket_connection_get_state (ws->conn) ==
       SOUP_WEBSOCKET_STATE_OPEN;
 }
 
-gboolean
-gst_bidi_ws_send_text (GstBidiWs * ws, const gchar * text)
+static gboolean
+ws_send_text (GstBidiTransport * transport, const gchar * text)
 {
+  GstBidiWs *ws = (GstBidiWs *) transport;
+
   g_return_val_if_fail (text != NULL, FALSE);
 
-  if (!gst_bidi_ws_is_open (ws))
+  if (!ws_is_open (transport))
     return FALSE;
   GST_TRACE ("sending %" G_GSIZE_FORMAT " bytes", strlen (text));
   soup_websocket_connection_send_text (ws->conn, text);
   return TRUE;
 }
 
-gboolean
-gst_bidi_ws_send_object (GstBidiWs * ws, JsonObject * object)
+static gboolean
+ws_send_object (GstBidiTransport * transport, JsonObject * object)
 {
   JsonNode *node;
   gchar *text;
@@ -679,13 +693,13 @@ gst_bidi_ws_send_object (GstBidiWs * ws, JsonObject * object)
 
   g_return_val_if_fail (object != NULL, FALSE);
 
-  if (!gst_bidi_ws_is_open (ws))
+  if (!ws_is_open (transport))
     return FALSE;
   node = json_node_new (JSON_NODE_OBJECT);
   json_node_set_object (node, object);
   text = json_to_string (node, FALSE);
   json_node_unref (node);
-  ret = gst_bidi_ws_send_text (ws, text);
+  ret = ws_send_text (transport, text);
   g_free (text);
   return ret;
 }
@@ -699,9 +713,10 @@ linger_closed_cb (SoupWebsocketConnection * conn,
   g_object_unref (conn);
 }
 
-void
-gst_bidi_ws_close (GstBidiWs * ws, gushort code)
+static void
+ws_close (GstBidiTransport * transport, gushort code)
 {
+  GstBidiWs *ws = (GstBidiWs *) transport;
   SoupWebsocketConnection *conn;
 
   if (!ws)
@@ -730,3 +745,10 @@ gst_bidi_ws_close (GstBidiWs * ws, gushort code)
   }
   ws_unref (ws);
 }
+
+static const GstBidiTransportFuncs ws_funcs = {
+  ws_send_object,
+  ws_send_text,
+  ws_is_open,
+  ws_close,
+};
