@@ -1240,20 +1240,9 @@ gst_bidi_agent_sink_query (GstPad * pad, GstObject * parent, GstQuery * query)
     case GST_QUERY_ALLOCATION:
       /* the input is consumed here; no downstream pool applies */
       return FALSE;
-    case GST_QUERY_CAPS:{
-      GstCaps *filter, *caps = gst_pad_get_pad_template_caps (pad);
-
-      gst_query_parse_caps (query, &filter);
-      if (filter) {
-        GstCaps *tmp = gst_caps_intersect_full (filter, caps,
-            GST_CAPS_INTERSECT_FIRST);
-        gst_caps_unref (caps);
-        caps = tmp;
-      }
-      gst_query_set_caps_result (query, caps);
-      gst_caps_unref (caps);
+    case GST_QUERY_CAPS:
+      gst_bidi_caps_query_reply (query, gst_pad_get_pad_template_caps (pad));
       return TRUE;
-    }
     default:
       return gst_pad_query_default (pad, parent, query);
   }

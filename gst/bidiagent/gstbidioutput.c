@@ -11,6 +11,8 @@
 #include "config.h"
 #endif
 
+#include <string.h>
+
 #include "gstbidioutput.h"
 
 GST_DEBUG_CATEGORY_EXTERN (bidi_agent_debug);
@@ -20,6 +22,232 @@ GST_DEBUG_CATEGORY_EXTERN (bidi_agent_debug);
 #define IDLE_CHUNK_MS 20
 
 static void src_loop (GstPad * pad);
+
+/* ------------------------------------------------------------------------
+ * The playout: queue, timeline, and what was heard of the answer on air
+ * ------------------------------------------------------------------------ */
+
+static void playout_clear (GstBidiPlayout * p);
+static GstClockTime playout_next_time (GstBidiPlayout * p);
+
+/* Runs of an answer that ended this long before a new run starts count as
+ * heard in full: no pipeline has that much latency. */
+#define SETTLE_TIME (10 * GST_SECOND)
+
+static void
+playout_init (GstBidiPlayout * p)
+{
+  memset (p, 0, sizeof (*p));
+  g_queue_init (&p->queue);
+  p->rate = 24000;
+  p->bpf = 2;
+  p->base = GST_CLOCK_TIME_NONE;
+  p->runs = g_array_new (FALSE, FALSE, sizeof (GstBidiPlayoutRun));
+}
+
+static void
+playout_free (GstBidiPlayout * p)
+{
+  playout_clear (p);
+  g_array_free (p->runs, TRUE);
+  p->runs = NULL;
+}
+
+/* Also starts a new timeline: samples of another rate cannot continue the
+ * old count. */
+static void
+playout_set_format (GstBidiPlayout * p, const GstAudioInfo * info)
+{
+  GstClockTime next = playout_next_time (p);
+
+  p->rate = GST_AUDIO_INFO_RATE (info);
+  p->bpf = GST_AUDIO_INFO_BPF (info);
+  p->base = next;
+  p->samples = 0;
+}
+
+static void
+playout_item_free (GstBidiPlayoutItem * item)
+{
+  g_bytes_unref (item->pcm);
+  g_free (item);
+}
+
+static void
+playout_push (GstBidiPlayout * p, GBytes * pcm, guint answer)
+{
+  GstBidiPlayoutItem *item = g_new (GstBidiPlayoutItem, 1);
+
+  item->pcm = g_bytes_ref (pcm);
+  item->answer = answer;
+  p->queued_bytes += g_bytes_get_size (pcm);
+  g_queue_push_tail (&p->queue, item);
+}
+
+static GstBidiPlayoutItem *
+playout_pop (GstBidiPlayout * p)
+{
+  GstBidiPlayoutItem *item = g_queue_pop_head (&p->queue);
+
+  if (item)
+    p->queued_bytes -= g_bytes_get_size (item->pcm);
+  return item;
+}
+
+static void
+playout_clear (GstBidiPlayout * p)
+{
+  GstBidiPlayoutItem *item;
+
+  while ((item = g_queue_pop_head (&p->queue)))
+    playout_item_free (item);
+  p->queued_bytes = 0;
+}
+
+static GstClockTime
+playout_queued_time (GstBidiPlayout * p)
+{
+  return gst_util_uint64_scale (p->queued_bytes / p->bpf, GST_SECOND,
+      p->rate);
+}
+
+/* Running time of the next sample, GST_CLOCK_TIME_NONE before the first. */
+static GstClockTime
+playout_next_time (GstBidiPlayout * p)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (p->base))
+    return GST_CLOCK_TIME_NONE;
+  return p->base + gst_util_uint64_scale (p->samples, GST_SECOND, p->rate);
+}
+
+/* Restarts the timeline at @now (the next buffer is a discontinuity). */
+static void
+playout_resync (GstBidiPlayout * p, GstClockTime now)
+{
+  p->base = now;
+  p->samples = 0;
+}
+
+static GstClockTime
+run_end (GstBidiPlayout * p, const GstBidiPlayoutRun * run)
+{
+  return run->start + gst_util_uint64_scale (run->samples, GST_SECOND,
+      p->rate);
+}
+
+/* Allocates the next @n_samples of the timeline and returns their running
+ * time. @answer is the answer they belong to, 0 for silence. Every buffer,
+ * the first of an answer included, follows the previous one sample for
+ * sample: the caller restarts the timeline at now (playout_resync)
+ * only when it fell so far behind that its next sample would be late. The
+ * first buffer ever goes at @now. */
+static GstClockTime
+playout_take (GstBidiPlayout * p, guint answer, guint64 n_samples,
+    GstClockTime now, GstClockTime * duration, gboolean * discont)
+{
+  GstClockTime ts, end;
+  gboolean new_answer = answer != 0 && answer != p->answer;
+
+  *discont = FALSE;
+  if (!GST_CLOCK_TIME_IS_VALID (p->base))
+    playout_resync (p, GST_CLOCK_TIME_IS_VALID (now) ? now : 0);
+
+  ts = playout_next_time (p);
+  p->samples += n_samples;
+  end = playout_next_time (p);
+  *duration = end - ts;
+
+  if (new_answer) {
+    p->answer = answer;
+    p->settled_samples = 0;
+    g_array_set_size (p->runs, 0);
+  }
+
+  if (answer != 0 && answer == p->answer) {
+    GstBidiPlayoutRun *last = p->runs->len ?
+        &g_array_index (p->runs, GstBidiPlayoutRun, p->runs->len - 1) : NULL;
+
+    /* Extend the last run when this buffer follows it directly; allow one
+     * nanosecond for the rounding of two different bases. */
+    if (last && run_end (p, last) + 1 >= ts && run_end (p, last) <= ts + 1) {
+      last->samples += n_samples;
+    } else {
+      GstBidiPlayoutRun run = { ts, n_samples };
+
+      /* An answer that keeps underrunning splits into many runs; runs that
+       * ended long before this one was heard are settled. */
+      while (p->runs->len > 0 && run_end (p, &g_array_index (p->runs,
+                  GstBidiPlayoutRun, 0)) + SETTLE_TIME < ts) {
+        p->settled_samples +=
+            g_array_index (p->runs, GstBidiPlayoutRun, 0).samples;
+        g_array_remove_index (p->runs, 0);
+      }
+      g_array_append_val (p->runs, run);
+    }
+  }
+  return ts;
+}
+
+/* Forgets the answer on air (after an interruption). */
+static void
+playout_end_answer (GstBidiPlayout * p)
+{
+  p->answer = 0;
+  p->settled_samples = 0;
+  g_array_set_size (p->runs, 0);
+}
+
+static GstClockTime
+heard_until (GstClockTime now, GstClockTime latency)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (now))
+    return 0;
+  if (!GST_CLOCK_TIME_IS_VALID (latency))
+    latency = 0;
+  return now > latency ? now - latency : 0;
+}
+
+/* How much of the answer on air was heard by @now: a sample at running time
+ * t is heard at t + @latency (the pipeline latency the sinks render with).
+ * Clamped to what was pushed. */
+static guint64
+playout_played_ms (GstBidiPlayout * p, GstClockTime now,
+    GstClockTime latency)
+{
+  GstClockTime heard = heard_until (now, latency);
+  guint64 samples = p->settled_samples;
+  guint i;
+
+  for (i = 0; i < p->runs->len; i++) {
+    const GstBidiPlayoutRun *run =
+        &g_array_index (p->runs, GstBidiPlayoutRun, i);
+
+    if (heard <= run->start)
+      continue;
+    samples += MIN (run->samples, gst_util_uint64_scale (heard - run->start,
+            p->rate, GST_SECOND));
+  }
+  return gst_util_uint64_scale (samples, 1000, p->rate);
+}
+
+/* Whether any model audio is queued, or was pushed and not heard yet. */
+static gboolean
+playout_audible (GstBidiPlayout * p, GstClockTime now,
+    GstClockTime latency)
+{
+  const GstBidiPlayoutRun *last;
+
+  if (p->queued_bytes > 0)
+    return TRUE;
+  if (p->runs->len == 0)
+    return FALSE;
+  last = &g_array_index (p->runs, GstBidiPlayoutRun, p->runs->len - 1);
+  return run_end (p, last) > heard_until (now, latency);
+}
+
+/* ------------------------------------------------------------------------
+ * Setup
+ * ------------------------------------------------------------------------ */
 
 void
 gst_bidi_output_init (GstBidiOutput * out, GstElement * element,
@@ -38,7 +266,7 @@ gst_bidi_output_init (GstBidiOutput * out, GstElement * element,
   g_mutex_init (&out->lock);
   g_cond_init (&out->cond);
   out->srcresult = GST_FLOW_FLUSHING;
-  gst_bidi_playout_init (&out->playout);
+  playout_init (&out->playout);
   out->downstream_latency = GST_CLOCK_TIME_NONE;
   gst_audio_info_init (&out->src_info);
 }
@@ -49,7 +277,7 @@ gst_bidi_output_clear (GstBidiOutput * out)
   g_mutex_clear (&out->flush_lock);
   g_mutex_clear (&out->lock);
   g_cond_clear (&out->cond);
-  gst_bidi_playout_free (&out->playout);
+  playout_free (&out->playout);
   g_free (out->resp_id);
   g_free (out->cancelled_resp_id);
   if (out->conv)
@@ -75,11 +303,11 @@ gst_bidi_output_setup (GstBidiOutput * out, const GstAudioInfo * prov_out)
   GST_OBJECT_UNLOCK (out->element);
 
   g_mutex_lock (&out->lock);
-  gst_bidi_playout_clear (&out->playout);
-  gst_bidi_playout_end_answer (&out->playout);
-  gst_bidi_playout_set_format (&out->playout, prov_out);
+  playout_clear (&out->playout);
+  playout_end_answer (&out->playout);
+  playout_set_format (&out->playout, prov_out);
   out->channels = GST_AUDIO_INFO_CHANNELS (prov_out);
-  gst_bidi_playout_resync (&out->playout, GST_CLOCK_TIME_NONE);
+  playout_resync (&out->playout, GST_CLOCK_TIME_NONE);
   out->resp_open = FALSE;
   out->muted = FALSE;
   out->eos_pending = FALSE;
@@ -102,8 +330,8 @@ void
 gst_bidi_output_stop (GstBidiOutput * out)
 {
   g_mutex_lock (&out->lock);
-  gst_bidi_playout_clear (&out->playout);
-  gst_bidi_playout_end_answer (&out->playout);
+  playout_clear (&out->playout);
+  playout_end_answer (&out->playout);
   g_mutex_unlock (&out->lock);
 
   if (out->conv)
@@ -182,7 +410,7 @@ gst_bidi_output_push_audio (GstBidiOutput * out, GBytes * pcm, gint rate,
     out->n_answers++;
   }
   if (size > 0) {
-    gst_bidi_playout_push (&out->playout, pcm, out->answer_seq);
+    playout_push (&out->playout, pcm, out->answer_seq);
     out->answer_audio_seq = out->answer_seq;
     wake_task_unlocked (out);
     ms = gst_util_uint64_scale (size / out->playout.bpf, 1000,
@@ -241,7 +469,7 @@ gst_bidi_output_get_stats (GstBidiOutput * out, guint64 * queued_ms,
     guint64 * dropped_ms, guint * answers, guint * interruptions)
 {
   g_mutex_lock (&out->lock);
-  *queued_ms = gst_bidi_playout_queued_time (&out->playout) / GST_MSECOND;
+  *queued_ms = playout_queued_time (&out->playout) / GST_MSECOND;
   *dropped_ms = gst_util_uint64_scale (out->dropped_bytes /
       out->playout.bpf, 1000, out->playout.rate);
   *answers = out->n_answers;
@@ -288,8 +516,8 @@ flush_src (GstBidiOutput * out, guint32 seqnum)
     out->srcresult = GST_FLOW_FLUSHING;
   out->flushes++;
   cut_answer = out->answer_seq;
-  gst_bidi_playout_clear (&out->playout);
-  gst_bidi_playout_end_answer (&out->playout);
+  playout_clear (&out->playout);
+  playout_end_answer (&out->playout);
   wake_task_unlocked (out);
   g_mutex_unlock (&out->lock);
 
@@ -337,10 +565,10 @@ gst_bidi_output_cut (GstBidiOutput * out, guint32 seqnum,
   gboolean audible, in_progress;
 
   g_mutex_lock (&out->lock);
-  audible = gst_bidi_playout_audible (&out->playout, now,
+  audible = playout_audible (&out->playout, now,
       playout_latency_unlocked (out));
   in_progress = audible || out->resp_open;
-  *played_ms = gst_bidi_playout_played_ms (&out->playout, now,
+  *played_ms = playout_played_ms (&out->playout, now,
       playout_latency_unlocked (out));
   *resp_id = g_strdup (out->resp_id);
   if (in_progress) {
@@ -557,16 +785,16 @@ src_loop (GstPad * pad)
    * blocked, the clock jumped) it restarts at now. */
   if (GST_CLOCK_TIME_IS_VALID (out->downstream_latency))
     latency = MAX (latency, out->downstream_latency);
-  next = gst_bidi_playout_next_time (&out->playout);
+  next = playout_next_time (&out->playout);
   if (GST_CLOCK_TIME_IS_VALID (next) && next + latency < now) {
     GST_DEBUG_OBJECT (element, "output fell %" GST_TIME_FORMAT " behind, "
         "resyncing", GST_TIME_ARGS (now - next));
-    gst_bidi_playout_resync (&out->playout, now);
+    playout_resync (&out->playout, now);
     out->discont = TRUE;
     next = now;
   }
 
-  item = gst_bidi_playout_pop (&out->playout);
+  item = playout_pop (&out->playout);
   if (item) {
     answer = item->answer;
     n_samples = g_bytes_get_size (item->pcm) / out->playout.bpf;
@@ -597,11 +825,11 @@ src_loop (GstPad * pad)
   n_samples = (guint64) out->playout.rate * IDLE_CHUNK_MS / 1000;
 
 take:
-  ts = gst_bidi_playout_take (&out->playout, answer, n_samples, now, &dur,
+  ts = playout_take (&out->playout, answer, n_samples, now, &dur,
       &discont);
   discont |= out->discont;
   out->discont = FALSE;
-  queued = gst_bidi_playout_queued_time (&out->playout);
+  queued = playout_queued_time (&out->playout);
   g_mutex_unlock (&out->lock);
 
   /* The transcript pad follows this timeline. Told before the push, which
@@ -623,7 +851,7 @@ take:
   } else {
     buf = convert_output (out, item ? item->pcm : out->silence, n_samples);
     if (item)
-      gst_bidi_playout_item_free (item);
+      playout_item_free (item);
     item = NULL;
     GST_BUFFER_PTS (buf) = ts;
     GST_BUFFER_DURATION (buf) = dur;
@@ -637,7 +865,7 @@ take:
     ret = gst_pad_push (pad, buf);
   }
   if (item)
-    gst_bidi_playout_item_free (item);
+    playout_item_free (item);
 
   if (ret != GST_FLOW_OK) {
     g_mutex_lock (&out->lock);
@@ -774,10 +1002,9 @@ gst_bidi_output_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
       return TRUE;
     }
     case GST_QUERY_CAPS:{
-      GstCaps *filter, *templ, *caps;
+      GstCaps *templ, *caps;
       GstAudioInfo prov_out;
 
-      gst_query_parse_caps (query, &filter);
       GST_OBJECT_LOCK (out->element);
       prov_out = out->prov_out;
       GST_OBJECT_UNLOCK (out->element);
@@ -790,14 +1017,7 @@ gst_bidi_output_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
       } else {
         caps = templ;
       }
-      if (filter) {
-        GstCaps *tmp = gst_caps_intersect_full (filter, caps,
-            GST_CAPS_INTERSECT_FIRST);
-        gst_caps_unref (caps);
-        caps = tmp;
-      }
-      gst_query_set_caps_result (query, caps);
-      gst_caps_unref (caps);
+      gst_bidi_caps_query_reply (query, caps);
       return TRUE;
     }
     case GST_QUERY_SCHEDULING:

@@ -15,7 +15,6 @@
 
 #include "gstbidiagent.h"
 #include "gstbidicaptions.h"
-#include "gstbidiplayout.h"
 
 G_BEGIN_DECLS
 
@@ -25,6 +24,44 @@ G_BEGIN_DECLS
  *
  * Lock order: flush_lock -> src STREAM_LOCK -> the element's OBJECT_LOCK
  * -> lock (out_lock) -> the answer_cut callback's own locks. */
+
+/* The playout: the queue of model audio waiting for the src task, the
+ * output timeline (running time of the next sample), and what was pushed
+ * of the answer being played, so that an interruption knows how much of it
+ * the listener heard. Plain data, guarded by out_lock. Times are running
+ * times; sample counts are in the provider's output format. */
+
+typedef struct
+{
+  GstClockTime start;           /* running time of the run's first sample */
+  guint64 samples;              /* answer samples in the run */
+} GstBidiPlayoutRun;
+
+typedef struct
+{
+  GBytes *pcm;
+  guint answer;                 /* answer sequence number, 0 = none */
+} GstBidiPlayoutItem;
+
+typedef struct
+{
+  gint rate;
+  gint bpf;
+
+  GQueue queue;                 /* of GstBidiPlayoutItem* */
+  guint64 queued_bytes;
+
+  /* Timeline: the next sample goes at base + samples * GST_SECOND / rate,
+   * base == GST_CLOCK_TIME_NONE until the first push. */
+  GstClockTime base;
+  guint64 samples;
+
+  /* The answer on air: its runs of contiguous samples (silence inserted on
+   * an underrun splits runs). */
+  guint answer;
+  GArray *runs;                 /* of GstBidiPlayoutRun */
+  guint64 settled_samples;      /* in runs dropped from the array */
+} GstBidiPlayout;
 
 typedef struct
 {

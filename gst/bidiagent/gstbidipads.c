@@ -108,20 +108,9 @@ static gboolean
 aux_sink_query (GstPad * pad, GstObject * parent, GstQuery * query)
 {
   switch (GST_QUERY_TYPE (query)) {
-    case GST_QUERY_CAPS:{
-      GstCaps *filter, *caps = gst_pad_get_pad_template_caps (pad);
-
-      gst_query_parse_caps (query, &filter);
-      if (filter) {
-        GstCaps *both = gst_caps_intersect_full (filter, caps,
-            GST_CAPS_INTERSECT_FIRST);
-        gst_caps_unref (caps);
-        caps = both;
-      }
-      gst_query_set_caps_result (query, caps);
-      gst_caps_unref (caps);
+    case GST_QUERY_CAPS:
+      gst_bidi_caps_query_reply (query, gst_pad_get_pad_template_caps (pad));
       return TRUE;
-    }
     case GST_QUERY_ACCEPT_CAPS:
     case GST_QUERY_ALLOCATION:
       return gst_pad_query_default (pad, parent, query);
