@@ -944,14 +944,10 @@ gst_bidi_agent_set_property (GObject * object, guint prop_id,
       self->settings->ssl_strict = g_value_get_boolean (value);
       break;
     case PROP_TRANSCRIPT_ROLES:
-      g_mutex_lock (&self->pads.lock);
       self->pads.transcript_roles = g_value_get_enum (value);
-      g_mutex_unlock (&self->pads.lock);
       break;
     case PROP_TRANSCRIPT_PREFIX:
-      g_mutex_lock (&self->pads.lock);
       self->pads.transcript_prefix = g_value_get_boolean (value);
-      g_mutex_unlock (&self->pads.lock);
       break;
     case PROP_IMAGE_INTERVAL:
       g_mutex_lock (&self->pads.lock);
@@ -1042,14 +1038,10 @@ gst_bidi_agent_get_property (GObject * object, guint prop_id, GValue * value,
       g_value_set_boolean (value, self->settings->ssl_strict);
       break;
     case PROP_TRANSCRIPT_ROLES:
-      g_mutex_lock (&self->pads.lock);
       g_value_set_enum (value, self->pads.transcript_roles);
-      g_mutex_unlock (&self->pads.lock);
       break;
     case PROP_TRANSCRIPT_PREFIX:
-      g_mutex_lock (&self->pads.lock);
       g_value_set_boolean (value, self->pads.transcript_prefix);
-      g_mutex_unlock (&self->pads.lock);
       break;
     case PROP_IMAGE_INTERVAL:
       g_mutex_lock (&self->pads.lock);

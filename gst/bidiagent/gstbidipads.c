@@ -268,9 +268,9 @@ gst_bidi_pads_get_captions (GstBidiPads * pads)
 {
   GstBidiCaptions *c;
 
-  g_mutex_lock (&pads->lock);
+  GST_OBJECT_LOCK (pads->element);
   c = pads->captions ? gst_bidi_captions_ref (pads->captions) : NULL;
-  g_mutex_unlock (&pads->lock);
+  GST_OBJECT_UNLOCK (pads->element);
   return c;
 }
 
@@ -292,11 +292,11 @@ gst_bidi_pads_on_transcript (GstBidiPads * pads, const GstStructure * event,
     return;
   assistant = strcmp (role, "assistant") == 0;
 
-  g_mutex_lock (&pads->lock);
+  GST_OBJECT_LOCK (pads->element);
   captions = pads->captions ? gst_bidi_captions_ref (pads->captions) : NULL;
   roles = pads->transcript_roles;
   prefix = pads->transcript_prefix;
-  g_mutex_unlock (&pads->lock);
+  GST_OBJECT_UNLOCK (pads->element);
   if (!captions)
     return;
   if (!(roles & (assistant ? GST_BIDI_AGENT_TRANSCRIPT_ASSISTANT :
@@ -407,9 +407,9 @@ gst_bidi_pads_request (GstBidiPads * pads, GstPadTemplate * templ)
         GST_DEBUG_FUNCPTR (transcript_activate_mode));
     gst_pad_set_query_function (pad, GST_DEBUG_FUNCPTR (transcript_query));
     gst_pad_set_event_function (pad, GST_DEBUG_FUNCPTR (transcript_event));
-    g_mutex_lock (&pads->lock);
+    GST_OBJECT_LOCK (pads->element);
     pads->captions = captions;
-    g_mutex_unlock (&pads->lock);
+    GST_OBJECT_UNLOCK (pads->element);
   } else {
     gst_pad_set_element_private (pad, pads);
     gst_pad_set_chain_function (pad, slot == &pads->text_sinkpad ?
@@ -428,7 +428,7 @@ void
 gst_bidi_pads_release (GstBidiPads * pads, GstPad * pad)
 {
   GstBidiCaptions *captions = NULL;
-  gboolean image = FALSE, transcript = FALSE;
+  gboolean image = FALSE;
 
   GST_OBJECT_LOCK (pads->element);
   if (pad == pads->text_sinkpad) {
@@ -438,19 +438,13 @@ gst_bidi_pads_release (GstBidiPads * pads, GstPad * pad)
     image = TRUE;
   } else if (pad == pads->transcript_srcpad) {
     pads->transcript_srcpad = NULL;
-    transcript = TRUE;
+    captions = pads->captions;
+    pads->captions = NULL;
   } else {
     GST_OBJECT_UNLOCK (pads->element);
     return;
   }
   GST_OBJECT_UNLOCK (pads->element);
-
-  if (transcript) {
-    g_mutex_lock (&pads->lock);
-    captions = pads->captions;
-    pads->captions = NULL;
-    g_mutex_unlock (&pads->lock);
-  }
 
   GST_INFO_OBJECT (pads->element, "releasing %s:%s", GST_DEBUG_PAD_NAME (pad));
   gst_pad_set_active (pad, FALSE);

@@ -43,16 +43,17 @@ typedef struct
   GstBidiPadsCallbacks cb;
   gpointer user_data;
 
-  /* protected by the element's GST_OBJECT_LOCK */
+  /* protected by the element's GST_OBJECT_LOCK (the pads and the
+   * transcript settings, as the element's other settings) */
   GstPad *text_sinkpad;
   GstPad *transcript_srcpad;
   GstPad *image_sinkpad;
-
-  /* protected by lock, a leaf lock */
-  GMutex lock;
   GstBidiCaptions *captions;    /* the transcript_src pad's stream */
   GstBidiAgentTranscriptRoles transcript_roles;
   gboolean transcript_prefix;
+
+  /* the image_sink state, protected by lock (a leaf lock) */
+  GMutex lock;
   guint image_interval_ms;
   /* image_sink: the newest frame waiting for its turn, the timer (on the
    * network thread) that sends it, when the last one went (monotonic us,
