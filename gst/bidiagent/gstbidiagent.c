@@ -230,6 +230,7 @@ struct _GstBidiAgent
 {
   GstElement parent;
 
+  /* set at init */
   GstPad *sinkpad;
   GstPad *srcpad;
 
