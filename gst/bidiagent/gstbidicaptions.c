@@ -533,3 +533,20 @@ pause:
   g_mutex_unlock (&c->lock);
   gst_pad_pause_task (pad);
 }
+
+void
+gst_bidi_caps_query_reply (GstQuery * query, GstCaps * caps)
+{
+  GstCaps *filter;
+
+  gst_query_parse_caps (query, &filter);
+  if (filter) {
+    GstCaps *both = gst_caps_intersect_full (filter, caps,
+        GST_CAPS_INTERSECT_FIRST);
+
+    gst_caps_unref (caps);
+    caps = both;
+  }
+  gst_query_set_caps_result (query, caps);
+  gst_caps_unref (caps);
+}

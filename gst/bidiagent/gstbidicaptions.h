@@ -42,6 +42,9 @@ GstBidiCaptions *gst_bidi_captions_new (GstPad * pad);
  * pad (gst_pad_create_stream_id), random with the request sink pads */
 gchar *gst_bidi_stream_id_new (GstPad * pad, GstElement * element,
     const gchar * name);
+/* Answers the CAPS @query with @caps (transfer full) as far as the query's
+ * filter allows, the filter's order first */
+void gst_bidi_caps_query_reply (GstQuery * query, GstCaps * caps);
 GstBidiCaptions *gst_bidi_captions_ref (GstBidiCaptions * c);
 void gst_bidi_captions_unref (GstBidiCaptions * c);
 

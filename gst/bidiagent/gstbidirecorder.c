@@ -1,0 +1,303 @@
+/* gst-bidi
+ * Copyright (C) 2026 gst-bidi developers
+ *
+ * This library is free software; you can redistribute it and/or
+ * modify it under the terms of the GNU Library General Public
+ * License as published by the Free Software Foundation; either
+ * version 2 of the License, or (at your option) any later version.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <json-glib/json-glib.h>
+
+#include "gstbidirecorder.h"
+
+GST_DEBUG_CATEGORY_EXTERN (bidi_agent_debug);
+#define GST_CAT_DEFAULT bidi_agent_debug
+
+typedef struct
+{
+  gchar *id, *name, *input, *result;
+  gboolean error;
+} HistPair;
+
+static void
+hist_pair_free (gpointer data)
+{
+  HistPair *p = data;
+
+  g_free (p->id);
+  g_free (p->name);
+  g_free (p->input);
+  g_free (p->result);
+  g_free (p);
+}
+
+void
+gst_bidi_recorder_init (GstBidiRecorder * rec, GstElement * element,
+    GstBidiHistory * history)
+{
+  rec->element = element;
+  rec->history = history;
+  g_queue_init (&rec->pairs);
+  g_mutex_init (&rec->lock);
+  rec->text = g_string_new (NULL);
+  rec->heard_ms = G_MAXUINT64;
+}
+
+void
+gst_bidi_recorder_clear (GstBidiRecorder * rec)
+{
+  g_queue_clear_full (&rec->pairs, hist_pair_free);
+  g_mutex_clear (&rec->lock);
+  g_string_free (rec->text, TRUE);
+}
+
+/* A failed session-file write: one warning until writing works again */
+static void
+hist_written (GstBidiRecorder * rec, gboolean ok, GError * err)
+{
+  if (ok) {
+    rec->write_failed = FALSE;
+    return;
+  }
+  if (!rec->write_failed)
+    GST_ELEMENT_WARNING (rec->element, RESOURCE, WRITE, ("%s", err->message),
+        ("session-file: the conversation goes on, kept in memory"));
+  rec->write_failed = TRUE;
+  g_clear_error (&err);
+}
+
+static void
+hist_add_text (GstBidiRecorder * rec, gboolean assistant, const gchar * text)
+{
+  GError *err = NULL;
+
+  hist_written (rec, gst_bidi_history_add_text (rec->history, assistant,
+          text, &err), err);
+}
+
+/* The words of the answer being recorded that were heard (all of them
+ * unless it was interrupted), NULL if none; with lock */
+static gchar *
+answer_heard_unlocked (GstBidiRecorder * rec)
+{
+  if (rec->text->len == 0)
+    return NULL;
+  if (rec->heard_ms == G_MAXUINT64)
+    return g_strdup (rec->text->str);
+  return gst_bidi_heard_text (rec->text->str, rec->heard_ms, rec->audio_ms);
+}
+
+/* The answer recorded so far goes into the history, as far as it was
+ * heard */
+static void
+commit_answer (GstBidiRecorder * rec)
+{
+  gchar *heard;
+
+  g_mutex_lock (&rec->lock);
+  heard = answer_heard_unlocked (rec);
+  GST_DEBUG_OBJECT (rec->element, "history: answer of %" G_GUINT64_FORMAT
+      " ms, heard %" G_GINT64_FORMAT " ms: \"%s\"", rec->audio_ms,
+      rec->heard_ms == G_MAXUINT64 ? (gint64) - 1 : (gint64) rec->heard_ms,
+      GST_STR_NULL (heard));
+  g_string_truncate (rec->text, 0);
+  rec->audio_ms = 0;
+  rec->heard_ms = G_MAXUINT64;
+  g_mutex_unlock (&rec->lock);
+
+  if (heard)
+    hist_add_text (rec, TRUE, heard);
+  g_free (heard);
+}
+
+gboolean
+gst_bidi_recorder_start (GstBidiRecorder * rec, const gchar * messages,
+    const gchar * file, gboolean fresh, GError ** error)
+{
+  gchar *warning = NULL;
+  gboolean ok = TRUE;
+
+  if (fresh)
+    ok = gst_bidi_history_set_messages (rec->history, messages, error);
+  if (ok && file)
+    ok = gst_bidi_history_open_file (rec->history, file, &warning, error);
+  if (warning) {
+    GST_ELEMENT_WARNING (rec->element, RESOURCE, READ, ("%s", warning),
+        ("session-file %s", file));
+    g_free (warning);
+  }
+  if (!ok)
+    return FALSE;
+
+  g_mutex_lock (&rec->lock);
+  g_string_truncate (rec->text, 0);
+  rec->audio_ms = 0;
+  rec->heard_ms = G_MAXUINT64;
+  g_mutex_unlock (&rec->lock);
+  rec->write_failed = FALSE;
+  rec->user_pending = FALSE;
+  g_queue_clear_full (&rec->pairs, hist_pair_free);
+  GST_INFO_OBJECT (rec->element, "conversation history: %u messages",
+      gst_bidi_history_length (rec->history));
+  return TRUE;
+}
+
+static void
+hist_write_pair (GstBidiRecorder * rec, const HistPair * p)
+{
+  GError *err = NULL;
+
+  hist_written (rec, gst_bidi_history_add_tool_pair (rec->history, p->id,
+          p->name, p->input ? p->input : "{}", p->result, p->error, &err),
+      err);
+}
+
+/* The user's words are in (or will not come): the pairs that waited */
+static void
+user_done (GstBidiRecorder * rec)
+{
+  HistPair *p;
+
+  rec->user_pending = FALSE;
+  while ((p = g_queue_pop_head (&rec->pairs))) {
+    hist_write_pair (rec, p);
+    hist_pair_free (p);
+  }
+}
+
+void
+gst_bidi_recorder_on_transcript (GstBidiRecorder * rec,
+    const GstStructure * event)
+{
+  const gchar *role = gst_structure_get_string (event, "role");
+  const gchar *text = gst_structure_get_string (event, "text");
+  gboolean is_final = FALSE;
+
+  gst_structure_get_boolean (event, "is_final", &is_final);
+  if (!text || !*text)
+    return;
+  if (g_strcmp0 (role, "user") == 0) {
+    if (!rec->user_pending) {
+      /* the user speaks: the answer before is over, as far as heard */
+      commit_answer (rec);
+      rec->user_pending = TRUE;
+    }
+    if (is_final) {
+      hist_add_text (rec, FALSE, text);
+      user_done (rec);
+    }
+  } else if (is_final && g_strcmp0 (role, "assistant") == 0) {
+    g_mutex_lock (&rec->lock);
+    if (rec->text->len > 0)
+      g_string_append_c (rec->text, ' ');
+    g_string_append (rec->text, text);
+    g_mutex_unlock (&rec->lock);
+  }
+}
+
+/* A typed text: the user's turn */
+void
+gst_bidi_recorder_user_text (GstBidiRecorder * rec, const gchar * text)
+{
+  commit_answer (rec);
+  hist_add_text (rec, FALSE, text);
+}
+
+/* A new answer: the one before is over (but an answer to words still being
+ * transcribed goes after them) */
+void
+gst_bidi_recorder_answer_start (GstBidiRecorder * rec)
+{
+  if (!rec->user_pending)
+    commit_answer (rec);
+}
+
+void
+gst_bidi_recorder_add_pair (GstBidiRecorder * rec, const gchar * id,
+    const gchar * name, const gchar * input, const gchar * result,
+    gboolean error)
+{
+  HistPair *p = g_new0 (HistPair, 1);
+
+  p->id = g_strdup (id);
+  p->name = g_strdup (name);
+  p->input = g_strdup (input);
+  p->result = g_strdup (result);
+  p->error = error;
+  if (rec->user_pending) {
+    g_queue_push_tail (&rec->pairs, p);
+    return;
+  }
+  commit_answer (rec);
+  hist_write_pair (rec, p);
+  hist_pair_free (p);
+}
+
+void
+gst_bidi_recorder_flush (GstBidiRecorder * rec)
+{
+  user_done (rec);
+  commit_answer (rec);
+}
+
+/* The answer being recorded queued @ms more of audio */
+void
+gst_bidi_recorder_add_audio (GstBidiRecorder * rec, guint64 ms)
+{
+  g_mutex_lock (&rec->lock);
+  rec->audio_ms += ms;
+  g_mutex_unlock (&rec->lock);
+}
+
+/* The answer being recorded was interrupted: the history keeps what was
+ * heard (the first cut counts) */
+void
+gst_bidi_recorder_answer_cut (GstBidiRecorder * rec, guint64 heard_ms)
+{
+  g_mutex_lock (&rec->lock);
+  if (rec->heard_ms == G_MAXUINT64)
+    rec->heard_ms = heard_ms;
+  g_mutex_unlock (&rec->lock);
+}
+
+/* The history property: the history, and the answer being recorded as it
+ * stands (it goes into the history proper once the conversation moves
+ * on) */
+gchar *
+gst_bidi_recorder_get_json (GstBidiRecorder * rec)
+{
+  gchar *json = gst_bidi_history_to_json (rec->history), *heard, *ret;
+  JsonObject *msg, *block;
+  JsonArray *content;
+  JsonNode *root;
+
+  g_mutex_lock (&rec->lock);
+  heard = answer_heard_unlocked (rec);
+  g_mutex_unlock (&rec->lock);
+  root = heard && *heard ? json_from_string (json, NULL) : NULL;
+  if (!root || !JSON_NODE_HOLDS_ARRAY (root)) {
+    if (root)
+      json_node_unref (root);
+    g_free (heard);
+    return json;
+  }
+
+  block = json_object_new ();
+  json_object_set_string_member (block, "text", heard);
+  content = json_array_new ();
+  json_array_add_object_element (content, block);
+  msg = json_object_new ();
+  json_object_set_string_member (msg, "role", "assistant");
+  json_object_set_array_member (msg, "content", content);
+  json_array_add_object_element (json_node_get_array (root), msg);
+  ret = json_to_string (root, FALSE);
+  json_node_unref (root);
+  g_free (json);
+  g_free (heard);
+  return ret;
+}
