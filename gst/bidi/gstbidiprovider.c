@@ -335,19 +335,23 @@ gst_bidi_provider_config_get_double (const GstStructure * config,
   return TRUE;
 }
 
-/* A whole number field between @lo and @hi: FALSE with @error when it is
- * not, TRUE with *@found telling whether it was there */
+/* A whole number field between @lo and @hi into *@value, which stays as
+ * it is when the field is absent or refused (FALSE and @error then) */
 static gboolean
 config_get_whole (const GstStructure * config, const gchar * provider_name,
     const gchar * field, gdouble lo, gdouble hi, gdouble * value,
-    gboolean * found, GError ** error)
+    GError ** error)
 {
-  *found = config_get_number (config, field, value);
-  if (!*found || (*value >= lo && *value <= hi && *value == floor (*value)))
+  gdouble v;
+
+  if (!config_get_number (config, field, &v))
     return TRUE;
-  return config_error (error, provider_name,
-      "\"%s\" must be a whole number between %.0f and %.0f, not %g", field,
-      lo, hi, *value);
+  if (!(v >= lo && v <= hi && v == floor (v)))
+    return config_error (error, provider_name,
+        "\"%s\" must be a whole number between %.0f and %.0f, not %g", field,
+        lo, hi, v);
+  *value = v;
+  return TRUE;
 }
 
 gboolean
@@ -355,15 +359,12 @@ gst_bidi_provider_config_get_int (const GstStructure * config,
     const gchar * provider_name, const gchar * field, gint lo, gint hi,
     gint * value, GError ** error)
 {
-  gboolean found;
-  gdouble v;
+  gdouble v = *value;
+  gboolean ok = config_get_whole (config, provider_name, field, lo, hi, &v,
+      error);
 
-  if (!config_get_whole (config, provider_name, field, lo, hi, &v, &found,
-          error))
-    return FALSE;
-  if (found)
-    *value = (gint) v;
-  return TRUE;
+  *value = (gint) v;
+  return ok;
 }
 
 gboolean
@@ -371,15 +372,12 @@ gst_bidi_provider_config_get_uint (const GstStructure * config,
     const gchar * provider_name, const gchar * field, guint lo, guint hi,
     guint * value, GError ** error)
 {
-  gboolean found;
-  gdouble v;
+  gdouble v = *value;
+  gboolean ok = config_get_whole (config, provider_name, field, lo, hi, &v,
+      error);
 
-  if (!config_get_whole (config, provider_name, field, lo, hi, &v, &found,
-          error))
-    return FALSE;
-  if (found)
-    *value = (guint) v;
-  return TRUE;
+  *value = (guint) v;
+  return ok;
 }
 
 gboolean

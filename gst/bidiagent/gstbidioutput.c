@@ -537,17 +537,21 @@ flush_src (GstBidiOutput * out, guint32 seqnum)
   out->segment_seqnum = seqnum;
   g_mutex_unlock (&out->lock);
 
-  if (active)
-    gst_pad_start_task (out->srcpad, (GstTaskFunction) src_loop, out->srcpad,
-        NULL);
-  GST_PAD_STREAM_UNLOCK (out->srcpad);
-
-  /* the caption of the cut answer goes too */
+  /* The caption of the cut answer goes too, before the task starts again:
+   * its first buffer tells the transcript pad where the audio is (a GAP
+   * the transcript sink prerolls on). Flushed after that, the transcript
+   * sink would wait for a preroll that the audio sink, prerolled and
+   * paused, never lets come. */
   captions = out->cb.get_captions (out->user_data);
   if (captions) {
     gst_bidi_captions_flush (captions, seqnum, cut_answer);
     gst_bidi_captions_unref (captions);
   }
+
+  if (active)
+    gst_pad_start_task (out->srcpad, (GstTaskFunction) src_loop, out->srcpad,
+        NULL);
+  GST_PAD_STREAM_UNLOCK (out->srcpad);
   g_mutex_unlock (&out->flush_lock);
 }
 

@@ -23,7 +23,10 @@ G_BEGIN_DECLS
  * an interruption; what of the answer on air was heard.
  *
  * Lock order: flush_lock -> src STREAM_LOCK -> the element's OBJECT_LOCK
- * -> lock (out_lock) -> the answer_cut callback's own locks. */
+ * -> lock (out_lock) -> the answer_cut callback's own locks; a flush also
+ * flushes the transcript pad under the src STREAM_LOCK (src STREAM_LOCK ->
+ * the transcript pad's STREAM_LOCK; the captions task never takes the
+ * src STREAM_LOCK). */
 
 /* The playout: the queue of model audio waiting for the src task, the
  * output timeline (running time of the next sample), and what was pushed
