@@ -539,16 +539,6 @@ input_pipeline (const gchar * desc, BusLog ** log)
   return pipe;
 }
 
-static void
-input_pipeline_stop (GstElement * pipe, BusLog * log)
-{
-  fail_unless_equals_int (gst_element_set_state (pipe, GST_STATE_NULL),
-      GST_STATE_CHANGE_SUCCESS);
-  bus_log_free (log);
-  gst_object_unref (pipe);
-  gst_bidi_scripted_provider_reset_last ();
-}
-
 static guint64
 input_dropped_ms (GstElement * pipe)
 {
@@ -592,7 +582,11 @@ GST_START_TEST (test_input_unknown_liveness_waits)
   fail_unless_equals_uint64 (input_dropped_ms (pipe), 0);
   fail_unless_equals_int (bus_log_count (log, "warning", NULL, NULL), 0);
 
-  input_pipeline_stop (pipe, log);
+  fail_unless_equals_int (gst_element_set_state (pipe, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  bus_log_free (log);
+  gst_object_unref (pipe);
+  gst_bidi_scripted_provider_reset_last ();
 }
 
 GST_END_TEST;
@@ -619,7 +613,11 @@ GST_START_TEST (test_input_live_overflow_warns_once)
       input_dropped_ms (pipe));
   fail_unless_equals_int (bus_log_count (log, "warning", NULL, NULL), 1);
 
-  input_pipeline_stop (pipe, log);
+  fail_unless_equals_int (gst_element_set_state (pipe, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  bus_log_free (log);
+  gst_object_unref (pipe);
+  gst_bidi_scripted_provider_reset_last ();
 }
 
 GST_END_TEST;
