@@ -578,7 +578,6 @@ GST_START_TEST (test_input_unknown_liveness_waits)
   /* 50 buffers of 1600 samples, S16 mono */
   fail_unless_equals_int (g_bytes_get_size (audio), 50 * 1600 * 2);
   g_bytes_unref (audio);
-  gst_object_unref (provider);
   fail_unless_equals_uint64 (input_dropped_ms (pipe), 0);
   fail_unless_equals_int (bus_log_count (log, "warning", NULL, NULL), 0);
 
