@@ -459,7 +459,8 @@ gst_bidi_agent_class_init (GstBidiAgentClass * klass)
       g_param_spec_uint ("input-buffer-ms", "Input buffer",
           "Most input audio kept while the provider is not connected or "
           "slow, in milliseconds. Past it, live input drops the oldest audio "
-          "(counted in stats) and non-live input waits", 0, 600000,
+          "(counted in stats) and non-live input waits (an upstream that "
+          "does not say it is live is taken as not live)", 0, 600000,
           DEFAULT_INPUT_BUFFER_MS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
           | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_IDLE,
@@ -1216,6 +1217,11 @@ gst_bidi_agent_sink_event (G_GNUC_UNUSED GstPad * pad, GstObject * parent,
       break;
     case GST_EVENT_FLUSH_STOP:
       gst_bidi_input_flush_stop (&self->input);
+      break;
+    case GST_EVENT_SEGMENT:
+      /* a new segment may come from another source (a concat, a switch):
+       * whether it is live may have changed */
+      gst_bidi_input_query_live (&self->input, self->sinkpad);
       break;
     default:
       /* Stream-start, segment, tags ... belong to the input stream; the

@@ -16,6 +16,9 @@
 GST_DEBUG_CATEGORY_EXTERN (bidi_agent_debug);
 #define GST_CAT_DEFAULT bidi_agent_debug
 
+/* Drop warnings: the first at once, then at most one per this */
+#define DROP_WARNING_INTERVAL (5 * G_TIME_SPAN_SECOND)
+
 void
 gst_bidi_input_init (GstBidiInput * in, GstElement * element,
     GstBidiInputWakeFunc wake, gpointer user_data)
@@ -27,7 +30,8 @@ gst_bidi_input_init (GstBidiInput * in, GstElement * element,
   g_cond_init (&in->cond);
   gst_bidi_audio_queue_init (&in->queue, 0);
   in->flushing = TRUE;
-  in->live = TRUE;
+  /* until upstream says it is live, nothing is dropped */
+  in->live = FALSE;
   gst_audio_info_init (&in->prov_in);
   gst_audio_info_init (&in->info);
   in->acc = g_byte_array_new ();
@@ -57,6 +61,7 @@ gst_bidi_input_setup (GstBidiInput * in, const GstAudioInfo * prov_in,
   gst_bidi_audio_queue_clear (&in->queue);
   gst_bidi_audio_queue_init (&in->queue, max);
   in->closed = FALSE;
+  in->last_drop_warning = 0;
   g_mutex_unlock (&in->lock);
 
   gst_audio_info_init (&in->info);
@@ -69,7 +74,6 @@ input_reset (GstBidiInput * in)
 {
   g_mutex_lock (&in->lock);
   gst_bidi_audio_queue_clear (&in->queue);
-  in->dropping = FALSE;
   g_mutex_unlock (&in->lock);
   g_byte_array_set_size (in->acc, 0);
   if (in->conv)
@@ -143,15 +147,21 @@ no_converter:
 }
 
 /* Whether upstream is live: decides drop-oldest versus waiting when the
- * input buffer is full. */
+ * input buffer is full. Asked again whenever it may have changed (caps, a
+ * new segment). An upstream that does not answer (concat, for one) is
+ * taken as not live: waiting never loses the user's words, dropping
+ * would. */
 void
 gst_bidi_input_query_live (GstBidiInput * in, GstPad * sinkpad)
 {
   GstQuery *query = gst_query_new_latency ();
-  gboolean live = TRUE;
+  gboolean live = FALSE;
 
   if (gst_pad_peer_query (sinkpad, query))
     gst_query_parse_latency (query, &live, NULL, NULL);
+  else
+    GST_DEBUG_OBJECT (in->element, "upstream did not answer the LATENCY "
+        "query: taken as not live");
   gst_query_unref (query);
 
   g_mutex_lock (&in->lock);
@@ -185,20 +195,34 @@ queue_chunk (GstBidiInput * in, GBytes * chunk)
     return GST_FLOW_OK;
   }
 
-  if (gst_bidi_audio_queue_push (&in->queue, chunk) > 0 && !in->dropping) {
-    in->dropping = TRUE;
-    warn = TRUE;
+  /* one warning, then at most one every DROP_WARNING_INTERVAL, with the
+   * total so far (the stats property counts them all) */
+  if (gst_bidi_audio_queue_push (&in->queue, chunk) > 0) {
+    gint64 now = g_get_monotonic_time ();
+
+    if (in->last_drop_warning == 0 ||
+        now - in->last_drop_warning >= DROP_WARNING_INTERVAL) {
+      in->last_drop_warning = now;
+      warn = TRUE;
+    }
   }
   dropped_total = gst_bidi_audio_queue_get_dropped (&in->queue);
   schedule = !in->scheduled;
   in->scheduled = TRUE;
   g_mutex_unlock (&in->lock);
 
-  if (warn)
+  if (warn) {
+    guint64 bytes_per_s = (guint64) GST_AUDIO_INFO_RATE (&in->prov_in) *
+        GST_AUDIO_INFO_BPF (&in->prov_in);
+
     GST_ELEMENT_WARNING (in->element, STREAM, FAILED,
         ("Input buffer full: the provider is not taking audio, dropping "
-            "the oldest"), ("%" G_GUINT64_FORMAT " bytes dropped so far",
-            dropped_total));
+            "the oldest (%" G_GUINT64_FORMAT " ms so far)",
+            bytes_per_s ? dropped_total * 1000 / bytes_per_s : 0),
+        ("%" G_GUINT64_FORMAT " bytes dropped so far; this warning comes at "
+            "most every %d s", dropped_total,
+            (gint) (DROP_WARNING_INTERVAL / G_TIME_SPAN_SECOND)));
+  }
 
   if (schedule)
     in->wake (in->user_data);
@@ -313,7 +337,6 @@ gst_bidi_input_take (GstBidiInput * in, gboolean connected, GQueue * out)
   in->scheduled = FALSE;
   if (connected) {
     gst_bidi_audio_queue_take_all (&in->queue, out);
-    in->dropping = FALSE;
     g_cond_broadcast (&in->cond);
   }
   g_mutex_unlock (&in->lock);

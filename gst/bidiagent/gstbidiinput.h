@@ -36,11 +36,13 @@ typedef struct
   GMutex lock;
   GCond cond;
   GstBidiAudioQueue queue;
-  gboolean dropping;            /* warned of this episode of drops */
+  gint64 last_drop_warning;     /* monotonic us of the last drop warning,
+                                 * 0: none yet */
   gboolean scheduled;           /* the network thread was woken */
   gboolean flushing;
   gboolean closed;              /* the conversation stopped: no more input */
-  gboolean live;                /* upstream is live: drop, do not wait */
+  gboolean live;                /* upstream said it is live: drop, do not
+                                 * wait (unknown: not live) */
 
   /* sink stream lock (or the state change, with the sink pad inactive) */
   GstAudioInfo prov_in;         /* what conv makes: the provider's format */

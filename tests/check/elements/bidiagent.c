@@ -21,6 +21,7 @@
 #include "scriptedprovider.h"
 #include "secretwatch.h"
 #include "leftover.h"
+#include "buslog.h"
 
 #define WAIT_MS 5000
 
@@ -514,6 +515,111 @@ GST_START_TEST (test_input_buffered_before_connect)
   fail_unless_equals_uint64 (dropped, 0);
   gst_structure_free (stats);
   fixture_teardown (&f);
+}
+
+GST_END_TEST;
+
+/* A pipeline of the input tests below, playing, its bus recorded */
+static GstElement *
+input_pipeline (const gchar * desc, BusLog ** log)
+{
+  GError *err = NULL;
+  GstElement *pipe;
+  GstBus *bus;
+
+  gst_bidi_scripted_provider_register ();
+  pipe = gst_parse_launch (desc, &err);
+  fail_unless (pipe != NULL, "%s", err ? err->message : "");
+  leftover_watch (pipe);
+  bus = gst_element_get_bus (pipe);
+  *log = bus_log_new (bus);
+  gst_object_unref (bus);
+  fail_if (gst_element_set_state (pipe, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  return pipe;
+}
+
+static void
+input_pipeline_stop (GstElement * pipe, BusLog * log)
+{
+  fail_unless_equals_int (gst_element_set_state (pipe, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  bus_log_free (log);
+  gst_object_unref (pipe);
+  gst_bidi_scripted_provider_reset_last ();
+}
+
+static guint64
+input_dropped_ms (GstElement * pipe)
+{
+  GstElement *agent = gst_bin_get_by_name (GST_BIN (pipe), "agent");
+  GstStructure *stats;
+  guint64 dropped = G_MAXUINT64;
+
+  g_object_get (agent, "stats", &stats, NULL);
+  fail_unless (gst_structure_get_uint64 (stats, "input-dropped-ms",
+          &dropped));
+  gst_structure_free (stats);
+  gst_object_unref (agent);
+  return dropped;
+}
+
+#define INPUT_CAPS "audio/x-raw,format=S16LE,rate=16000,channels=1"
+
+/* concat does not answer the LATENCY query. Unknown liveness is not live:
+ * the question, then a file's worth of unpaced silence, all reach the
+ * provider, however long it takes to connect; nothing is dropped. */
+GST_START_TEST (test_input_unknown_liveness_waits)
+{
+  BusLog *log;
+  GstElement *pipe = input_pipeline ("concat name=c ! bidiagent name=agent "
+      "provider=scripted provider-config=\"config,connect-delay-ms=1000\" "
+      "input-buffer-ms=200 ! fakesink sync=false "
+      "audiotestsrc num-buffers=10 samplesperbuffer=1600 ! " INPUT_CAPS
+      " ! c. audiotestsrc num-buffers=40 samplesperbuffer=1600 wave=silence "
+      "! " INPUT_CAPS " ! c.", &log);
+  GstBidiScriptedProvider *provider;
+  GBytes *audio;
+
+  fail_unless (bus_log_wait (log, 0, "eos", NULL, NULL, WAIT_MS) >= 0,
+      "the input did not end");
+  provider = gst_bidi_scripted_provider_get_last ();
+  audio = gst_bidi_scripted_provider_get_audio (provider);
+  /* 50 buffers of 1600 samples, S16 mono */
+  fail_unless_equals_int (g_bytes_get_size (audio), 50 * 1600 * 2);
+  g_bytes_unref (audio);
+  gst_object_unref (provider);
+  fail_unless_equals_uint64 (input_dropped_ms (pipe), 0);
+  fail_unless_equals_int (bus_log_count (log, "warning", NULL, NULL), 0);
+
+  input_pipeline_stop (pipe, log);
+}
+
+GST_END_TEST;
+
+/* A live source that overflows: the oldest audio goes, counted, and the
+ * warning comes once, not once a drop */
+GST_START_TEST (test_input_live_overflow_warns_once)
+{
+  BusLog *log;
+  GstElement *pipe = input_pipeline ("audiotestsrc is-live=true "
+      "samplesperbuffer=320 ! " INPUT_CAPS " ! bidiagent name=agent "
+      "provider=scripted provider-config=\"config,connect-delay-ms=2500\" "
+      "input-buffer-ms=100 ! fakesink sync=false", &log);
+  gint i;
+
+  i = bus_log_wait (log, 0, "warning", NULL, NULL, WAIT_MS);
+  fail_unless (i >= 0, "no warning about dropped input");
+  fail_unless (strstr (gst_structure_get_string (bus_log_get (log, i),
+              "message"), "Input buffer full") != NULL);
+  fail_unless (bus_log_wait (log, 0, "bidi_connection_start", NULL, NULL,
+          WAIT_MS) >= 0);
+  /* well over a second dropped before the connection, one warning */
+  fail_unless (input_dropped_ms (pipe) >= 1000, "%" G_GUINT64_FORMAT " ms",
+      input_dropped_ms (pipe));
+  fail_unless_equals_int (bus_log_count (log, "warning", NULL, NULL), 1);
+
+  input_pipeline_stop (pipe, log);
 }
 
 GST_END_TEST;
@@ -1719,6 +1825,8 @@ bidiagent_suite (void)
   tcase_add_test (tc, test_input_8k_mono_s16);
   tcase_add_test (tc, test_input_caps_change);
   tcase_add_test (tc, test_input_buffered_before_connect);
+  tcase_add_test (tc, test_input_unknown_liveness_waits);
+  tcase_add_test (tc, test_input_live_overflow_warns_once);
   tcase_add_test (tc, test_input_buffer_bounded);
   tcase_add_test (tc, test_output_contiguous_answer);
   tcase_add_test (tc, test_output_silence_between_answers);
