@@ -92,6 +92,12 @@ GST_DEBUG_CATEGORY_STATIC (bidi_local_debug);
 #define DEFAULT_TOOL_TIMEOUT_MS 10000
 /* audio waiting for the recognition worker, at most */
 #define MAX_QUEUED_AUDIO_MS 60000
+/* Past this much waiting audio the provider says its input is full (the
+ * element then holds the rest back: a file waits, nothing is lost), and
+ * below the second one it takes more. Real-time input never gets near. */
+#define INPUT_FULL_MS 10000
+#define INPUT_READY_MS 5000
+#define MS_TO_BYTES(ms) ((gsize) RATE * 2 * (ms) / 1000)
 
 typedef struct
 {
@@ -196,6 +202,7 @@ struct _GstBidiLocalProvider
   GCond cond;
   GstBidiAudioQueue asr_audio;  /* input for the recognition worker */
   gboolean asr_end_input;       /* after asr_audio, the input ends */
+  gboolean input_full;          /* told the element: asr_audio is full */
   GQueue tts_jobs;
   gboolean quit;
   GQueue outbox;
@@ -472,7 +479,7 @@ next_job (GstBidiLocalProvider * self)
 static gboolean
 next_input (GstBidiLocalProvider * self, GBytes ** pcm)
 {
-  gboolean ret = FALSE;
+  gboolean ret = FALSE, ready = FALSE;
 
   g_mutex_lock (&self->lock);
   while (!self->quit && !self->asr_end_input &&
@@ -484,7 +491,15 @@ next_input (GstBidiLocalProvider * self, GBytes ** pcm)
       self->asr_end_input = FALSE;
     ret = TRUE;
   }
+  ready = self->input_full &&
+      gst_bidi_audio_queue_get_bytes (&self->asr_audio) <
+      MS_TO_BYTES (INPUT_READY_MS);
+  if (ready)
+    self->input_full = FALSE;
   g_mutex_unlock (&self->lock);
+
+  if (ready)
+    gst_bidi_provider_set_input_full (GST_BIDI_PROVIDER (self), FALSE);
   return ret;
 }
 
@@ -1530,17 +1545,26 @@ static void
 gst_bidi_local_provider_send_audio (GstBidiProvider * provider, GBytes * pcm)
 {
   GstBidiLocalProvider *self = GST_BIDI_LOCAL_PROVIDER (provider);
+  gboolean full = FALSE;
   gsize dropped;
 
   if (!self->started || self->stopping || self->end_input)
     return;
 
-  /* when recognition falls a minute behind, the oldest audio goes */
+  /* past INPUT_FULL_MS the element holds the input back; should it still
+   * come (a provider is told, not obeyed), past a minute the oldest goes */
   g_mutex_lock (&self->lock);
   dropped = gst_bidi_audio_queue_push (&self->asr_audio, g_bytes_ref (pcm));
+  if (!self->input_full && gst_bidi_audio_queue_get_bytes (&self->asr_audio)
+      >= MS_TO_BYTES (INPUT_FULL_MS))
+    full = self->input_full = TRUE;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
+  if (full) {
+    GST_DEBUG_OBJECT (self, "recognition is behind: input full");
+    gst_bidi_provider_set_input_full (provider, TRUE);
+  }
   if (dropped > 0)
     GST_WARNING_OBJECT (self, "recognition is too slow, dropping audio");
 }
@@ -1667,6 +1691,7 @@ gst_bidi_local_provider_stop (GstBidiProvider * provider)
   g_queue_clear_full (&self->outbox, (GDestroyNotify) msg_free);
   gst_bidi_audio_queue_clear (&self->asr_audio);
   self->asr_end_input = FALSE;
+  self->input_full = FALSE;
   g_queue_clear_full (&self->tts_jobs, (GDestroyNotify) job_free);
   g_clear_pointer (&self->net_ctx, g_main_context_unref);
   g_mutex_unlock (&self->lock);
@@ -1732,7 +1757,7 @@ gst_bidi_local_provider_init (GstBidiLocalProvider * self)
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   gst_bidi_audio_queue_init (&self->asr_audio,
-      (gsize) RATE * 2 * MAX_QUEUED_AUDIO_MS / 1000);
+      MS_TO_BYTES (MAX_QUEUED_AUDIO_MS));
   g_queue_init (&self->tts_jobs);
   g_queue_init (&self->outbox);
   g_queue_init (&self->pending_turns);

@@ -42,6 +42,9 @@ typedef struct
   GstBidiProviderEventFunc event_func;
   gpointer event_data;
   GDestroyNotify event_notify;
+  GstBidiProviderReadyFunc ready_func;
+  gpointer ready_data;
+  gboolean input_full;
 } GstBidiProviderPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_CODE (GstBidiProvider, gst_bidi_provider,
@@ -514,6 +517,74 @@ gst_bidi_provider_set_event_func (GstBidiProvider * provider,
 }
 
 /**
+ * gst_bidi_provider_set_ready_func:
+ * @provider: a provider
+ * @func: (nullable): called when the provider's input stops being full
+ * @user_data: for @func
+ *
+ * Called by the element, which clears it (after stop) before @user_data
+ * goes away.
+ */
+void
+gst_bidi_provider_set_ready_func (GstBidiProvider * provider,
+    GstBidiProviderReadyFunc func, gpointer user_data)
+{
+  GstBidiProviderPrivate *priv =
+      gst_bidi_provider_get_instance_private (provider);
+
+  GST_OBJECT_LOCK (provider);
+  priv->ready_func = func;
+  priv->ready_data = user_data;
+  GST_OBJECT_UNLOCK (provider);
+}
+
+/**
+ * gst_bidi_provider_set_input_full:
+ * @provider: a provider
+ * @full: whether the provider wants no more input audio for now
+ *
+ * A provider that cannot keep up with its input says so rather than
+ * dropping it: the element then holds the input back (a non-live upstream
+ * waits). Setting it back to %FALSE lets the element send what it held.
+ */
+void
+gst_bidi_provider_set_input_full (GstBidiProvider * provider, gboolean full)
+{
+  GstBidiProviderPrivate *priv;
+  GstBidiProviderReadyFunc func = NULL;
+  gpointer data = NULL;
+
+  g_return_if_fail (GST_IS_BIDI_PROVIDER (provider));
+
+  priv = gst_bidi_provider_get_instance_private (provider);
+  GST_OBJECT_LOCK (provider);
+  if (priv->input_full && !full) {
+    func = priv->ready_func;
+    data = priv->ready_data;
+  }
+  priv->input_full = full;
+  GST_OBJECT_UNLOCK (provider);
+
+  if (func)
+    func (provider, data);
+}
+
+gboolean
+gst_bidi_provider_is_input_full (GstBidiProvider * provider)
+{
+  GstBidiProviderPrivate *priv;
+  gboolean full;
+
+  g_return_val_if_fail (GST_IS_BIDI_PROVIDER (provider), FALSE);
+
+  priv = gst_bidi_provider_get_instance_private (provider);
+  GST_OBJECT_LOCK (provider);
+  full = priv->input_full;
+  GST_OBJECT_UNLOCK (provider);
+  return full;
+}
+
+/**
  * gst_bidi_provider_emit:
  * @provider: a provider
  * @event: (transfer full): a unified event
@@ -599,12 +670,18 @@ gst_bidi_provider_start (GstBidiProvider * provider,
     const GstBidiProviderConfig * config, GError ** error)
 {
   GstBidiProviderClass *klass = GST_BIDI_PROVIDER_GET_CLASS (provider);
+  GstBidiProviderPrivate *priv =
+      gst_bidi_provider_get_instance_private (provider);
 
   if (!klass->start) {
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED,
         "Provider \"%s\" cannot start", GST_OBJECT_NAME (provider));
     return FALSE;
   }
+  /* a new session starts empty */
+  GST_OBJECT_LOCK (provider);
+  priv->input_full = FALSE;
+  GST_OBJECT_UNLOCK (provider);
   return klass->start (provider, config, error);
 }
 

@@ -78,6 +78,8 @@ void gst_bidi_clear_secret (gchar ** secret);
  */
 typedef void (*GstBidiProviderEventFunc) (gpointer provider,
     GstStructure * event, gpointer user_data);
+typedef void (*GstBidiProviderReadyFunc) (gpointer provider,
+    gpointer user_data);
 
 #define GST_TYPE_BIDI_PROVIDER (gst_bidi_provider_get_type ())
 GST_BIDI_API
@@ -169,6 +171,16 @@ GST_BIDI_API
 void gst_bidi_provider_emit (GstBidiProvider * provider, GstStructure * event);
 GST_BIDI_API
 void gst_bidi_provider_emit_audio (GstBidiProvider * provider, GBytes * pcm);
+/* Flow control: a provider whose input backs up (a recognizer slower than
+ * an unpaced file) says so, and says again when it can take more. While it
+ * is full the element keeps the input in its own buffer, where a non-live
+ * upstream waits and a live one drops the oldest (counted and reported).
+ * Any thread. */
+GST_BIDI_API
+void gst_bidi_provider_set_input_full (GstBidiProvider * provider,
+    gboolean full);
+GST_BIDI_API
+gboolean gst_bidi_provider_is_input_full (GstBidiProvider * provider);
 GST_BIDI_API
 gboolean gst_bidi_provider_check_config (const GstStructure * config,
     const gchar * provider_name, GError ** error,
@@ -202,6 +214,10 @@ gboolean gst_bidi_provider_config_get_choice (const GstStructure * config,
 GST_BIDI_API
 void gst_bidi_provider_set_event_func (GstBidiProvider * provider,
     GstBidiProviderEventFunc func, gpointer user_data, GDestroyNotify notify);
+/* @func is called, on any thread, when the input stops being full */
+GST_BIDI_API
+void gst_bidi_provider_set_ready_func (GstBidiProvider * provider,
+    GstBidiProviderReadyFunc func, gpointer user_data);
 GST_BIDI_API
 gboolean gst_bidi_provider_configure (GstBidiProvider * provider,
     const GstBidiProviderConfig * config, GError ** error);

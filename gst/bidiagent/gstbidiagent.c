@@ -1266,16 +1266,14 @@ gst_bidi_agent_sink_activate_mode (G_GNUC_UNUSED GstPad * pad,
 static void
 net_drain_input (GstBidiAgent * self, G_GNUC_UNUSED gpointer data)
 {
-  GstBidiProvider *provider;
-  GQueue chunks = G_QUEUE_INIT;
+  GstBidiProvider *provider = get_provider (self);
   GBytes *chunk;
 
-  gst_bidi_input_take (&self->input, self->net_connected, &chunks);
-  if (g_queue_is_empty (&chunks))
-    return;
-
-  provider = get_provider (self);
-  while ((chunk = g_queue_pop_head (&chunks))) {
+  /* one chunk at a time, so a provider that fills up stops the flow at
+   * once and the rest stays in the input buffer (where a non-live
+   * upstream waits for room) */
+  while ((chunk = gst_bidi_input_pop (&self->input, self->net_connected &&
+              !(provider && gst_bidi_provider_is_input_full (provider))))) {
     if (provider)
       gst_bidi_provider_send_audio (provider, chunk);
     g_bytes_unref (chunk);
@@ -1291,6 +1289,13 @@ net_wake_input (gpointer user_data)
   GstBidiAgent *self = user_data;
 
   gst_bidi_net_invoke (&self->net, net_drain_input, NULL, NULL);
+}
+
+/* The provider can take input again (any thread) */
+static void
+on_provider_ready (G_GNUC_UNUSED gpointer provider, gpointer user_data)
+{
+  net_wake_input (user_data);
 }
 
 /* A typed text or an image to the provider; a text is the user's turn in
@@ -1864,6 +1869,7 @@ net_provider_stop (GstBidiAgent * self, gpointer data)
 
   gst_bidi_provider_stop (provider);
   gst_bidi_provider_set_event_func (provider, NULL, NULL, NULL);
+  gst_bidi_provider_set_ready_func (provider, NULL, NULL);
   self->net_connected = FALSE;
   self->end_input_pending = FALSE;
   net_cancel_drain (self);
@@ -1971,6 +1977,7 @@ setup_provider (GstBidiAgent * self, GstBidiProviderConfig ** config_out)
     goto no_formats;
 
   gst_bidi_provider_set_event_func (provider, on_provider_event, self, NULL);
+  gst_bidi_provider_set_ready_func (provider, on_provider_ready, self);
 
   GST_OBJECT_LOCK (self);
   gst_object_replace ((GstObject **) & self->provider, GST_OBJECT (provider));

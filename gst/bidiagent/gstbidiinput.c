@@ -330,16 +330,17 @@ gst_bidi_input_flush_stop (GstBidiInput * in)
   gst_bidi_input_set_flushing (in, FALSE);
 }
 
-void
-gst_bidi_input_take (GstBidiInput * in, gboolean connected, GQueue * out)
+GBytes *
+gst_bidi_input_pop (GstBidiInput * in, gboolean ready)
 {
+  GBytes *chunk = NULL;
+
   g_mutex_lock (&in->lock);
   in->scheduled = FALSE;
-  if (connected) {
-    gst_bidi_audio_queue_take_all (&in->queue, out);
+  if (ready && (chunk = gst_bidi_audio_queue_pop (&in->queue)))
     g_cond_broadcast (&in->cond);
-  }
   g_mutex_unlock (&in->lock);
+  return chunk;
 }
 
 void

@@ -22,7 +22,7 @@ G_BEGIN_DECLS
  * Non-live input (a file) waits for room instead, so nothing is lost. */
 
 /* Called with no lock held when the queue has chunks and the network
- * thread was not told yet: it should take them (gst_bidi_input_take). */
+ * thread was not told yet: it should take them (gst_bidi_input_pop). */
 typedef void (*GstBidiInputWakeFunc) (gpointer user_data);
 
 typedef struct
@@ -73,10 +73,11 @@ void gst_bidi_input_set_flushing (GstBidiInput * in, gboolean flushing);
 /* FLUSH_STOP: a new stream starts */
 void gst_bidi_input_flush_stop (GstBidiInput * in);
 
-/* network thread: moves the queued chunks (GBytes) to @out, if
- * @connected; else they wait */
-void gst_bidi_input_take (GstBidiInput * in, gboolean connected,
-    GQueue * out);
+/* network thread, told to take the chunks: the oldest chunk (GBytes, owned
+ * by the caller), or NULL when none is queued. While not @ready (no
+ * connection, or the provider is full), NULL: the chunks wait, and the
+ * next chunk queued tells the network thread again. */
+GBytes *gst_bidi_input_pop (GstBidiInput * in, gboolean ready);
 /* any thread: no more input is taken (the conversation stops) */
 void gst_bidi_input_close (GstBidiInput * in);
 

@@ -1552,6 +1552,42 @@ GST_START_TEST (test_e2e_stop_conversation)
 
 GST_END_TEST;
 
+/* The question, then unpaced silence that never ends, through concat
+ * (which does not answer the LATENCY query): the input is not live, so it
+ * waits for the recognizer instead of pushing the question out of the
+ * buffers. The question is heard, and the conversation ends by itself. */
+GST_START_TEST (test_e2e_unpaced_file_loses_nothing)
+{
+  GArray *pcm = make_phrase ("stop the conversation", 300, 1000, NULL, NULL);
+  gchar *path = write_wav (pcm), *desc;
+  Session *s;
+  gint i_user;
+
+  reseed ();
+  g_array_unref (pcm);
+  desc = g_strdup_printf ("concat name=c ! audioconvert ! audioresample ! "
+      "bidiagent name=agent ! fakesink name=sink sync=false "
+      "filesrc location=\"%s\" ! wavparse ! c. "
+      "audiotestsrc wave=silence ! audio/x-raw,rate=16000,channels=1 ! c.",
+      path);
+  s = local_session (desc, NULL);
+  g_free (desc);
+
+  i_user = session_wait (s, 0, "bidi_transcript_stream", "text",
+      "stop the conversation", 30000);
+  fail_unless (i_user >= 0, "the question was lost");
+  fail_unless (session_wait (s, i_user, "eos", NULL, NULL, 30000) > i_user,
+      "no EOS after the goodbye");
+  fail_unless_equals_uint64 (session_stat (s, "input-dropped-ms"), 0);
+  fail_unless_equals_int (session_count (s, "warning", NULL, NULL), 0);
+
+  session_free (s);
+  g_unlink (path);
+  g_free (path);
+}
+
+GST_END_TEST;
+
 /* stop_conversation ends a real gst-launch-1.0 run by itself, exit code
  * 0, although its input never ends: the question is mixed into a live
  * silence source. */
@@ -1989,6 +2025,7 @@ local_suite (void)
   tcase_add_test (tc, test_e2e_tool_timeout);
   tcase_add_test (tc, test_e2e_app_tool_late);
   tcase_add_test (tc, test_e2e_stop_conversation);
+  tcase_add_test (tc, test_e2e_unpaced_file_loses_nothing);
   tcase_add_test (tc, test_e2e_stop_gst_launch);
   tcase_add_test (tc, test_e2e_silence_no_turn);
   tcase_add_test (tc, test_e2e_noise_no_turn);
