@@ -56,16 +56,21 @@ gst_bidi_recorder_clear (GstBidiRecorder * rec)
   g_string_free (rec->text, TRUE);
 }
 
-/* A failed session-file write: one warning until writing works again */
+/* After a session-file write: a failure gives one warning until writing
+ * works again. Takes @err. (Called with the write's result stored first:
+ * the order in which a call's arguments are evaluated is unspecified, so
+ * the write must not be an argument next to the error it sets.) */
 static void
 hist_written (GstBidiRecorder * rec, gboolean ok, GError * err)
 {
   if (ok) {
     rec->write_failed = FALSE;
+    g_clear_error (&err);
     return;
   }
   if (!rec->write_failed)
-    GST_ELEMENT_WARNING (rec->element, RESOURCE, WRITE, ("%s", err->message),
+    GST_ELEMENT_WARNING (rec->element, RESOURCE, WRITE, ("%s",
+            err ? err->message : "Could not write the session file"),
         ("session-file: the conversation goes on, kept in memory"));
   rec->write_failed = TRUE;
   g_clear_error (&err);
@@ -75,9 +80,10 @@ static void
 hist_add_text (GstBidiRecorder * rec, gboolean assistant, const gchar * text)
 {
   GError *err = NULL;
+  gboolean ok;
 
-  hist_written (rec, gst_bidi_history_add_text (rec->history, assistant,
-          text, &err), err);
+  ok = gst_bidi_history_add_text (rec->history, assistant, text, &err);
+  hist_written (rec, ok, err);
 }
 
 /* The words of the answer being recorded that were heard (all of them
@@ -151,10 +157,11 @@ static void
 hist_write_pair (GstBidiRecorder * rec, const HistPair * p)
 {
   GError *err = NULL;
+  gboolean ok;
 
-  hist_written (rec, gst_bidi_history_add_tool_pair (rec->history, p->id,
-          p->name, p->input ? p->input : "{}", p->result, p->error, &err),
-      err);
+  ok = gst_bidi_history_add_tool_pair (rec->history, p->id, p->name,
+      p->input ? p->input : "{}", p->result, p->error, &err);
+  hist_written (rec, ok, err);
 }
 
 /* The user's words are in (or will not come): the pairs that waited */

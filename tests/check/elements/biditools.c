@@ -11,7 +11,9 @@
 #include "config.h"
 #endif
 
+#include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <string.h>
 
 #include <gst/check/gstcheck.h>
@@ -1118,6 +1120,80 @@ GST_START_TEST (test_history_session_file)
 
 GST_END_TEST;
 
+/* The session file cannot be written (a full disk, the size limit): the
+ * conversation goes on in memory, with one warning. RLIMIT_FSIZE makes
+ * every write fail; no check assertion runs while it is set, since check
+ * reports through a file of its own. */
+GST_START_TEST (test_history_session_file_write_fails)
+{
+  gchar *dir = g_dir_make_tmp ("bidihistory-XXXXXX", NULL);
+  gchar *path = g_build_filename (dir, "session.jsonl", NULL);
+  struct rlimit old, limit;
+  void (*old_handler) (int);
+  GstMessage *msg, *second;
+  GError *err = NULL;
+  GPtrArray *h;
+  Session s;
+  gint64 end;
+
+  session_start_set (&s, NULL, "session-file", path, NULL);
+  gst_structure_free (session_wait (&s, "bidi_connection_start"));
+
+  fail_unless (getrlimit (RLIMIT_FSIZE, &old) == 0);
+  limit = old;
+  limit.rlim_cur = 0;
+  old_handler = signal (SIGXFSZ, SIG_IGN);
+  if (setrlimit (RLIMIT_FSIZE, &limit) == 0) {
+    play_transcript (&s, "user", "remember the number seven");
+    play_transcript (&s, "user", "and the number eight");
+    /* both written (or not) once they are in the history */
+    end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+    do {
+      gchar *json = NULL;
+
+      g_usleep (10 * 1000);
+      g_object_get (s.agent, "history", &json, NULL);
+      h = gst_bidi_history_parse (json, NULL);
+      g_free (json);
+      if (h && h->len >= 2) {
+        g_ptr_array_unref (h);
+        break;
+      }
+      if (h)
+        g_ptr_array_unref (h);
+    } while (g_get_monotonic_time () < end);
+    setrlimit (RLIMIT_FSIZE, &old);
+  }
+  signal (SIGXFSZ, old_handler);
+
+  msg = gst_bus_timed_pop_filtered (s.bus, WAIT_MS * GST_MSECOND,
+      GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL, "no warning");
+  gst_message_parse_warning (msg, &err, NULL);
+  fail_unless (strstr (err->message, "session") != NULL, "%s", err->message);
+  g_clear_error (&err);
+  gst_message_unref (msg);
+  /* one warning for both failed writes */
+  second = gst_bus_pop_filtered (s.bus, GST_MESSAGE_WARNING);
+  fail_unless (second == NULL, "a second warning");
+
+  /* the conversation goes on: kept in memory, written again once it can */
+  play_transcript (&s, "user", "goodbye for now");
+  h = wait_history (&s, 3);
+  check_text (h, 0, FALSE, "remember the number seven");
+  check_text (h, 1, FALSE, "and the number eight");
+  check_text (h, 2, FALSE, "goodbye for now");
+  g_ptr_array_unref (h);
+  session_stop (&s);
+
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 static Suite *
 biditools_suite (void)
 {
@@ -1147,6 +1223,7 @@ biditools_suite (void)
   tcase_add_test (tc_el, test_history_conversation);
   tcase_add_test (tc_el, test_history_interrupted_answer);
   tcase_add_test (tc_el, test_history_session_file);
+  tcase_add_test (tc_el, test_history_session_file_write_fails);
   return s;
 }
 
