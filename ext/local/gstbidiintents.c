@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include <json-glib/json-glib.h>
+#include <gst/bidi/gstbidijson.h>
 
 #include "gstbidiintents.h"
 
@@ -710,16 +711,12 @@ static gchar *
 json_member_string (const gchar * json, const gchar * name,
     gdouble * number, gboolean * is_number)
 {
-  JsonParser *parser = json_parser_new ();
+  JsonNode *root = gst_bidi_json_parse (json, NULL), *member;
   gchar *res = NULL;
-  JsonNode *root, *member;
 
   if (is_number)
     *is_number = FALSE;
-  if (!json || !json_parser_load_from_data (parser, json, -1, NULL))
-    goto out;
-  root = json_parser_get_root (parser);
-  if (!JSON_NODE_HOLDS_OBJECT (root))
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root))
     goto out;
   member = json_object_get_member (json_node_get_object (root), name);
   if (!member || !JSON_NODE_HOLDS_VALUE (member))
@@ -748,7 +745,8 @@ json_member_string (const gchar * json, const gchar * name,
       break;
   }
 out:
-  g_object_unref (parser);
+  if (root)
+    json_node_unref (root);
   return res;
 }
 
@@ -901,20 +899,13 @@ void
 gst_bidi_intent_tools_from_json (const gchar * tools_json,
     GstBidiIntentTools * tools)
 {
-  JsonParser *parser;
   JsonNode *root;
   JsonArray *arr;
   guint i;
 
   memset (tools, 0, sizeof (*tools));
-  if (!tools_json)
-    return;
-
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, tools_json, -1, NULL))
-    goto out;
-  root = json_parser_get_root (parser);
-  if (!JSON_NODE_HOLDS_ARRAY (root))
+  root = gst_bidi_json_parse (tools_json, NULL);
+  if (!root || !JSON_NODE_HOLDS_ARRAY (root))
     goto out;
   arr = json_node_get_array (root);
   for (i = 0; i < json_array_get_length (arr); i++) {
@@ -933,7 +924,8 @@ gst_bidi_intent_tools_from_json (const gchar * tools_json,
       tools->stop_conversation = TRUE;
   }
 out:
-  g_object_unref (parser);
+  if (root)
+    json_node_unref (root);
 }
 
 guint

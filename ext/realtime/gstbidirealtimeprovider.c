@@ -67,6 +67,7 @@
 #include <libsoup/soup.h>
 
 #include <gst/bidi/gstbidievents.h>
+#include <gst/bidi/gstbidijson.h>
 #include <gst/bidi/gstbidiaudioqueue.h>
 
 #include "gstbidirealtimeprovider.h"
@@ -512,7 +513,7 @@ take_replay (GstBidiRealtimeProvider * self)
     use = json_object_new ();
     json_object_set_string_member (use, "toolUseId", c->call_id);
     json_object_set_string_member (use, "name", c->name);
-    input = json_from_string (c->args->str, NULL);
+    input = gst_bidi_json_parse (c->args->str, NULL);
     if (!input || !JSON_NODE_HOLDS_OBJECT (input)) {
       g_clear_pointer (&input, json_node_unref);
       input = json_node_new (JSON_NODE_OBJECT);

@@ -379,6 +379,17 @@ empty:
   }
 }
 
+JsonNode *
+gst_bidi_json_parse (const gchar * text, GError ** error)
+{
+  if (!text || !*text) {
+    set_error (error, "empty document");
+    return NULL;
+  }
+  return gst_bidi_json_parse_strict (text, strlen (text),
+      GST_BIDI_JSON_MAX_DEPTH, error);
+}
+
 JsonObject *
 gst_bidi_json_parse_object (const gchar * data, gsize len, gsize max_size,
     guint max_depth, GError ** error)

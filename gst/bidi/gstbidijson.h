@@ -29,6 +29,16 @@ GST_BIDI_API
 JsonNode *gst_bidi_json_parse_strict (const gchar * text, gsize len,
     guint max_depth, GError ** error);
 
+/* The nesting JSON from outside may have wherever no tighter limit is
+ * given: tools and their inputs, tool results, what a model sends. Deeper
+ * text is refused before json-glib, whose recursion it would overflow. */
+#define GST_BIDI_JSON_MAX_DEPTH 64
+
+/* gst_bidi_json_parse_strict() of NUL-terminated @text (NULL or "" is an
+ * error) with GST_BIDI_JSON_MAX_DEPTH */
+GST_BIDI_API
+JsonNode *gst_bidi_json_parse (const gchar * text, GError ** error);
+
 /* One JSON object of at most @max_size bytes and @max_depth levels, as a
  * server message must be: (transfer full), or NULL with @error ("malformed
  * JSON: ...", or a message that is too large or not an object). */

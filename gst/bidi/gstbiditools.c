@@ -27,6 +27,7 @@
 #include <json-glib/json-glib.h>
 
 #include "gstbiditools.h"
+#include "gstbidijson.h"
 
 /* Untrusted input: bounded */
 #define MAX_EXPRESSION_LENGTH 256
@@ -548,7 +549,7 @@ gst_bidi_builtin_tool_run (const gchar * name, const gchar * input_json,
     goto done;
   }
 
-  input = json_from_string (input_json && *input_json ? input_json : "{}",
+  input = gst_bidi_json_parse (input_json && *input_json ? input_json : "{}",
       NULL);
   if (!input || !JSON_NODE_HOLDS_OBJECT (input)) {
     error = g_strdup ("the input must be a JSON object");
@@ -700,7 +701,6 @@ gst_bidi_tools_parse (const gchar * json, GError ** error)
 {
   GPtrArray *specs = g_ptr_array_new_with_free_func ((GDestroyNotify)
       gst_bidi_tool_spec_free);
-  JsonParser *parser;
   JsonNode *root;
   JsonArray *arr;
   GError *err = NULL;
@@ -710,11 +710,10 @@ gst_bidi_tools_parse (const gchar * json, GError ** error)
   if (!json || !*json)
     return specs;
 
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, json, -1, &err))
+  root = gst_bidi_json_parse (json, &err);
+  if (!root)
     goto bad_json;
-  root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_ARRAY (root))
+  if (!JSON_NODE_HOLDS_ARRAY (root))
     goto not_array;
   arr = json_node_get_array (root);
   for (i = 0; i < json_array_get_length (arr); i++) {
@@ -725,7 +724,7 @@ gst_bidi_tools_parse (const gchar * json, GError ** error)
       goto bad_tool;
     g_ptr_array_add (specs, spec);
   }
-  g_object_unref (parser);
+  json_node_unref (root);
   return specs;
 
   /* ERRORS */
@@ -734,7 +733,8 @@ bad_json:
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
         "Invalid tools: not JSON (%s)", err->message);
     g_clear_error (&err);
-    goto fail;
+    g_ptr_array_unref (specs);
+    return NULL;
   }
 not_array:
   {
@@ -750,7 +750,7 @@ bad_tool:
     goto fail;
   }
 fail:
-  g_object_unref (parser);
+  json_node_unref (root);
   g_ptr_array_unref (specs);
   return NULL;
 }

@@ -15,6 +15,7 @@
 
 #include <json-glib/json-glib.h>
 #include <gst/bidi/gstbiditools.h>
+#include <gst/bidi/gstbidijson.h>
 
 #include "gstbiditooldispatch.h"
 
@@ -325,7 +326,7 @@ gst_bidi_tool_dispatch_answer (GstBidiToolDispatch * td, const gchar * id,
   job->ok = strcmp (status, "success") == 0;
   pending_call_free (pc);
   /* JSON as it is; anything else is text, sent as a JSON string */
-  node = result ? json_from_string (result, NULL) : NULL;
+  node = result ? gst_bidi_json_parse (result, NULL) : NULL;
   if (!node)
     node = json_node_init_string (json_node_alloc (), result ? result : "");
   job->result = json_to_string (node, FALSE);

@@ -220,6 +220,8 @@ GST_START_TEST (test_app_tools_merge)
     {"[{\"name\": \"x\", \"description\": 3}]", "description"},
     {"[{\"name\": \"x\", \"parameters\": []}]", "not a JSON object"},
     {"[{\"name\": \"x\", \"inputSchema\": {\"json\": 1}}]", "inputSchema.json"},
+    /* C strings end at a NUL: "a\0b" would be taken as "a" */
+    {"[{\"name\": \"a\\u0000b\"}]", "unsupported escape"},
   };
 
   fail_unless (gst_bidi_tools_merge (builtins, "[{\"name\": \"get_weather\", "
@@ -1120,6 +1122,76 @@ GST_START_TEST (test_history_session_file)
 
 GST_END_TEST;
 
+/* 100,000 levels of nesting in 200 KB: the tools property, a built-in
+ * tool's input and an application's tool result are refused or taken as
+ * text, never parsed into a stack overflow */
+static gchar *
+deep_json (guint levels)
+{
+  GString *s = g_string_sized_new (2 * levels);
+  guint i;
+
+  for (i = 0; i < levels; i++)
+    g_string_append_c (s, '[');
+  for (i = 0; i < levels; i++)
+    g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+GST_START_TEST (test_deep_json)
+{
+  gchar *deep = deep_json (100000), *json = NULL, **names = NULL, *result;
+  gchar *deep_object = g_strconcat ("{\"expression\": ", deep, "}", NULL);
+  const gchar *builtins[] = { "calculator", NULL }, *sent;
+  ToolCalls tc = { 0, };
+  GstStructure *call;
+  GError *err = NULL;
+  gboolean ret;
+  Session s;
+
+  g_mutex_init (&tc.lock);
+  g_cond_init (&tc.cond);
+  tc.calls = g_ptr_array_new_with_free_func (g_free);
+
+  fail_if (gst_bidi_tools_merge (builtins, deep, &json, &names, &err));
+  fail_unless (err != NULL);
+  fail_unless (strstr (err->message, "nested too deeply") != NULL, "%s",
+      err->message);
+  g_clear_error (&err);
+
+  fail_if (gst_bidi_builtin_tool_run ("calculator", deep_object, &result));
+  fail_unless (strstr (result, "\"error\"") != NULL, "%s", result);
+  g_free (result);
+
+  session_start_with_tools (&s, NULL, WEATHER_TOOL);
+  g_signal_connect (s.agent, "tool-call", G_CALLBACK (on_tool_call), &tc);
+  gst_structure_free (session_wait (&s, "bidi_connection_start"));
+  gst_bidi_scripted_provider_play (s.provider,
+      gst_bidi_event_new_tool_use ("w1", "get_weather", "{}"));
+  wait_tool_calls (&tc, 1);
+  g_signal_emit_by_name (s.agent, "send-tool-result", "w1", deep, "success",
+      &ret);
+  fail_unless (ret);
+  fail_unless (gst_bidi_scripted_provider_wait_call (s.provider,
+          "send-tool-result", 1, WAIT_MS));
+  call = gst_bidi_scripted_provider_get_call (s.provider, "send-tool-result",
+      0);
+  /* not JSON that can be taken: passed on as text, a JSON string */
+  sent = gst_structure_get_string (call, "json");
+  fail_unless (g_str_has_prefix (sent, "\"[[["), "%.20s", sent);
+  fail_unless_equals_int (strlen (sent), strlen (deep) + 2);
+  gst_structure_free (call);
+  session_stop (&s);
+
+  g_ptr_array_unref (tc.calls);
+  g_mutex_clear (&tc.lock);
+  g_cond_clear (&tc.cond);
+  g_free (deep_object);
+  g_free (deep);
+}
+
+GST_END_TEST;
+
 /* The session file cannot be written (a full disk, the size limit): the
  * conversation goes on in memory, with one warning. RLIMIT_FSIZE makes
  * every write fail; no check assertion runs while it is set, since check
@@ -1224,6 +1296,7 @@ biditools_suite (void)
   tcase_add_test (tc_el, test_history_interrupted_answer);
   tcase_add_test (tc_el, test_history_session_file);
   tcase_add_test (tc_el, test_history_session_file_write_fails);
+  tcase_add_test (tc_el, test_deep_json);
   return s;
 }
 
