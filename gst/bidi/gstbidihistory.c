@@ -798,6 +798,31 @@ gst_bidi_history_set_messages (GstBidiHistory * history, const gchar * json,
   return TRUE;
 }
 
+/* A message whose text has bytes that are not UTF-8 (an editor, a
+ * damaged disk): read with U+FFFD in their place rather than lost. NULL if
+ * it is not a message even then. */
+static Entry *
+entry_from_bad_utf8 (const gchar * p, gsize len)
+{
+  gchar *valid;
+  JsonNode *node;
+  const gchar *why = NULL;
+  guint bad_block;
+  Entry *e = NULL;
+
+  if (memchr (p, '\0', len))
+    return NULL;
+  valid = g_utf8_make_valid (p, len);
+  node = gst_bidi_json_parse_strict (valid, strlen (valid), MAX_LINE_DEPTH,
+      NULL);
+  if (node) {
+    e = entry_new (node, valid, strlen (valid), &why, &bad_block);
+    json_node_unref (node);
+  }
+  g_free (valid);
+  return e;
+}
+
 /* What a session file holds */
 typedef struct
 {
@@ -808,6 +833,8 @@ typedef struct
   guint end_line;               /* the last good line, 0 for none */
   guint bad_lines;
   GString *why;                 /* what is wrong with them */
+  guint repaired;               /* lines read with U+FFFD for bad UTF-8 */
+  guint first_repaired;
 } FileContents;
 
 static gboolean
@@ -856,6 +883,11 @@ read_lines (const gchar * path, const gchar * data, gsize size,
     line++;
     if (len > MAX_LINE_BYTES)
       goto line_too_long;
+    /* a byte order mark that an editor put in front of the file */
+    if (p == data && len >= 3 && memcmp (p, "\xef\xbb\xbf", 3) == 0) {
+      p += 3;
+      len -= 3;
+    }
     if (is_blank (p, len))
       goto next;
 
@@ -863,8 +895,13 @@ read_lines (const gchar * path, const gchar * data, gsize size,
     if (node) {
       e = entry_new (node, p, len, &why, &bad_block);
       json_node_unref (node);
+    } else if (!g_utf8_validate_len (p, len, NULL)) {
+      e = entry_from_bad_utf8 (p, len);
+      if (e && contents->repaired++ == 0)
+        contents->first_repaired = line;
     }
     if (e) {
+      g_clear_error (&err);
       g_ptr_array_add (contents->entries, e);
       last_start = p - data;
       prev_line = last_line;
@@ -1021,12 +1058,19 @@ gst_bidi_history_open_file (GstBidiHistory * history, const gchar * path,
     size++;
   }
 
-  if (contents.bad_lines > 0) {
+  if (contents.bad_lines > 0 || contents.repaired > 0) {
     GString *w = g_string_new (NULL);
 
-    g_string_append_printf (w, "Session file '%s': skipped %u bad line%s: "
-        "%s", name, contents.bad_lines, contents.bad_lines > 1 ? "s" : "",
-        contents.why->str);
+    g_string_append_printf (w, "Session file '%s': ", name);
+    if (contents.repaired > 0)
+      g_string_append_printf (w, "read %u line%s (the first: line %u) with "
+          "U+FFFD in place of bytes that are not UTF-8%s", contents.repaired,
+          contents.repaired > 1 ? "s" : "", contents.first_repaired,
+          contents.bad_lines > 0 ? "; " : "");
+    if (contents.bad_lines > 0)
+      g_string_append_printf (w, "skipped %u bad line%s: %s",
+          contents.bad_lines, contents.bad_lines > 1 ? "s" : "",
+          contents.why->str);
     if (contents.bad_lines > MAX_REPORTED_LINES)
       g_string_append_printf (w, "; and %u more",
           contents.bad_lines - MAX_REPORTED_LINES);

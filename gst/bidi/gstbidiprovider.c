@@ -277,30 +277,6 @@ gst_bidi_provider_new (const gchar * name, GError ** error)
   return NULL;
 }
 
-/* A number field of any numeric type, as a double */
-static gboolean
-config_get_number (const GstStructure * config, const gchar * field,
-    gdouble * value)
-{
-  const GValue *v = config ? gst_structure_get_value (config, field) : NULL;
-
-  if (!v)
-    return FALSE;
-  if (G_VALUE_HOLDS_DOUBLE (v))
-    *value = g_value_get_double (v);
-  else if (G_VALUE_HOLDS_INT (v))
-    *value = g_value_get_int (v);
-  else if (G_VALUE_HOLDS_UINT (v))
-    *value = g_value_get_uint (v);
-  else if (G_VALUE_HOLDS_INT64 (v))
-    *value = g_value_get_int64 (v);
-  else if (G_VALUE_HOLDS_UINT64 (v))
-    *value = g_value_get_uint64 (v);
-  else
-    return FALSE;
-  return TRUE;
-}
-
 /* *INDENT-OFF* */
 static gboolean config_error (GError ** error, const gchar * provider_name,
     const gchar * format, ...) G_GNUC_PRINTF (3, 4);
@@ -322,15 +298,44 @@ config_error (GError ** error, const gchar * provider_name,
   return FALSE;
 }
 
+/* A number field of any numeric type, as a double: 1 when there is one,
+ * 0 when absent, -1 with @error when it is not a number */
+static gint
+config_get_number (const GstStructure * config, const gchar * provider_name,
+    const gchar * field, gdouble * value, GError ** error)
+{
+  const GValue *v = config ? gst_structure_get_value (config, field) : NULL;
+
+  if (!v)
+    return 0;
+  if (G_VALUE_HOLDS_DOUBLE (v))
+    *value = g_value_get_double (v);
+  else if (G_VALUE_HOLDS_INT (v))
+    *value = g_value_get_int (v);
+  else if (G_VALUE_HOLDS_UINT (v))
+    *value = g_value_get_uint (v);
+  else if (G_VALUE_HOLDS_INT64 (v))
+    *value = g_value_get_int64 (v);
+  else if (G_VALUE_HOLDS_UINT64 (v))
+    *value = g_value_get_uint64 (v);
+  else {
+    config_error (error, provider_name, "\"%s\" must be a number, not a %s",
+        field, G_VALUE_TYPE_NAME (v));
+    return -1;
+  }
+  return 1;
+}
+
 gboolean
 gst_bidi_provider_config_get_double (const GstStructure * config,
     const gchar * provider_name, const gchar * field, gdouble lo, gdouble hi,
     gdouble * value, GError ** error)
 {
   gdouble v;
+  gint found = config_get_number (config, provider_name, field, &v, error);
 
-  if (!config_get_number (config, field, &v))
-    return TRUE;
+  if (found <= 0)
+    return found == 0;
   if (!(v >= lo && v <= hi))
     return config_error (error, provider_name,
         "\"%s\" must be between %g and %g, not %g", field, lo, hi, v);
@@ -346,9 +351,10 @@ config_get_whole (const GstStructure * config, const gchar * provider_name,
     GError ** error)
 {
   gdouble v;
+  gint found = config_get_number (config, provider_name, field, &v, error);
 
-  if (!config_get_number (config, field, &v))
-    return TRUE;
+  if (found <= 0)
+    return found == 0;
   if (!(v >= lo && v <= hi && v == floor (v)))
     return config_error (error, provider_name,
         "\"%s\" must be a whole number between %.0f and %.0f, not %g", field,

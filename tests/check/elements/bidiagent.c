@@ -1378,6 +1378,56 @@ GST_START_TEST (test_bad_provider_config)
 
 GST_END_TEST;
 
+/* The provider-config getters every provider reads its fields with: NaN,
+ * infinities, fractions and other types are refused, saying why */
+GST_START_TEST (test_provider_config_numbers)
+{
+  static const struct
+  {
+    const gchar *config;
+    const gchar *says;
+  } bad[] = {
+    {"c, x=(double)nan", "between 0 and 60, not nan"},
+    {"c, x=(double)inf", "between 0 and 60, not inf"},
+    {"c, x=(double)-inf", "between 0 and 60, not -inf"},
+    {"c, x=61", "between 0 and 60, not 61"},
+    {"c, x=(string)loud", "\"x\""},
+  };
+  GstStructure *config;
+  GError *err = NULL;
+  gdouble d = 12;
+  gint n = 3;
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (bad); i++) {
+    config = gst_structure_from_string (bad[i].config, NULL);
+    fail_unless (config != NULL, "%s", bad[i].config);
+    fail_if (gst_bidi_provider_config_get_double (config, "p", "x", 0, 60, &d,
+            &err), "%s", bad[i].config);
+    fail_unless (err != NULL && strstr (err->message, bad[i].says) != NULL,
+        "%s: %s", bad[i].config, err ? err->message : "no error");
+    fail_unless (strstr (err->message, "provider \"p\"") != NULL);
+    g_clear_error (&err);
+    gst_structure_free (config);
+  }
+  /* refused values leave the default */
+  fail_unless_equals_float (d, 12);
+
+  config = gst_structure_from_string ("c, x=(double)2.5", NULL);
+  fail_if (gst_bidi_provider_config_get_int (config, "p", "x", 0, 10, &n,
+          &err));
+  fail_unless (strstr (err->message, "whole number") != NULL, "%s",
+      err->message);
+  g_clear_error (&err);
+  fail_unless_equals_int (n, 3);
+  fail_unless (gst_bidi_provider_config_get_double (config, "p", "x", 0, 60,
+          &d, NULL));
+  fail_unless_equals_float (d, 2.5);
+  gst_structure_free (config);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_provider_fails_to_start)
 {
   GstElement *e;
@@ -1845,6 +1895,7 @@ bidiagent_suite (void)
   tcase_add_test (tc, test_eos_drain_timeout);
   tcase_add_test (tc, test_unknown_provider);
   tcase_add_test (tc, test_bad_provider_config);
+  tcase_add_test (tc, test_provider_config_numbers);
   tcase_add_test (tc, test_provider_fails_to_start);
   tcase_add_test (tc, test_provider_error_midstream);
   tcase_add_test (tc, test_provider_error_codes);

@@ -843,6 +843,62 @@ GST_START_TEST (test_session_bad_last_line)
 
 GST_END_TEST;
 
+/* What an editor or a damaged disk makes of a file whose only line is a
+ * good message: a byte order mark in front, bytes that are not UTF-8 in
+ * its text. The message is read (the bad bytes as U+FFFD), the file is not
+ * emptied, and the conversation goes on after it. */
+GST_START_TEST (test_session_bom_and_bad_utf8)
+{
+  static const struct
+  {
+    const gchar *data;
+    const gchar *text;
+    const gchar *says;
+  } files[] = {
+    {"\xef\xbb\xbf" GOOD_LINE "\n", "half a line", NULL},
+    {"\xef\xbb\xbf" GOOD_LINE, "half a line", NULL},
+    {"{\"role\":\"user\",\"content\":[{\"text\":\"caf\xe9\"}]}\n",
+        "caf\xef\xbf\xbd", "read 1 line (the first: line 1) with U+FFFD"},
+  };
+  gchar *path = make_session_path ();
+  GstBidiHistory *history;
+  gchar *warning = NULL;
+  GPtrArray *h;
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (files); i++) {
+    gsize size;
+
+    g_unlink (path);
+    append_to_session (path, files[i].data, strlen (files[i].data));
+    size = session_size (path);
+    history = open_session (path, &warning);
+    if (files[i].says)
+      fail_unless (warning && strstr (warning, files[i].says), "%u: %s", i,
+          GST_STR_NULL (warning));
+    else
+      fail_unless (warning == NULL, "%u: %s", i, warning);
+    g_clear_pointer (&warning, g_free);
+    fail_unless_equals_int (gst_bidi_history_length (history), 1);
+    /* nothing cut (a missing newline is added) */
+    fail_unless (session_size (path) >= size, "%u", i);
+    fail_unless (gst_bidi_history_add_text (history, TRUE, "next", NULL));
+    gst_bidi_history_free (history);
+
+    history = open_session (path, &warning);
+    g_clear_pointer (&warning, g_free);
+    h = history_messages (history);
+    fail_unless_equals_int (h->len, 2);
+    check_text_message (h, 0, FALSE, files[i].text);
+    check_text_message (h, 1, TRUE, "next");
+    g_ptr_array_unref (h);
+    gst_bidi_history_free (history);
+  }
+  remove_session (path);
+}
+
+GST_END_TEST;
+
 /* A bad line between good ones is skipped; the file is left alone */
 GST_START_TEST (test_session_bad_middle_line)
 {
@@ -1372,6 +1428,7 @@ bidihistory_suite (void)
   tcase_add_test (tc, test_session_tool_pair_lines);
   tcase_add_loop_test (tc, test_session_bad_last_line, 0,
       G_N_ELEMENTS (bad_endings));
+  tcase_add_test (tc, test_session_bom_and_bad_utf8);
   tcase_add_test (tc, test_session_bad_middle_line);
   tcase_add_test (tc, test_session_sigkill);
   tcase_add_test (tc, test_session_locked);
