@@ -362,12 +362,23 @@ answer_note (GstBidiRealtimeProviderPrivate * priv, const GstStructure * ev)
     if (!priv->user_pending)
       answer_clear (priv);
     priv->user_pending = !is_final;
+  } else if (g_strcmp0 (role, "assistant") == 0 && !is_final) {
+    const gchar *cur = gst_structure_get_string (ev, "current_transcript");
+
+    /* the text so far, or (past the size events carry it at) a delta */
+    if (cur || !priv->answer_partial) {
+      g_free (priv->answer_partial);
+      priv->answer_partial = g_strdup (cur ? cur : text);
+    } else if (strlen (priv->answer_partial) + strlen (text) <
+        MAX_ANSWER_SIZE) {
+      gchar *all = g_strconcat (priv->answer_partial, text, NULL);
+
+      g_free (priv->answer_partial);
+      priv->answer_partial = all;
+    }
   } else if (g_strcmp0 (role, "assistant") == 0) {
     g_clear_pointer (&priv->answer_partial, g_free);
-    if (!is_final) {
-      const gchar *cur = gst_structure_get_string (ev, "current_transcript");
-      priv->answer_partial = g_strdup (cur ? cur : text);
-    } else if (priv->answer->len + strlen (text) < MAX_ANSWER_SIZE) {
+    if (priv->answer->len + strlen (text) < MAX_ANSWER_SIZE) {
       if (priv->answer->len > 0)
         g_string_append_c (priv->answer, ' ');
       g_string_append (priv->answer, text);

@@ -1429,6 +1429,12 @@ gst_bidi_event_new_audio_stream (GBytes * audio, const gchar * format,
  * @is_final: whether the transcript is final
  * @current_transcript: (nullable): the text accumulated so far
  *
+ * The text so far is left out (it is optional in the schema) once it is
+ * longer than %GST_BIDI_EVENT_MAX_CURRENT_TRANSCRIPT bytes: with it, a long
+ * answer streamed in many small deltas would make messages whose total
+ * size grows with the square of its length. Past that, accumulate the
+ * deltas; the final event's `text` still carries the whole transcript.
+ *
  * Returns: (transfer full): a `bidi_transcript_stream` event.
  */
 GstStructure *
@@ -1444,7 +1450,8 @@ gst_bidi_event_new_transcript (const gchar * role, const gchar * text,
       "delta", G_TYPE_STRING, text,
       "text", G_TYPE_STRING, text,
       "role", G_TYPE_STRING, role, "is_final", G_TYPE_BOOLEAN, is_final, NULL);
-  if (current_transcript)
+  if (current_transcript &&
+      strlen (current_transcript) <= GST_BIDI_EVENT_MAX_CURRENT_TRANSCRIPT)
     gst_structure_set (s, "current_transcript", G_TYPE_STRING,
         current_transcript, NULL);
   return s;

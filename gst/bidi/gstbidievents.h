@@ -62,6 +62,8 @@ GstStructure *gst_bidi_event_new_response_start (const gchar * response_id);
 GST_BIDI_API
 GstStructure *gst_bidi_event_new_audio_stream (GBytes * audio,
     const gchar * format, gint sample_rate, gint channels);
+/* The longest current_transcript a transcript event carries */
+#define GST_BIDI_EVENT_MAX_CURRENT_TRANSCRIPT 4096
 GST_BIDI_API
 GstStructure *gst_bidi_event_new_transcript (const gchar * role,
     const gchar * text, gboolean is_final, const gchar * current_transcript);

@@ -45,7 +45,8 @@
  * * `bidi_connection_restart`: `reason`, `connection_id`
  * * `bidi_response_start`: `response_id`
  * * `bidi_transcript_stream`: `role` ("user"/"assistant"), `text`, `delta`,
- *   #gboolean `is_final`, `current_transcript`
+ *   #gboolean `is_final`, `current_transcript` (the text so far, left out
+ *   once it is over 4 KiB: then add up the deltas)
  * * `bidi_interruption`: `reason` ("user_speech"/"error"), `response_id`,
  *   #guint64 `played_ms`
  * * `bidi_response_complete`: `response_id`, `stop_reason`

@@ -1037,6 +1037,41 @@ GST_START_TEST (test_tool_input_invalid_to_json)
 
 GST_END_TEST;
 
+/* A long answer in many small deltas: each event carries the text so far
+ * only while it is short, so 200,000 deltas cannot make gigabytes of
+ * messages */
+GST_START_TEST (test_transcript_current_bounded)
+{
+  GString *so_far = g_string_new (NULL);
+  guint64 total = 0;
+  guint i;
+
+  for (i = 0; i < 2000; i++) {
+    GstStructure *s;
+    const gchar *cur;
+
+    g_string_append (so_far, "word ");
+    s = gst_bidi_event_new_transcript ("assistant", "word ", FALSE,
+        so_far->str);
+    fail_unless (gst_bidi_event_validate (s, NULL));
+    cur = gst_structure_get_string (s, "current_transcript");
+    if (so_far->len <= GST_BIDI_EVENT_MAX_CURRENT_TRANSCRIPT) {
+      fail_unless_equals_string (cur, so_far->str);
+    } else
+      fail_unless (cur == NULL, "%u: %" G_GSIZE_FORMAT " bytes", i,
+          strlen (cur));
+    fail_unless_equals_string (gst_structure_get_string (s, "delta"),
+        "word ");
+    total += cur ? strlen (cur) : 0;
+    gst_structure_free (s);
+  }
+  /* 10 kB of text: without the bound, 10 MB of current_transcript */
+  fail_unless (total < 2 * 1024 * 1024, "%" G_GUINT64_FORMAT, total);
+  g_string_free (so_far, TRUE);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_is_known)
 {
   static const gchar *const names[] = {
@@ -1143,6 +1178,7 @@ bidievents_suite (void)
   tcase_add_test (tc_validate, test_validate_extra_fields);
   tcase_add_test (tc_validate, test_tool_input_invalid_to_json);
   tcase_add_test (tc_validate, test_is_known);
+  tcase_add_test (tc_validate, test_transcript_current_bounded);
   tcase_add_test (tc_validate, test_builder_required_args);
 
   return s;
