@@ -25,7 +25,8 @@
  * the element's `ssl-ca-file` as extra trust (`ssl-strict=false` is
  * honoured for loopback hosts only).
  *
- * The element's `system-prompt` becomes the session's instructions, its
+ * The element's `system-prompt` becomes the session's instructions (at
+ * most 256 KiB: a longer one is refused at start), its
  * `voice` the output voice (default `alloy`; `voice_...` names a custom
  * voice), its tools the session's function tools.
  *
@@ -60,8 +61,11 @@
  * * `reconnect-attempts` (int, 5), `reconnect-delay-ms` (int, 500),
  *   `max-session-s` (int, 3300: renewed before the server's 60-minute
  *   limit), `connect-timeout-ms` (int, 20000), `keepalive-s` (int, 20:
- *   WebSocket pings), `max-message-size` (int, 16777216): the transport
- *   settings of every realtime provider, see #GstBidiRealtimeProvider
+ *   WebSocket pings), `max-message-size` (int, 16777216),
+ *   `stall-timeout-ms` (int, 15000: a server silent this long while it owes
+ *   an answer is taken as dead), `reconnect-reset-ms` (int, 10000): the
+ *   transport settings of every realtime provider, see
+ *   #GstBidiRealtimeProvider
  *
  * This is the OpenAI wire protocol on #GstBidiRealtimeProvider, which
  * owns the connection, reconnecting and the replay of the conversation.

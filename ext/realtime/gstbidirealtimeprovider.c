@@ -993,6 +993,9 @@ watch_cb (gpointer user_data)
   gint64 now = g_get_monotonic_time ();
 
   gst_bidi_realtime_provider_timer_fired (&priv->watch_timer);
+  /* armed from inside an emit while the session was being dropped */
+  if (priv->state != STATE_READY)
+    return G_SOURCE_REMOVE;
   if (!priv->established && now >= priv->ready_at +
       (gint64) priv->set.reconnect_reset_ms * G_TIME_SPAN_MILLISECOND)
     mark_established (self, "it stayed up");
