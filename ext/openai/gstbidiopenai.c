@@ -25,7 +25,8 @@
  * the element's `ssl-ca-file` as extra trust (`ssl-strict=false` is
  * honoured for loopback hosts only).
  *
- * The element's `system-prompt` becomes the session's instructions, its
+ * The element's `system-prompt` becomes the session's instructions (at
+ * most 256 KiB: a longer one is refused at start), its
  * `voice` the output voice (default `alloy`; `voice_...` names a custom
  * voice), its tools the session's function tools.
  *
@@ -60,8 +61,11 @@
  * * `reconnect-attempts` (int, 5), `reconnect-delay-ms` (int, 500),
  *   `max-session-s` (int, 3300: renewed before the server's 60-minute
  *   limit), `connect-timeout-ms` (int, 20000), `keepalive-s` (int, 20:
- *   WebSocket pings), `max-message-size` (int, 16777216): the transport
- *   settings of every realtime provider, see #GstBidiRealtimeProvider
+ *   WebSocket pings), `max-message-size` (int, 16777216),
+ *   `stall-timeout-ms` (int, 15000: a server silent this long while it owes
+ *   an answer is taken as dead), `reconnect-reset-ms` (int, 10000): the
+ *   transport settings of every realtime provider, see
+ *   #GstBidiRealtimeProvider
  *
  * This is the OpenAI wire protocol on #GstBidiRealtimeProvider, which
  * owns the connection, reconnecting and the replay of the conversation.
@@ -123,6 +127,10 @@ GST_DEBUG_CATEGORY_STATIC (bidi_openai_debug);
 #define MAX_OUT_ITEMS 32        /* output items of one response */
 #define MAX_UNKNOWN_TYPES 64
 #define MAX_CALL_ID 32          /* OpenAI refuses longer call ids */
+/* the system prompt: the protocol notes give no limit of their own; this
+ * keeps it well inside the model's 128k-token context, and a longer one is
+ * refused rather than cut (a cut prompt changes what the agent does) */
+#define MAX_INSTRUCTIONS_SIZE (256 * 1024)
 /* after asking for an answer, how long a missing response.created may
  * hold the end of the session */
 #define AWAIT_RESPONSE_MS 15000
@@ -444,9 +452,12 @@ settings_parse (const GstBidiProviderConfig * config, gchar ** url,
       config->url : DEFAULT_URL, "model", s->model, error);
   if (!*url)
     goto fail;
+  if (config->instructions && strlen (config->instructions) >
+      MAX_INSTRUCTIONS_SIZE)
+    goto prompt_too_long;
   if (config->instructions && *config->instructions)
     s->instructions = gst_bidi_realtime_make_valid (config->instructions,
-        256 * 1024);
+        MAX_INSTRUCTIONS_SIZE);
   s->voice = g_strdup (config->voice && *config->voice ? config->voice :
       DEFAULT_VOICE);
   if (!voice_ok (s->voice))
@@ -544,6 +555,14 @@ settings_parse (const GstBidiProviderConfig * config, gchar ** url,
   return s;
 
   /* ERRORS */
+prompt_too_long:
+  {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "Provider \"" PROVIDER_NAME "\": the system prompt is %"
+        G_GSIZE_FORMAT " bytes; at most %u bytes (256 KiB) are accepted",
+        strlen (config->instructions), MAX_INSTRUCTIONS_SIZE);
+    goto fail;
+  }
 bad_voice:
   {
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
@@ -784,8 +803,9 @@ request_response (GstBidiOpenAIProvider * self)
   g_free (self->create_event_id);
   self->create_event_id = next_event_id (self, "response");
   json_object_set_string_member (obj, "event_id", self->create_event_id);
-  send_object (self, obj);
+  /* first: the base asks whether an answer is due once it is sent */
   expect_response (self);
+  send_object (self, obj);
 }
 
 static void
@@ -1745,6 +1765,17 @@ gst_bidi_openai_provider_busy (GstBidiRealtimeProvider * base)
   return 0;
 }
 
+/* An answer was asked for (response.create, a commit the server answers
+ * by itself) and has not started, or it is under way: the server owes
+ * its events. The user speaking is not: a long turn is silent. */
+static gboolean
+gst_bidi_openai_provider_awaiting_reply (GstBidiRealtimeProvider * base)
+{
+  GstBidiOpenAIProvider *self = GST_BIDI_OPENAI_PROVIDER (base);
+
+  return response_active (self) || self->awaiting_until != 0;
+}
+
 static void
 gst_bidi_openai_provider_resume (GstBidiRealtimeProvider * base)
 {
@@ -1887,6 +1918,8 @@ gst_bidi_openai_provider_class_init (GstBidiOpenAIProviderClass * klass)
   rt_class->resume = GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_resume);
   rt_class->connection_lost =
       GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_connection_lost);
+  rt_class->awaiting_reply =
+      GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_awaiting_reply);
   rt_class->classify_close =
       GST_DEBUG_FUNCPTR (gst_bidi_openai_provider_classify_close);
 }

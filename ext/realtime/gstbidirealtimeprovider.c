@@ -40,6 +40,14 @@
  * * `connect-timeout-ms` (int, 20000): connecting and configuring the
  *   session must take at most this long
  * * `keepalive-s` (int, 20): seconds between pings (0: none)
+ * * `stall-timeout-ms` (int, 15000): while the server owes a reply (an
+ *   answer was asked for or is under way, see the subclass's
+ *   awaiting_reply), a connection on which nothing arrives for this long is
+ *   taken as dead: it is closed and made again (0: never)
+ * * `reconnect-reset-ms` (int, 10000): a session counts as established, and
+ *   the reconnection attempts start again from the first, once it has
+ *   completed an answer or stayed up this long; a server that drops every
+ *   session sooner uses up `reconnect-attempts`
  * * `max-message-size` (int, 16777216): largest server message, in bytes
  *
  * The key is the element's `api-key`, else the class's environment
@@ -84,6 +92,8 @@ GST_DEBUG_CATEGORY_STATIC (bidi_realtime_provider_debug);
 #define DEFAULT_KEEPALIVE_S 20
 #define DEFAULT_MAX_MESSAGE_SIZE (16 * 1024 * 1024)
 #define DEFAULT_MAX_PENDING_AUDIO_MS 10000
+#define DEFAULT_STALL_TIMEOUT_MS 15000
+#define DEFAULT_RECONNECT_RESET_MS 10000
 
 /* Bounds */
 #define RECONNECT_MAX_DELAY_MS 30000
@@ -115,6 +125,8 @@ typedef struct
   guint connect_timeout_ms;
   guint keepalive_s;
   gint max_message_size;
+  guint stall_timeout_ms;
+  guint reconnect_reset_ms;
 } Settings;
 
 typedef struct
@@ -173,6 +185,14 @@ typedef struct
   GSource *age_timer;
   GSource *recheck_timer;
   gboolean renew;               /* max-session-s reached */
+
+  /* the health of the session ready: one timer watches both */
+  GSource *watch_timer;
+  gint64 ready_at;              /* monotonic */
+  gint64 last_rx;               /* the last message from the server */
+  gboolean established;         /* did useful work: attempts reset */
+  gboolean due;                 /* the server owes a reply (since due_since) */
+  gint64 due_since;
   guint n_bad_messages;
 
   /* input that waits for the session */
@@ -211,6 +231,9 @@ G_DEFINE_ABSTRACT_TYPE_WITH_CODE (GstBidiRealtimeProvider,
 #define KLASS(self) GST_BIDI_REALTIME_PROVIDER_GET_CLASS (self)
 
 static void connect_session (GstBidiRealtimeProvider * self);
+static void watch_update_due (GstBidiRealtimeProvider * self);
+static void mark_established (GstBidiRealtimeProvider * self,
+    const gchar * why);
 static void gst_bidi_realtime_provider_stop (GstBidiProvider * provider);
 
 /* ------------------------------------------------------------------------
@@ -275,6 +298,7 @@ clear_timers (GstBidiRealtimeProviderPrivate * priv)
   gst_bidi_realtime_provider_clear_timer (&priv->retry_timer);
   gst_bidi_realtime_provider_clear_timer (&priv->age_timer);
   gst_bidi_realtime_provider_clear_timer (&priv->recheck_timer);
+  gst_bidi_realtime_provider_clear_timer (&priv->watch_timer);
 }
 
 gchar *
@@ -312,6 +336,8 @@ gst_bidi_realtime_provider_send_object (GstBidiRealtimeProvider * self,
   if (!ret)
     GST_DEBUG_OBJECT (self, "not connected: message dropped");
   json_object_unref (obj);
+  /* it may have asked the server for something */
+  watch_update_due (self);
   return ret;
 }
 
@@ -319,7 +345,10 @@ gboolean
 gst_bidi_realtime_provider_send_json_text (GstBidiRealtimeProvider * self,
     const gchar * text)
 {
-  return gst_bidi_transport_send_text (PRIV (self)->transport, text);
+  gboolean ret = gst_bidi_transport_send_text (PRIV (self)->transport, text);
+
+  watch_update_due (self);
+  return ret;
 }
 
 /* ------------------------------------------------------------------------
@@ -409,6 +438,11 @@ gst_bidi_realtime_provider_emit (GstBidiRealtimeProvider * self,
     return FALSE;
   }
   answer_note (priv, event);
+  /* an answer the server finished: the session does useful work */
+  if (gst_structure_has_name (event, GST_BIDI_EVENT_RESPONSE_COMPLETE) &&
+      g_strcmp0 (gst_structure_get_string (event, "stop_reason"),
+          "error") != 0)
+    mark_established (self, "an answer was completed");
   gst_bidi_provider_emit (GST_BIDI_PROVIDER (self), event);
   /* the element may have stopped us from inside the emit */
   return priv->started && priv->epoch == epoch;
@@ -852,6 +886,7 @@ check_close (GstBidiRealtimeProvider * self)
   priv->state = STATE_CLOSED;
   gst_bidi_realtime_provider_clear_timer (&priv->age_timer);
   gst_bidi_realtime_provider_clear_timer (&priv->recheck_timer);
+  gst_bidi_realtime_provider_clear_timer (&priv->watch_timer);
   g_clear_pointer (&priv->transport, gst_bidi_transport_close_normal);
   gst_bidi_realtime_provider_emit (self,
       gst_bidi_event_new_connection_close (priv->conn_id, "complete"));
@@ -875,6 +910,121 @@ age_cb (gpointer user_data)
       "pause", priv->set.max_session_s);
   priv->renew = TRUE;
   maybe_renew (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* ------------------------------------------------------------------------
+ * Health of the session ready: a server that went silent while it owes a
+ * reply, and when a session counts as established. One timer per
+ * connection, armed only while there is something to decide: none while
+ * an established session is idle.
+ * ------------------------------------------------------------------------ */
+
+/* The reconnection attempts count failures in a row: a session that
+ * works ends the row. One that is ready and then drops at once (a server
+ * that fails every session just after setting it up) does not, so that
+ * such a server uses up reconnect-attempts with a growing backoff. */
+static void
+mark_established (GstBidiRealtimeProvider * self, const gchar * why)
+{
+  GstBidiRealtimeProviderPrivate *priv = PRIV (self);
+
+  if (priv->established || priv->state != STATE_READY)
+    return;
+  priv->established = TRUE;
+  if (priv->attempt > 0)
+    GST_INFO_OBJECT (self, "session established (%s): the reconnection "
+        "attempts start again", why);
+  priv->attempt = 0;
+}
+
+/* The next moment the watch has something to decide, 0 for none */
+static gint64
+watch_deadline (GstBidiRealtimeProviderPrivate * priv)
+{
+  gint64 next = 0;
+
+  if (!priv->established)
+    next = priv->ready_at +
+        (gint64) priv->set.reconnect_reset_ms * G_TIME_SPAN_MILLISECOND;
+  if (priv->due && priv->set.stall_timeout_ms > 0) {
+    gint64 stall = MAX (priv->last_rx, priv->due_since) +
+        (gint64) priv->set.stall_timeout_ms * G_TIME_SPAN_MILLISECOND;
+    next = next ? MIN (next, stall) : stall;
+  }
+  return next;
+}
+
+static gboolean watch_cb (gpointer user_data);
+
+static void
+watch_schedule (GstBidiRealtimeProvider * self)
+{
+  GstBidiRealtimeProviderPrivate *priv = PRIV (self);
+  gint64 next = priv->state == STATE_READY ? watch_deadline (priv) : 0;
+  gint64 ms;
+
+  if (!next) {
+    gst_bidi_realtime_provider_clear_timer (&priv->watch_timer);
+    return;
+  }
+  ms = (next - g_get_monotonic_time () + 999) / 1000;
+  gst_bidi_realtime_provider_start_timer (self, &priv->watch_timer,
+      (guint) CLAMP (ms, 1, G_MAXINT32), watch_cb, "bidirealtime-watch");
+}
+
+/* Follows whether the server owes a reply, after each message either
+ * way: the subclass knows (an answer asked for, or under way). */
+static void
+watch_update_due (GstBidiRealtimeProvider * self)
+{
+  GstBidiRealtimeProviderPrivate *priv = PRIV (self);
+  GstBidiRealtimeProviderClass *klass = KLASS (self);
+  gboolean due;
+
+  if (priv->state != STATE_READY || !priv->started)
+    return;
+  due = klass->awaiting_reply && klass->awaiting_reply (self);
+  if (due == priv->due)
+    return;
+  priv->due = due;
+  /* the silence before the question does not count */
+  if (due) {
+    priv->due_since = g_get_monotonic_time ();
+    if (priv->set.stall_timeout_ms > 0)
+      watch_schedule (self);
+  }
+}
+
+static gboolean
+watch_cb (gpointer user_data)
+{
+  GstBidiRealtimeProvider *self = user_data;
+  GstBidiRealtimeProviderPrivate *priv = PRIV (self);
+  guint stall_ms = priv->set.stall_timeout_ms;
+  gint64 now = g_get_monotonic_time ();
+
+  gst_bidi_realtime_provider_timer_fired (&priv->watch_timer);
+  /* armed from inside an emit while the session was being dropped */
+  if (priv->state != STATE_READY)
+    return G_SOURCE_REMOVE;
+  if (!priv->established && now >= priv->ready_at +
+      (gint64) priv->set.reconnect_reset_ms * G_TIME_SPAN_MILLISECOND)
+    mark_established (self, "it stayed up");
+
+  watch_update_due (self);
+  if (priv->due && stall_ms > 0 && now - MAX (priv->last_rx,
+          priv->due_since) >= (gint64) stall_ms * G_TIME_SPAN_MILLISECOND) {
+    gchar *msg = g_strdup_printf ("%s sent nothing for %u ms while a reply "
+        "was due: the connection is taken as dead",
+        KLASS (self)->server_name, stall_ms);
+
+    gst_bidi_realtime_provider_connection_lost (self, "connection_lost", msg,
+        TRUE);
+    g_free (msg);
+    return G_SOURCE_REMOVE;
+  }
+  watch_schedule (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -939,9 +1089,11 @@ gst_bidi_realtime_provider_connection_lost (GstBidiRealtimeProvider * self,
   }
   priv->n_bad_messages = 0;
   priv->user_pending = FALSE;
+  priv->due = FALSE;
   gst_bidi_realtime_provider_clear_timer (&priv->setup_timer);
   gst_bidi_realtime_provider_clear_timer (&priv->age_timer);
   gst_bidi_realtime_provider_clear_timer (&priv->recheck_timer);
+  gst_bidi_realtime_provider_clear_timer (&priv->watch_timer);
 
   if (!priv->restart_reason)
     priv->restart_reason = g_strdup (reason);
@@ -952,8 +1104,8 @@ gst_bidi_realtime_provider_connection_lost (GstBidiRealtimeProvider * self,
     if (priv->set.reconnect_attempts == 0)
       msg = g_strdup_printf ("%s (reconnecting is off)", message);
     else
-      msg = g_strdup_printf ("%s; gave up after %u reconnection attempts",
-          message, priv->attempt);
+      msg = g_strdup_printf ("Gave up after %u reconnection attempts in a "
+          "row (reconnect-attempts): %s", priv->attempt, message);
     gst_bidi_realtime_provider_fail (self, msg, "connection_lost", NULL);
     g_free (msg);
     return;
@@ -1006,7 +1158,13 @@ gst_bidi_realtime_provider_session_ready (GstBidiRealtimeProvider * self,
   g_free (priv->model);
   priv->model = g_strdup (model);
   gst_bidi_realtime_provider_clear_timer (&priv->setup_timer);
-  priv->attempt = 0;
+  /* the attempts start again only once this session proves itself */
+  priv->ready_at = priv->last_rx = g_get_monotonic_time ();
+  priv->due = FALSE;
+  priv->established = FALSE;
+  if (priv->set.reconnect_reset_ms == 0)
+    mark_established (self, "reconnect-reset-ms is 0");
+  watch_schedule (self);
   priv->n_sessions++;
   priv->renew = FALSE;
   if (priv->set.max_session_s > 0)
@@ -1083,7 +1241,10 @@ on_message (GstBidiTransport * transport, JsonObject * message,
 
   if (transport != priv->transport || !priv->started)
     return;
+  priv->last_rx = g_get_monotonic_time ();
   KLASS (self)->handle_message (self, message, json, len);
+  if (transport == priv->transport)
+    watch_update_due (self);
 }
 
 static void
@@ -1244,6 +1405,8 @@ read_settings (GstBidiRealtimeProvider * self,
   s->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
   s->keepalive_s = DEFAULT_KEEPALIVE_S;
   s->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
+  s->stall_timeout_ms = DEFAULT_STALL_TIMEOUT_MS;
+  s->reconnect_reset_ms = DEFAULT_RECONNECT_RESET_MS;
   if (!gst_bidi_provider_config_get_uint (pc, name, "reconnect-attempts", 0,
           100, &s->reconnect_attempts, error) ||
       !gst_bidi_provider_config_get_uint (pc, name, "reconnect-delay-ms", 0,
@@ -1255,7 +1418,11 @@ read_settings (GstBidiRealtimeProvider * self,
       !gst_bidi_provider_config_get_uint (pc, name, "keepalive-s", 0, 3600,
           &s->keepalive_s, error) ||
       !gst_bidi_provider_config_get_int (pc, name, "max-message-size", 1024,
-          G_MAXINT, &s->max_message_size, error)) {
+          G_MAXINT, &s->max_message_size, error) ||
+      !gst_bidi_provider_config_get_uint (pc, name, "stall-timeout-ms", 0,
+          3600000, &s->stall_timeout_ms, error) ||
+      !gst_bidi_provider_config_get_uint (pc, name, "reconnect-reset-ms", 0,
+          3600000, &s->reconnect_reset_ms, error)) {
     g_free (url);
     return NULL;
   }

@@ -34,7 +34,9 @@ G_DECLARE_DERIVABLE_TYPE (GstBidiRealtimeProvider, gst_bidi_realtime_provider,
   "max-session-s", G_TYPE_INT, \
   "connect-timeout-ms", G_TYPE_INT, \
   "keepalive-s", G_TYPE_INT, \
-  "max-message-size", G_TYPE_INT
+  "max-message-size", G_TYPE_INT, \
+  "stall-timeout-ms", G_TYPE_INT, \
+  "reconnect-reset-ms", G_TYPE_INT
 
 /* How a closed connection goes on, after the base's own rules (a refused
  * key, a refused connection and the first connection are fatal) */
@@ -119,6 +121,10 @@ typedef enum
  * @classify_close: how a close the base's own rules did not decide goes
  *     on; *@reason is the restart reason ("connection_lost" by default,
  *     "timeout" for the server's session limit).
+ * @awaiting_reply: whether the server owes a message now (an answer was
+ *     asked for, or is under way); asked after every message either way.
+ *     While it does, a session on which nothing arrives for
+ *     `stall-timeout-ms` is taken as dead and made again. NULL: never.
  */
 struct _GstBidiRealtimeProviderClass
 {
@@ -160,6 +166,7 @@ struct _GstBidiRealtimeProviderClass
   gboolean (*connection_lost) (GstBidiRealtimeProvider * self);
   GstBidiRealtimeClose (*classify_close) (GstBidiRealtimeProvider * self,
       const GstBidiTransportCloseInfo * info, const gchar ** reason);
+  gboolean (*awaiting_reply) (GstBidiRealtimeProvider * self);
 
   /*< private >*/
   gpointer _gst_reserved[GST_PADDING];

@@ -540,6 +540,19 @@ ws_disconnect_conn (GstBidiWs * ws)
     g_signal_handlers_disconnect_by_data (ws->conn, ws);
 }
 
+/* libsoup 3.6 and later close a connection whose ping went unanswered
+ * for this long (a dead peer); 3.2 cannot see pongs at all, and there the
+ * realtime base's stall-timeout-ms watch has to do. */
+static void
+set_pong_timeout (SoupWebsocketConnection * conn, guint seconds)
+{
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (conn),
+      "keepalive-pong-timeout");
+
+  if (seconds > 0 && pspec && pspec->value_type == G_TYPE_UINT)
+    g_object_set (conn, "keepalive-pong-timeout", seconds, NULL);
+}
+
 static void
 connect_cb (GObject * source, GAsyncResult * res, gpointer user_data)
 {
@@ -577,6 +590,7 @@ connect_cb (GObject * source, GAsyncResult * res, gpointer user_data)
   soup_websocket_connection_set_max_incoming_payload_size (conn,
       ws->max_message_size);
   soup_websocket_connection_set_keepalive_interval (conn, ws->keepalive_s);
+  set_pong_timeout (conn, ws->keepalive_s);
   g_signal_connect (conn, "message", G_CALLBACK (on_message), ws);
   g_signal_connect (conn, "error", G_CALLBACK (on_error), ws);
   g_signal_connect (conn, "closed", G_CALLBACK (on_closed), ws);

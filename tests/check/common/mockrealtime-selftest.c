@@ -1065,6 +1065,55 @@ GST_START_TEST (test_free_while_open)
 
 GST_END_TEST;
 
+/* A stall step: the server says nothing more, but keeps the socket open
+ * and still records what the client sends; a later step is a failure */
+GST_START_TEST (test_stall)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  MockRealtimeScript *script = mock_realtime_script_new ();
+  gint64 before = g_get_monotonic_time ();
+  gchar *ev;
+  Client c;
+
+  mock_realtime_script_send (script, "{\"type\":\"session.created\","
+      "\"session\":{\"type\":\"realtime\"}}");
+  mock_realtime_script_stall (script);
+  mock_realtime_push_script (mock, script);
+  script = mock_realtime_script_new ();
+  mock_realtime_script_stall (script);
+  mock_realtime_script_send (script, "{\"type\":\"session.created\","
+      "\"session\":{\"type\":\"realtime\"}}");
+  mock_realtime_push_script (mock, script);
+
+  client_init (&c);
+  fail_unless (client_connect (&c, mock_realtime_url (mock), NULL));
+  fail_unless (mock_realtime_get_request_time (mock, 0) >= before);
+  fail_unless (mock_realtime_get_request_time (mock, 0) <=
+      g_get_monotonic_time ());
+  fail_unless_equals_int (mock_realtime_get_request_time (mock, 1), 0);
+  json_node_unref (client_wait_type (&c, "session.created"));
+  client_send (&c, "{\"type\":\"response.create\"}");
+  ev = mock_realtime_wait_event (mock, 0, "response.create", 0, WAIT_MS);
+  fail_unless (ev != NULL, "the frame after the stall was not recorded");
+  g_free (ev);
+  /* nothing more comes, the script never ends, the socket stays open */
+  fail_if (mock_realtime_wait_script_done (mock, 0, 300));
+  fail_unless_equals_int (c.received->len, 1);
+  fail_if (c.closed);
+  fail_unless_equals_int (mock_realtime_n_failures (mock), 0);
+  client_close (&c);
+
+  /* a step after a stall never runs: a failure */
+  fail_unless (client_connect (&c, mock_realtime_url (mock), NULL));
+  fail_if (mock_realtime_wait_script_done (mock, 1, WAIT_MS));
+  fail_unless_equals_int (mock_realtime_n_failures (mock), 1);
+  fail_unless_equals_int (c.received->len, 1);
+  client_clear (&c);
+  mock_realtime_free (mock);
+}
+
+GST_END_TEST;
+
 /* wss:// with a certificate the client is told to accept */
 GST_START_TEST (test_tls)
 {
@@ -1120,6 +1169,7 @@ mockrealtime_suite (void)
   tcase_add_test (tc, test_reject_reconnect);
   tcase_add_test (tc, test_frames);
   tcase_add_test (tc, test_free_while_open);
+  tcase_add_test (tc, test_stall);
   tcase_add_test (tc, test_tls);
   return s;
 }

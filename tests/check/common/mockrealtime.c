@@ -42,12 +42,13 @@ typedef enum
   STEP_PADDED,
   STEP_AUDIO,
   STEP_CLOSE,
-  STEP_DROP
+  STEP_DROP,
+  STEP_STALL
 } StepKind;
 
 static const gchar *step_names[] = {
   "send", "send session.updated", "wait", "sleep", "send raw",
-  "send binary", "send padded", "send audio", "close", "drop"
+  "send binary", "send padded", "send audio", "close", "drop", "stall"
 };
 
 typedef struct
@@ -86,6 +87,7 @@ typedef struct
   guint index;
 
   /* Recorded, under mock->lock */
+  gint64 request_time;          /* monotonic, when the request came */
   gchar *path;                  /* path?query */
   GHashTable *query;            /* decoded, may be NULL */
   SoupMessageHeaders *headers;
@@ -335,6 +337,13 @@ mock_realtime_script_drop (MockRealtimeScript * script)
 {
   g_return_if_fail (script != NULL);
   step_add (script, STEP_DROP, NULL);
+}
+
+void
+mock_realtime_script_stall (MockRealtimeScript * script)
+{
+  g_return_if_fail (script != NULL);
+  step_add (script, STEP_STALL, NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -1869,6 +1878,14 @@ run_step (Conn * conn, Step * s, gboolean first)
       if (conn->socket)
         g_socket_shutdown (conn->socket, TRUE, TRUE, NULL);
       return TRUE;
+    case STEP_STALL:
+      if (first && !g_queue_is_empty (&conn->steps)) {
+        add_failure (conn, "%u steps after the stall step never run",
+            g_queue_get_length (&conn->steps));
+        return TRUE;
+      }
+      /* never done: nothing is sent any more, the socket stays open */
+      return FALSE;
   }
   return TRUE;
 }
@@ -1970,6 +1987,7 @@ request_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
   }
 
   conn = conn_new (mock);
+  conn->request_time = g_get_monotonic_time ();
   conn->path = g_uri_get_query (uri) ?
       g_strdup_printf ("%s?%s", path, g_uri_get_query (uri)) : g_strdup (path);
   if (query)
@@ -2367,6 +2385,19 @@ mock_realtime_get_status (MockRealtime * mock, guint conn)
   g_mutex_lock (&mock->lock);
   if ((c = get_conn (mock, conn)))
     ret = c->status;
+  g_mutex_unlock (&mock->lock);
+  return ret;
+}
+
+gint64
+mock_realtime_get_request_time (MockRealtime * mock, guint conn)
+{
+  gint64 ret = 0;
+  Conn *c;
+
+  g_mutex_lock (&mock->lock);
+  if ((c = get_conn (mock, conn)))
+    ret = c->request_time;
   g_mutex_unlock (&mock->lock);
   return ret;
 }

@@ -126,6 +126,12 @@ void mock_realtime_script_close (MockRealtimeScript * script, guint16 code,
 /* Shuts the TCP connection down without a close frame. Must be the last
  * step. */
 void mock_realtime_script_drop (MockRealtimeScript * script);
+/* A server that hangs: from this step on nothing is sent, no further step
+ * runs (the script is never done), and the socket stays open; the
+ * client's frames are still recorded (and libsoup still answers pings,
+ * which a libsoup 3.2 client cannot see anyway). Until the client closes
+ * or the mock is freed. Must be the last step. */
+void mock_realtime_script_stall (MockRealtimeScript * script);
 
 /* The golden exchange of the protocol notes (§11), one spoken turn:
  * session.created; wait session.update; session.updated (the effective
@@ -184,6 +190,9 @@ gchar *mock_realtime_get_header (MockRealtime * mock, guint conn,
     const gchar * name);
 /* 101 when upgraded, else the HTTP status answered; 0 if no such conn */
 guint mock_realtime_get_status (MockRealtime * mock, guint conn);
+/* g_get_monotonic_time () when the upgrade request of @conn came; 0 if no
+ * such conn */
+gint64 mock_realtime_get_request_time (MockRealtime * mock, guint conn);
 /* Waits until the WebSocket of @conn is closed (by either side) */
 gboolean mock_realtime_wait_closed (MockRealtime * mock, guint conn,
     guint timeout_ms);

@@ -2730,6 +2730,200 @@ GST_START_TEST (test_reconnect_drop)
 
 GST_END_TEST;
 
+/* A server that hangs in the middle of an answer (the socket stays open,
+ * nothing more comes): once it was silent for stall-timeout-ms while it
+ * owed the answer, the connection is taken as dead, the answer ends as an
+ * error and the session is made again. A session that is silent as long
+ * while nothing is owed is left alone. */
+GST_START_TEST (test_stall_reconnect)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  GBytes *pcm = make_pcm (300, 21);
+  MockRealtimeScript *sc = script_setup ("sess_t1");
+  guint stall_ms = 1000 * slow;
+  GstStructure *pc;
+  Session *s;
+  gboolean ok = FALSE;
+  gint i_start, i_done, i_restart, i_start2;
+  gint64 asked;
+
+  mock_realtime_script_wait (sc, "response.create", 1, 4 * WAIT_MS);
+  script_answer_start (sc, "resp_T1", "item_T1", "Once upon", pcm);
+  mock_realtime_script_stall (sc);
+  mock_realtime_push_script (mock, sc);
+  sc = script_setup ("sess_t2");
+  mock_realtime_script_wait (sc, "response.create", 1, WAIT_MS);
+  script_answer (sc, "resp_T2", "item_T2", "Back.", pcm);
+  mock_realtime_push_script (mock, sc);
+
+  pc = gst_structure_new ("config", "stall-timeout-ms", G_TYPE_INT, stall_ms,
+      "reconnect-delay-ms", G_TYPE_INT, 20, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
+  gst_structure_free (pc);
+  i_start = session_wait_connected (s);
+
+  /* idle: nothing is owed, silence is normal */
+  g_usleep (2 * stall_ms * G_TIME_SPAN_MILLISECOND);
+  fail_unless_equals_int (session_count (s, "bidi_connection_restart", NULL,
+          NULL), 0);
+  fail_unless_equals_int (mock_realtime_n_connections (mock), 1);
+
+  asked = g_get_monotonic_time ();
+  g_signal_emit_by_name (s->agent, "send-text", "Tell me a story.", &ok);
+  fail_unless (ok);
+  i_done = session_wait (s, i_start, "bidi_response_complete", "response_id",
+      "resp_T1", WAIT_MS + stall_ms);
+  fail_unless (i_done > i_start, "the answer of the hung server never ended");
+  fail_unless_equals_string (gst_structure_get_string (session_msg (s,
+              i_done), "stop_reason"), "error");
+  i_restart = session_wait (s, i_done, "bidi_connection_restart", NULL, NULL,
+      WAIT_MS);
+  fail_unless (i_restart > i_done, "no bidi_connection_restart");
+  /* not before the server was silent that long */
+  fail_unless (g_get_monotonic_time () - asked >=
+      (gint64) stall_ms * G_TIME_SPAN_MILLISECOND);
+  fail_unless_equals_string (gst_structure_get_string (session_msg (s,
+              i_restart), "reason"), "connection_lost");
+  fail_unless (mock_realtime_wait_closed (mock, 0, WAIT_MS),
+      "the hung connection was not closed");
+
+  /* the new session works */
+  i_start2 = session_wait (s, i_restart, "bidi_connection_start", NULL, NULL,
+      WAIT_MS);
+  fail_unless (i_start2 > i_restart);
+  g_signal_emit_by_name (s->agent, "send-text", "Still there?", &ok);
+  fail_unless (ok);
+  fail_unless (session_wait (s, i_start2, "bidi_response_complete",
+          "stop_reason", "complete", WAIT_MS) > i_start2);
+  fail_unless (mock_realtime_wait_script_done (mock, 1, WAIT_MS));
+  fail_unless_equals_int (session_count (s, "error", NULL, NULL), 0);
+  fail_unless_equals_int (session_count (s, "bidi_connection_restart", NULL,
+          NULL), 1);
+
+  session_free (s);
+  fail_unless_equals_int (mock_realtime_n_connections (mock), 2);
+  assert_mock_clean (mock);
+  mock_realtime_free (mock);
+  g_bytes_unref (pcm);
+}
+
+GST_END_TEST;
+
+/* A server that fails every session just after setting it up (close 1011
+ * 50 ms after session.updated): such a session is not established, so it
+ * does not reset the attempts. reconnect-attempts reconnections with a
+ * growing backoff, then a clear error, and no connection after it. */
+GST_START_TEST (test_reconnect_storm)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  const guint attempts = 3, delay_ms = 200;
+  MockRealtimeScript *sc;
+  GstStructure *pc;
+  const GstStructure *st;
+  const gchar *msg;
+  Session *s;
+  gint i_error;
+  guint i;
+
+  for (i = 0; i < attempts + 2; i++) {
+    gchar *id = g_strdup_printf ("sess_x%u", i);
+
+    sc = script_setup (id);
+    mock_realtime_script_sleep (sc, 50);
+    mock_realtime_script_close (sc, 1011, "Internal server error");
+    mock_realtime_push_script (mock, sc);
+    g_free (id);
+  }
+
+  pc = gst_structure_new ("config", "reconnect-attempts", G_TYPE_INT,
+      attempts, "reconnect-delay-ms", G_TYPE_INT, delay_ms, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
+  gst_structure_free (pc);
+  session_wait_connected (s);
+  i_error = session_wait (s, 0, "error", NULL, NULL, 3 * WAIT_MS);
+  fail_unless (i_error >= 0, "no error after the attempts ran out");
+  st = session_msg (s, i_error);
+  msg = gst_structure_get_string (st, "message");
+  fail_unless (strstr (msg, "Gave up after 3 reconnection attempts") != NULL,
+      "%s", msg);
+  fail_unless (strstr (msg, "1011") != NULL, "%s", msg);
+  fail_unless (session_wait (s, 0, "bidi_error", NULL, NULL, 0) >= 0);
+  fail_unless (session_wait (s, 0, "bidi_connection_close", "reason", "error",
+          0) >= 0);
+  /* every reconnection made a session: one restart each */
+  fail_unless_equals_int (session_count (s, "bidi_connection_restart", NULL,
+          NULL), attempts);
+
+  /* exactly reconnect-attempts reconnections, and none after the error */
+  fail_unless_equals_int (mock_realtime_n_connections (mock), attempts + 1);
+  g_usleep (4 * delay_ms * G_TIME_SPAN_MILLISECOND);
+  fail_unless_equals_int (mock_realtime_n_connections (mock), attempts + 1);
+  /* the backoff grows: attempt k waits at least half of delay * 2^(k-1)
+   * (the jitter) after the close, which came after the session was set up */
+  for (i = 1; i <= attempts; i++) {
+    gint64 gap = mock_realtime_get_request_time (mock, i) -
+        mock_realtime_get_request_time (mock, i - 1);
+    gint64 least = (gint64) delay_ms * (1 << (i - 1)) / 2;
+
+    fail_unless (gap >= least * G_TIME_SPAN_MILLISECOND, "attempt %u came "
+        "%" G_GINT64_FORMAT " ms after the one before, not after %"
+        G_GINT64_FORMAT " ms at least", i, gap / 1000, least);
+  }
+
+  session_free (s);
+  assert_mock_clean (mock);
+  mock_realtime_free (mock);
+}
+
+GST_END_TEST;
+
+/* The system prompt beyond what is accepted is refused at start with a
+ * clear error, never cut; the limit itself is taken whole */
+GST_START_TEST (test_system_prompt_too_long)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  gchar *prompt = g_strnfill (256 * 1024 + 1, 'a');
+  const GstStructure *st;
+  JsonNode *upd;
+  Session *s;
+  gint i_error, code = -1;
+
+  s = openai_session (mock, DESC_NO_INPUT, TRUE);
+  g_object_set (s->agent, "system-prompt", prompt, NULL);
+  fail_unless_equals_int (gst_element_set_state (s->pipeline,
+          GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  i_error = session_wait (s, 0, "error", NULL, NULL, WAIT_MS);
+  fail_unless (i_error >= 0, "no ERROR message");
+  st = session_msg (s, i_error);
+  fail_unless_equals_string (gst_structure_get_string (st, "domain"),
+      g_quark_to_string (GST_RESOURCE_ERROR));
+  gst_structure_get_int (st, "code", &code);
+  fail_unless_equals_int (code, GST_RESOURCE_ERROR_SETTINGS);
+  fail_unless (strstr (gst_structure_get_string (st, "message"),
+          "system prompt is 262145 bytes") != NULL, "%s",
+      gst_structure_get_string (st, "message"));
+  fail_unless (strstr (gst_structure_get_string (st, "message"),
+          "256 KiB") != NULL);
+  session_free (s);
+  fail_unless_equals_int (mock_realtime_n_connections (mock), 0);
+
+  prompt[256 * 1024] = '\0';
+  mock_realtime_push_script (mock, script_setup ("sess_p1"));
+  s = openai_session_new (mock, DESC_NO_INPUT, "system-prompt", prompt, NULL);
+  session_wait_connected (s);
+  upd = first_session_update (mock, 0);
+  fail_unless (g_strcmp0 (jstr (json_node_get_object (upd),
+              "session.instructions"), prompt) == 0,
+      "the prompt at the limit was not sent whole");
+  json_node_unref (upd);
+  session_free (s);
+  assert_mock_clean (mock);
+  mock_realtime_free (mock);
+  g_free (prompt);
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------
  * 10. Bad messages from the server
  * ------------------------------------------------------------------------ */
@@ -2988,6 +3182,9 @@ openai_suite (void)
   tcase_add_test (tc, test_reconnect_drop);
   tcase_add_test (tc, test_preemptive_renew);
   tcase_add_test (tc, test_reconnect_gives_up);
+  tcase_add_test (tc, test_stall_reconnect);
+  tcase_add_test (tc, test_reconnect_storm);
+  tcase_add_test (tc, test_system_prompt_too_long);
   tcase_add_test (tc, test_tls);
   tcase_add_test (tc, test_plain_ws_loopback_only);
   tcase_add_test (tc, test_env_key_and_messages);
