@@ -61,8 +61,18 @@
     "GstAudioConverter.mix-matrix=(float)<<(float)1.0>,<(float)0.0>>\" " \
     "sink_1::converter-config=\"mix, " \
     "GstAudioConverter.mix-matrix=(float)<<(float)0.0>,<(float)1.0>>\" ! " \
-    "audio/x-raw,channels=2 ! wavenc ! filesink location=\"%s\"  " \
+    "audio/x-raw,rate=16000,channels=2 ! wavenc ! filesink location=\"%s\"  " \
     "mic. ! queue ! rec.sink_0  answer. ! queue ! rec.sink_1"
+
+/* docs/recording.md: the agent's voice alone, with the speakers and
+ * without, cut rather than flushed at barge-in */
+#define AGENT_TEE_LINE MIC " ! audioconvert ! audioresample ! " \
+    "bidiagent interruption=cut ! tee name=t ! queue ! audioconvert ! " \
+    "audioresample ! " SPEAKERS "  t. ! queue ! audioconvert ! wavenc ! " \
+    "filesink location=\"%s\""
+#define AGENT_LINE MIC " ! audioconvert ! audioresample ! " \
+    "bidiagent interruption=cut ! audioconvert ! wavenc ! " \
+    "filesink location=\"%s\""
 
 /* docs/captions.md: the camera is a black test picture, the screen a sink
  * that syncs */
@@ -807,6 +817,76 @@ GST_START_TEST (test_captions_in_file)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------
+ * docs/recording.md: the agent's voice alone, interruption=cut
+ * ------------------------------------------------------------------------ */
+
+/* @line (a file branch with nothing to stop a flush) with a barge-in: the
+ * run ends cleanly (wavenc and filesink warn at a flush), the WAV is
+ * finished, and it holds the answer as far as it was cut, no further than
+ * what the agent says was heard */
+static void
+check_agent_recording (const gchar * line)
+{
+  gchar *wav = speak ("tell me about the weather", "question.wav");
+  gchar *out = tmp_path ("agent.wav");
+  gchar *desc = g_strdup_printf (line, wav, out);
+  gchar *answer, *answer_wav;
+  Run *r = run_start (desc);
+  TestWav *a, *rec;
+  gdouble a0, a1, x0, x1;
+  gint i_answer, i_cut;
+  guint64 played_ms = 0;
+  gboolean cut = FALSE;
+
+  answer = g_strdup (final_transcript (r, 0, "assistant", &i_answer));
+  g_usleep (800 * 1000);
+  g_signal_emit_by_name (r->agent, "interrupt", &cut);
+  fail_unless (cut, "no answer was playing");
+  i_cut = run_wait (r, i_answer, "bidi_interruption", NULL, NULL);
+  fail_unless (i_cut > i_answer);
+  fail_unless (gst_structure_get_uint64 (bus_log_get (r->log, i_cut),
+          "played_ms", &played_ms));
+  run_ends_cleanly (r, i_answer);
+  run_free (r);
+
+  answer_wav = speak (answer, "answer.wav");
+  a = test_wav_read (answer_wav);
+  /* the header's sizes match the file: wavenc finished it */
+  rec = test_wav_read (out);
+  fail_unless (loud_span (rec, 0, &a0, &a1), "no answer in the file");
+  fail_unless (loud_span (a, 0, &x0, &x1));
+  fail_unless (a1 - a0 < (x1 - x0) / 2, "%.2f s of an answer of %.2f s "
+      "recorded after the barge-in", a1 - a0, x1 - x0);
+  /* what was pushed was played out, and counted as heard */
+  fail_unless (a1 - a0 <= played_ms / 1000.0 + 0.05, "%.2f s of the answer "
+      "in the file, %" G_GUINT64_FORMAT " ms heard", a1 - a0, played_ms);
+
+  test_wav_free (a);
+  test_wav_free (rec);
+  g_free (answer_wav);
+  g_free (answer);
+  g_free (desc);
+  g_free (out);
+  g_free (wav);
+}
+
+/* A tee with the speakers on one branch and the encoder on the other */
+GST_START_TEST (test_recording_agent_tee_cut)
+{
+  check_agent_recording (AGENT_TEE_LINE);
+}
+
+GST_END_TEST;
+
+/* The encoder alone after the agent */
+GST_START_TEST (test_recording_agent_cut)
+{
+  check_agent_recording (AGENT_LINE);
+}
+
+GST_END_TEST;
+
 static Suite *
 docs_suite (void)
 {
@@ -831,6 +911,8 @@ docs_suite (void)
   tcase_add_checked_fixture (tc, setup, teardown);
   tcase_add_test (tc, test_recording_line);
   tcase_add_test (tc, test_recording_barge_in);
+  tcase_add_test (tc, test_recording_agent_tee_cut);
+  tcase_add_test (tc, test_recording_agent_cut);
 
   tc = tcase_create ("captions");
   suite_add_tcase (s, tc);
