@@ -88,6 +88,14 @@
 #define CAPTIONS_FILE_LINE MIC " ! bidiagent name=agent ! " SPEAKERS "  " \
     "agent.transcript_src ! matroskamux ! filesink location=\"%s\""
 
+/* The local provider does not know the answer: it says what it heard,
+ * then what it can do, a long answer to talk over. What it heard comes
+ * first: a long question makes the first sentence long, so that the
+ * answer is long even when the barge-in comes before the provider said all
+ * of it. */
+#define LONG_QUESTION "tell me about the weather in the mountains and the " \
+    "forests by the sea"
+
 /* 10 ms windows above this RMS (-40 dBFS) are sound */
 #define LOUD_RMS 328.0
 #define LOUD_POWER (LOUD_RMS * LOUD_RMS)
@@ -555,7 +563,7 @@ GST_END_TEST;
  * question and the part of the answer that was played, and ends cleanly */
 GST_START_TEST (test_recording_barge_in)
 {
-  gchar *wav = speak ("tell me about the weather", "question.wav");
+  gchar *wav = speak (LONG_QUESTION, "question.wav");
   gchar *out = tmp_path ("conversation.wav");
   gchar *desc = g_strdup_printf (RECORD_LINE, wav, out);
   gchar *answer, *answer_wav;
@@ -885,7 +893,7 @@ GST_END_TEST;
 static void
 check_agent_recording (const gchar * line)
 {
-  gchar *wav = speak ("tell me about the weather", "question.wav");
+  gchar *wav = speak (LONG_QUESTION, "question.wav");
   gchar *out = tmp_path ("agent.wav");
   gchar *desc = g_strdup_printf (line, wav, out);
   gchar *answer, *answer_wav;
@@ -906,7 +914,10 @@ check_agent_recording (const gchar * line)
   a = test_wav_read (answer_wav);
   /* the header's sizes match the file: wavenc finished it */
   rec = test_wav_read (out);
-  fail_unless (loud_span (rec, 0, &a0, &a1), "no answer in the file");
+  GST_INFO ("answer \"%s\", %" G_GUINT64_FORMAT " ms heard", answer,
+      played_ms);
+  fail_unless (loud_span (rec, 0, &a0, &a1), "no answer in the file (%.2f s "
+      "long, %" G_GUINT64_FORMAT " ms heard)", wav_seconds (rec), played_ms);
   fail_unless (loud_span (a, 0, &x0, &x1));
   fail_unless (a1 - a0 < (x1 - x0) / 2, "%.2f s of an answer of %.2f s "
       "recorded after the barge-in", a1 - a0, x1 - x0);
