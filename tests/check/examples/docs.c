@@ -217,6 +217,11 @@ run_start_paused (const gchar * desc)
     g_object_set (mixer, "latency", (guint64) 3 * GST_SECOND, NULL);
   if (mixer)
     gst_object_unref (mixer);
+  /* nor can the local provider: its recognition of a long question may
+   * take longer than drain-timeout, after which the stream would end
+   * before the answer */
+  if (slow > 1)
+    g_object_set (r->agent, "drain-timeout", 10000 * slow, NULL);
   bus = gst_element_get_bus (r->pipeline);
   r->log = bus_log_new (bus);
   gst_object_unref (bus);
