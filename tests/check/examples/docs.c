@@ -61,7 +61,8 @@
     "GstAudioConverter.mix-matrix=(float)<<(float)1.0>,<(float)0.0>>\" " \
     "sink_1::converter-config=\"mix, " \
     "GstAudioConverter.mix-matrix=(float)<<(float)0.0>,<(float)1.0>>\" ! " \
-    "audio/x-raw,rate=16000,channels=2 ! wavenc ! filesink location=\"%s\"  " \
+    "audio/x-raw,format=S16LE,rate=16000,channels=2 ! wavenc ! " \
+    "filesink location=\"%s\"  " \
     "mic. ! queue ! rec.sink_0  answer. ! queue ! rec.sink_1"
 
 /* docs/recording.md: the agent's voice alone, with the speakers and
