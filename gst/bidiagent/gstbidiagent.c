@@ -126,6 +126,8 @@ enum
   PROP_INPUT_CHUNK_MS,
   PROP_INPUT_BUFFER_MS,
   PROP_IDLE,
+  PROP_INTERRUPTION,
+  PROP_OUTPUT_BUFFER_MS,
   PROP_DRAIN_TIMEOUT,
   PROP_BUILTIN_TOOLS,
   PROP_TOOLS,
@@ -151,6 +153,8 @@ enum
 #define DEFAULT_INPUT_CHUNK_MS  40
 #define DEFAULT_INPUT_BUFFER_MS 10000
 #define DEFAULT_IDLE            GST_BIDI_AGENT_IDLE_SILENCE
+#define DEFAULT_INTERRUPTION    GST_BIDI_AGENT_INTERRUPTION_FLUSH
+#define DEFAULT_OUTPUT_BUFFER_MS 300000
 #define DEFAULT_DRAIN_TIMEOUT   10000
 #define DEFAULT_TOOL_TIMEOUT    30000
 #define DEFAULT_BUILTIN_TOOLS   "auto"
@@ -300,6 +304,24 @@ gst_bidi_agent_idle_get_type (void)
 
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstBidiAgentIdle", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_bidi_agent_interruption_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_BIDI_AGENT_INTERRUPTION_FLUSH, "Flush downstream", "flush"},
+    {GST_BIDI_AGENT_INTERRUPTION_CUT, "Cut the answer without a flush",
+        "cut"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstBidiAgentInterruption", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -469,6 +491,33 @@ gst_bidi_agent_class_init (GstBidiAgentClass * klass)
           "What the src pad carries while the model is not speaking",
           GST_TYPE_BIDI_AGENT_IDLE, DEFAULT_IDLE, G_PARAM_READWRITE |
           G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstBidiAgent:interruption:
+   *
+   * How a barge-in stops the answer on the src pad. `flush` pushes
+   * FLUSH_START/FLUSH_STOP and a new segment: every branch drops the stale
+   * answer at once. `cut` drops the answer inside the element and goes on
+   * without a flush, the timestamps unbroken, for branches that cannot take
+   * a flush (`wavenc ! filesink`); the answer then goes out in real time,
+   * and what downstream already holds (about the pipeline latency, plus an
+   * audio sink's buffer) still plays and counts as heard. A flush from
+   * upstream is passed on in both modes.
+   */
+  g_object_class_install_property (gobject_class, PROP_INTERRUPTION,
+      g_param_spec_enum ("interruption", "Interruption",
+          "How a barge-in stops the answer: flush downstream, or cut it "
+          "inside the element without a flush (for branches that cannot "
+          "take one, such as wavenc ! filesink)",
+          GST_TYPE_BIDI_AGENT_INTERRUPTION, DEFAULT_INTERRUPTION,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_OUTPUT_BUFFER_MS,
+      g_param_spec_uint ("output-buffer-ms", "Output buffer",
+          "Most model audio queued for playout, in milliseconds. A provider "
+          "further ahead of real time has the rest of that answer dropped, "
+          "with a warning (counted in stats)", 1000, 3600000,
+          DEFAULT_OUTPUT_BUFFER_MS, G_PARAM_READWRITE |
+          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_DRAIN_TIMEOUT,
       g_param_spec_uint ("drain-timeout", "Drain timeout",
           "After EOS on the sink pad, push EOS on the src pad when the "
@@ -624,7 +673,8 @@ gst_bidi_agent_class_init (GstBidiAgentClass * klass)
    * #guint64 `input-dropped-ms` (input dropped because the input buffer was
    * full), #guint64 `input-queued-ms`, #guint64 `output-queued-ms`,
    * #guint64 `output-dropped-ms` (model audio dropped because its answer
-   * had been interrupted), #guint `answers`, #guint `interruptions`.
+   * had been interrupted, or past `output-buffer-ms`), #guint `answers`,
+   * #guint `interruptions`.
    */
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
@@ -745,6 +795,7 @@ gst_bidi_agent_class_init (GstBidiAgentClass * klass)
       GST_DEBUG_FUNCPTR (gst_bidi_agent_change_state);
 
   gst_type_mark_as_plugin_api (GST_TYPE_BIDI_AGENT_IDLE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_BIDI_AGENT_INTERRUPTION, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_BIDI_AGENT_TRANSCRIPT_ROLES, 0);
 }
 
@@ -801,6 +852,8 @@ gst_bidi_agent_init (GstBidiAgent * self)
       self->sinkpad, &output_cb, self);
   self->output.latency_ms = DEFAULT_LATENCY;
   self->output.idle = DEFAULT_IDLE;
+  self->output.interruption = DEFAULT_INTERRUPTION;
+  self->output.buffer_ms = DEFAULT_OUTPUT_BUFFER_MS;
   gst_bidi_pads_init (&self->pads, GST_ELEMENT (self), &self->net, &pads_cb,
       self);
   self->pads.transcript_roles = DEFAULT_TRANSCRIPT_ROLES;
@@ -914,6 +967,12 @@ gst_bidi_agent_set_property (GObject * object, guint prop_id,
     case PROP_IDLE:
       self->output.idle = g_value_get_enum (value);
       break;
+    case PROP_INTERRUPTION:
+      self->output.interruption = g_value_get_enum (value);
+      break;
+    case PROP_OUTPUT_BUFFER_MS:
+      self->output.buffer_ms = g_value_get_uint (value);
+      break;
     case PROP_DRAIN_TIMEOUT:
       self->drain_timeout_ms = g_value_get_uint (value);
       break;
@@ -1010,6 +1069,12 @@ gst_bidi_agent_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_IDLE:
       g_value_set_enum (value, self->output.idle);
+      break;
+    case PROP_INTERRUPTION:
+      g_value_set_enum (value, self->output.interruption);
+      break;
+    case PROP_OUTPUT_BUFFER_MS:
+      g_value_set_uint (value, self->output.buffer_ms);
       break;
     case PROP_DRAIN_TIMEOUT:
       g_value_set_uint (value, self->drain_timeout_ms);

@@ -35,6 +35,26 @@ typedef enum
 GType gst_bidi_agent_idle_get_type (void);
 
 /**
+ * GstBidiAgentInterruption:
+ * @GST_BIDI_AGENT_INTERRUPTION_FLUSH: FLUSH_START/FLUSH_STOP downstream: every
+ *   branch drops the stale answer at once
+ * @GST_BIDI_AGENT_INTERRUPTION_CUT: the answer is dropped inside the element
+ *   and the stream goes on without a flush, for branches that cannot take
+ *   one (an encoder into a file); what downstream holds still plays
+ *
+ * How a barge-in stops the answer on the src pad.
+ */
+typedef enum
+{
+  GST_BIDI_AGENT_INTERRUPTION_FLUSH,
+  GST_BIDI_AGENT_INTERRUPTION_CUT,
+} GstBidiAgentInterruption;
+
+#define GST_TYPE_BIDI_AGENT_INTERRUPTION \
+    (gst_bidi_agent_interruption_get_type ())
+GType gst_bidi_agent_interruption_get_type (void);
+
+/**
  * GstBidiAgentTranscriptRoles:
  * @GST_BIDI_AGENT_TRANSCRIPT_ASSISTANT: what the model says
  * @GST_BIDI_AGENT_TRANSCRIPT_USER: what the user says (or types)

@@ -65,6 +65,7 @@ struct _GstBidiCaptions
   gint64 audio_moved;           /* monotonic time it last moved */
   GstClockTime queued;
   guint on_air;                 /* the latest answer that had audio pushed */
+  guint cut_answer;             /* the latest answer cut without a flush */
   AnswerInfo answers[N_ANSWERS];
   guint next_slot;
 
@@ -156,6 +157,7 @@ reset_unlocked (GstBidiCaptions * c)
   c->audio_pos = GST_CLOCK_TIME_NONE;
   c->queued = 0;
   c->on_air = 0;
+  c->cut_answer = 0;
   memset (c->answers, 0, sizeof (c->answers));
   c->next_slot = 0;
   c->pos = GST_CLOCK_TIME_NONE;
@@ -316,6 +318,30 @@ gst_bidi_captions_flush (GstBidiCaptions * c, guint32 seqnum, guint cut_answer)
   GST_PAD_STREAM_UNLOCK (c->pad);
 }
 
+void
+gst_bidi_captions_cut (GstBidiCaptions * c, guint cut_answer)
+{
+  GList *l, *next;
+
+  g_mutex_lock (&c->lock);
+  for (l = c->pending.head; l; l = next) {
+    Caption *cap = l->data;
+    AnswerInfo *info = find_answer (c, cap->answer, FALSE);
+
+    next = l->next;
+    if (cap->answer != 0 && cap->answer <= cut_answer &&
+        !(info && GST_CLOCK_TIME_IS_VALID (info->start))) {
+      GST_DEBUG ("dropping the caption of answer %u, cut before it played",
+          cap->answer);
+      caption_free (cap);
+      g_queue_delete_link (&c->pending, l);
+    }
+  }
+  c->cut_answer = MAX (c->cut_answer, cut_answer);
+  g_cond_broadcast (&c->cond);
+  g_mutex_unlock (&c->lock);
+}
+
 static GstClockTime
 reading_time (const gchar * text)
 {
@@ -351,7 +377,7 @@ caption_times (GstBidiCaptions * c, Caption * cap, GstClockTime * pts,
      * its audio, as far as it is known */
     GstClockTime end = info->end;
 
-    if (cap->answer == c->on_air)
+    if (cap->answer == c->on_air && cap->answer > c->cut_answer)
       end += c->queued;
     *pts = MAX (info->start, c->pos);
     *dur = end > *pts + MIN_DURATION ? end - *pts : MIN_DURATION;

@@ -74,6 +74,12 @@ void gst_bidi_captions_answer_closed (GstBidiCaptions * c, guint answer,
 void gst_bidi_captions_flush (GstBidiCaptions * c, guint32 seqnum,
     guint cut_answer);
 
+/* Barge-in without a flush (interruption=cut): captions of answers up to
+ * @cut_answer that did not play are dropped, the one of the answer on air
+ * ends where its audio was cut (a caption already pushed keeps the
+ * duration it was given: only a flush could take it back). */
+void gst_bidi_captions_cut (GstBidiCaptions * c, guint cut_answer);
+
 /* The audio ended: push what is left, then EOS. */
 void gst_bidi_captions_eos (GstBidiCaptions * c);
 

@@ -21,6 +21,14 @@ GST_DEBUG_CATEGORY_EXTERN (bidi_agent_debug);
 /* Silence and GAPs between answers come in pieces of this size. */
 #define IDLE_CHUNK_MS 20
 
+/* The longest buffer of an answer the task pushes; in cut mode, where the
+ * answer goes out in real time, a cut stops within one of the shorter. */
+#define MAX_PUSH_MS 1000
+#define MAX_PUSH_MS_CUT 100
+
+/* Output overflow warnings: the first at once, then at most one per this */
+#define OVERFLOW_WARNING_INTERVAL (5 * G_TIME_SPAN_SECOND)
+
 static void src_loop (GstPad * pad);
 
 /* ------------------------------------------------------------------------
@@ -84,14 +92,33 @@ playout_push (GstBidiPlayout * p, GBytes * pcm, guint answer)
   g_queue_push_tail (&p->queue, item);
 }
 
+/* The head of the queue, at most @max_ms of it: a long delta goes out in
+ * pieces, slices of it rather than copies, so that neither a buffer
+ * downstream nor its conversion holds minutes of audio at once, and a cut
+ * can stop between two pieces. */
 static GstBidiPlayoutItem *
-playout_pop (GstBidiPlayout * p)
+playout_pop (GstBidiPlayout * p, guint max_ms)
 {
-  GstBidiPlayoutItem *item = g_queue_pop_head (&p->queue);
+  GstBidiPlayoutItem *item = g_queue_peek_head (&p->queue), *piece;
+  gsize size, max = (gsize) p->rate * max_ms / 1000 * p->bpf;
+  GBytes *rest;
 
-  if (item)
-    p->queued_bytes -= g_bytes_get_size (item->pcm);
-  return item;
+  if (!item)
+    return NULL;
+  size = g_bytes_get_size (item->pcm);
+  if (size <= max || max == 0) {
+    p->queued_bytes -= size;
+    return g_queue_pop_head (&p->queue);
+  }
+
+  piece = g_new (GstBidiPlayoutItem, 1);
+  piece->pcm = g_bytes_new_from_bytes (item->pcm, 0, max);
+  piece->answer = item->answer;
+  rest = g_bytes_new_from_bytes (item->pcm, max, size - max);
+  g_bytes_unref (item->pcm);
+  item->pcm = rest;
+  p->queued_bytes -= max;
+  return piece;
 }
 
 static void
@@ -186,6 +213,19 @@ playout_take (GstBidiPlayout * p, guint answer, guint64 n_samples,
     }
   }
   return ts;
+}
+
+/* All of the answer on air that was pushed, in ms: in cut mode downstream
+ * plays it all out, nothing flushes it. */
+static guint64
+playout_pushed_ms (GstBidiPlayout * p)
+{
+  guint64 samples = p->settled_samples;
+  guint i;
+
+  for (i = 0; i < p->runs->len; i++)
+    samples += g_array_index (p->runs, GstBidiPlayoutRun, i).samples;
+  return gst_util_uint64_scale (samples, 1000, p->rate);
 }
 
 /* Forgets the answer on air (after an interruption). */
@@ -316,6 +356,8 @@ gst_bidi_output_setup (GstBidiOutput * out, const GstAudioInfo * prov_out)
   out->segment_seqnum = GST_SEQNUM_INVALID;
   out->downstream_latency = GST_CLOCK_TIME_NONE;
   out->dropped_bytes = 0;
+  out->overflow_bytes = 0;
+  out->last_overflow_warning = 0;
   out->n_answers = 0;
   out->n_interruptions = 0;
   g_clear_pointer (&out->resp_id, g_free);
@@ -368,15 +410,64 @@ gst_bidi_output_answer_start (GstBidiOutput * out, const gchar * resp_id)
   g_mutex_unlock (&out->lock);
 }
 
+/* How much of @size bytes of the current answer fit under the bound of
+ * @bound_ms of queued audio: past it, the answer is clipped and the rest
+ * of it dropped. The newest audio goes, never what is queued or playing:
+ * it is what the listener would hear last, minutes later. With out_lock;
+ * returns whether to warn (once, then at most every
+ * OVERFLOW_WARNING_INTERVAL). */
+static gboolean
+playout_bound_unlocked (GstBidiOutput * out, guint bound_ms, gsize size,
+    gsize * keep)
+{
+  GstBidiPlayout *p = &out->playout;
+  guint64 bound = (guint64) p->rate * bound_ms / 1000 * p->bpf;
+  gint64 now;
+
+  *keep = 0;
+  if (out->clipped_answer != out->answer_seq && p->queued_bytes < bound)
+    *keep = MIN (size, bound - p->queued_bytes);
+  if (*keep == size)
+    return FALSE;
+
+  out->clipped_answer = out->answer_seq;
+  out->dropped_bytes += size - *keep;
+  out->overflow_bytes += size - *keep;
+  now = g_get_monotonic_time ();
+  if (out->last_overflow_warning != 0 &&
+      now - out->last_overflow_warning < OVERFLOW_WARNING_INTERVAL)
+    return FALSE;
+  out->last_overflow_warning = now;
+  return TRUE;
+}
+
+static void
+warn_overflow (GstBidiOutput * out, guint64 dropped_ms, guint bound_ms)
+{
+  GST_ELEMENT_WARNING (out->element, STREAM, FAILED,
+      ("Output buffer full: the provider sends audio far ahead of real time, "
+          "dropping the rest of the answer (%" G_GUINT64_FORMAT " ms so far)",
+          dropped_ms),
+      ("more than output-buffer-ms=%u of audio queued; this warning comes "
+          "at most every %d s", bound_ms,
+          (gint) (OVERFLOW_WARNING_INTERVAL / G_TIME_SPAN_SECOND)));
+}
+
 /* Queues @pcm of the answer @resp_id for the task, unless its answer was
- * cut. Returns the milliseconds queued. */
+ * cut; audio past the output-buffer-ms bound is dropped. Returns the
+ * milliseconds queued. */
 guint64
 gst_bidi_output_push_audio (GstBidiOutput * out, GBytes * pcm, gint rate,
     gint channels, const gchar * resp_id)
 {
-  guint64 ms = 0;
-  gboolean drop;
-  gsize size;
+  guint64 ms = 0, overflow_ms = 0;
+  gboolean drop, warn;
+  gsize size, keep;
+  guint bound_ms;
+
+  GST_OBJECT_LOCK (out->element);
+  bound_ms = out->buffer_ms;
+  GST_OBJECT_UNLOCK (out->element);
 
   g_mutex_lock (&out->lock);
   if (rate != out->playout.rate || channels != out->channels) {
@@ -387,21 +478,14 @@ gst_bidi_output_push_audio (GstBidiOutput * out, GBytes * pcm, gint rate,
   }
 
   size = g_bytes_get_size (pcm);
-  if (size % out->playout.bpf) {
-    pcm = g_bytes_new_from_bytes (pcm, 0, size - size % out->playout.bpf);
-    size = g_bytes_get_size (pcm);
-  } else {
-    g_bytes_ref (pcm);
-  }
-
   drop = out->muted || out->srcresult == GST_FLOW_EOS || (resp_id
       && g_strcmp0 (resp_id, out->cancelled_resp_id) == 0);
   if (drop) {
-    out->dropped_bytes += size;
+    out->dropped_bytes += size - size % out->playout.bpf;
     g_mutex_unlock (&out->lock);
     GST_LOG_OBJECT (out->element, "dropping %" G_GSIZE_FORMAT " bytes of an "
         "interrupted answer", size);
-    goto done;
+    return 0;
   }
   if (!out->resp_open) {
     /* audio without bidi_response_start opens an answer of its own */
@@ -409,17 +493,26 @@ gst_bidi_output_push_audio (GstBidiOutput * out, GBytes * pcm, gint rate,
     out->answer_seq++;
     out->n_answers++;
   }
-  if (size > 0) {
+
+  size -= size % out->playout.bpf;
+  warn = playout_bound_unlocked (out, bound_ms, size, &keep);
+  if (warn)
+    overflow_ms = gst_util_uint64_scale (out->overflow_bytes /
+        out->playout.bpf, 1000, out->playout.rate);
+  if (keep > 0) {
+    /* a slice, not a copy: an oversize delta is never held twice */
+    pcm = g_bytes_new_from_bytes (pcm, 0, keep);
     playout_push (&out->playout, pcm, out->answer_seq);
+    g_bytes_unref (pcm);
     out->answer_audio_seq = out->answer_seq;
     wake_task_unlocked (out);
-    ms = gst_util_uint64_scale (size / out->playout.bpf, 1000,
+    ms = gst_util_uint64_scale (keep / out->playout.bpf, 1000,
         out->playout.rate);
   }
   g_mutex_unlock (&out->lock);
 
-done:
-  g_bytes_unref (pcm);
+  if (warn)
+    warn_overflow (out, overflow_ms, bound_ms);
   return ms;
 }
 
@@ -555,25 +648,51 @@ flush_src (GstBidiOutput * out, guint32 seqnum)
   g_mutex_unlock (&out->flush_lock);
 }
 
+/* Cut mode, after the answer on air was dropped from the queue: the
+ * captions of answers up to @cut_answer end where its audio did. With no
+ * lock held. */
+static void
+cut_captions (GstBidiOutput * out, guint cut_answer)
+{
+  GstBidiCaptions *captions = out->cb.get_captions (out->user_data);
+
+  if (captions) {
+    gst_bidi_captions_cut (captions, cut_answer);
+    gst_bidi_captions_unref (captions);
+  }
+}
+
 /* An interruption (server barge-in, local barge-in, the interrupt signal,
  * an upstream flush): if an answer is audible or pending (or
  * @force_flush), flushes downstream; the rest of the answer is dropped
- * until the provider opens the next one. @seqnum is the flush's, or
- * GST_SEQNUM_INVALID for a new one. Returns whether an answer was cut,
- * with how much of it was heard and its response id (transfer full). */
+ * until the provider opens the next one. In cut mode (interruption=cut)
+ * an answer is cut without a flush, and all that was pushed of it counts
+ * as heard; an upstream flush (@force_flush) still flushes. @seqnum is the
+ * flush's, or GST_SEQNUM_INVALID for a new one. Returns whether an answer
+ * was cut, with how much of it was heard and its response id (transfer
+ * full). */
 gboolean
 gst_bidi_output_cut (GstBidiOutput * out, guint32 seqnum,
     gboolean force_flush, guint64 * played_ms, gchar ** resp_id)
 {
   GstClockTime now = gst_element_get_current_running_time (out->element);
-  gboolean audible, in_progress;
+  gboolean audible, in_progress, cut_mode;
+  guint cut_answer = 0;
+
+  GST_OBJECT_LOCK (out->element);
+  cut_mode = out->interruption == GST_BIDI_AGENT_INTERRUPTION_CUT &&
+      !force_flush;
+  GST_OBJECT_UNLOCK (out->element);
 
   g_mutex_lock (&out->lock);
   audible = playout_audible (&out->playout, now,
       playout_latency_unlocked (out));
   in_progress = audible || out->resp_open;
-  *played_ms = playout_played_ms (&out->playout, now,
-      playout_latency_unlocked (out));
+  if (cut_mode)
+    *played_ms = playout_pushed_ms (&out->playout);
+  else
+    *played_ms = playout_played_ms (&out->playout, now,
+        playout_latency_unlocked (out));
   *resp_id = g_strdup (out->resp_id);
   if (in_progress) {
     /* Audio still coming for this answer is dropped until the provider
@@ -585,16 +704,47 @@ gst_bidi_output_cut (GstBidiOutput * out, guint32 seqnum,
     out->cancelled_resp_id = g_strdup (out->resp_id);
     out->n_interruptions++;
   }
+  if (in_progress && cut_mode) {
+    /* No flush: the answer goes from the queue, here, with what was
+     * counted as heard, and the stream goes on, its timeline unbroken;
+     * downstream plays out what it holds. */
+    cut_answer = out->answer_seq;
+    playout_clear (&out->playout);
+    playout_end_answer (&out->playout);
+    wake_task_unlocked (out);
+  }
   g_mutex_unlock (&out->lock);
 
-  if (audible || force_flush)
+  if (cut_mode) {
+    if (in_progress)
+      cut_captions (out, cut_answer);
+  } else if (audible || force_flush) {
     flush_src (out, seqnum);
+  }
   return in_progress;
 }
 
 /* ------------------------------------------------------------------------
  * The src task
  * ------------------------------------------------------------------------ */
+
+/* Raw audio of more than two channels needs a channel-mask to be
+ * understood: when downstream does not say which, the usual layout for
+ * that many channels (fixated caps) */
+static void
+caps_add_fallback_mask (GstCaps * caps)
+{
+  GstStructure *s;
+  gint channels = 0;
+
+  if (gst_caps_is_empty (caps))
+    return;
+  s = gst_caps_get_structure (caps, 0);
+  if (gst_structure_get_int (s, "channels", &channels) && channels > 2 &&
+      !gst_structure_has_field (s, "channel-mask"))
+    gst_structure_set (s, "channel-mask", GST_TYPE_BITMASK,
+        gst_audio_channel_get_fallback_mask (channels), NULL);
+}
 
 static gboolean
 src_negotiate (GstBidiOutput * out)
@@ -631,6 +781,7 @@ src_negotiate (GstBidiOutput * out)
     gst_structure_fixate_field_string (s, "format",
         gst_audio_format_to_string (GST_AUDIO_INFO_FORMAT (&prov_out)));
     caps = gst_caps_fixate (caps);
+    caps_add_fallback_mask (caps);
   }
   gst_caps_unref (peer);
   gst_caps_unref (pref);
@@ -755,7 +906,7 @@ src_loop (GstPad * pad)
   GstBidiAgentIdle idle;
   GstFlowReturn ret;
   GstBuffer *buf;
-  gboolean discont;
+  gboolean discont, paced;
   guint64 n_samples;
   guint answer = 0;
 
@@ -768,6 +919,10 @@ src_loop (GstPad * pad)
   base_time = element->base_time;
   latency = out->latency_ms * GST_MSECOND;
   idle = out->idle;
+  /* in cut mode the answer goes out in real time too, as the silence does:
+   * downstream then holds little more than the latency, which is what
+   * still plays after a cut */
+  paced = out->interruption == GST_BIDI_AGENT_INTERRUPTION_CUT;
   GST_OBJECT_UNLOCK (element);
 
   g_mutex_lock (&out->lock);
@@ -798,17 +953,18 @@ src_loop (GstPad * pad)
     next = now;
   }
 
-  item = playout_pop (&out->playout);
-  if (item) {
+  if (!g_queue_is_empty (&out->playout.queue) && (!paced ||
+          !GST_CLOCK_TIME_IS_VALID (next) || next <= now)) {
+    item = playout_pop (&out->playout, paced ? MAX_PUSH_MS_CUT : MAX_PUSH_MS);
     answer = item->answer;
     n_samples = g_bytes_get_size (item->pcm) / out->playout.bpf;
     goto take;
   }
 
-  if (out->eos_pending)
+  if (out->eos_pending && g_queue_is_empty (&out->playout.queue))
     goto drained;
 
-  /* Idle: the next piece of silence is due when the clock reaches the end
+  /* Idle (or paced): the next piece is due when the clock reaches the end
    * of what was pushed. */
   if (GST_CLOCK_TIME_IS_VALID (next) && next > now) {
     GstClockID id = gst_clock_new_single_shot_id (clock, base_time + next);

@@ -89,6 +89,8 @@ typedef struct
   /* protected by the element's GST_OBJECT_LOCK */
   guint latency_ms;
   GstBidiAgentIdle idle;
+  GstBidiAgentInterruption interruption;
+  guint buffer_ms;              /* most model audio queued */
   GstAudioInfo prov_out;        /* the provider's output format */
 
   /* One flush of the src pad (FLUSH_START to FLUSH_STOP) at a time: the
@@ -127,6 +129,11 @@ typedef struct
   guint n_answers;
   guint n_interruptions;
   guint64 dropped_bytes;
+  /* audio past buffer_ms: the answer it came in is clipped there (the rest
+   * of it is dropped, so that what plays has no hole) */
+  guint clipped_answer;
+  guint64 overflow_bytes;
+  gint64 last_overflow_warning; /* monotonic us, 0 = never */
 
   /* src stream lock (the task), or the state change with the src pad
    * inactive */
@@ -160,6 +167,8 @@ void gst_bidi_output_get_answer (GstBidiOutput * out, guint * answer,
 void gst_bidi_output_request_eos (GstBidiOutput * out);
 void gst_bidi_output_cancel_eos (GstBidiOutput * out);
 
+/* An interruption: flushes downstream, or in cut mode (without
+ * @force_flush) drops the answer inside the element only */
 gboolean gst_bidi_output_cut (GstBidiOutput * out, guint32 seqnum,
     gboolean force_flush, guint64 * played_ms, gchar ** resp_id);
 

@@ -1863,6 +1863,253 @@ GST_START_TEST (test_pipeline_echo)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------
+ * Output: interruption=cut, the bounded playout queue, channel masks
+ * ------------------------------------------------------------------------ */
+
+static guint64
+stats_uint64 (GstElement * agent, const gchar * field)
+{
+  GstStructure *stats;
+  guint64 v = G_MAXUINT64;
+
+  g_object_get (agent, "stats", &stats, NULL);
+  fail_unless (gst_structure_get_uint64 (stats, field, &v), "no %s", field);
+  gst_structure_free (stats);
+  return v;
+}
+
+/* Waits until the stats' @field is @value */
+static gboolean
+wait_stats (GstElement * agent, const gchar * field, guint64 value)
+{
+  gint64 end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+
+  while (stats_uint64 (agent, field) != value) {
+    if (g_get_monotonic_time () > end)
+      return FALSE;
+    g_usleep (10 * 1000);
+  }
+  return TRUE;
+}
+
+/* Counts recorded buffers that are not all silence */
+static guint
+recorder_count_sound (Recorder * rec)
+{
+  GPtrArray *items = recorder_snapshot (rec);
+  guint i, n = 0;
+
+  for (i = 0; i < items->len; i++) {
+    gpointer obj = g_ptr_array_index (items, i);
+    if (is_buffer (obj) && !buffer_all_samples (obj, 0))
+      n++;
+  }
+  g_ptr_array_unref (items);
+  return n;
+}
+
+static gboolean
+recorder_wait_sound (Recorder * rec, guint n)
+{
+  gint64 end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+
+  while (recorder_count_sound (rec) < n) {
+    if (g_get_monotonic_time () > end)
+      return FALSE;
+    g_usleep (10 * 1000);
+  }
+  return TRUE;
+}
+
+/* interruption=cut: the answer stops without a flush or a new segment, the
+ * timeline goes on sample for sample, and played_ms is all that was
+ * pushed of the answer (downstream plays it out) */
+GST_START_TEST (test_interrupt_cut_without_flush)
+{
+  BusLog *log;
+  GstElement *pipe = input_pipeline ("bidiagent name=agent provider=scripted "
+      "interruption=cut ! fakesink sync=true", &log);
+  GstElement *agent = gst_bin_get_by_name (GST_BIN (pipe), "agent");
+  Recorder *rec = recorder_new (agent);
+  GstBidiScriptedProvider *p;
+  GstClockTime expect = GST_CLOCK_TIME_NONE;
+  GPtrArray *items;
+  guint64 played_ms;
+  guint i, n_segments = 0, n_silence_after = 0, answer_ms = 0;
+  gboolean ret = FALSE, after = FALSE;
+  gint i_cut;
+
+  fail_unless (bus_log_wait (log, 0, "bidi_connection_start", NULL, NULL,
+          WAIT_MS) >= 0);
+  p = gst_bidi_scripted_provider_get_last ();
+  /* ten seconds of answer, in 20 ms deltas */
+  gst_bidi_scripted_provider_play (p, gst_bidi_event_new_response_start
+      ("r1"));
+  gst_bidi_scripted_provider_play (p,
+      gst_structure_new (GST_BIDI_EVENT_AUDIO_STREAM, "duration-ms",
+          G_TYPE_INT, 10000, "value", G_TYPE_INT, 1000, "response_id",
+          G_TYPE_STRING, "r1", NULL));
+  fail_unless (recorder_wait_buffers (rec, 1000, 10));
+  g_signal_emit_by_name (agent, "interrupt", &ret);
+  fail_unless (ret);
+  i_cut = bus_log_wait (log, 0, "bidi_interruption", NULL, NULL, WAIT_MS);
+  fail_unless (i_cut >= 0);
+  fail_unless (gst_structure_get_uint64 (bus_log_get (log, i_cut),
+          "played_ms", &played_ms));
+  /* then silence goes on */
+  fail_unless (recorder_wait_buffers (rec, 0,
+          recorder_count_buffers (rec, 0) + 10));
+  gst_element_set_state (pipe, GST_STATE_NULL);
+
+  items = recorder_snapshot (rec);
+  for (i = 0; i < items->len; i++) {
+    gpointer obj = g_ptr_array_index (items, i);
+
+    fail_if (is_event (obj, GST_EVENT_FLUSH_START) ||
+        is_event (obj, GST_EVENT_FLUSH_STOP), "flushed in cut mode");
+    if (is_event (obj, GST_EVENT_SEGMENT))
+      n_segments++;
+    if (!is_buffer (obj))
+      continue;
+    if (GST_CLOCK_TIME_IS_VALID (expect)) {
+      fail_unless_equals_clocktime (GST_BUFFER_PTS (obj), expect);
+      fail_if (GST_BUFFER_FLAG_IS_SET (obj, GST_BUFFER_FLAG_DISCONT));
+    }
+    expect = GST_BUFFER_PTS (obj) + GST_BUFFER_DURATION (obj);
+    if (buffer_all_samples (obj, 1000)) {
+      fail_if (after, "answer audio after the cut");
+      answer_ms += GST_BUFFER_DURATION (obj) / GST_MSECOND;
+    } else if (answer_ms > 0) {
+      after = TRUE;
+      n_silence_after++;
+    }
+  }
+  g_ptr_array_unref (items);
+  fail_unless_equals_int (n_segments, 1);
+  fail_unless (n_silence_after >= 10);
+  fail_unless (answer_ms < 10000, "the cut dropped nothing");
+  fail_unless_equals_uint64 (played_ms, answer_ms);
+  fail_unless_equals_uint64 (stats_uint64 (agent, "output-queued-ms"), 0);
+
+  recorder_free (rec);
+  gst_object_unref (p);
+  gst_object_unref (agent);
+  input_pipeline_stop (pipe, log);
+}
+
+GST_END_TEST;
+
+static void
+play_deltas (GstBidiScriptedProvider * p, const gchar * id, gint ms,
+    gint chunk_ms)
+{
+  gst_bidi_scripted_provider_play (p, gst_bidi_event_new_response_start (id));
+  gst_bidi_scripted_provider_play (p,
+      gst_structure_new (GST_BIDI_EVENT_AUDIO_STREAM, "duration-ms",
+          G_TYPE_INT, ms, "chunk-ms", G_TYPE_INT, chunk_ms, "value",
+          G_TYPE_INT, 1000, "response_id", G_TYPE_STRING, id, NULL));
+}
+
+/* A provider far ahead of real time: output-buffer-ms of audio is kept,
+ * the newest goes (the rest of the answer, then the next answer while the
+ * queue is full), counted, with one warning */
+GST_START_TEST (test_output_buffer_bounded)
+{
+  Fixture f;
+  GstMessage *msg;
+  GError *err = NULL;
+  gchar *dbg = NULL;
+  gint64 start;
+  guint n_warnings = 1;
+
+  fixture_setup (&f, NULL, "output-buffer-ms=1000");
+  wait_connected (&f);
+  /* PAUSED: nothing plays, the audio waits in the queue */
+  gst_element_set_state (f.h->element, GST_STATE_PAUSED);
+  start = g_get_monotonic_time ();
+  play_deltas (f.provider, "r1", 6000, 2000);
+
+  msg = gst_bus_timed_pop_filtered (f.bus, WAIT_MS * GST_MSECOND,
+      GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL, "no warning about the output buffer");
+  gst_message_parse_warning (msg, &err, &dbg);
+  fail_unless (strstr (err->message, "Output buffer full") != NULL, "%s",
+      err->message);
+  g_error_free (err);
+  g_free (dbg);
+  gst_message_unref (msg);
+
+  /* 1000 ms of the first delta kept, the rest of the answer dropped */
+  fail_unless (wait_stats (f.h->element, "output-dropped-ms", 5000));
+  fail_unless_equals_uint64 (stats_uint64 (f.h->element,
+          "output-queued-ms"), 1000);
+  /* the queue is full: the next answer has no room */
+  play_deltas (f.provider, "r2", 500, 500);
+  fail_unless (wait_stats (f.h->element, "output-dropped-ms", 5500));
+  fail_unless_equals_uint64 (stats_uint64 (f.h->element,
+          "output-queued-ms"), 1000);
+
+  /* throttled: no more warnings, but after 5 s one may come again */
+  while ((msg = gst_bus_pop_filtered (f.bus, GST_MESSAGE_WARNING))) {
+    n_warnings++;
+    gst_message_unref (msg);
+  }
+  if (g_get_monotonic_time () - start < 4 * G_TIME_SPAN_SECOND) {
+    fail_unless_equals_int (n_warnings, 1);
+  } else {
+    fail_unless (n_warnings <= 2, "%u warnings", n_warnings);
+  }
+
+  /* what was kept plays */
+  gst_element_set_state (f.h->element, GST_STATE_PLAYING);
+  fail_unless (recorder_wait_buffers (f.rec, 1000, 1));
+  fail_unless (wait_stats (f.h->element, "output-queued-ms", 0));
+  fixture_teardown (&f);
+}
+
+GST_END_TEST;
+
+/* Downstream wants 8 channels and does not say where they go: the usual
+ * 7.1 layout, and the answer plays */
+GST_START_TEST (test_output_channels_without_mask)
+{
+  BusLog *log;
+  GstElement *pipe = input_pipeline ("bidiagent name=agent provider=scripted "
+      "! audio/x-raw,channels=8 ! fakesink sync=true", &log);
+  GstElement *agent = gst_bin_get_by_name (GST_BIN (pipe), "agent");
+  Recorder *rec = recorder_new (agent);
+  GstBidiScriptedProvider *p;
+  GstAudioInfo info;
+  GstCaps *caps;
+
+  fail_unless (bus_log_wait (log, 0, "bidi_connection_start", NULL, NULL,
+          WAIT_MS) >= 0);
+  p = gst_bidi_scripted_provider_get_last ();
+  play_deltas (p, "r1", 200, 20);
+  fail_unless (recorder_wait_sound (rec, 5), "the answer did not play");
+  fail_unless_equals_int (bus_log_count (log, "error", NULL, NULL), 0);
+
+  caps = gst_pad_get_current_caps (rec->pad);
+  fail_unless (gst_audio_info_from_caps (&info, caps));
+  fail_unless_equals_int (GST_AUDIO_INFO_CHANNELS (&info), 8);
+  {
+    guint64 mask = 0;
+    fail_unless (gst_structure_get (gst_caps_get_structure (caps, 0),
+            "channel-mask", GST_TYPE_BITMASK, &mask, NULL));
+    fail_unless_equals_uint64 (mask,
+        gst_audio_channel_get_fallback_mask (8));
+  }
+  gst_caps_unref (caps);
+
+  recorder_free (rec);
+  gst_object_unref (p);
+  gst_object_unref (agent);
+  input_pipeline_stop (pipe, log);
+}
+
+GST_END_TEST;
+
 static Suite *
 bidiagent_suite (void)
 {
@@ -1906,6 +2153,9 @@ bidiagent_suite (void)
   tcase_add_test (tc, test_send_text_needs_paused);
   tcase_add_test (tc, test_pipeline_echo);
   tcase_add_test (tc, test_answer_continuous_behind_syncing_sink);
+  tcase_add_test (tc, test_interrupt_cut_without_flush);
+  tcase_add_test (tc, test_output_buffer_bounded);
+  tcase_add_test (tc, test_output_channels_without_mask);
   return s;
 }
 

@@ -1032,6 +1032,43 @@ GST_START_TEST (test_request_release_playing)
 
 GST_END_TEST;
 
+/* interruption=cut: the text branch is not flushed either (it may go into
+ * the same file as the audio); the cut answer's late transcript is still
+ * no caption, and the next answer comes where the cut one stopped */
+GST_START_TEST (test_transcript_cut)
+{
+  Fixture f;
+  GstClockTime pts1, pts2;
+  gboolean ret = FALSE;
+  gchar *text;
+
+  fixture_start (&f, TRANSCRIPT_PIPELINE ("interruption=cut"));
+  wait_connected (&f);
+
+  play_answer (&f, "r1", 5000, "a very long answer");
+  text = pull_caption (&f, &pts1, NULL);
+  fail_unless_equals_string (text, "a very long answer");
+  g_free (text);
+  g_signal_emit_by_name (f.agent, "interrupt", &ret);
+  fail_unless (ret);
+
+  play_transcript (&f, "assistant", "the rest that was never heard");
+  play_answer (&f, "r2", 300, "the next answer");
+  text = pull_caption (&f, &pts2, NULL);
+  fail_unless_equals_string (text, "the next answer");
+  g_free (text);
+  /* the five seconds of the first answer were not all played */
+  fail_unless (pts2 < pts1 + 4 * GST_SECOND, "the next answer at %"
+      GST_TIME_FORMAT ", the cut one at %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (pts2), GST_TIME_ARGS (pts1));
+  fail_unless_equals_int (count_events (&f, "flush-start"), 0);
+  fail_unless_equals_int (count_events (&f, "flush-stop"), 0);
+
+  fixture_stop (&f);
+}
+
+GST_END_TEST;
+
 static Suite *
 bidipads_suite (void)
 {
@@ -1054,6 +1091,7 @@ bidipads_suite (void)
   tcase_add_test (tc, test_image_sink_provider_without_images);
 #endif
   tcase_add_test (tc, test_request_release_playing);
+  tcase_add_test (tc, test_transcript_cut);
   return s;
 }
 

@@ -61,8 +61,19 @@
     "GstAudioConverter.mix-matrix=(float)<<(float)1.0>,<(float)0.0>>\" " \
     "sink_1::converter-config=\"mix, " \
     "GstAudioConverter.mix-matrix=(float)<<(float)0.0>,<(float)1.0>>\" ! " \
-    "audio/x-raw,channels=2 ! wavenc ! filesink location=\"%s\"  " \
+    "audio/x-raw,format=S16LE,rate=16000,channels=2 ! wavenc ! " \
+    "filesink location=\"%s\"  " \
     "mic. ! queue ! rec.sink_0  answer. ! queue ! rec.sink_1"
+
+/* docs/recording.md: the agent's voice alone, with the speakers and
+ * without, cut rather than flushed at barge-in */
+#define AGENT_TEE_LINE MIC " ! audioconvert ! audioresample ! " \
+    "bidiagent interruption=cut ! tee name=t ! queue ! audioconvert ! " \
+    "audioresample ! " SPEAKERS "  t. ! queue ! audioconvert ! wavenc ! " \
+    "filesink location=\"%s\""
+#define AGENT_LINE MIC " ! audioconvert ! audioresample ! " \
+    "bidiagent interruption=cut ! audioconvert ! wavenc ! " \
+    "filesink location=\"%s\""
 
 /* docs/captions.md: the camera is a black test picture, the screen a sink
  * that syncs */
@@ -77,6 +88,14 @@
 /* docs/captions.md: the captions in a Matroska subtitle file */
 #define CAPTIONS_FILE_LINE MIC " ! bidiagent name=agent ! " SPEAKERS "  " \
     "agent.transcript_src ! matroskamux ! filesink location=\"%s\""
+
+/* The local provider does not know the answer: it says what it heard,
+ * then what it can do, a long answer to talk over. What it heard comes
+ * first: a long question makes the first sentence long, so that the
+ * answer is long even when the barge-in comes before the provider said all
+ * of it. */
+#define LONG_QUESTION "tell me about the weather in the mountains and the " \
+    "forests by the sea"
 
 /* 10 ms windows above this RMS (-40 dBFS) are sound */
 #define LOUD_RMS 328.0
@@ -199,6 +218,11 @@ run_start_paused (const gchar * desc)
     g_object_set (mixer, "latency", (guint64) 3 * GST_SECOND, NULL);
   if (mixer)
     gst_object_unref (mixer);
+  /* nor can the local provider: its recognition of a long question may
+   * take longer than drain-timeout, after which the stream would end
+   * before the answer */
+  if (slow > 1)
+    g_object_set (r->agent, "drain-timeout", 10000 * slow, NULL);
   bus = gst_element_get_bus (r->pipeline);
   r->log = bus_log_new (bus);
   gst_object_unref (bus);
@@ -277,6 +301,71 @@ run_ends_cleanly (Run * r, guint from)
   fail_unless_equals_int (bus_log_count (r->log, "warning", NULL, NULL), 0);
   fail_unless_equals_int (bus_log_count (r->log, "bidi_error", NULL, NULL),
       0);
+}
+
+/* Set by onset_probe: answer audio left the agent */
+static gint answer_onset;
+
+static GstPadProbeReturn
+onset_probe (G_GNUC_UNUSED GstPad * pad, GstPadProbeInfo * info,
+    G_GNUC_UNUSED gpointer user_data)
+{
+  /* the silence between answers is flagged GAP */
+  if (GST_BUFFER_FLAG_IS_SET (GST_PAD_PROBE_INFO_BUFFER (info),
+          GST_BUFFER_FLAG_GAP))
+    return GST_PAD_PROBE_OK;
+  g_atomic_int_set (&answer_onset, TRUE);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* Talks over the answer (the interrupt signal, what the user's voice
+ * does) @ms after its first sound left the agent. The time is the
+ * answer's, not the provider's: under valgrind the local provider's final
+ * transcript may come after seconds of its answer played. Returns the
+ * index of the bidi_interruption. */
+static gint
+barge_in_after (Run * r, guint ms)
+{
+  GstPad *pad = gst_element_get_static_pad (r->agent, "src");
+  gint64 end = g_get_monotonic_time () + 60 * slow * G_TIME_SPAN_SECOND;
+  guint from = bus_log_length (r->log);
+  gboolean cut = FALSE;
+  gint i;
+
+  g_atomic_int_set (&answer_onset, FALSE);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, onset_probe, NULL,
+      NULL);
+  gst_object_unref (pad);
+  while (!g_atomic_int_get (&answer_onset) &&
+      g_get_monotonic_time () < end)
+    g_usleep (10 * 1000);
+  fail_unless (g_atomic_int_get (&answer_onset), "the agent did not answer");
+  g_usleep (ms * 1000);
+  g_signal_emit_by_name (r->agent, "interrupt", &cut);
+  fail_unless (cut, "no answer was playing");
+  i = run_wait (r, from, "bidi_interruption", NULL, NULL);
+  fail_unless (i >= 0, "no bidi_interruption");
+  return i;
+}
+
+/* The answer as far as the provider got: all of it once its final
+ * transcript came, else the sentences it had said so far (which are at
+ * least what was heard) */
+static gchar *
+answer_text (Run * r)
+{
+  const gchar *text = NULL;
+  guint i;
+
+  for (i = 0; i < bus_log_length (r->log); i++) {
+    const GstStructure *st = bus_log_get (r->log, i);
+
+    if (gst_structure_has_name (st, "bidi_transcript_stream") &&
+        g_strcmp0 (gst_structure_get_string (st, "role"), "assistant") == 0)
+      text = gst_structure_get_string (st, "current_transcript");
+  }
+  fail_unless (text != NULL, "no assistant transcript");
+  return g_strdup (text);
 }
 
 static void
@@ -488,27 +577,19 @@ GST_END_TEST;
  * question and the part of the answer that was played, and ends cleanly */
 GST_START_TEST (test_recording_barge_in)
 {
-  gchar *wav = speak ("tell me about the weather", "question.wav");
+  gchar *wav = speak (LONG_QUESTION, "question.wav");
   gchar *out = tmp_path ("conversation.wav");
   gchar *desc = g_strdup_printf (RECORD_LINE, wav, out);
   gchar *answer, *answer_wav;
   Run *r = run_start (desc);
   TestWav *q, *a, *rec;
   gdouble q0, q1, a0, a1, x0, x1;
-  gint i_answer, i_start;
-  gboolean cut = FALSE;
 
-  /* a long answer: the local provider explains what it can do */
-  answer = g_strdup (final_transcript (r, 0, "assistant", &i_answer));
-  i_start = run_wait (r, 0, "bidi_response_start", NULL, NULL);
-  fail_unless (i_start >= 0 && i_start < i_answer);
-  /* let some of it play, then talk over it */
-  g_usleep (800 * 1000);
-  g_signal_emit_by_name (r->agent, "interrupt", &cut);
-  fail_unless (cut, "no answer was playing");
-  fail_unless (run_wait (r, i_answer, "bidi_interruption", NULL, NULL) >
-      i_answer);
-  run_ends_cleanly (r, i_answer);
+  /* a long answer: the local provider explains what it can do; let some
+   * of it play, then talk over it */
+  barge_in_after (r, 500);
+  run_ends_cleanly (r, 0);
+  answer = answer_text (r);
   run_free (r);
 
   q = test_wav_read (wav);
@@ -815,6 +896,74 @@ GST_START_TEST (test_captions_in_file)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------
+ * docs/recording.md: the agent's voice alone, interruption=cut
+ * ------------------------------------------------------------------------ */
+
+/* @line (a file branch with nothing to stop a flush) with a barge-in: the
+ * run ends cleanly (wavenc and filesink warn at a flush), the WAV is
+ * finished, and it holds the answer as far as it was cut, no further than
+ * what the agent says was heard */
+static void
+check_agent_recording (const gchar * line)
+{
+  gchar *wav = speak (LONG_QUESTION, "question.wav");
+  gchar *out = tmp_path ("agent.wav");
+  gchar *desc = g_strdup_printf (line, wav, out);
+  gchar *answer, *answer_wav;
+  Run *r = run_start (desc);
+  TestWav *a, *rec;
+  gdouble a0, a1, x0, x1;
+  guint64 played_ms = 0;
+  gint i_cut;
+
+  i_cut = barge_in_after (r, 500);
+  fail_unless (gst_structure_get_uint64 (bus_log_get (r->log, i_cut),
+          "played_ms", &played_ms));
+  run_ends_cleanly (r, 0);
+  answer = answer_text (r);
+  run_free (r);
+
+  answer_wav = speak (answer, "answer.wav");
+  a = test_wav_read (answer_wav);
+  /* the header's sizes match the file: wavenc finished it */
+  rec = test_wav_read (out);
+  GST_INFO ("answer \"%s\", %" G_GUINT64_FORMAT " ms heard", answer,
+      played_ms);
+  fail_unless (loud_span (rec, 0, &a0, &a1), "no answer in the file (%.2f s "
+      "long, %" G_GUINT64_FORMAT " ms heard)", wav_seconds (rec), played_ms);
+  fail_unless (loud_span (a, 0, &x0, &x1));
+  fail_unless (a1 - a0 < (x1 - x0) / 2, "%.2f s of an answer of %.2f s "
+      "recorded after the barge-in", a1 - a0, x1 - x0);
+  /* what was pushed was played out, and counted as heard */
+  fail_unless (a1 - a0 <= played_ms / 1000.0 + 0.05, "%.2f s of the answer "
+      "in the file, %" G_GUINT64_FORMAT " ms heard", a1 - a0, played_ms);
+
+  test_wav_free (a);
+  test_wav_free (rec);
+  g_free (answer_wav);
+  g_free (answer);
+  g_free (desc);
+  g_free (out);
+  g_free (wav);
+}
+
+/* A tee with the speakers on one branch and the encoder on the other */
+GST_START_TEST (test_recording_agent_tee_cut)
+{
+  check_agent_recording (AGENT_TEE_LINE);
+}
+
+GST_END_TEST;
+
+/* The encoder alone after the agent */
+GST_START_TEST (test_recording_agent_cut)
+{
+  check_agent_recording (AGENT_LINE);
+}
+
+GST_END_TEST;
+
 static Suite *
 docs_suite (void)
 {
@@ -839,6 +988,8 @@ docs_suite (void)
   tcase_add_checked_fixture (tc, setup, teardown);
   tcase_add_test (tc, test_recording_line);
   tcase_add_test (tc, test_recording_barge_in);
+  tcase_add_test (tc, test_recording_agent_tee_cut);
+  tcase_add_test (tc, test_recording_agent_cut);
 
   tc = tcase_create ("captions");
   suite_add_tcase (s, tc);
