@@ -25,7 +25,10 @@
  * order (audio first, in a drop-oldest queue of the last 10 s; then texts,
  * images and the end of input, at most 64 of them and 16 MiB of images),
  * then bidi_connection_start is emitted (after a reconnection,
- * bidi_connection_restart first).
+ * bidi_connection_restart first). While a dropped session is made again,
+ * the element is told the input is full (gst_bidi_provider_set_input_full)
+ * and keeps the audio itself, where a file waits and loses nothing; the
+ * queue here takes only what was on its way.
  *
  * Transport settings (provider-config, read here for every subclass):
  *
@@ -1224,8 +1227,10 @@ gst_bidi_realtime_provider_connection_lost (GstBidiRealtimeProvider * self,
   priv->state = STATE_WAITING;
   gst_bidi_realtime_provider_start_timer (self, &priv->retry_timer, delay,
       retry_cb, "bidirealtime-reconnect");
-  /* what the element held back waits for the next session here */
-  set_input_full (self, FALSE);
+  /* the element holds the input back until the next session: a file
+   * waits and loses nothing, a live source drops its oldest, counted (what
+   * was on its way still waits here) */
+  set_input_full (self, TRUE);
 }
 
 static gboolean
@@ -1298,6 +1303,10 @@ gst_bidi_realtime_provider_session_ready (GstBidiRealtimeProvider * self,
     input_free (in);
   }
   priv->input_image_bytes = 0;
+  /* then what the element held back, from inside this call */
+  set_input_full (self, FALSE);
+  if (priv->state != STATE_READY || !priv->started)
+    return;
   gst_bidi_realtime_provider_flush_calls (self);
   if (klass->resume)
     klass->resume (self);

@@ -3256,6 +3256,62 @@ GST_START_TEST (test_frozen_server_input_bounded)
 
 GST_END_TEST;
 
+/* While a dropped session is made again, the element keeps the input: a
+ * file (non-live) waits and loses nothing, even past the 10 s the
+ * provider itself would keep. 15 s of audio pushed during the gap all
+ * reach the new session, in order. */
+GST_START_TEST (test_reconnect_file_waits)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  GBytes *pcm = make_pcm (15000, 31);
+  MockRealtimeScript *sc = script_setup ("sess_w1");
+  GstStructure *pc;
+  Session *s;
+  GBytes *got;
+  gint64 end;
+
+  mock_realtime_script_drop (sc);
+  mock_realtime_push_script (mock, sc);
+  /* the gap: the second session is confirmed only after a while */
+  sc = mock_realtime_script_new ();
+  mock_realtime_script_sleep (sc, 2000 * slow);
+  script_session_created (sc, "sess_w2");
+  mock_realtime_script_send_session_updated (sc);
+  mock_realtime_push_script (mock, sc);
+
+  pc = gst_structure_new ("config", "reconnect-delay-ms", G_TYPE_INT, 20,
+      NULL);
+  s = openai_session_new (mock, DESC_APPSRC, "provider-config", pc, NULL);
+  gst_structure_free (pc);
+  session_wait_connected (s);
+  end = deadline (WAIT_MS);
+  while (mock_realtime_n_connections (mock) < 2 &&
+      g_get_monotonic_time () < end)
+    g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+  fail_unless_equals_int (mock_realtime_n_connections (mock), 2);
+
+  /* blocks once the element's buffer is full, until the session is back */
+  session_push_bytes (s, pcm, 100);
+  fail_unless (mock_realtime_wait_audio_bytes (mock, 1, g_bytes_get_size
+          (pcm), 2 * WAIT_MS), "only %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
+      " bytes of audio reached the new session",
+      mock_realtime_get_audio_bytes (mock, 1), g_bytes_get_size (pcm));
+  got = mock_realtime_get_audio (mock, 1);
+  fail_unless (g_bytes_equal (got, pcm), "the audio changed on its way");
+  g_bytes_unref (got);
+  fail_unless_equals_int (mock_realtime_get_audio_bytes (mock, 0), 0);
+  fail_unless_equals_uint64 (session_stat (s, "input-dropped-ms"), 0);
+  fail_unless_equals_int (session_count (s, "bidi_connection_restart", NULL,
+          NULL), 1);
+
+  session_free (s);
+  assert_mock_clean (mock);
+  mock_realtime_free (mock);
+  g_bytes_unref (pcm);
+}
+
+GST_END_TEST;
+
 static Suite *
 openai_suite (void)
 {
@@ -3306,6 +3362,7 @@ openai_suite (void)
   tcase_add_test (tc, test_no_secret_in_logs);
   tcase_add_loop_test (tc, test_frozen_server_reconnect, 0, 2);
   tcase_add_test (tc, test_frozen_server_input_bounded);
+  tcase_add_test (tc, test_reconnect_file_waits);
   return s;
 }
 
