@@ -3274,13 +3274,13 @@ GST_START_TEST (test_reconnect_file_waits)
   mock_realtime_push_script (mock, sc);
   /* the gap: the second session is confirmed only after a while */
   sc = mock_realtime_script_new ();
-  mock_realtime_script_sleep (sc, 2000 * slow);
+  mock_realtime_script_sleep (sc, 1000 + 1000 * slow);
   script_session_created (sc, "sess_w2");
   mock_realtime_script_send_session_updated (sc);
   mock_realtime_push_script (mock, sc);
 
   pc = gst_structure_new ("config", "reconnect-delay-ms", G_TYPE_INT, 20,
-      NULL);
+      "connect-timeout-ms", G_TYPE_INT, 2 * WAIT_MS, NULL);
   s = openai_session_new (mock, DESC_APPSRC, "provider-config", pc, NULL);
   gst_structure_free (pc);
   session_wait_connected (s);
