@@ -1041,21 +1041,19 @@ watch_note_send (GstBidiRealtimeProvider * self)
   watch_schedule (self);
 }
 
-/* Tells the element, once per change. It may send the input it held back
- * from inside this call. */
+/* Tells the element, once per change (@why: for the log). It may send the
+ * input it held back from inside this call. */
 static void
-set_input_full (GstBidiRealtimeProvider * self, gboolean full)
+set_input_full (GstBidiRealtimeProvider * self, gboolean full,
+    const gchar * why)
 {
   GstBidiRealtimeProviderPrivate *priv = PRIV (self);
 
   if (priv->input_full == full)
     return;
   priv->input_full = full;
-  if (full)
-    GST_WARNING_OBJECT (self, "%s takes less than is sent: the input is "
-        "held back", KLASS (self)->server_name);
-  else
-    GST_INFO_OBJECT (self, "the input goes on");
+  GST_INFO_OBJECT (self, "the input is %s (%s)", full ? "held back" :
+      "taken again", why);
   gst_bidi_provider_set_input_full (GST_BIDI_PROVIDER (self), full);
 }
 
@@ -1091,10 +1089,14 @@ watch_check_sending (GstBidiRealtimeProvider * self, gint64 now)
   waiting = st.queued + st.unacked;
   priv->send_check = waiting > 0;
   /* held back until half of it went, not to flap about the bound */
-  if (waiting > priv->max_backlog)
-    set_input_full (self, TRUE);
-  else if (waiting <= priv->max_backlog / 2)
-    set_input_full (self, FALSE);
+  if (waiting > priv->max_backlog && !priv->input_full) {
+    GST_WARNING_OBJECT (self, "%s takes less than is sent (%"
+        G_GUINT64_FORMAT " bytes waiting)", KLASS (self)->server_name,
+        waiting);
+    set_input_full (self, TRUE, "the server is behind");
+  } else if (waiting <= priv->max_backlog / 2) {
+    set_input_full (self, FALSE, "the server caught up");
+  }
   return priv->state == STATE_READY;
 }
 
@@ -1150,7 +1152,7 @@ gst_bidi_realtime_provider_fail (GstBidiRealtimeProvider * self,
   priv->state = STATE_CLOSED;
   g_clear_pointer (&priv->transport, gst_bidi_transport_close_normal);
   clear_timers (priv);
-  set_input_full (self, FALSE);
+  set_input_full (self, FALSE, "closed");
   if (gst_bidi_realtime_provider_emit (self, gst_bidi_event_new_error
           (message, code, details)))
     gst_bidi_realtime_provider_emit (self,
@@ -1230,7 +1232,7 @@ gst_bidi_realtime_provider_connection_lost (GstBidiRealtimeProvider * self,
   /* the element holds the input back until the next session: a file
    * waits and loses nothing, a live source drops its oldest, counted (what
    * was on its way still waits here) */
-  set_input_full (self, TRUE);
+  set_input_full (self, TRUE, "reconnecting");
 }
 
 static gboolean
@@ -1304,7 +1306,7 @@ gst_bidi_realtime_provider_session_ready (GstBidiRealtimeProvider * self,
   }
   priv->input_image_bytes = 0;
   /* then what the element held back, from inside this call */
-  set_input_full (self, FALSE);
+  set_input_full (self, FALSE, "session ready");
   if (priv->state != STATE_READY || !priv->started)
     return;
   gst_bidi_realtime_provider_flush_calls (self);
@@ -1865,10 +1867,7 @@ gst_bidi_realtime_provider_stop (GstBidiProvider * provider)
   priv->n_sessions = priv->attempt = 0;
   priv->renew = FALSE;
   priv->send_check = FALSE;
-  if (priv->input_full) {
-    priv->input_full = FALSE;
-    gst_bidi_provider_set_input_full (provider, FALSE);
-  }
+  set_input_full (self, FALSE, "stopped");
   priv->n_bad_messages = 0;
   priv->end_input = priv->input_finished = FALSE;
 }

@@ -729,17 +729,19 @@ static gboolean
 ws_send_text (GstBidiTransport * transport, const gchar * text)
 {
   GstBidiWs *ws = (GstBidiWs *) transport;
+  gsize len;
 
   g_return_val_if_fail (text != NULL, FALSE);
 
   if (!ws_is_open (transport))
     return FALSE;
-  GST_TRACE ("sending %" G_GSIZE_FORMAT " bytes", strlen (text));
+  len = strlen (text);
+  GST_TRACE ("sending %" G_GSIZE_FORMAT " bytes", len);
   soup_websocket_connection_send_text (ws->conn, text);
   /* a socket that cannot take more: libsoup keeps the rest */
   if (ws->socket && !(g_socket_condition_check (ws->socket, G_IO_OUT) &
           G_IO_OUT))
-    ws->queued += strlen (text);
+    ws->queued += len;
   else
     ws->queued = 0;
   return TRUE;
