@@ -75,7 +75,9 @@
  * session the same way (`session.update`) and replays the conversation so
  * far as `conversation.item.create` items (messages, function calls and
  * their outputs), then emits `bidi_connection_restart`. Audio and inputs
- * that come meanwhile wait (audio: the last 10 s). Failing to connect at
+ * that come meanwhile wait (audio in the element, which is told the input
+ * is full: a file loses nothing, a live source keeps the last
+ * input-buffer-ms). Failing to connect at
  * start, a refused key or a rejected session configuration is fatal at
  * once.
  *

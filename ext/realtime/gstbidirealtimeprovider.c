@@ -25,7 +25,10 @@
  * order (audio first, in a drop-oldest queue of the last 10 s; then texts,
  * images and the end of input, at most 64 of them and 16 MiB of images),
  * then bidi_connection_start is emitted (after a reconnection,
- * bidi_connection_restart first).
+ * bidi_connection_restart first). While a dropped session is made again,
+ * the element is told the input is full (gst_bidi_provider_set_input_full)
+ * and keeps the audio itself, where a file waits and loses nothing; the
+ * queue here takes only what was on its way.
  *
  * Transport settings (provider-config, read here for every subclass):
  *
@@ -43,7 +46,10 @@
  * * `stall-timeout-ms` (int, 15000): while the server owes a reply (an
  *   answer was asked for or is under way, see the subclass's
  *   awaiting_reply), a connection on which nothing arrives for this long is
- *   taken as dead: it is closed and made again (0: never)
+ *   taken as dead: it is closed and made again (0: never). So is one
+ *   whose server takes none of what is sent (the socket's unacknowledged
+ *   bytes never go down) for this long, owed or not: a hung server while
+ *   the microphone streams, which pings cannot show with libsoup 3.2
  * * `reconnect-reset-ms` (int, 10000): a session counts as established, and
  *   the reconnection attempts start again from the first, once it has
  *   completed an answer or stayed up this long; a server that drops every
@@ -57,6 +63,12 @@
  *
  * Failing to connect at start, a refused key or a refused connection is
  * fatal at once. A session that drops later is made again with backoff.
+ *
+ * What is sent and not yet taken by the server is bounded: past about
+ * 3 s of audio waiting (in the transport's queue and the socket's; a
+ * server that reads slower than the input comes, or not at all), the
+ * element is told the input is full (gst_bidi_provider_set_input_full())
+ * until half of it was taken.
  *
  * The conversation replayed into a new session is the element's history
  * (GstBidiProviderConfig.history, history_json when there is none) as it
@@ -94,6 +106,8 @@ GST_DEBUG_CATEGORY_STATIC (bidi_realtime_provider_debug);
 #define DEFAULT_MAX_PENDING_AUDIO_MS 10000
 #define DEFAULT_STALL_TIMEOUT_MS 15000
 #define DEFAULT_RECONNECT_RESET_MS 10000
+/* how often the transport's sending is looked at, while something waits */
+#define SEND_CHECK_MS 1000
 
 /* Bounds */
 #define RECONNECT_MAX_DELAY_MS 30000
@@ -104,6 +118,12 @@ GST_DEBUG_CATEGORY_STATIC (bidi_realtime_provider_debug);
 #define MAX_BAD_MESSAGE_EVENTS 10       /* per connection; then logs only */
 #define MAX_JSON_DEPTH 64
 #define MAX_ANSWER_SIZE (64 * 1024)
+/* what may wait to be taken by the server (in the transport's queue and
+ * the kernel's) before the input is held back: this much audio, base64 in
+ * JSON (4/3), and never less than the bytes. A server that keeps up has
+ * far less in flight. */
+#define MAX_SEND_BACKLOG_MS 3000
+#define MIN_SEND_BACKLOG (64 * 1024)
 #define EXCERPT_CHARS 300
 
 typedef enum
@@ -193,6 +213,10 @@ typedef struct
   gboolean established;         /* did useful work: attempts reset */
   gboolean due;                 /* the server owes a reply (since due_since) */
   gint64 due_since;
+  gboolean send_check;          /* something was sent: look at the transport */
+  gint64 send_checked_at;
+  gboolean input_full;          /* told the element (set_input_full) */
+  guint64 max_backlog;          /* bytes waiting in the transport */
   guint n_bad_messages;
 
   /* input that waits for the session */
@@ -232,6 +256,7 @@ G_DEFINE_ABSTRACT_TYPE_WITH_CODE (GstBidiRealtimeProvider,
 
 static void connect_session (GstBidiRealtimeProvider * self);
 static void watch_update_due (GstBidiRealtimeProvider * self);
+static void watch_note_send (GstBidiRealtimeProvider * self);
 static void mark_established (GstBidiRealtimeProvider * self,
     const gchar * why);
 static void gst_bidi_realtime_provider_stop (GstBidiProvider * provider);
@@ -338,6 +363,7 @@ gst_bidi_realtime_provider_send_object (GstBidiRealtimeProvider * self,
   json_object_unref (obj);
   /* it may have asked the server for something */
   watch_update_due (self);
+  watch_note_send (self);
   return ret;
 }
 
@@ -348,6 +374,7 @@ gst_bidi_realtime_provider_send_json_text (GstBidiRealtimeProvider * self,
   gboolean ret = gst_bidi_transport_send_text (PRIV (self)->transport, text);
 
   watch_update_due (self);
+  watch_note_send (self);
   return ret;
 }
 
@@ -952,6 +979,11 @@ watch_deadline (GstBidiRealtimeProviderPrivate * priv)
         (gint64) priv->set.stall_timeout_ms * G_TIME_SPAN_MILLISECOND;
     next = next ? MIN (next, stall) : stall;
   }
+  if (priv->send_check) {
+    gint64 check = priv->send_checked_at +
+        SEND_CHECK_MS * G_TIME_SPAN_MILLISECOND;
+    next = next ? MIN (next, check) : check;
+  }
   return next;
 }
 
@@ -996,6 +1028,78 @@ watch_update_due (GstBidiRealtimeProvider * self)
   }
 }
 
+/* Something was sent: the transport is looked at within a second (not
+ * more often, however much is sent) */
+static void
+watch_note_send (GstBidiRealtimeProvider * self)
+{
+  GstBidiRealtimeProviderPrivate *priv = PRIV (self);
+
+  if (priv->send_check || priv->state != STATE_READY || !priv->started)
+    return;
+  priv->send_check = TRUE;
+  watch_schedule (self);
+}
+
+/* Tells the element, once per change (@why: for the log). It may send the
+ * input it held back from inside this call. */
+static void
+set_input_full (GstBidiRealtimeProvider * self, gboolean full,
+    const gchar * why)
+{
+  GstBidiRealtimeProviderPrivate *priv = PRIV (self);
+
+  if (priv->input_full == full)
+    return;
+  priv->input_full = full;
+  GST_INFO_OBJECT (self, "the input is %s (%s)", full ? "held back" :
+      "taken again", why);
+  gst_bidi_provider_set_input_full (GST_BIDI_PROVIDER (self), full);
+}
+
+/* A server that takes none of what is sent for stall-timeout-ms is dead,
+ * owed a reply or not (libsoup 3.2 cannot see the pongs that would tell);
+ * one that takes less than is sent has the input held back, so that what
+ * waits for it stays bounded (libsoup's queue has no limit). FALSE: the
+ * connection was dropped. */
+static gboolean
+watch_check_sending (GstBidiRealtimeProvider * self, gint64 now)
+{
+  GstBidiRealtimeProviderPrivate *priv = PRIV (self);
+  GstBidiTransportSendState st;
+  guint stall_ms = priv->set.stall_timeout_ms;
+  guint64 waiting;
+
+  priv->send_checked_at = now;
+  if (!gst_bidi_transport_get_send_state (priv->transport, &st)) {
+    priv->send_check = FALSE;
+    return TRUE;
+  }
+  if (stall_ms > 0 && st.stuck_since && now - st.stuck_since >=
+      (gint64) stall_ms * G_TIME_SPAN_MILLISECOND) {
+    gchar *msg = g_strdup_printf ("%s took none of what was sent for %u ms "
+        "(%" G_GUINT64_FORMAT " bytes waiting): the connection is taken as "
+        "dead", KLASS (self)->server_name, stall_ms, st.unacked + st.queued);
+
+    gst_bidi_realtime_provider_connection_lost (self, "connection_lost", msg,
+        TRUE);
+    g_free (msg);
+    return FALSE;
+  }
+  waiting = st.queued + st.unacked;
+  priv->send_check = waiting > 0;
+  /* held back until half of it went, not to flap about the bound */
+  if (waiting > priv->max_backlog && !priv->input_full) {
+    GST_WARNING_OBJECT (self, "%s takes less than is sent (%"
+        G_GUINT64_FORMAT " bytes waiting)", KLASS (self)->server_name,
+        waiting);
+    set_input_full (self, TRUE, "the server is behind");
+  } else if (waiting <= priv->max_backlog / 2) {
+    set_input_full (self, FALSE, "the server caught up");
+  }
+  return priv->state == STATE_READY;
+}
+
 static gboolean
 watch_cb (gpointer user_data)
 {
@@ -1011,6 +1115,10 @@ watch_cb (gpointer user_data)
   if (!priv->established && now >= priv->ready_at +
       (gint64) priv->set.reconnect_reset_ms * G_TIME_SPAN_MILLISECOND)
     mark_established (self, "it stayed up");
+  if (priv->send_check && now >= priv->send_checked_at +
+      SEND_CHECK_MS * G_TIME_SPAN_MILLISECOND &&
+      !watch_check_sending (self, now))
+    return G_SOURCE_REMOVE;
 
   watch_update_due (self);
   if (priv->due && stall_ms > 0 && now - MAX (priv->last_rx,
@@ -1044,6 +1152,7 @@ gst_bidi_realtime_provider_fail (GstBidiRealtimeProvider * self,
   priv->state = STATE_CLOSED;
   g_clear_pointer (&priv->transport, gst_bidi_transport_close_normal);
   clear_timers (priv);
+  set_input_full (self, FALSE, "closed");
   if (gst_bidi_realtime_provider_emit (self, gst_bidi_event_new_error
           (message, code, details)))
     gst_bidi_realtime_provider_emit (self,
@@ -1090,6 +1199,7 @@ gst_bidi_realtime_provider_connection_lost (GstBidiRealtimeProvider * self,
   priv->n_bad_messages = 0;
   priv->user_pending = FALSE;
   priv->due = FALSE;
+  priv->send_check = FALSE;
   gst_bidi_realtime_provider_clear_timer (&priv->setup_timer);
   gst_bidi_realtime_provider_clear_timer (&priv->age_timer);
   gst_bidi_realtime_provider_clear_timer (&priv->recheck_timer);
@@ -1119,6 +1229,10 @@ gst_bidi_realtime_provider_connection_lost (GstBidiRealtimeProvider * self,
   priv->state = STATE_WAITING;
   gst_bidi_realtime_provider_start_timer (self, &priv->retry_timer, delay,
       retry_cb, "bidirealtime-reconnect");
+  /* the element holds the input back until the next session: a file
+   * waits and loses nothing, a live source drops its oldest, counted (what
+   * was on its way still waits here) */
+  set_input_full (self, TRUE, "reconnecting");
 }
 
 static gboolean
@@ -1162,6 +1276,8 @@ gst_bidi_realtime_provider_session_ready (GstBidiRealtimeProvider * self,
   priv->ready_at = priv->last_rx = g_get_monotonic_time ();
   priv->due = FALSE;
   priv->established = FALSE;
+  priv->send_check = FALSE;
+  priv->send_checked_at = 0;
   if (priv->set.reconnect_reset_ms == 0)
     mark_established (self, "reconnect-reset-ms is 0");
   watch_schedule (self);
@@ -1189,6 +1305,10 @@ gst_bidi_realtime_provider_session_ready (GstBidiRealtimeProvider * self,
     input_free (in);
   }
   priv->input_image_bytes = 0;
+  /* then what the element held back, from inside this call */
+  set_input_full (self, FALSE, "session ready");
+  if (priv->state != STATE_READY || !priv->started)
+    return;
   gst_bidi_realtime_provider_flush_calls (self);
   if (klass->resume)
     klass->resume (self);
@@ -1492,6 +1612,8 @@ gst_bidi_realtime_provider_start (GstBidiProvider * provider,
   gst_bidi_audio_queue_set_max_bytes (&priv->audio,
       (gsize) KLASS (self)->max_pending_audio_ms *
       KLASS (self)->in_bytes_per_ms);
+  priv->max_backlog = MAX (MIN_SEND_BACKLOG, (guint64) MAX_SEND_BACKLOG_MS *
+      KLASS (self)->in_bytes_per_ms * 4 / 3);
   priv->started = TRUE;
   priv->n_sessions = 0;
   priv->attempt = 0;
@@ -1744,6 +1866,8 @@ gst_bidi_realtime_provider_stop (GstBidiProvider * provider)
 
   priv->n_sessions = priv->attempt = 0;
   priv->renew = FALSE;
+  priv->send_check = FALSE;
+  set_input_full (self, FALSE, "stopped");
   priv->n_bad_messages = 0;
   priv->end_input = priv->input_finished = FALSE;
 }

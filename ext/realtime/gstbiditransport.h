@@ -89,6 +89,22 @@ typedef struct
   guint connect_timeout_s;
 } GstBidiTransportOptions;
 
+/* How the peer takes what is written, for a dead peer that a protocol
+ * cannot show (libsoup 3.2 sends pings but never sees the pongs) */
+typedef struct
+{
+  /* bytes given to send that wait in the transport's own queue because
+   * the socket could not take them (an upper bound): what memory grows
+   * by while the peer does not read */
+  guint64 queued;
+  /* bytes the kernel holds that the peer has not acknowledged */
+  guint64 unacked;
+  /* g_get_monotonic_time () since when the peer has taken nothing of what
+   * waits for it (the unacknowledged bytes never went down); 0 while it
+   * takes what is written, or when nothing waits */
+  gint64 stuck_since;
+} GstBidiTransportSendState;
+
 /* Starts connecting. Returns NULL with @error (GST_RESOURCE_ERROR_SETTINGS)
  * for a bad URL; every later failure goes to the closed callback. */
 typedef GstBidiTransport *(*GstBidiTransportConnectFunc) (const
@@ -107,6 +123,11 @@ typedef struct
   /* closes (with @code when open), cancels what is pending and frees the
    * transport: no callback after this, even when called from a callback */
   void (*close) (GstBidiTransport * transport, gushort code);
+  /* looks at the connection now (a few system calls: call it at most
+   * about once a second) and fills @state; FALSE when it cannot tell (not
+   * open, or no socket to look at). NULL: never can. */
+  gboolean (*get_send_state) (GstBidiTransport * transport,
+      GstBidiTransportSendState * state);
 } GstBidiTransportFuncs;
 
 /* The first member of every transport */
@@ -140,6 +161,14 @@ gst_bidi_transport_close (GstBidiTransport * transport, gushort code)
 {
   if (transport)
     transport->funcs->close (transport, code);
+}
+
+static inline gboolean
+gst_bidi_transport_get_send_state (GstBidiTransport * transport,
+    GstBidiTransportSendState * state)
+{
+  return transport && transport->funcs->get_send_state &&
+      transport->funcs->get_send_state (transport, state);
 }
 
 /* Closes with the normal close code (1000): for g_clear_pointer() */

@@ -24,13 +24,24 @@
  * answer, which is where servers say why (e.g. "Incorrect API key
  * provided"). For a 4xx status the same request (handshake headers
  * included) is made once more with a plain send, which keeps the body; if
- * its status is the same, the body gives the message. */
+ * its status is the same, the body gives the message.
+ *
+ * A peer that stopped reading: libsoup 3.2 sends pings but cannot see the
+ * pongs, and queues without bound what the socket cannot take. The TCP
+ * socket (kept from the message's network-event) shows both: the bytes
+ * the kernel holds unacknowledged (SIOCOUTQ), and whether it can take
+ * more (what was sent while it could not waits in libsoup's queue). See
+ * gst_bidi_transport_get_send_state(). */
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
 #include <string.h>
+#ifdef __linux__
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
+#endif
 
 #include <libsoup/soup.h>
 
@@ -87,6 +98,12 @@ struct _GstBidiWs
   SoupWebsocketConnection *conn;
   GError *conn_error;           /* the connection's first "error" */
 
+  /* how the peer takes what is written (get_send_state) */
+  GSocket *socket;              /* the TCP socket; NULL once closed */
+  guint64 queued;               /* sent while the socket was full */
+  guint64 last_outq;            /* unacknowledged at the last look */
+  gint64 stuck_since;
+
   /* a refused upgrade */
   guint http_status;
   gchar *reason_phrase;
@@ -137,7 +154,10 @@ ws_unref (GstBidiWs * ws)
   if (ws->body_msg)
     g_signal_handlers_disconnect_by_data (ws->body_msg, ws);
   g_clear_object (&ws->body_msg);
+  if (ws->msg)
+    g_signal_handlers_disconnect_by_data (ws->msg, ws);
   g_clear_object (&ws->msg);
+  g_clear_object (&ws->socket);
   g_clear_object (&ws->session);
   g_clear_object (&ws->ca_database);
   if (ws->body)
@@ -188,6 +208,7 @@ ws_report_closed (GstBidiWs * ws, const GstBidiTransportCloseInfo * info,
     return;
   ws->state = WS_DONE;
   stop_timeout (ws);
+  g_clear_object (&ws->socket);
   GST_INFO ("%s: %s", ws->server_name, error->message);
 
   ws_ref (ws);
@@ -553,6 +574,24 @@ set_pong_timeout (SoupWebsocketConnection * conn, guint seconds)
     g_object_set (conn, "keepalive-pong-timeout", seconds, NULL);
 }
 
+/* The TCP socket, before TLS wraps it: libsoup 3.2 has no public way to
+ * reach it from the WebSocket connection. A reference only to look at it:
+ * given back when the connection ends, so it never keeps it open. */
+static void
+network_event_cb (G_GNUC_UNUSED SoupMessage * msg, GSocketClientEvent event,
+    GIOStream * connection, gpointer user_data)
+{
+  GstBidiWs *ws = user_data;
+
+  if (event != G_SOCKET_CLIENT_CONNECTED || ws->detached ||
+      !G_IS_SOCKET_CONNECTION (connection))
+    return;
+  g_clear_object (&ws->socket);
+  ws->socket = g_object_ref (g_socket_connection_get_socket
+      (G_SOCKET_CONNECTION (connection)));
+  GST_DEBUG ("%s: TCP connection made", ws->server_name);
+}
+
 static void
 connect_cb (GObject * source, GAsyncResult * res, gpointer user_data)
 {
@@ -662,6 +701,8 @@ gst_bidi_ws_connect (const GstBidiTransportOptions * options,
         options->headers[i + 1]);
   gst_bidi_realtime_message_setup_tls (ws->msg, ws->ca_database,
       ws->ssl_strict);
+  g_signal_connect (ws->msg, "network-event", G_CALLBACK (network_event_cb),
+      ws);
 
   ws->timeout_source = g_timeout_source_new_seconds (ws->connect_timeout_s);
   g_source_set_callback (ws->timeout_source, timeout_cb, ws, NULL);
@@ -688,13 +729,21 @@ static gboolean
 ws_send_text (GstBidiTransport * transport, const gchar * text)
 {
   GstBidiWs *ws = (GstBidiWs *) transport;
+  gsize len;
 
   g_return_val_if_fail (text != NULL, FALSE);
 
   if (!ws_is_open (transport))
     return FALSE;
-  GST_TRACE ("sending %" G_GSIZE_FORMAT " bytes", strlen (text));
+  len = strlen (text);
+  GST_TRACE ("sending %" G_GSIZE_FORMAT " bytes", len);
   soup_websocket_connection_send_text (ws->conn, text);
+  /* a socket that cannot take more: libsoup keeps the rest */
+  if (ws->socket && !(g_socket_condition_check (ws->socket, G_IO_OUT) &
+          G_IO_OUT))
+    ws->queued += len;
+  else
+    ws->queued = 0;
   return TRUE;
 }
 
@@ -716,6 +765,53 @@ ws_send_object (GstBidiTransport * transport, JsonObject * object)
   ret = ws_send_text (transport, text);
   g_free (text);
   return ret;
+}
+
+/* Bytes the kernel holds for the peer, not yet acknowledged */
+static gboolean
+socket_unacked (GSocket * socket, guint64 * bytes)
+{
+#ifdef SIOCOUTQ
+  int n = 0;
+
+  if (g_socket_is_closed (socket) ||
+      ioctl (g_socket_get_fd (socket), SIOCOUTQ, &n) < 0 || n < 0)
+    return FALSE;
+  *bytes = (guint64) n;
+  return TRUE;
+#else
+  return FALSE;
+#endif
+}
+
+/* A peer that reads has the kernel's queue go down, or empty, between two
+ * looks; one that does not leaves it as it was, or growing (a closed TCP
+ * window, or a peer that is gone). */
+static gboolean
+ws_get_send_state (GstBidiTransport * transport,
+    GstBidiTransportSendState * state)
+{
+  GstBidiWs *ws = (GstBidiWs *) transport;
+  guint64 unacked;
+
+  if (!ws_is_open (transport) || !ws->socket ||
+      !socket_unacked (ws->socket, &unacked))
+    return FALSE;
+  /* room in the socket: libsoup has written what it kept */
+  if (g_socket_condition_check (ws->socket, G_IO_OUT) & G_IO_OUT)
+    ws->queued = 0;
+  if (unacked == 0 || unacked < ws->last_outq)
+    ws->stuck_since = 0;
+  else if (!ws->stuck_since)
+    ws->stuck_since = g_get_monotonic_time ();
+  ws->last_outq = unacked;
+
+  state->queued = ws->queued;
+  state->unacked = unacked;
+  state->stuck_since = ws->stuck_since;
+  GST_LOG ("%s: %" G_GUINT64_FORMAT " bytes queued, %" G_GUINT64_FORMAT
+      " unacknowledged", ws->server_name, ws->queued, unacked);
+  return TRUE;
 }
 
 static void
@@ -741,6 +837,7 @@ ws_close (GstBidiTransport * transport, gushort code)
   ws->state = WS_DONE;
   stop_timeout (ws);
   g_cancellable_cancel (ws->cancellable);
+  g_clear_object (&ws->socket);
 
   if ((conn = ws->conn)) {
     ws_disconnect_conn (ws);
@@ -765,4 +862,5 @@ static const GstBidiTransportFuncs ws_funcs = {
   ws_send_text,
   ws_is_open,
   ws_close,
+  ws_get_send_state,
 };

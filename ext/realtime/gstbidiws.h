@@ -23,8 +23,11 @@ G_BEGIN_DECLS
  * The connection is asynchronous (soup_session_websocket_connect_async),
  * bounded by a timeout; the incoming message size is bounded (libsoup's
  * 128 KiB frame limit is raised to the configured maximum); keepalive
- * pings detect a dead peer. Refused upgrades report their HTTP status;
- * frames closing the connection report their WebSocket close code. */
+ * pings keep the connection alive (and, with libsoup 3.6 or later, find a
+ * dead peer by their missing pongs); get_send_state looks at the TCP
+ * socket for what the peer has not taken. Refused upgrades report their
+ * HTTP status; frames closing the connection report their WebSocket close
+ * code. */
 
 /* A GstBidiTransportConnectFunc. Returns NULL with @error
  * (GST_RESOURCE_ERROR_SETTINGS) for a bad URL (ws:// or wss://, plain

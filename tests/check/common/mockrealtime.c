@@ -12,6 +12,10 @@
 #endif
 
 #include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <glib-unix.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -43,12 +47,14 @@ typedef enum
   STEP_AUDIO,
   STEP_CLOSE,
   STEP_DROP,
-  STEP_STALL
+  STEP_STALL,
+  STEP_FREEZE
 } StepKind;
 
 static const gchar *step_names[] = {
   "send", "send session.updated", "wait", "sleep", "send raw",
-  "send binary", "send padded", "send audio", "close", "drop", "stall"
+  "send binary", "send padded", "send audio", "close", "drop", "stall",
+  "freeze"
 };
 
 typedef struct
@@ -104,6 +110,8 @@ typedef struct
   /* The mock thread only */
   SoupWebsocketConnection *ws;
   GSocket *socket;
+  gint frozen_fd;               /* a freeze step: the real socket, unread */
+  gint freeze_peer;             /* the other end of what took its place */
   GQueue steps;                 /* Step *, still to run */
   Step *step;                   /* the one running */
   guint step_no;
@@ -346,6 +354,13 @@ mock_realtime_script_stall (MockRealtimeScript * script)
   step_add (script, STEP_STALL, NULL);
 }
 
+void
+mock_realtime_script_freeze (MockRealtimeScript * script)
+{
+  g_return_if_fail (script != NULL);
+  step_add (script, STEP_FREEZE, NULL);
+}
+
 /* ------------------------------------------------------------------------
  * The golden exchange
  * ------------------------------------------------------------------------ */
@@ -567,6 +582,7 @@ conn_new (MockRealtime * mock)
   conn->frames = g_ptr_array_new_with_free_func ((GDestroyNotify) frame_free);
   conn->audio = g_byte_array_new ();
   conn->close_code = -1;
+  conn->frozen_fd = conn->freeze_peer = -1;
   g_queue_init (&conn->steps);
   conn->input_frame_bytes = 2;
   conn->output_bytes_per_ms = PCM_BYTES_PER_MS;
@@ -594,6 +610,50 @@ conn_free (Conn * conn)
     json_node_unref (conn->client_session);
   g_hash_table_unref (conn->items);
   g_free (conn);
+}
+
+/* A server that stops reading, without libsoup knowing: the socket's
+ * descriptor is moved aside (kept open and never read, so that TCP holds
+ * what the client sends until the window closes) and the end of a quiet
+ * socketpair takes its number, which the main loop goes on polling by
+ * number and never finds readable. */
+static gboolean
+conn_freeze (Conn * conn)
+{
+  gint fd, pair[2];
+
+  if (!conn->socket || conn->frozen_fd >= 0)
+    return FALSE;
+  fd = g_socket_get_fd (conn->socket);
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+    return FALSE;
+  conn->frozen_fd = fcntl (fd, F_DUPFD_CLOEXEC, 0);
+  if (conn->frozen_fd < 0 || !g_unix_set_fd_nonblocking (pair[0], TRUE,
+          NULL) || dup2 (pair[0], fd) < 0) {
+    if (conn->frozen_fd >= 0)
+      close (conn->frozen_fd);
+    conn->frozen_fd = -1;
+    close (pair[0]);
+    close (pair[1]);
+    return FALSE;
+  }
+  /* dup2 leaves the new descriptor open across exec */
+  fcntl (fd, F_SETFD, FD_CLOEXEC);
+  close (pair[0]);
+  conn->freeze_peer = pair[1];
+  return TRUE;
+}
+
+/* The real socket goes (the client sees the connection end) once libsoup
+ * is done with the one that replaced it */
+static void
+conn_unfreeze (Conn * conn)
+{
+  if (conn->frozen_fd >= 0)
+    close (conn->frozen_fd);
+  if (conn->freeze_peer >= 0)
+    close (conn->freeze_peer);
+  conn->frozen_fd = conn->freeze_peer = -1;
 }
 
 /* *INDENT-OFF* */
@@ -1541,6 +1601,7 @@ ws_closed_cb (SoupWebsocketConnection * ws, Conn * conn)
   g_queue_clear_full (&conn->steps, (GDestroyNotify) step_free);
   g_queue_init (&conn->steps);
   g_clear_pointer (&conn->step, step_free);
+  conn_unfreeze (conn);
   mock->n_live--;
 
   g_mutex_lock (&mock->lock);
@@ -1886,6 +1947,18 @@ run_step (Conn * conn, Step * s, gboolean first)
       }
       /* never done: nothing is sent any more, the socket stays open */
       return FALSE;
+    case STEP_FREEZE:
+      if (first && !g_queue_is_empty (&conn->steps)) {
+        add_failure (conn, "%u steps after the freeze step never run",
+            g_queue_get_length (&conn->steps));
+        return TRUE;
+      }
+      if (first && !conn_freeze (conn)) {
+        add_failure (conn, "the socket could not be frozen");
+        return TRUE;
+      }
+      /* never done, like a stall; nothing is read any more either */
+      return FALSE;
   }
   return TRUE;
 }
@@ -2119,6 +2192,7 @@ shut_down (MockRealtime * mock)
       g_clear_object (&conn->ws);
     }
     g_clear_object (&conn->socket);
+    conn_unfreeze (conn);
   }
 }
 

@@ -132,6 +132,12 @@ void mock_realtime_script_drop (MockRealtimeScript * script);
  * which a libsoup 3.2 client cannot see anyway). Until the client closes
  * or the mock is freed. Must be the last step. */
 void mock_realtime_script_stall (MockRealtimeScript * script);
+/* A server that hangs and stops reading too: from this step on nothing is
+ * sent and nothing the client sends is read (or recorded); TCP takes it
+ * until the server's receive window closes, then it piles up on the
+ * client's side. Pings are not answered. The client sees the connection
+ * end only when the mock is freed. Must be the last step. */
+void mock_realtime_script_freeze (MockRealtimeScript * script);
 
 /* The golden exchange of the protocol notes (§11), one spoken turn:
  * session.created; wait session.update; session.updated (the effective

@@ -3143,6 +3143,175 @@ GST_START_TEST (test_no_secret_in_logs)
 
 GST_END_TEST;
 
+/* A server that hangs while nothing is owed and stops reading (libsoup
+ * 3.2 cannot see that its pings go unanswered): the live microphone's
+ * audio is no longer taken, the socket's unacknowledged bytes never go
+ * down, and once that lasted stall-timeout-ms the connection is taken as
+ * dead and made again; the new session answers. Over ws:// (__i__ 0) and
+ * wss:// (1), where TLS wraps the socket. */
+GST_START_TEST (test_frozen_server_reconnect)
+{
+  TestCert tc;
+  MockRealtime *mock;
+  GBytes *pcm = make_pcm (300, 23);
+  MockRealtimeScript *sc = script_setup ("sess_f1");
+  guint stall_ms = 1000 * slow;
+  GstStructure *pc;
+  Session *s;
+  gboolean ok = FALSE;
+  gint i_start, i_restart, i_start2;
+  gint64 connected;
+  gchar *ev;
+
+  test_cert_init (&tc);
+  mock = __i__ ? mock_realtime_new_tls (tc.pem) : mock_realtime_new ();
+  mock_realtime_script_freeze (sc);
+  mock_realtime_push_script (mock, sc);
+  sc = script_setup ("sess_f2");
+  mock_realtime_script_wait (sc, "response.create", 1, 4 * WAIT_MS);
+  script_answer (sc, "resp_F2", "item_F2", "Back.", pcm);
+  mock_realtime_push_script (mock, sc);
+
+  pc = gst_structure_new ("config", "stall-timeout-ms", G_TYPE_INT, stall_ms,
+      "reconnect-delay-ms", G_TYPE_INT, 20, NULL);
+  s = openai_session_new (mock, DESC_LIVE, "provider-config", pc,
+      "ssl-ca-file", __i__ ? tc.cert : NULL, NULL);
+  gst_structure_free (pc);
+  i_start = session_wait_connected (s);
+  connected = g_get_monotonic_time ();
+
+  /* nothing is owed: only what is sent and never taken tells */
+  i_restart = session_wait (s, i_start, "bidi_connection_restart", NULL,
+      NULL, 4 * WAIT_MS);
+  fail_unless (i_restart > i_start, "the frozen server was never noticed");
+  fail_unless (g_get_monotonic_time () - connected >=
+      (gint64) stall_ms * G_TIME_SPAN_MILLISECOND);
+  fail_unless_equals_string (gst_structure_get_string (session_msg (s,
+              i_restart), "reason"), "connection_lost");
+  fail_unless_equals_int (session_count (s, "bidi_response_complete", NULL,
+          NULL), 0);
+
+  /* the new session takes the microphone and answers */
+  i_start2 = session_wait (s, i_restart, "bidi_connection_start", NULL, NULL,
+      WAIT_MS);
+  fail_unless (i_start2 > i_restart);
+  ev = mock_realtime_wait_event (mock, 1, "input_audio_buffer.append", 0,
+      WAIT_MS);
+  fail_unless (ev != NULL, "no audio in the new session");
+  g_free (ev);
+  g_signal_emit_by_name (s->agent, "send-text", "Still there?", &ok);
+  fail_unless (ok);
+  fail_unless (session_wait (s, i_start2, "bidi_response_complete",
+          "response_id", "resp_F2", WAIT_MS) > i_start2);
+  fail_unless (mock_realtime_wait_script_done (mock, 1, WAIT_MS));
+  fail_unless_equals_int (session_count (s, "error", NULL, NULL), 0);
+  fail_unless_equals_int (session_count (s, "bidi_connection_restart", NULL,
+          NULL), 1);
+
+  session_free (s);
+  fail_unless_equals_int (mock_realtime_n_connections (mock), 2);
+  assert_mock_clean (mock);
+  mock_realtime_free (mock);
+  test_cert_clear (&tc);
+  g_bytes_unref (pcm);
+}
+
+GST_END_TEST;
+
+/* A server that stops reading, and no dead-peer rule (stall-timeout-ms
+ * 0): what waits to be sent stays bounded. Past a few seconds of audio
+ * queued behind the full socket the element is told the input is full,
+ * and the live microphone's oldest audio is dropped there, counted. */
+GST_START_TEST (test_frozen_server_input_bounded)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  MockRealtimeScript *sc = script_setup ("sess_b1");
+  GstStructure *pc;
+  Session *s;
+  gint64 end;
+
+  mock_realtime_script_freeze (sc);
+  mock_realtime_push_script (mock, sc);
+
+  pc = gst_structure_new ("config", "stall-timeout-ms", G_TYPE_INT, 0, NULL);
+  s = openai_session_new (mock, DESC_LIVE, "provider-config", pc,
+      "input-buffer-ms", 500, NULL);
+  gst_structure_free (pc);
+  session_wait_connected (s);
+
+  end = deadline (6 * WAIT_MS);
+  while (session_stat (s, "input-dropped-ms") == 0 &&
+      g_get_monotonic_time () < end)
+    g_usleep (100 * G_TIME_SPAN_MILLISECOND);
+  fail_unless (session_stat (s, "input-dropped-ms") > 0,
+      "the input was never held back");
+  fail_unless_equals_int (session_count (s, "bidi_connection_restart", NULL,
+          NULL), 0);
+  fail_unless_equals_int (session_count (s, "error", NULL, NULL), 0);
+
+  session_free (s);
+  assert_mock_clean (mock);
+  mock_realtime_free (mock);
+}
+
+GST_END_TEST;
+
+/* While a dropped session is made again, the element keeps the input: a
+ * file (non-live) waits and loses nothing, even past the 10 s the
+ * provider itself would keep. 15 s of audio pushed during the gap all
+ * reach the new session, in order. */
+GST_START_TEST (test_reconnect_file_waits)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  GBytes *pcm = make_pcm (15000, 31);
+  MockRealtimeScript *sc = script_setup ("sess_w1");
+  GstStructure *pc;
+  Session *s;
+  GBytes *got;
+  gint64 end;
+
+  mock_realtime_script_drop (sc);
+  mock_realtime_push_script (mock, sc);
+  /* the gap: the second session is confirmed only after a while */
+  sc = mock_realtime_script_new ();
+  mock_realtime_script_sleep (sc, 1000 + 1000 * slow);
+  script_session_created (sc, "sess_w2");
+  mock_realtime_script_send_session_updated (sc);
+  mock_realtime_push_script (mock, sc);
+
+  pc = gst_structure_new ("config", "reconnect-delay-ms", G_TYPE_INT, 20,
+      "connect-timeout-ms", G_TYPE_INT, 2 * WAIT_MS, NULL);
+  s = openai_session_new (mock, DESC_APPSRC, "provider-config", pc, NULL);
+  gst_structure_free (pc);
+  session_wait_connected (s);
+  end = deadline (WAIT_MS);
+  while (mock_realtime_n_connections (mock) < 2 &&
+      g_get_monotonic_time () < end)
+    g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+  fail_unless_equals_int (mock_realtime_n_connections (mock), 2);
+
+  /* blocks once the element's buffer is full, until the session is back */
+  session_push_bytes (s, pcm, 100);
+  fail_unless (mock_realtime_wait_audio_bytes (mock, 1, g_bytes_get_size
+          (pcm), 2 * WAIT_MS), "only %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
+      " bytes of audio reached the new session",
+      mock_realtime_get_audio_bytes (mock, 1), g_bytes_get_size (pcm));
+  got = mock_realtime_get_audio (mock, 1);
+  fail_unless (g_bytes_equal (got, pcm), "the audio changed on its way");
+  g_bytes_unref (got);
+  fail_unless_equals_int (mock_realtime_get_audio_bytes (mock, 0), 0);
+  fail_unless_equals_uint64 (session_stat (s, "input-dropped-ms"), 0);
+  fail_unless_equals_int (session_count (s, "bidi_connection_restart", NULL,
+          NULL), 1);
+
+  session_free (s);
+  assert_mock_clean (mock);
+  mock_realtime_free (mock);
+  g_bytes_unref (pcm);
+}
+
+GST_END_TEST;
+
 static Suite *
 openai_suite (void)
 {
@@ -3191,6 +3360,9 @@ openai_suite (void)
   tcase_add_test (tc, test_bad_messages);
   tcase_add_test (tc, test_oversized_message);
   tcase_add_test (tc, test_no_secret_in_logs);
+  tcase_add_loop_test (tc, test_frozen_server_reconnect, 0, 2);
+  tcase_add_test (tc, test_frozen_server_input_bounded);
+  tcase_add_test (tc, test_reconnect_file_waits);
   return s;
 }
 
