@@ -56,6 +56,8 @@
 
 #include <gst/gst.h>
 
+#include <gst/bidi/gstbidihistory.h>
+
 #include "mockrealtime.h"
 #include "gstbiditts.h"
 #include "benchutil.h"
@@ -113,6 +115,8 @@ static GOptionEntry entries[] = {
  * ------------------------------------------------------------------------ */
 
 static gint n_glib_problems, n_gst_errors, n_gst_warnings;
+static GMutex warn_lock;
+static GHashTable *warn_where;   /* "category file:line" -> count */
 
 static void
 log_handler (const gchar * domain, GLogLevelFlags level, const gchar * msg,
@@ -131,21 +135,44 @@ gst_log_counter (GstDebugCategory * category, GstDebugLevel level,
 {
   gint n;
 
+  gchar *where;
+
   if (level == GST_LEVEL_ERROR)
     n = g_atomic_int_add (&n_gst_errors, 1);
   else if (level == GST_LEVEL_WARNING)
     n = g_atomic_int_add (&n_gst_warnings, 1);
   else
     return;
+  where = g_strdup_printf ("%s %s %s:%d", gst_debug_level_get_name (level),
+      gst_debug_category_get_name (category), file, line);
+  g_mutex_lock (&warn_lock);
+  g_hash_table_insert (warn_where, where, GINT_TO_POINTER (GPOINTER_TO_INT
+          (g_hash_table_lookup (warn_where, where)) + 1));
+  g_mutex_unlock (&warn_lock);
   /* the first few of each, as GStreamer would have printed them */
   if (n < 5)
     gst_debug_log_default (category, level, file, function, line, object,
         message, NULL);
 }
 
+/* Where the GStreamer ERROR and WARNING logs came from */
+static void
+print_log_sources (void)
+{
+  GHashTableIter it;
+  gpointer key, value;
+
+  g_mutex_lock (&warn_lock);
+  g_hash_table_iter_init (&it, warn_where);
+  while (g_hash_table_iter_next (&it, &key, &value))
+    g_print ("  %6d x %s\n", GPOINTER_TO_INT (value), (gchar *) key);
+  g_mutex_unlock (&warn_lock);
+}
+
 static void
 problems_init (void)
 {
+  warn_where = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_log_set_default_handler (log_handler, NULL);
   gst_debug_remove_log_function (gst_debug_log_default);
   gst_debug_add_log_function (gst_log_counter, NULL, NULL);
@@ -830,6 +857,7 @@ wait_input (gsize bytes)
 typedef struct
 {
   gdouble minute;
+  guint turns;
   Mem mem;
   guint hist_messages;
   gsize hist_bytes;
@@ -851,13 +879,38 @@ print_samples (GArray * samples)
   }
 }
 
+/* What one message of the conversation costs in a GstBidiHistory, in
+ * bytes of heap: @n messages like the conversation's (a question, an
+ * answer, ...) added to an empty one. Measured while nothing else runs. */
+static gdouble
+history_message_cost (guint n)
+{
+  GstBidiHistory *h = gst_bidi_history_new ();
+  glong before, after;
+  guint i;
+
+  before = mem_now ().heap;
+  for (i = 0; i < n; i++) {
+    gchar *text = g_strdup_printf ("%s number %u.", i % 2 ? "Answer" :
+        "Question", i / 2);
+
+    gst_bidi_history_add_text (h, i % 2, text, NULL);
+    g_free (text);
+  }
+  after = mem_now ().heap;
+  gst_bidi_history_free (h);
+  return (after - before) * 1024.0 / n;
+}
+
 /* The flatness check: from the first sample at or after the warm-up to
- * the last one */
+ * the last one, with what grows by design taken out: the element's
+ * history (@msg_cost bytes a message) and the mock's record of the
+ * conversation (@mock_kib at the end, for all the turns) */
 static void
-judge_samples (GArray * samples)
+judge_samples (GArray * samples, gdouble msg_cost, glong mock_kib)
 {
   Sample *a = NULL, *b;
-  glong grow, hist;
+  glong grow, hist, mockg, heap;
   gdouble raw, net;
   guint i;
 
@@ -871,15 +924,26 @@ judge_samples (GArray * samples)
     return;
   }
   grow = b->mem.rss - a->mem.rss;
-  hist = (glong) (b->hist_bytes - MIN (a->hist_bytes, b->hist_bytes)) / 1024;
+  heap = b->mem.heap - a->mem.heap;
+  hist = (glong) ((b->hist_messages - a->hist_messages) * msg_cost / 1024);
+  mockg = b->turns ? mock_kib * (glong) (b->turns - a->turns) /
+      (glong) b->turns : 0;
   raw = 100.0 * grow / a->mem.rss;
-  net = 100.0 * (grow - hist) / a->mem.rss;
-  g_print ("  VmRSS from minute %.1f to %.1f: %+ld KiB = %+.2f%%; the "
-      "element's history grew %ld KiB (JSON, %u -> %u messages); without "
-      "it %+.2f%% (limit %.0f%%)\n", a->minute, b->minute, grow, raw, hist,
-      a->hist_messages, b->hist_messages, net, FLAT_PERCENT);
-  g_print ("  heap (mallinfo2) from minute %.1f to %.1f: %+ld KiB\n",
-      a->minute, b->minute, b->mem.heap - a->mem.heap);
+  net = 100.0 * (grow - hist - mockg) / a->mem.rss;
+  g_print ("  from minute %.1f to %.1f (turns %u to %u):\n", a->minute,
+      b->minute, a->turns, b->turns);
+  g_print ("    the element's history: %u -> %u messages (%" G_GSIZE_FORMAT
+      " -> %" G_GSIZE_FORMAT " bytes of JSON); at %.0f bytes a message in "
+      "memory (measured on a GstBidiHistory alone): %+ld KiB\n",
+      a->hist_messages, b->hist_messages, a->hist_bytes, b->hist_bytes,
+      msg_cost, hist);
+  g_print ("    the mock's record of the conversation (%ld KiB freed with it "
+      "at the end, pro rata): %+ld KiB\n", mock_kib, mockg);
+  g_print ("    heap (malloc'd in use): %+ld KiB; without the two above "
+      "%+ld KiB\n", heap, heap - hist - mockg);
+  g_print ("    VmRSS: %+ld KiB = %+.2f%%; without the two above %+ld KiB = "
+      "%+.2f%% (limit %.0f%%)\n", grow, raw, grow - hist - mockg, net,
+      FLAT_PERCENT);
   if (net > FLAT_PERCENT)
     bench_failed ("conversation: memory grew %.2f%% (more than %.0f%%)", net,
         FLAT_PERCENT);
@@ -898,11 +962,18 @@ run_conversation (void)
   MockRealtimeScript *script;
   gsize size;
   gconstpointer pcm = g_bytes_get_data (answer, &size);
+  gdouble msg_cost = history_message_cost (2000);
+  glong h0, h1, h2;
   Sess *s;
 
   g_print ("\n== conversation: %d minutes of audio (user turns %d ms, "
       "answers %d ms), faster than real time ==\n", opt_minutes,
       opt_user_ms, opt_answer_ms);
+  if (glib_check_version (2, 76, 0) &&
+      g_strcmp0 (g_getenv ("G_SLICE"), "always-malloc") != 0)
+    g_print ("  (GLib < 2.76 without G_SLICE=always-malloc: its slice "
+        "allocator trims its caches every few seconds of wall-clock time, "
+        "too seldom for a run this fast, and they look like growth here)\n");
   mock = mock_realtime_new ();
   /* the input is counted, not kept: an hour of it would be a growth of
    * its own */
@@ -923,6 +994,7 @@ run_conversation (void)
       Sample x;
 
       x.minute = (in_ms + out_ms) / 60000.0;
+      x.turns = turns;
       x.mem = mem_now ();
       history_size (s, &x.hist_messages, &x.hist_bytes);
       g_array_append_val (samples, x);
@@ -954,6 +1026,7 @@ run_conversation (void)
     Sample x;
 
     x.minute = (in_ms + out_ms) / 60000.0;
+    x.turns = turns;
     x.mem = mem_now ();
     history_size (s, &x.hist_messages, &x.hist_bytes);
     g_array_append_val (samples, x);
@@ -970,15 +1043,22 @@ run_conversation (void)
   g_print ("  GLib criticals/warnings: %d; GStreamer ERROR logs: %d\n",
       n_glib_problems - g0, n_gst_errors - e0);
   print_samples (samples);
-  judge_samples (samples);
   if (s->errors || mock_realtime_n_violations (mock) ||
       mock_realtime_n_failures (mock))
     bench_failed ("conversation: errors, violations or failed script steps");
 
 done:
+  /* where the memory is: freed with the pipeline, or with the mock */
+  h0 = mem_now ().heap;
   sess_free (s);
+  h1 = mem_now ().heap;
   mock_realtime_free (mock);
   mock = NULL;
+  h2 = mem_now ().heap;
+  g_print ("  heap freed with the pipeline: %ld KiB, with the mock: %ld KiB "
+      "(%ld KiB left)\n", h0 - h1, h1 - h2, h2);
+  if (samples->len > 1)
+    judge_samples (samples, msg_cost, h1 - h2);
   g_bytes_unref (answer);
   g_array_free (samples, TRUE);
   g_rand_free (rng);
@@ -1023,7 +1103,9 @@ main (int argc, char **argv)
   if (!opt_only || g_str_equal (opt_only, "conversation"))
     run_conversation ();
 
-  g_print ("\n(total: GLib criticals/warnings %d, GStreamer ERROR logs %d, "
+  g_print ("\nGStreamer ERROR and WARNING logs, by source:\n");
+  print_log_sources ();
+  g_print ("(total: GLib criticals/warnings %d, GStreamer ERROR logs %d, "
       "WARNING logs %d; %d problems)\n", n_glib_problems, n_gst_errors,
       n_gst_warnings, bench_failures () + (n_glib_problems + n_gst_errors > 0));
   if (n_glib_problems + n_gst_errors > 0)
