@@ -136,9 +136,14 @@ bidi_fuzz_structure_from_string (const gchar * text)
 {
   GstStructure *s;
 
+  /* GStreamer 1.22's parser leaks a GValue's data on some errors: what it
+   * allocates is not ours to check (the structure it returns is freed by
+   * the caller) */
+  __lsan_disable ();
   bidi_fuzz_in_gst_parser = TRUE;
   s = gst_structure_from_string (text, NULL);
   bidi_fuzz_in_gst_parser = FALSE;
+  __lsan_enable ();
   return s;
 }
 
