@@ -474,6 +474,56 @@ is_base64_char (gchar c)
   return g_ascii_isalnum (c) || c == '+' || c == '/';
 }
 
+/* Outside strings, an 'e' followed by digits is a number's exponent (the
+ * only other 'e's, of true and false, are followed by neither): a ".0"
+ * right after those digits is json-glib's, and goes. */
+void
+gst_bidi_json_fix_numbers (gchar * json)
+{
+  const gchar *r = json;
+  gchar *w = json;
+  gboolean in_string = FALSE;
+
+  g_return_if_fail (json != NULL);
+
+  while (*r) {
+    if (in_string) {
+      if (*r == '\\' && r[1])
+        *w++ = *r++;
+      else if (*r == '"')
+        in_string = FALSE;
+      *w++ = *r++;
+    } else if (*r == '"') {
+      in_string = TRUE;
+      *w++ = *r++;
+    } else if ((*r == 'e' || *r == 'E') && (g_ascii_isdigit (r[1]) ||
+            ((r[1] == '+' || r[1] == '-') && g_ascii_isdigit (r[2])))) {
+      *w++ = *r++;
+      if (*r == '+' || *r == '-')
+        *w++ = *r++;
+      while (g_ascii_isdigit (*r))
+        *w++ = *r++;
+      if (r[0] == '.' && r[1] == '0' && !g_ascii_isdigit (r[2]))
+        r += 2;
+    } else {
+      *w++ = *r++;
+    }
+  }
+  *w = '\0';
+}
+
+gchar *
+gst_bidi_json_to_string (JsonNode * node)
+{
+  gchar *json;
+
+  g_return_val_if_fail (node != NULL, NULL);
+
+  json = json_to_string (node, FALSE);
+  gst_bidi_json_fix_numbers (json);
+  return json;
+}
+
 GBytes *
 gst_bidi_base64_decode (const gchar * text, gssize len,
     gsize frame_size, gsize max_size, GError ** error)

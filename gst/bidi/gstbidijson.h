@@ -56,6 +56,18 @@ gint64 gst_bidi_json_get_int (JsonObject * obj, const gchar * name,
 GST_BIDI_API
 const gchar *gst_bidi_json_error_message (JsonObject * root);
 
+/* @node as compact JSON text (transfer full), as json_to_string() writes
+ * it, except for the doubles that json-glib 1.6 writes as invalid JSON: one
+ * whose shortest form has an exponent and no point (7e+51, 1e-05) gets a
+ * ".0" appended ("7e+51.0"), which is dropped here. Use it for whatever
+ * JSON goes out of gst-bidi with numbers from outside. */
+GST_BIDI_API
+gchar *gst_bidi_json_to_string (JsonNode * node);
+
+/* The same repair on text json-glib wrote, in place */
+GST_BIDI_API
+void gst_bidi_json_fix_numbers (gchar * json);
+
 /* Strict base64 (RFC 4648 alphabet, padding, no whitespace) of @len bytes
  * (-1: NUL-terminated). The decoded size must be at most @max_size and a
  * whole number of @frame_size bytes (audio frames; 1 for any size).

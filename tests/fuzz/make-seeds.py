@@ -7,7 +7,8 @@ from the golden protocol exchanges and the JSON messages of the tests.
 PROTOCOLS_DIR holds the protocol notes (openai-realtime.md, ...), by default
 /work/shared/docs/protocols. The files written are committed; run again
 when the exchanges or the tests change. Seed files are named by the SHA-1
-of their content, as libFuzzer names what it adds.
+of their content, as libFuzzer names what it adds. The regress-* files are
+inputs that found a bug, added by hand: kept as they are.
 """
 import hashlib
 import json
