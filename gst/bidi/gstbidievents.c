@@ -875,8 +875,8 @@ gst_bidi_event_to_json (const GstStructure * event)
 
   generator = json_generator_new ();
   json_generator_set_root (generator, root);
-  json = json_generator_to_data (generator, NULL);
-  gst_bidi_json_fix_numbers (json);
+  json = gst_bidi_json_fix_generated (json_generator_to_data (generator,
+          NULL));
   g_object_unref (generator);
   json_node_unref (root);
 

@@ -632,9 +632,10 @@ GST_START_TEST (test_unknown_fields_to_json)
 GST_END_TEST;
 
 /* json-glib 1.6 writes a double whose shortest form has an exponent and
- * no point as "7e+51.0", which is not JSON: found by fuzz_events (its
- * corpus keeps the input). Events must go out as JSON their readers take. */
-GST_START_TEST (test_json_exponent_numbers)
+ * no point as "7e+51.0", and U+001F unescaped, neither of which is JSON:
+ * found by the fuzz targets (their corpora keep the inputs). Events must go
+ * out as JSON their readers take. */
+GST_START_TEST (test_json_written_valid)
 {
   const gchar *in = "{\"type\":\"bidi_interruption\",\"reason\":"
       "\"user_speech\",\"big\":7e51,\"small\":1e-5,\"list\":[1e300,2e17],"
@@ -675,11 +676,19 @@ GST_START_TEST (test_json_exponent_numbers)
       "{\"x\":1e+20}");
   gst_structure_free (s);
 
+  /* U+001F, which json-glib leaves unescaped (found by fuzz_json) */
+  s = gst_bidi_event_new_text_input ("a\x1f b\x1e", "user");
+  json = gst_bidi_event_to_json (s);
+  fail_unless (strstr (json, "\"a\\u001f b\\u001e\"") != NULL, "%s", json);
+  g_free (json);
+  gst_structure_free (s);
+
   /* the helper, on what json-glib writes */
-  node = json_from_string ("[1e17,-3E-9,0.5,1e5,true,false,\"e1.0\"]", NULL);
+  node = json_from_string ("[1e17,-3E-9,0.5,1e5,true,false,\"e1.0\","
+      "\"\\u001f\\\\\\\"\"]", NULL);
   json = gst_bidi_json_to_string (node);
-  fail_unless_equals_string (json,
-      "[1e+17,-3e-09,0.5,100000.0,true,false,\"e1.0\"]");
+  fail_unless_equals_string (json, "[1e+17,-3e-09,0.5,"
+      "100000.0,true,false,\"e1.0\",\"\\u001f\\\\\\\"\"]");
   g_free (json);
   json_node_unref (node);
 }
@@ -1186,7 +1195,7 @@ bidievents_suite (void)
   tcase_add_test (tc_json, test_json_arrays);
   tcase_add_test (tc_json, test_unknown_fields_to_json);
   tcase_add_test (tc_json, test_usage_modality_details);
-  tcase_add_test (tc_json, test_json_exponent_numbers);
+  tcase_add_test (tc_json, test_json_written_valid);
 
   suite_add_tcase (s, tc_malformed);
   tcase_add_loop_test (tc_malformed, test_malformed, 0,
