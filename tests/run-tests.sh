@@ -5,6 +5,8 @@
 #
 #   ./tests/run-tests.sh              build in ./build and run meson test -v
 #   ./tests/run-tests.sh --valgrind   also run every check under valgrind
+#
+# Then, when all passed, every fuzz target for 30 s (tests/fuzz/run-fuzz.sh).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,6 +54,13 @@ if [ "$valgrind" = yes ] && [ "$status" = 0 ]; then
     || status=$?
   [ "$status" = 0 ] \
     || show_failures "$build/meson-logs/testlog-valgrind.json"
+fi
+
+# Every libFuzzer target for FUZZ_SECONDS (30) on its committed corpus, in
+# a clang build of its own (build-fuzz); FUZZ_SECONDS=0 leaves them out
+fuzz_seconds=${FUZZ_SECONDS:-30}
+if [ "$status" = 0 ] && [ "$fuzz_seconds" != 0 ]; then
+  run "$top/tests/fuzz/run-fuzz.sh" "$fuzz_seconds" || status=$?
 fi
 
 # check prints "NN%: Checks: N, Failures: F, Errors: E" per test program,

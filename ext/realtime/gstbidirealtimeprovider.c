@@ -601,7 +601,7 @@ take_replay (GstBidiRealtimeProvider * self)
     json_array_add_object_element (messages, uses);
 
   g_free (priv->replay);
-  priv->replay = json_to_string (root, FALSE);
+  priv->replay = gst_bidi_json_to_string (root);
   json_node_unref (root);
 }
 

@@ -760,7 +760,7 @@ ws_send_object (GstBidiTransport * transport, JsonObject * object)
     return FALSE;
   node = json_node_new (JSON_NODE_OBJECT);
   json_node_set_object (node, object);
-  text = json_to_string (node, FALSE);
+  text = gst_bidi_json_to_string (node);
   json_node_unref (node);
   ret = ws_send_text (transport, text);
   g_free (text);

@@ -875,7 +875,8 @@ gst_bidi_event_to_json (const GstStructure * event)
 
   generator = json_generator_new ();
   json_generator_set_root (generator, root);
-  json = json_generator_to_data (generator, NULL);
+  json = gst_bidi_json_fix_generated (json_generator_to_data (generator,
+          NULL));
   g_object_unref (generator);
   json_node_unref (root);
 
@@ -977,7 +978,7 @@ array_to_value (JsonNode * node, const gchar * name, GValue * value)
     for (i = 0; i < n; i++)
       g_value_unset (&items[i]);
     g_value_init (value, G_TYPE_STRING);
-    g_value_take_string (value, json_to_string (node, FALSE));
+    g_value_take_string (value, gst_bidi_json_to_string (node));
   }
   g_free (items);
 }
@@ -1148,7 +1149,7 @@ add_known_field (GstStructure * event, const EventSchema * schema,
     }
     case FIELD_JSON:
       g_value_init (&value, G_TYPE_STRING);
-      g_value_take_string (&value, json_to_string (node, FALSE));
+      g_value_take_string (&value, gst_bidi_json_to_string (node));
       break;
     case FIELD_STRUCT_ARRAY:{
       JsonArray *array;

@@ -138,8 +138,8 @@ tool_result_text (JsonObject * result)
     if ((s = get_string (block, "text"))) {
       g_string_append (out, s);
     } else if (json_object_has_member (block, "json")) {
-      gchar *json = json_to_string (json_object_get_member (block, "json"),
-          FALSE);
+      gchar *json =
+          gst_bidi_json_to_string (json_object_get_member (block, "json"));
 
       g_string_append (out, json);
       g_free (json);
@@ -203,7 +203,7 @@ parse_block (JsonNode * node, gboolean assistant, gboolean * skipped,
     block->type = GST_BIDI_BLOCK_TOOL_USE;
     block->tool_use_id = g_strdup (id);
     block->name = g_strdup (name);
-    block->input = input ? json_to_string (input, FALSE) : g_strdup ("{}");
+    block->input = input ? gst_bidi_json_to_string (input) : g_strdup ("{}");
     return block;
   }
 
@@ -490,7 +490,7 @@ entry_new (JsonNode * node, const gchar * text, gsize len, const gchar ** why,
   if (text) {
     json = g_strndup (text, len);
   } else {
-    json = json_to_string (node, FALSE);
+    json = gst_bidi_json_to_string (node);
     len = strlen (json);
   }
   e = entry_take (json, len, msg);
@@ -776,7 +776,7 @@ gst_bidi_history_set_messages (GstBidiHistory * history, const gchar * json,
   entries = g_ptr_array_new_full (parsed->len, (GDestroyNotify) entry_free);
   for (i = 0; i < parsed->len; i++) {
     JsonNode *node = json_array_get_element (json_node_get_array (root), i);
-    gchar *line = json_to_string (node, FALSE);
+    gchar *line = gst_bidi_json_to_string (node);
     Entry *e = entry_take (line, strlen (line), g_ptr_array_index (parsed,
             i));
 

@@ -485,6 +485,65 @@ is_base64_char (gchar c)
   return g_ascii_isalnum (c) || c == '+' || c == '/';
 }
 
+/* Copies a number's exponent at @r ("e+51") to @out, without the ".0"
+ * json-glib put after it; returns what follows */
+static const gchar *
+copy_exponent (const gchar * r, GString * out)
+{
+  g_string_append_c (out, *r++);
+  if (*r == '+' || *r == '-')
+    g_string_append_c (out, *r++);
+  while (g_ascii_isdigit (*r))
+    g_string_append_c (out, *r++);
+  if (r[0] == '.' && r[1] == '0' && !g_ascii_isdigit (r[2]))
+    r += 2;
+  return r;
+}
+
+/* Outside strings, an 'e' followed by digits is a number's exponent (the
+ * only other 'e's, of true and false, are followed by neither). Inside,
+ * any control character left is escaped. */
+gchar *
+gst_bidi_json_fix_generated (gchar * json)
+{
+  GString *out;
+  const gchar *r;
+  gboolean in_string = FALSE;
+
+  g_return_val_if_fail (json != NULL, NULL);
+
+  out = g_string_sized_new (strlen (json) + 8);
+  for (r = json; *r;) {
+    if (in_string && (guchar) * r < 0x20) {
+      g_string_append_printf (out, "\\u%04x", (guint) (guchar) * r++);
+    } else if (in_string) {
+      if (*r == '\\' && r[1])
+        g_string_append_c (out, *r++);
+      else if (*r == '"')
+        in_string = FALSE;
+      g_string_append_c (out, *r++);
+    } else if (*r == '"') {
+      in_string = TRUE;
+      g_string_append_c (out, *r++);
+    } else if ((*r == 'e' || *r == 'E') && (g_ascii_isdigit (r[1]) ||
+            ((r[1] == '+' || r[1] == '-') && g_ascii_isdigit (r[2])))) {
+      r = copy_exponent (r, out);
+    } else {
+      g_string_append_c (out, *r++);
+    }
+  }
+  g_free (json);
+  return g_string_free (out, FALSE);
+}
+
+gchar *
+gst_bidi_json_to_string (JsonNode * node)
+{
+  g_return_val_if_fail (node != NULL, NULL);
+
+  return gst_bidi_json_fix_generated (json_to_string (node, FALSE));
+}
+
 GBytes *
 gst_bidi_base64_decode (const gchar * text, gssize len,
     gsize frame_size, gsize max_size, GError ** error)

@@ -66,6 +66,19 @@ gint64 gst_bidi_json_get_int (JsonObject * obj, const gchar * name,
 GST_BIDI_API
 const gchar *gst_bidi_json_error_message (JsonObject * root);
 
+/* @node as compact JSON text (transfer full), as json_to_string() writes
+ * it, repaired as by gst_bidi_json_fix_generated(). Use it for whatever
+ * JSON goes out of gst-bidi with numbers or strings from outside. */
+GST_BIDI_API
+gchar *gst_bidi_json_to_string (JsonNode * node);
+
+/* Repairs text json-glib 1.6 wrote (@json, taken) into valid JSON, which
+ * it returns (transfer full): a double whose shortest form has an exponent
+ * and no point (7e+51, 1e-05) comes with ".0" appended ("7e+51.0"), which
+ * is dropped; U+001F in a string comes unescaped, and is escaped. */
+GST_BIDI_API
+gchar *gst_bidi_json_fix_generated (gchar * json);
+
 /* Strict base64 (RFC 4648 alphabet, padding, no whitespace) of @len bytes
  * (-1: NUL-terminated). The decoded size must be at most @max_size and a
  * whole number of @frame_size bytes (audio frames; 1 for any size).

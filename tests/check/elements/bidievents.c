@@ -17,6 +17,7 @@
 #include <json-glib/json-glib.h>
 
 #include <gst/bidi/gstbidievents.h>
+#include <gst/bidi/gstbidijson.h>
 
 /* ------------------------------------------------------------------ */
 /* Helpers */
@@ -630,6 +631,70 @@ GST_START_TEST (test_unknown_fields_to_json)
 
 GST_END_TEST;
 
+/* json-glib 1.6 writes a double whose shortest form has an exponent and
+ * no point as "7e+51.0", and U+001F unescaped, neither of which is JSON:
+ * found by the fuzz targets (their corpora keep the inputs). Events must go
+ * out as JSON their readers take. */
+GST_START_TEST (test_json_written_valid)
+{
+  const gchar *in = "{\"type\":\"bidi_interruption\",\"reason\":"
+      "\"user_speech\",\"big\":7e51,\"small\":1e-5,\"list\":[1e300,2e17],"
+      "\"note\":\"1e+51.0 \\\"2e5.0\\\" stay\",\"t\":true,\"f\":false}";
+  const gchar *out = "{\"type\":\"bidi_interruption\",\"reason\":"
+      "\"user_speech\",\"big\":7e+51,\"small\":1.0000000000000001e-05,"
+      "\"list\":[1.0000000000000001e+300,2e+17],\"note\":\"1e+51.0 \\\"2e5.0\\\" stay\","
+      "\"t\":true,\"f\":false}";
+  GstStructure *s, *again;
+  GError *err = NULL;
+  JsonNode *node;
+  gchar *json, *json2;
+
+  s = gst_bidi_event_from_json (in, -1, &err);
+  fail_unless (s != NULL, "%s", err ? err->message : "");
+  json = gst_bidi_event_to_json (s);
+  fail_unless_equals_string (json, out);
+  again = gst_bidi_event_from_json (json, -1, &err);
+  fail_unless (again != NULL, "%s", err ? err->message : "");
+  json2 = gst_bidi_event_to_json (again);
+  fail_unless_equals_string (json2, json);
+  g_free (json2);
+  g_free (json);
+  gst_structure_free (again);
+  gst_structure_free (s);
+
+  /* a tool's input, JSON text in the structure */
+  s = gst_bidi_event_new_tool_use ("t1", "calc", "{\"x\": 1e20}");
+  json = gst_bidi_event_to_json (s);
+  fail_unless (strstr (json, "\"input\":{\"x\":1e+20}") != NULL, "%s", json);
+  g_free (json);
+  gst_structure_free (s);
+  s = gst_bidi_event_from_json ("{\"type\":\"tool_use_stream\","
+      "\"toolUseId\":\"t1\",\"name\":\"calc\",\"input\":{\"x\":1e20}}", -1,
+      &err);
+  fail_unless (s != NULL, "%s", err ? err->message : "");
+  fail_unless_equals_string (gst_structure_get_string (s, "input"),
+      "{\"x\":1e+20}");
+  gst_structure_free (s);
+
+  /* U+001F, which json-glib leaves unescaped (found by fuzz_json) */
+  s = gst_bidi_event_new_text_input ("a\x1f b\x1e", "user");
+  json = gst_bidi_event_to_json (s);
+  fail_unless (strstr (json, "\"a\\u001f b\\u001e\"") != NULL, "%s", json);
+  g_free (json);
+  gst_structure_free (s);
+
+  /* the helper, on what json-glib writes */
+  node = json_from_string ("[1e17,-3E-9,0.5,1e5,true,false,\"e1.0\","
+      "\"\\u001f\\\\\\\"\"]", NULL);
+  json = gst_bidi_json_to_string (node);
+  fail_unless_equals_string (json, "[1e+17,-3e-09,0.5,"
+      "100000.0,true,false,\"e1.0\",\"\\u001f\\\\\\\"\"]");
+  g_free (json);
+  json_node_unref (node);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_usage_modality_details)
 {
   GstStructure *s = gst_bidi_event_new_usage (12, 34, 46), *back;
@@ -1165,6 +1230,7 @@ bidievents_suite (void)
   tcase_add_test (tc_json, test_json_arrays);
   tcase_add_test (tc_json, test_unknown_fields_to_json);
   tcase_add_test (tc_json, test_usage_modality_details);
+  tcase_add_test (tc_json, test_json_written_valid);
 
   suite_add_tcase (s, tc_malformed);
   tcase_add_loop_test (tc_malformed, test_malformed, 0,

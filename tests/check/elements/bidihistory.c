@@ -690,6 +690,60 @@ GST_START_TEST (test_session_reopen)
 
 GST_END_TEST;
 
+/* What json-glib 1.6 writes as invalid JSON (the number "1e+20.0", U+001F
+ * unescaped): the history and its session file keep it as JSON that reads
+ * back (found by the fuzz targets; their corpora keep the inputs) */
+GST_START_TEST (test_history_written_valid)
+{
+  const gchar *messages = "[{\"role\": \"assistant\", \"content\": "
+      "[{\"toolUse\": {\"toolUseId\": \"t1\", \"name\": \"calc\", "
+      "\"input\": {\"x\": 1e20}}}]}, {\"role\": \"user\", \"content\": "
+      "[{\"toolResult\": {\"toolUseId\": \"t1\", \"status\": \"success\", "
+      "\"content\": [{\"json\": {\"y\": 7e51}}]}}]}, {\"role\": "
+      "\"assistant\", \"content\": [{\"text\": \"a\\u001fb\"}]}]";
+  gchar *path = make_session_path ();
+  GstBidiHistory *history = gst_bidi_history_new (), *again;
+  gchar *json, *json2, *warning = NULL;
+  GError *err = NULL;
+
+  fail_unless (gst_bidi_history_set_messages (history, messages, &err), "%s",
+      err ? err->message : "");
+  json = gst_bidi_history_to_json (history);
+  fail_unless (strstr (json, "\"x\":1e+20}") != NULL, "%s", json);
+  fail_unless (strstr (json, "\"y\":7e+51}") != NULL, "%s", json);
+  fail_unless (strstr (json, "\"a\\u001fb\"") != NULL, "%s", json);
+  again = gst_bidi_history_new ();
+  fail_unless (gst_bidi_history_set_messages (again, json, &err), "%s",
+      err ? err->message : "");
+  json2 = gst_bidi_history_to_json (again);
+  fail_unless_equals_string (json2, json);
+  g_free (json2);
+  gst_bidi_history_free (again);
+  gst_bidi_history_free (history);
+
+  /* written to the session file, read back whole */
+  open_session_clean (path, &history);
+  fail_unless (gst_bidi_history_add_tool_pair (history, "t1", "calc",
+          "{\"x\": 1e20}", "{\"y\": 7e51}", FALSE, NULL));
+  fail_unless (gst_bidi_history_add_text (history, TRUE, "a\x1f" "b", NULL));
+  g_free (json);
+  json = gst_bidi_history_to_json (history);
+  gst_bidi_history_free (history);
+  again = gst_bidi_history_new ();
+  fail_unless (gst_bidi_history_open_file (again, path, &warning, &err), "%s",
+      err ? err->message : "");
+  fail_unless (warning == NULL, "%s", warning);
+  fail_unless_equals_int (gst_bidi_history_length (again), 3);
+  json2 = gst_bidi_history_to_json (again);
+  fail_unless_equals_string (json2, json);
+  g_free (json2);
+  g_free (json);
+  gst_bidi_history_free (again);
+  remove_session (path);
+}
+
+GST_END_TEST;
+
 /* A tool call and its result: two lines of one write */
 GST_START_TEST (test_session_tool_pair_lines)
 {
@@ -1426,6 +1480,7 @@ bidihistory_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_session_reopen);
   tcase_add_test (tc, test_session_tool_pair_lines);
+  tcase_add_test (tc, test_history_written_valid);
   tcase_add_loop_test (tc, test_session_bad_last_line, 0,
       G_N_ELEMENTS (bad_endings));
   tcase_add_test (tc, test_session_bom_and_bad_utf8);
