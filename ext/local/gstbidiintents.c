@@ -691,7 +691,7 @@ gst_bidi_intent_tool_input (const GstBidiIntent * intent)
   json_builder_add_string_value (b, intent->expression);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  json = json_to_string (root, FALSE);
+  json = gst_bidi_json_to_string (root);
   json_node_unref (root);
   g_object_unref (b);
   return json;

@@ -195,7 +195,7 @@ node_take_object (JsonObject * obj)
 static gchar *
 node_to_string (JsonNode * node)
 {
-  return json_to_string (node, FALSE);
+  return gst_bidi_json_to_string (node);
 }
 
 /* Text from outside (ASR, the application) may not be valid UTF-8, and
@@ -1751,7 +1751,7 @@ gst_bidi_llm_request (GstBidiLlm * llm, const GstBidiLlmCallbacks * callbacks,
   if (llm->tools)
     json_object_set_member (body, "tools", json_node_copy (llm->tools));
   root = node_take_object (body);
-  data = json_to_string (root, FALSE);
+  data = gst_bidi_json_to_string (root);
   json_node_unref (root);
   len = strlen (data);
 

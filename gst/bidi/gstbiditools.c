@@ -516,7 +516,7 @@ gst_bidi_tool_error_json (const gchar * message)
   json_builder_add_string_value (b, message);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  json = json_to_string (root, FALSE);
+  json = gst_bidi_json_to_string (root);
   json_node_unref (root);
   g_object_unref (b);
   return json;
@@ -561,7 +561,7 @@ done:
   if (ok) {
     json_builder_end_object (b);
     root = json_builder_get_root (b);
-    *result_json = json_to_string (root, FALSE);
+    *result_json = gst_bidi_json_to_string (root);
     json_node_unref (root);
   } else {
     /* anything the tool added before failing is dropped */
@@ -683,7 +683,7 @@ parse_spec (JsonNode * node, GPtrArray * specs, const gchar ** why)
   spec = g_new0 (GstBidiToolSpec, 1);
   spec->name = g_strdup (name);
   spec->description = g_strdup (desc ? desc : "");
-  spec->parameters = json_to_string (schema, FALSE);
+  spec->parameters = gst_bidi_json_to_string (schema);
   json_node_unref (schema);
   return spec;
 }
@@ -820,7 +820,7 @@ gst_bidi_tools_merge (const gchar * const *builtins, const gchar * app_json,
   json_builder_end_array (b);
 
   root = json_builder_get_root (b);
-  *tools_json = json_to_string (root, FALSE);
+  *tools_json = gst_bidi_json_to_string (root);
   json_node_unref (root);
   g_object_unref (b);
   g_ptr_array_unref (specs);

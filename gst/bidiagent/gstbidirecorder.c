@@ -12,6 +12,7 @@
 #endif
 
 #include <json-glib/json-glib.h>
+#include <gst/bidi/gstbidijson.h>
 
 #include "gstbidirecorder.h"
 
@@ -302,7 +303,7 @@ gst_bidi_recorder_get_json (GstBidiRecorder * rec)
   json_object_set_string_member (msg, "role", "assistant");
   json_object_set_array_member (msg, "content", content);
   json_array_add_object_element (json_node_get_array (root), msg);
-  ret = json_to_string (root, FALSE);
+  ret = gst_bidi_json_to_string (root);
   json_node_unref (root);
   g_free (json);
   g_free (heard);

@@ -329,7 +329,7 @@ gst_bidi_tool_dispatch_answer (GstBidiToolDispatch * td, const gchar * id,
   node = result ? gst_bidi_json_parse (result, NULL) : NULL;
   if (!node)
     node = json_node_init_string (json_node_alloc (), result ? result : "");
-  job->result = json_to_string (node, FALSE);
+  job->result = gst_bidi_json_to_string (node);
   json_node_unref (node);
   return gst_bidi_net_invoke (td->net, net_tool_job_done, job,
       tool_job_free);
