@@ -1970,7 +1970,9 @@ GST_START_TEST (test_interrupt_cut_without_flush)
 
     fail_if (is_event (obj, GST_EVENT_FLUSH_START) ||
         is_event (obj, GST_EVENT_FLUSH_STOP), "flushed in cut mode");
-    if (is_event (obj, GST_EVENT_SEGMENT))
+    /* the pipeline played before the recorder was there: the stream's
+     * segment may have gone by; none may come once buffers flow */
+    if (is_event (obj, GST_EVENT_SEGMENT) && GST_CLOCK_TIME_IS_VALID (expect))
       n_segments++;
     if (!is_buffer (obj))
       continue;
@@ -1988,7 +1990,7 @@ GST_START_TEST (test_interrupt_cut_without_flush)
     }
   }
   g_ptr_array_unref (items);
-  fail_unless_equals_int (n_segments, 1);
+  fail_unless_equals_int (n_segments, 0);
   fail_unless (n_silence_after >= 10);
   fail_unless (answer_ms < 10000, "the cut dropped nothing");
   fail_unless_equals_uint64 (played_ms, answer_ms);
