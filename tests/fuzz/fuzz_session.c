@@ -10,6 +10,7 @@
  */
 
 #include "fuzzcommon.h"
+#include "fuzzhistory.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -46,40 +47,6 @@ LLVMFuzzerInitialize (G_GNUC_UNUSED int *argc, G_GNUC_UNUSED char ***argv)
   close (fd);
   atexit (remove_session_file);
   return 0;
-}
-
-/* The same JSON value (the history may keep a block as the text it was
- * given, so escapes may differ) */
-static gboolean
-same_json (const gchar * a, const gchar * b)
-{
-  JsonNode *na = json_from_string (a, NULL), *nb = json_from_string (b, NULL);
-  gboolean same = na && nb && json_node_equal (na, nb);
-
-  g_clear_pointer (&na, json_node_unref);
-  g_clear_pointer (&nb, json_node_unref);
-  return same;
-}
-
-/* A history that took messages writes them out as JSON it takes back */
-static void
-check_round_trip (GstBidiHistory * history)
-{
-  GstBidiHistory *again = gst_bidi_history_new ();
-  gchar *json = gst_bidi_history_to_json (history), *json2;
-
-  BIDI_FUZZ_ASSERT (json != NULL);
-  BIDI_FUZZ_ASSERT (gst_bidi_history_set_messages (again, json, NULL));
-  BIDI_FUZZ_ASSERT (gst_bidi_history_length (again) ==
-      gst_bidi_history_length (history));
-  json2 = gst_bidi_history_to_json (again);
-  if (!same_json (json, json2)) {
-    g_printerr ("%s\nbecame\n%s\n", json, json2);
-    abort ();
-  }
-  g_free (json2);
-  g_free (json);
-  gst_bidi_history_free (again);
 }
 
 /* Rewrites the session file in place (g_file_set_contents would sync it
