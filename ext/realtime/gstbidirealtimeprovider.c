@@ -115,6 +115,7 @@ GST_DEBUG_CATEGORY_STATIC (bidi_realtime_provider_debug);
 #define MAX_PENDING_IMAGE_BYTES (16 * 1024 * 1024)
 #define MAX_ARGS_SIZE (1024 * 1024)     /* tool arguments, tool results */
 #define MAX_CALLS 64
+#define MAX_CANCELLED 64        /* withdrawn calls remembered */
 #define MAX_BAD_MESSAGE_EVENTS 10       /* per connection; then logs only */
 #define MAX_JSON_DEPTH 64
 #define MAX_ANSWER_SIZE (64 * 1024)
@@ -204,7 +205,8 @@ typedef struct
   GSource *retry_timer;
   GSource *age_timer;
   GSource *recheck_timer;
-  gboolean renew;               /* max-session-s reached */
+  gboolean renew;               /* max-session-s reached, or asked for */
+  gchar *renew_reason;          /* the restart reason when asked for */
 
   /* the health of the session ready: one timer watches both */
   GSource *watch_timer;
@@ -228,6 +230,8 @@ typedef struct
   gboolean input_finished;
 
   GPtrArray *calls;             /* Call */
+  GQueue cancelled;             /* ids of the latest calls the server
+                                 * withdrew, oldest first */
 
   /* the conversation: the element's (not owned, valid until stop), the
    * JSON to replay into the next session, and the answer the element has
@@ -784,6 +788,42 @@ gst_bidi_realtime_provider_calls_close (GstBidiRealtimeProvider * self,
 }
 
 static gboolean
+call_is_cancelled (GstBidiRealtimeProviderPrivate * priv,
+    const gchar * call_id)
+{
+  return g_queue_find_custom (&priv->cancelled, call_id,
+      (GCompareFunc) g_strcmp0) != NULL;
+}
+
+gboolean
+gst_bidi_realtime_provider_call_cancel (GstBidiRealtimeProvider * self,
+    const gchar * call_id)
+{
+  GstBidiRealtimeProviderPrivate *priv = PRIV (self);
+  Call *c = call_id ? find_call (priv, call_id, NULL) : NULL;
+  gboolean announced;
+
+  if (!c || c->sent || c->result) {
+    GST_DEBUG_OBJECT (self, "cancel of call %s, which is not pending",
+        GST_STR_NULL (call_id));
+    return FALSE;
+  }
+  announced = c->emitted;
+  g_queue_push_tail (&priv->cancelled, g_strdup (call_id));
+  if (g_queue_get_length (&priv->cancelled) > MAX_CANCELLED)
+    g_free (g_queue_pop_head (&priv->cancelled));
+  /* its response needs no result for it any more */
+  c->emitted = FALSE;
+  c->invalid = TRUE;
+  GST_INFO_OBJECT (self, "the server withdrew tool call %s", call_id);
+  if (announced && !gst_bidi_realtime_provider_emit (self,
+          gst_bidi_event_new_tool_cancel (call_id)))
+    return TRUE;
+  gst_bidi_realtime_provider_flush_calls (self);
+  return TRUE;
+}
+
+static gboolean
 calls_pending (GstBidiRealtimeProviderPrivate * priv)
 {
   guint i;
@@ -883,6 +923,14 @@ maybe_renew (GstBidiRealtimeProvider * self)
     return;
   priv->renew = FALSE;
   priv->attempt = 0;
+  if (priv->renew_reason) {
+    gchar *reason = g_steal_pointer (&priv->renew_reason);
+
+    gst_bidi_realtime_provider_connection_lost (self, reason, "renewing "
+        "the session as the server asked", TRUE);
+    g_free (reason);
+    return;
+  }
   gst_bidi_realtime_provider_connection_lost (self, "timeout", "renewing "
       "the session before its time limit", TRUE);
 }
@@ -924,6 +972,22 @@ gst_bidi_realtime_provider_check_idle (GstBidiRealtimeProvider * self)
 {
   maybe_renew (self);
   check_close (self);
+}
+
+void
+gst_bidi_realtime_provider_request_renew (GstBidiRealtimeProvider * self,
+    const gchar * reason)
+{
+  GstBidiRealtimeProviderPrivate *priv = PRIV (self);
+
+  if (priv->state != STATE_READY)
+    return;
+  GST_INFO_OBJECT (self, "renewing the session at the next pause (%s)",
+      reason);
+  g_free (priv->renew_reason);
+  priv->renew_reason = g_strdup (reason);
+  priv->renew = TRUE;
+  maybe_renew (self);
 }
 
 static gboolean
@@ -1391,17 +1455,23 @@ on_closed (GstBidiTransport * transport,
   GstBidiRealtimeProvider *self = user_data;
   GstBidiRealtimeProviderPrivate *priv = PRIV (self);
   const gchar *reason = "connection_lost";
+  GstBidiRealtimeClose how;
   gboolean refused;
 
   if (transport != priv->transport || !priv->started)
     return;
   g_clear_pointer (&priv->transport, gst_bidi_transport_close_normal);
 
+  how = KLASS (self)->classify_close ? KLASS (self)->classify_close (self,
+      info, &reason) : GST_BIDI_REALTIME_CLOSE_RETRY;
   refused = info->http_status >= 400 && info->http_status < 500 &&
       info->http_status != 408 && info->http_status != 429;
-  if (info->not_authorized) {
+  if (info->not_authorized || how == GST_BIDI_REALTIME_CLOSE_NOT_AUTHORIZED) {
     gst_bidi_realtime_provider_fail (self, error->message, "not_authorized",
         NULL);
+  } else if (how == GST_BIDI_REALTIME_CLOSE_FATAL) {
+    gst_bidi_realtime_provider_fail (self, error->message, info->was_open ?
+        "connection_lost" : "connection_failed", NULL);
   } else if (priv->n_sessions == 0 || refused) {
     /* the first connection, or a refusal: no point in trying again */
     gst_bidi_realtime_provider_fail (self, error->message, info->was_open ?
@@ -1414,16 +1484,8 @@ on_closed (GstBidiTransport * transport,
       gst_bidi_realtime_provider_connection_lost (self, "connection_lost",
           error->message, TRUE);
   } else {
-    GstBidiRealtimeClose how = KLASS (self)->classify_close ?
-        KLASS (self)->classify_close (self, info, &reason) :
-        GST_BIDI_REALTIME_CLOSE_RETRY;
-
-    if (how == GST_BIDI_REALTIME_CLOSE_FATAL)
-      gst_bidi_realtime_provider_fail (self, error->message,
-          "connection_lost", NULL);
-    else
-      gst_bidi_realtime_provider_connection_lost (self, reason,
-          error->message, how == GST_BIDI_REALTIME_CLOSE_RETRY_NOW);
+    gst_bidi_realtime_provider_connection_lost (self, reason,
+        error->message, how == GST_BIDI_REALTIME_CLOSE_RETRY_NOW);
   }
 }
 
@@ -1457,6 +1519,7 @@ connect_session (GstBidiRealtimeProvider * self)
   options.max_message_size = priv->set.max_message_size;
   options.keepalive_s = priv->set.keepalive_s;
   options.connect_timeout_s = (priv->set.connect_timeout_ms + 999) / 1000;
+  options.binary_json = klass->binary_messages;
 
   priv->state = STATE_CONNECTING;
   priv->transport = klass->connect (&options, &transport_callbacks, self,
@@ -1493,6 +1556,8 @@ find_api_key (GstBidiRealtimeProviderClass * klass,
   if (config->api_key && *config->api_key)
     return config->api_key;
   env = klass->key_env ? g_getenv (klass->key_env) : NULL;
+  if ((!env || !*env) && klass->key_env_fallback)
+    env = g_getenv (klass->key_env_fallback);
   return env && *env ? env : NULL;
 }
 
@@ -1521,7 +1586,8 @@ read_settings (GstBidiRealtimeProvider * self,
 
   s->reconnect_attempts = DEFAULT_RECONNECT_ATTEMPTS;
   s->reconnect_delay_ms = DEFAULT_RECONNECT_DELAY_MS;
-  s->max_session_s = DEFAULT_MAX_SESSION_S;
+  s->max_session_s = klass->default_max_session_s ?
+      klass->default_max_session_s : DEFAULT_MAX_SESSION_S;
   s->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
   s->keepalive_s = DEFAULT_KEEPALIVE_S;
   s->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
@@ -1552,8 +1618,10 @@ read_settings (GstBidiRealtimeProvider * self,
 no_key:
   {
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED,
-        "No %s API key: set the element's api-key property or the %s "
-        "environment variable", klass->key_name, klass->key_env);
+        "No %s API key: set the element's api-key property or the %s%s%s "
+        "environment variable", klass->key_name, klass->key_env,
+        klass->key_env_fallback ? " or " : "", klass->key_env_fallback ?
+        klass->key_env_fallback : "");
     return NULL;
   }
 bad_key:
@@ -1747,6 +1815,36 @@ gst_bidi_realtime_provider_send_image (GstBidiProvider * provider,
   send_or_queue_input (self, in);
 }
 
+/* A failed call's result as {"error": ...}, so that every server tells
+ * it from an answer: @json as it is when it says so already, else
+ * wrapped */
+static gchar *
+error_result (const gchar * json)
+{
+  JsonNode *node = json ? gst_bidi_json_parse (json, NULL) : NULL;
+  JsonObject *obj = node && JSON_NODE_HOLDS_OBJECT (node) ?
+      json_node_get_object (node) : NULL;
+  JsonObject *wrap;
+  JsonNode *root;
+  gchar *out;
+
+  if (obj && json_object_has_member (obj, "error")) {
+    json_node_unref (node);
+    return gst_bidi_realtime_make_valid (json, MAX_ARGS_SIZE);
+  }
+  wrap = json_object_new ();
+  if (node)
+    json_object_set_member (wrap, "error", node);
+  else
+    json_object_set_string_member (wrap, "error", json && *json ? json :
+        "the tool failed");
+  root = json_node_init_object (json_node_alloc (), wrap);
+  out = gst_bidi_json_to_string (root);
+  json_node_unref (root);
+  json_object_unref (wrap);
+  return out;
+}
+
 static void
 gst_bidi_realtime_provider_send_tool_result (GstBidiProvider * provider,
     const gchar * tool_use_id, const gchar * name, const gchar * json,
@@ -1758,6 +1856,11 @@ gst_bidi_realtime_provider_send_tool_result (GstBidiProvider * provider,
 
   if (!priv->started || priv->state == STATE_CLOSED || !tool_use_id)
     return;
+  if (call_is_cancelled (priv, tool_use_id)) {
+    GST_DEBUG_OBJECT (self, "result for call %s dropped: the server "
+        "withdrew the call", tool_use_id);
+    return;
+  }
   /* the element records the pair, after the answer before it */
   if (!priv->user_pending)
     answer_clear (priv);
@@ -1779,6 +1882,8 @@ gst_bidi_realtime_provider_send_tool_result (GstBidiProvider * provider,
   if (json && strlen (json) > MAX_ARGS_SIZE) {
     GST_WARNING_OBJECT (self, "result of %s is too large", tool_use_id);
     c->result = g_strdup ("{\"error\": \"the result was too large\"}");
+  } else if (g_strcmp0 (status, "error") == 0) {
+    c->result = error_result (json);
   } else {
     c->result = gst_bidi_realtime_make_valid (json ? json : "{}",
         MAX_ARGS_SIZE);
@@ -1863,6 +1968,8 @@ gst_bidi_realtime_provider_stop (GstBidiProvider * provider)
   g_clear_pointer (&priv->url, g_free);
   g_clear_pointer (&priv->model, g_free);
   g_clear_pointer (&priv->restart_reason, g_free);
+  g_clear_pointer (&priv->renew_reason, g_free);
+  g_queue_clear_full (&priv->cancelled, g_free);
 
   priv->n_sessions = priv->attempt = 0;
   priv->renew = FALSE;
@@ -1921,6 +2028,7 @@ gst_bidi_realtime_provider_init (GstBidiRealtimeProvider * self)
   gst_bidi_audio_queue_init (&priv->audio, 0);
   g_queue_init (&priv->inputs);
   priv->calls = g_ptr_array_new_with_free_func ((GDestroyNotify) call_free);
+  g_queue_init (&priv->cancelled);
   priv->answer = g_string_new (NULL);
   priv->answer_heard_ms = G_MAXUINT64;
 }

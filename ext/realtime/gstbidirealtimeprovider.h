@@ -44,7 +44,9 @@ typedef enum
 {
   GST_BIDI_REALTIME_CLOSE_RETRY,        /* reconnect after the backoff */
   GST_BIDI_REALTIME_CLOSE_RETRY_NOW,    /* reconnect at once the first time */
-  GST_BIDI_REALTIME_CLOSE_FATAL         /* end with an error */
+  GST_BIDI_REALTIME_CLOSE_FATAL,        /* end with an error */
+  GST_BIDI_REALTIME_CLOSE_NOT_AUTHORIZED        /* end: the server refused
+                                                 * the credentials */
 } GstBidiRealtimeClose;
 
 /**
@@ -69,12 +71,17 @@ typedef enum
  * @key_name: whose key, in messages ("OpenAI")
  * @key_env: environment variable read when the element has no api-key
  *     ("OPENAI_API_KEY")
+ * @key_env_fallback: another one read when @key_env is not set (nullable)
  * @connect: the transport to use (gst_bidi_ws_connect by default)
  * @in_bytes_per_ms: bytes of input audio per millisecond
  * @out_bytes_per_ms: bytes of output audio per millisecond (for the
  *     history of an interrupted answer)
  * @max_pending_audio_ms: input audio kept while (re)connecting, in ms of
  *     @in_bytes_per_ms
+ * @default_max_session_s: the default of `max-session-s` (0: the base's,
+ *     3300)
+ * @binary_messages: the server's binary messages hold JSON as its text
+ *     ones do (else they are refused as malformed)
  * @image_types: the images the server takes (NULL-terminated MIME types;
  *     "image/jpg" is taken for "image/jpeg"), @image_types_text what they
  *     are called in the refusal of another ("PNG and JPEG"), and
@@ -118,9 +125,12 @@ typedef enum
  *     end): end what belonged to it (an answer cut in the middle gets its
  *     bidi_response_complete "error"). Return FALSE when an emit returned
  *     FALSE.
- * @classify_close: how a close the base's own rules did not decide goes
- *     on; *@reason is the restart reason ("connection_lost" by default,
- *     "timeout" for the server's session limit).
+ * @classify_close: how a closed connection goes on. Asked first for every
+ *     close; FATAL and NOT_AUTHORIZED end the run at once, and the base's
+ *     own rules (a refused connection and the first connection are fatal)
+ *     apply to the others. *@reason is the restart reason
+ *     ("connection_lost" by default, "timeout" for the server's session
+ *     limit).
  * @awaiting_reply: whether the server owes a message now (an answer was
  *     asked for, or is under way); asked after every message either way.
  *     While it does, a session on which nothing arrives for
@@ -134,10 +144,13 @@ struct _GstBidiRealtimeProviderClass
   const gchar *server_name;
   const gchar *key_name;
   const gchar *key_env;
+  const gchar *key_env_fallback;
   GstBidiTransportConnectFunc connect;
   guint in_bytes_per_ms;
   guint out_bytes_per_ms;
   guint max_pending_audio_ms;
+  guint default_max_session_s;
+  gboolean binary_messages;
   const gchar *const *image_types;
   const gchar *image_types_text;
   gsize max_image_size;
@@ -221,6 +234,11 @@ void gst_bidi_realtime_provider_report_bad_message (GstBidiRealtimeProvider
 /* Something @busy reported ended: the session may now end (after the
  * input ended) or be renewed. */
 void gst_bidi_realtime_provider_check_idle (GstBidiRealtimeProvider * self);
+/* The server asked to be left (or its limit nears): the session is made
+ * again at the next quiet moment (@busy says 0), as for `max-session-s`,
+ * posted as bidi_connection_restart with @reason. */
+void gst_bidi_realtime_provider_request_renew (GstBidiRealtimeProvider *
+    self, const gchar * reason);
 
 /* Server text safe for a message or a log: scrubbed of the key, one line,
  * short. (transfer full) */
@@ -263,6 +281,12 @@ void gst_bidi_realtime_provider_call_ready (GstBidiRealtimeProvider * self,
  * whether it made calls that were emitted. */
 gboolean gst_bidi_realtime_provider_calls_close (GstBidiRealtimeProvider *
     self, const gchar * response_id, gboolean completed);
+/* The server withdrew the call @call_id (the user spoke over it): it is
+ * forgotten, tool_cancel is emitted when it had been announced, and a
+ * result that comes for it later is dropped. FALSE when it was not
+ * pending (unknown, or answered already). */
+gboolean gst_bidi_realtime_provider_call_cancel (GstBidiRealtimeProvider *
+    self, const gchar * call_id);
 /* Sends the results that may go now (after calls_close, once the
  * response's events are emitted), and calls tool_results_done when a
  * response's calls are all answered. Also done by the base when a result

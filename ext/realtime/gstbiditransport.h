@@ -52,7 +52,7 @@ typedef struct
    * gst_bidi_realtime_clean_text() before logging pieces of it. */
   void (*message) (GstBidiTransport * transport, JsonObject * message,
       const gchar * json, gsize len, gpointer user_data);
-  /* A message was refused (binary, too large, not JSON, nested too deep):
+  /* A message was refused (binary unless binary_json, too large, not JSON, nested too deep):
    * @error (GST_STREAM_ERROR_DECODE) says why. The connection stays open. */
   void (*bad_message) (GstBidiTransport * transport, const GError * error,
       gpointer user_data);
@@ -87,6 +87,9 @@ typedef struct
   guint keepalive_s;
   /* seconds for the connection and upgrade (0: 20) */
   guint connect_timeout_s;
+  /* binary messages hold JSON too (UTF-8), as text ones do; otherwise a
+   * binary message is refused (bad_message) */
+  gboolean binary_json;
 } GstBidiTransportOptions;
 
 /* How the peer takes what is written, for a dead peer that a protocol

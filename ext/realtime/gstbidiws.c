@@ -89,6 +89,7 @@ struct _GstBidiWs
   gboolean ssl_strict;
   guint64 max_message_size;
   guint keepalive_s;
+  gboolean binary_json;         /* binary frames hold JSON too */
   guint connect_timeout_s;
 
   SoupSession *session;
@@ -457,7 +458,7 @@ on_message (G_GNUC_UNUSED SoupWebsocketConnection * conn, gint type,
     return;
 
   data = g_bytes_get_data (message, &len);
-  if (type != SOUP_WEBSOCKET_DATA_TEXT) {
+  if (type != SOUP_WEBSOCKET_DATA_TEXT && !ws->binary_json) {
     ws_bad_message (ws, g_error_new (GST_STREAM_ERROR,
             GST_STREAM_ERROR_DECODE, "%s sent a binary frame of %"
             G_GSIZE_FORMAT " bytes; ignored", ws->server_name, len));
@@ -681,6 +682,7 @@ gst_bidi_ws_connect (const GstBidiTransportOptions * options,
   ws->max_message_size = options->max_message_size ?
       options->max_message_size : DEFAULT_MAX_MESSAGE_SIZE;
   ws->keepalive_s = options->keepalive_s;
+  ws->binary_json = options->binary_json;
   ws->connect_timeout_s = options->connect_timeout_s ?
       options->connect_timeout_s : DEFAULT_CONNECT_TIMEOUT_S;
 

@@ -175,6 +175,8 @@ static EventSchema schemas[] = {
       STRING_FIELD ("toolUseId", R),
       CHOICE_FIELD ("status", R, tool_statuses),
       FIELD ("content", FIELD_JSON, R)}},
+  {.name = GST_BIDI_EVENT_TOOL_CANCEL, .fields = {
+      STRING_FIELD ("toolUseId", R)}},
   /* inputs */
   {.name = GST_BIDI_EVENT_TEXT_INPUT, .fields = {
       STRING_FIELD ("text", R),
@@ -1590,6 +1592,24 @@ gst_bidi_event_new_tool_result (const gchar * tool_use_id,
 
   return string_event (GST_BIDI_EVENT_TOOL_RESULT, "toolUseId", tool_use_id,
       "status", status, "content", content_json, NULL);
+}
+
+/**
+ * gst_bidi_event_new_tool_cancel:
+ * @tool_use_id: the call's identifier
+ *
+ * The model withdrew the call (the user spoke over it): its result is no
+ * longer wanted, and one that comes is dropped.
+ *
+ * Returns: (transfer full): a `tool_cancel` event.
+ */
+GstStructure *
+gst_bidi_event_new_tool_cancel (const gchar * tool_use_id)
+{
+  g_return_val_if_fail (tool_use_id != NULL, NULL);
+
+  return string_event (GST_BIDI_EVENT_TOOL_CANCEL, "toolUseId", tool_use_id,
+      NULL);
 }
 
 /**

@@ -45,6 +45,7 @@ G_BEGIN_DECLS
 #define GST_BIDI_EVENT_ERROR              "bidi_error"
 #define GST_BIDI_EVENT_TOOL_USE_STREAM    "tool_use_stream"
 #define GST_BIDI_EVENT_TOOL_RESULT        "tool_result"
+#define GST_BIDI_EVENT_TOOL_CANCEL        "tool_cancel"
 /* inputs */
 #define GST_BIDI_EVENT_TEXT_INPUT         "bidi_text_input"
 #define GST_BIDI_EVENT_AUDIO_INPUT        "bidi_audio_input"
@@ -88,6 +89,8 @@ GstStructure *gst_bidi_event_new_tool_use (const gchar * tool_use_id,
 GST_BIDI_API
 GstStructure *gst_bidi_event_new_tool_result (const gchar * tool_use_id,
     const gchar * status, const gchar * content_json);
+GST_BIDI_API
+GstStructure *gst_bidi_event_new_tool_cancel (const gchar * tool_use_id);
 GST_BIDI_API
 GstStructure *gst_bidi_event_new_text_input (const gchar * text,
     const gchar * role);

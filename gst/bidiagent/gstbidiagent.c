@@ -57,6 +57,9 @@
  * * `bidi_error`: `message`, `code`, `details`
  * * `tool_use_stream`: `toolUseId`, `name`, `input` (JSON text)
  * * `tool_result`: `toolUseId`, `status`, `content` (JSON text)
+ * * `tool_cancel`: `toolUseId`: the model withdrew a call (the user spoke
+ *   over it); its result is no longer wanted, and send-tool-result drops
+ *   one that comes
  *
  * ## Example launch line
  * |[
@@ -1779,6 +1782,13 @@ on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
 
   if (strcmp (name, GST_BIDI_EVENT_TOOL_USE_STREAM) == 0) {
     handle_tool_use (self, event);
+    return;
+  }
+
+  if (strcmp (name, GST_BIDI_EVENT_TOOL_CANCEL) == 0) {
+    gst_bidi_tool_dispatch_cancel_call (&self->tools,
+        gst_structure_get_string (event, "toolUseId"));
+    post_event (self, event);
     return;
   }
 

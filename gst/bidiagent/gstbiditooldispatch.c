@@ -24,6 +24,8 @@ GST_DEBUG_CATEGORY_EXTERN (bidi_agent_debug);
 
 /* built-in tools running at once, per element */
 #define MAX_TOOL_THREADS 4
+/* withdrawn calls remembered, to drop their late results */
+#define MAX_CANCELLED 64
 
 /* A call of an application tool, until the application answers or the
  * timeout fires */
@@ -100,6 +102,7 @@ gst_bidi_tool_dispatch_init (GstBidiToolDispatch * td, GstElement * element,
   g_mutex_init (&td->lock);
   td->calls = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) pending_call_free);
+  g_queue_init (&td->cancelled);
 }
 
 void
@@ -108,6 +111,7 @@ gst_bidi_tool_dispatch_clear (GstBidiToolDispatch * td)
   /* the jobs left need the dispatcher: wait for them */
   g_thread_pool_free (td->pool, FALSE, TRUE);
   g_hash_table_unref (td->calls);
+  g_queue_clear_full (&td->cancelled, g_free);
   g_strfreev (td->builtin);
   g_strfreev (td->app);
   g_mutex_clear (&td->lock);
@@ -144,6 +148,7 @@ gst_bidi_tool_dispatch_reset (GstBidiToolDispatch * td, gchar ** builtin,
     td->app = app;
   }
   g_hash_table_remove_all (td->calls);
+  g_queue_clear_full (&td->cancelled, g_free);
   td->gen++;
   g_mutex_unlock (&td->lock);
 }
@@ -173,6 +178,18 @@ pending_call_take (GstBidiToolDispatch * td, const gchar * id)
   return pc;
 }
 
+static gboolean
+is_cancelled (GstBidiToolDispatch * td, const gchar * id)
+{
+  gboolean found;
+
+  g_mutex_lock (&td->lock);
+  found = id && g_queue_find_custom (&td->cancelled, id,
+      (GCompareFunc) g_strcmp0) != NULL;
+  g_mutex_unlock (&td->lock);
+  return found;
+}
+
 /* network thread */
 static void
 net_tool_job_done (G_GNUC_UNUSED gpointer owner, gpointer data)
@@ -183,6 +200,11 @@ net_tool_job_done (G_GNUC_UNUSED gpointer owner, gpointer data)
   if (job->gen != get_gen (td)) {
     GST_DEBUG_OBJECT (td->element, "dropping the result of %s: the provider "
         "that asked is gone", job->id);
+    return;
+  }
+  if (is_cancelled (td, job->id)) {
+    GST_DEBUG_OBJECT (td->element, "dropping the result of %s (%s): the "
+        "model withdrew the call", job->id, job->name);
     return;
   }
   td->result_func (td->user_data, job->id, job->name, job->input,
@@ -304,6 +326,26 @@ gst_bidi_tool_dispatch_forget_call (GstBidiToolDispatch * td,
   return TRUE;
 }
 
+void
+gst_bidi_tool_dispatch_cancel_call (GstBidiToolDispatch * td,
+    const gchar * id)
+{
+  PendingCall *pc;
+
+  if (!id)
+    return;
+  /* an application call waiting for its answer is forgotten */
+  if ((pc = pending_call_take (td, id)))
+    pending_call_free (pc);
+  g_mutex_lock (&td->lock);
+  if (!g_queue_find_custom (&td->cancelled, id, (GCompareFunc) g_strcmp0)) {
+    g_queue_push_tail (&td->cancelled, g_strdup (id));
+    if (g_queue_get_length (&td->cancelled) > MAX_CANCELLED)
+      g_free (g_queue_pop_head (&td->cancelled));
+  }
+  g_mutex_unlock (&td->lock);
+}
+
 gboolean
 gst_bidi_tool_dispatch_answer (GstBidiToolDispatch * td, const gchar * id,
     const gchar * result, const gchar * status)
@@ -314,6 +356,8 @@ gst_bidi_tool_dispatch_answer (GstBidiToolDispatch * td, const gchar * id,
 
   if (g_strcmp0 (status, "success") != 0 && g_strcmp0 (status, "error") != 0)
     goto bad_status;
+  if (is_cancelled (td, id))
+    goto cancelled;
   if (!(pc = pending_call_take (td, id)))
     goto unknown_id;
 
@@ -339,6 +383,12 @@ bad_status:
   {
     GST_WARNING_OBJECT (td->element, "send-tool-result: status must be "
         "\"success\" or \"error\", not \"%s\"", GST_STR_NULL (status));
+    return FALSE;
+  }
+cancelled:
+  {
+    GST_DEBUG_OBJECT (td->element, "send-tool-result: the model withdrew "
+        "the call \"%s\"; its result is dropped", id);
     return FALSE;
   }
 unknown_id:

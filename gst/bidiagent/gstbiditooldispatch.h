@@ -42,6 +42,8 @@ typedef struct
   guint timeout_ms;             /* the tool-timeout property */
   GHashTable *calls;            /* application calls not answered yet:
                                  * toolUseId -> PendingCall */
+  GQueue cancelled;             /* the latest calls the model withdrew
+                                 * (toolUseId), oldest first */
   guint gen;                    /* bumped when the provider changes */
 } GstBidiToolDispatch;
 
@@ -67,6 +69,10 @@ void gst_bidi_tool_dispatch_run_builtin (GstBidiToolDispatch * td,
 gboolean gst_bidi_tool_dispatch_add_call (GstBidiToolDispatch * td,
     const gchar * id, const gchar * name, const gchar * input);
 gboolean gst_bidi_tool_dispatch_forget_call (GstBidiToolDispatch * td,
+    const gchar * id);
+/* The model withdrew the call @id: an application's answer, or a built-in
+ * tool's result, that comes for it is dropped (with a debug line) */
+void gst_bidi_tool_dispatch_cancel_call (GstBidiToolDispatch * td,
     const gchar * id);
 
 /* any thread: the application's answer */

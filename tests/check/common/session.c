@@ -302,3 +302,54 @@ session_n_tool_calls (Session * s)
   g_mutex_unlock (&s->lock);
   return n;
 }
+
+const GstStructure *
+session_find_modality (const GstStructure * usage, const gchar * modality)
+{
+  const GValue *details = gst_structure_get_value (usage,
+      "modality_details");
+  guint i;
+
+  fail_unless (details != NULL && GST_VALUE_HOLDS_ARRAY (details),
+      "no modality_details");
+  for (i = 0; i < gst_value_array_get_size (details); i++) {
+    const GstStructure *d =
+        gst_value_get_structure (gst_value_array_get_value (details, i));
+
+    if (g_strcmp0 (gst_structure_get_string (d, "modality"), modality) == 0)
+      return d;
+  }
+  return NULL;
+}
+
+void
+session_assert_tokens (const GstStructure * st, const gchar * field, gint expected)
+{
+  gint v = -1;
+
+  fail_unless (gst_structure_get_int (st, field, &v), "no %s in %"
+      GST_PTR_FORMAT, field, st);
+  fail_unless_equals_int (v, expected);
+}
+
+/* The transcripts of @role in order: "text|current|final" lines */
+gchar *
+session_transcripts (Session * s, const gchar * role)
+{
+  GString *out = g_string_new (NULL);
+  guint i;
+
+  for (i = 0; i < bus_log_length (s->log); i++) {
+    const GstStructure *st = bus_log_get (s->log, i);
+    gboolean final = FALSE;
+
+    if (!bus_log_matches (st, "bidi_transcript_stream", "role", role))
+      continue;
+    gst_structure_get_boolean (st, "is_final", &final);
+    g_string_append_printf (out, "%s%s|%s|%s", out->len ? "\n" : "",
+        gst_structure_get_string (st, "text"),
+        GST_STR_NULL (gst_structure_get_string (st, "current_transcript")),
+        final ? "final" : "partial");
+  }
+  return g_string_free (out, FALSE);
+}

@@ -96,6 +96,16 @@ guint64 session_stat (Session * s, const gchar * field);
 const GstStructure *session_wait_tool_call (Session * s, guint nth);
 guint session_n_tool_calls (Session * s);
 
+/* The transcripts of @role in order: "text|current|final" lines (g_free) */
+gchar *session_transcripts (Session * s, const gchar * role);
+/* The modality_details entry of @modality in a bidi_usage message, or
+ * NULL; fails the test when there are no details */
+const GstStructure *session_find_modality (const GstStructure * usage,
+    const gchar * modality);
+/* @st has the int @field equal to @expected */
+void session_assert_tokens (const GstStructure * st, const gchar * field,
+    gint expected);
+
 G_END_DECLS
 
 #endif /* __SESSION_H__ */

@@ -30,6 +30,7 @@
 #include "secretwatch.h"
 #include "leftover.h"
 #include "session.h"
+#include "testjson.h"
 
 #define KEY "sk-test-0123456789abcdef"
 #define KEY_TAIL "0123456789abcdef"
@@ -108,130 +109,6 @@ make_jpeg (void)
   };
 
   return g_bytes_new (jpeg, sizeof (jpeg));
-}
-
-/* ------------------------------------------------------------------------
- * JSON
- * ------------------------------------------------------------------------ */
-
-static JsonNode *
-parse_json (const gchar * text)
-{
-  GError *err = NULL;
-  JsonNode *node;
-
-  fail_unless (text != NULL);
-  node = json_from_string (text, &err);
-  fail_unless (node != NULL, "not JSON (%s): %s", err ? err->message : "-",
-      text);
-  return node;
-}
-
-/* The member at @path ("a.b.c") of @obj, or NULL */
-static JsonNode *
-jget (JsonObject * obj, const gchar * path)
-{
-  gchar **parts = g_strsplit (path, ".", -1);
-  JsonNode *node = NULL;
-  guint i;
-
-  for (i = 0; parts[i]; i++) {
-    if (!obj || !json_object_has_member (obj, parts[i])) {
-      node = NULL;
-      break;
-    }
-    node = json_object_get_member (obj, parts[i]);
-    obj = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-  }
-  g_strfreev (parts);
-  return node;
-}
-
-static gboolean
-jhas (JsonObject * obj, const gchar * path)
-{
-  return jget (obj, path) != NULL;
-}
-
-static gboolean
-jnull (JsonObject * obj, const gchar * path)
-{
-  JsonNode *node = jget (obj, path);
-
-  return node && JSON_NODE_HOLDS_NULL (node);
-}
-
-static const gchar *
-jstr (JsonObject * obj, const gchar * path)
-{
-  JsonNode *node = jget (obj, path);
-
-  if (!node || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
-static gint64
-jint (JsonObject * obj, const gchar * path)
-{
-  JsonNode *node = jget (obj, path);
-
-  fail_unless (node && JSON_NODE_HOLDS_VALUE (node) &&
-      json_node_get_value_type (node) == G_TYPE_INT64, "%s is not an integer",
-      path);
-  return json_node_get_int (node);
-}
-
-static gdouble
-jdouble (JsonObject * obj, const gchar * path)
-{
-  JsonNode *node = jget (obj, path);
-
-  fail_unless (node && JSON_NODE_HOLDS_VALUE (node) &&
-      (json_node_get_value_type (node) == G_TYPE_DOUBLE ||
-          json_node_get_value_type (node) == G_TYPE_INT64),
-      "%s is not a number", path);
-  return json_node_get_double (node);
-}
-
-static gboolean
-jbool (JsonObject * obj, const gchar * path)
-{
-  JsonNode *node = jget (obj, path);
-
-  fail_unless (node && JSON_NODE_HOLDS_VALUE (node) &&
-      json_node_get_value_type (node) == G_TYPE_BOOLEAN,
-      "%s is not a boolean", path);
-  return json_node_get_boolean (node);
-}
-
-static JsonObject *
-jobj (JsonObject * obj, const gchar * path)
-{
-  JsonNode *node = jget (obj, path);
-
-  fail_unless (node && JSON_NODE_HOLDS_OBJECT (node), "%s is not an object",
-      path);
-  return json_node_get_object (node);
-}
-
-/* The strings of the array at @path, joined with "," */
-static gchar *
-jstrings (JsonObject * obj, const gchar * path)
-{
-  JsonNode *node = jget (obj, path);
-  GString *s = g_string_new (NULL);
-  JsonArray *a;
-  guint i;
-
-  fail_unless (node && JSON_NODE_HOLDS_ARRAY (node), "%s is not an array",
-      path);
-  a = json_node_get_array (node);
-  for (i = 0; i < json_array_get_length (a); i++)
-    g_string_append_printf (s, "%s%s", i ? "," : "",
-        json_array_get_string_element (a, i));
-  return g_string_free (s, FALSE);
 }
 
 /* ------------------------------------------------------------------------
@@ -882,57 +759,6 @@ GST_END_TEST;
  * 2. A spoken turn: the golden exchange
  * ------------------------------------------------------------------------ */
 
-static const GstStructure *
-find_modality (const GstStructure * usage, const gchar * modality)
-{
-  const GValue *details = gst_structure_get_value (usage,
-      "modality_details");
-  guint i;
-
-  fail_unless (details != NULL && GST_VALUE_HOLDS_ARRAY (details),
-      "no modality_details");
-  for (i = 0; i < gst_value_array_get_size (details); i++) {
-    const GstStructure *d =
-        gst_value_get_structure (gst_value_array_get_value (details, i));
-
-    if (g_strcmp0 (gst_structure_get_string (d, "modality"), modality) == 0)
-      return d;
-  }
-  return NULL;
-}
-
-static void
-assert_tokens (const GstStructure * st, const gchar * field, gint expected)
-{
-  gint v = -1;
-
-  fail_unless (gst_structure_get_int (st, field, &v), "no %s in %"
-      GST_PTR_FORMAT, field, st);
-  fail_unless_equals_int (v, expected);
-}
-
-/* The transcripts of @role in order: "text|current|final" lines */
-static gchar *
-transcripts (Session * s, const gchar * role)
-{
-  GString *out = g_string_new (NULL);
-  guint i;
-
-  for (i = 0; i < bus_log_length (s->log); i++) {
-    const GstStructure *st = bus_log_get (s->log, i);
-    gboolean final = FALSE;
-
-    if (!bus_log_matches (st, "bidi_transcript_stream", "role", role))
-      continue;
-    gst_structure_get_boolean (st, "is_final", &final);
-    g_string_append_printf (out, "%s%s|%s|%s", out->len ? "\n" : "",
-        gst_structure_get_string (st, "text"),
-        GST_STR_NULL (gst_structure_get_string (st, "current_transcript")),
-        final ? "final" : "partial");
-  }
-  return g_string_free (out, FALSE);
-}
-
 GST_START_TEST (test_golden_turn)
 {
   MockRealtime *mock = mock_realtime_new ();
@@ -991,13 +817,13 @@ GST_START_TEST (test_golden_turn)
 
   /* transcripts: the user's in two pieces, the assistant's word by word,
    * then the final ones */
-  text = transcripts (s, "user");
+  text = session_transcripts (s, "user");
   fail_unless_equals_string (text,
       "Tell me a|Tell me a|partial\n"
       " story.|Tell me a story.|partial\n"
       "Tell me a story.|Tell me a story.|final");
   g_free (text);
-  text = transcripts (s, "assistant");
+  text = session_transcripts (s, "assistant");
   fail_unless_equals_string (text,
       "Sure! |Sure! |partial\n"
       "Once |Sure! Once |partial\n"
@@ -1019,19 +845,19 @@ GST_START_TEST (test_golden_turn)
   i_usage = session_wait (s, i_start, "bidi_usage", NULL, NULL, 0);
   fail_unless (i_usage > i_start && i_usage < i_done);
   st = session_msg (s, i_usage);
-  assert_tokens (st, "inputTokens", MOCK_REALTIME_GOLDEN_INPUT_TOKENS);
-  assert_tokens (st, "outputTokens", MOCK_REALTIME_GOLDEN_OUTPUT_TOKENS);
-  assert_tokens (st, "totalTokens", MOCK_REALTIME_GOLDEN_TOTAL_TOKENS);
+  session_assert_tokens (st, "inputTokens", MOCK_REALTIME_GOLDEN_INPUT_TOKENS);
+  session_assert_tokens (st, "outputTokens", MOCK_REALTIME_GOLDEN_OUTPUT_TOKENS);
+  session_assert_tokens (st, "totalTokens", MOCK_REALTIME_GOLDEN_TOTAL_TOKENS);
   fail_unless (gst_structure_get_int (st, "cacheReadInputTokens", &cached));
   fail_unless_equals_int (cached, MOCK_REALTIME_GOLDEN_CACHED_TOKENS);
-  d = find_modality (st, "text");
+  d = session_find_modality (st, "text");
   fail_unless (d != NULL);
-  assert_tokens (d, "input_tokens", MOCK_REALTIME_GOLDEN_INPUT_TEXT_TOKENS);
-  assert_tokens (d, "output_tokens", MOCK_REALTIME_GOLDEN_OUTPUT_TEXT_TOKENS);
-  d = find_modality (st, "audio");
+  session_assert_tokens (d, "input_tokens", MOCK_REALTIME_GOLDEN_INPUT_TEXT_TOKENS);
+  session_assert_tokens (d, "output_tokens", MOCK_REALTIME_GOLDEN_OUTPUT_TEXT_TOKENS);
+  d = session_find_modality (st, "audio");
   fail_unless (d != NULL);
-  assert_tokens (d, "input_tokens", MOCK_REALTIME_GOLDEN_INPUT_AUDIO_TOKENS);
-  assert_tokens (d, "output_tokens", MOCK_REALTIME_GOLDEN_OUTPUT_AUDIO_TOKENS);
+  session_assert_tokens (d, "input_tokens", MOCK_REALTIME_GOLDEN_INPUT_AUDIO_TOKENS);
+  session_assert_tokens (d, "output_tokens", MOCK_REALTIME_GOLDEN_OUTPUT_AUDIO_TOKENS);
 
   /* speech_started came with nothing playing: no interruption */
   fail_unless_equals_int (session_count (s, "bidi_interruption", NULL, NULL),
