@@ -22,6 +22,7 @@
 
 #include "mockgemini.h"
 #include "mockserver.h"
+#include "mockws.h"
 
 /* what the server accepts from the client in one frame */
 #define MAX_INCOMING_PAYLOAD (64 * 1024 * 1024)
@@ -195,32 +196,12 @@ mock_gemini_script_free (MockGeminiScript * script)
   g_free (script);
 }
 
-/* A JSON object, or NULL */
-static JsonObject *
-parse_object (const gchar * json, GError ** err)
-{
-  JsonNode *node = json_from_string (json, err);
-  JsonObject *obj;
-
-  if (!node)
-    return NULL;
-  if (!JSON_NODE_HOLDS_OBJECT (node)) {
-    json_node_unref (node);
-    g_set_error (err, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
-        "not a JSON object");
-    return NULL;
-  }
-  obj = json_object_ref (json_node_get_object (node));
-  json_node_unref (node);
-  return obj;
-}
-
 /* Server messages the test gives must be JSON objects */
 static gboolean
 check_server_json (const gchar * json)
 {
   GError *err = NULL;
-  JsonObject *obj = parse_object (json, &err);
+  JsonObject *obj = mock_ws_parse_object (json, &err);
 
   if (!obj) {
     g_critical ("mockgemini: not a server message (%s): %s", err->message,
@@ -630,98 +611,25 @@ frame_is (Frame * f, const gchar * kind)
 
 typedef struct
 {
+  MockWsCheck ws;               /* ws.what: the message's top-level field */
   Conn *conn;
-  guint frame_no;
-  const gchar *kind;
-  GPtrArray *problems;          /* gchar * */
   GByteArray *audio;            /* decoded input audio, NULL if none */
 } Check;
 
-/* *INDENT-OFF* */
-static void problem (Check * c, const gchar * format, ...)
-    G_GNUC_PRINTF (2, 3);
-/* *INDENT-ON* */
-
-static void
-problem (Check * c, const gchar * format, ...)
-{
-  va_list args;
-  gchar *what;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_ptr_array_add (c->problems, g_strdup_printf ("connection %u, frame %u "
-          "(%s): %s", c->conn->index, c->frame_no, c->kind ? c->kind : "-",
-          what));
-  g_free (what);
-}
-
-static const gchar *
-json_kind (JsonNode * node)
-{
-  GType t;
-
-  switch (JSON_NODE_TYPE (node)) {
-    case JSON_NODE_OBJECT:
-      return "an object";
-    case JSON_NODE_ARRAY:
-      return "an array";
-    case JSON_NODE_NULL:
-      return "null";
-    case JSON_NODE_VALUE:
-      t = json_node_get_value_type (node);
-      if (t == G_TYPE_STRING)
-        return "a string";
-      if (t == G_TYPE_BOOLEAN)
-        return "a boolean";
-      if (t == G_TYPE_INT64)
-        return "an integer";
-      return "a number";
-  }
-  return "?";
-}
-
-static gboolean
-is_string (JsonNode * node)
-{
-  return JSON_NODE_HOLDS_VALUE (node) &&
-      json_node_get_value_type (node) == G_TYPE_STRING;
-}
-
-static gboolean
-is_int (JsonNode * node)
-{
-  return JSON_NODE_HOLDS_VALUE (node) &&
-      json_node_get_value_type (node) == G_TYPE_INT64;
-}
-
-static gboolean
-is_number (JsonNode * node)
-{
-  return JSON_NODE_HOLDS_VALUE (node) &&
-      (json_node_get_value_type (node) == G_TYPE_INT64 ||
-      json_node_get_value_type (node) == G_TYPE_DOUBLE);
-}
-
-static gboolean
-is_bool (JsonNode * node)
-{
-  return JSON_NODE_HOLDS_VALUE (node) &&
-      json_node_get_value_type (node) == G_TYPE_BOOLEAN;
-}
-
-static gboolean
-is_object (JsonNode * node)
-{
-  return JSON_NODE_HOLDS_OBJECT (node);
-}
-
-static gboolean
-is_array (JsonNode * node)
-{
-  return JSON_NODE_HOLDS_ARRAY (node);
-}
+/* The checks shared with the other mocks (mockws.h), on a Check */
+#define problem(c, ...) mock_ws_problem (&(c)->ws, __VA_ARGS__)
+#define member(c, ...) mock_ws_member (&(c)->ws, __VA_ARGS__)
+#define string_member(c, ...) mock_ws_string_member (&(c)->ws, __VA_ARGS__)
+#define object_member(c, ...) mock_ws_object_member (&(c)->ws, __VA_ARGS__)
+#define array_member(c, ...) mock_ws_array_member (&(c)->ws, __VA_ARGS__)
+#define bool_member(c, ...) mock_ws_bool_member (&(c)->ws, __VA_ARGS__)
+#define int_member(c, ...) mock_ws_int_member (&(c)->ws, __VA_ARGS__)
+#define number_member(c, ...) mock_ws_number_member (&(c)->ws, __VA_ARGS__)
+#define enum_member(c, ...) mock_ws_enum_member (&(c)->ws, __VA_ARGS__)
+#define json_kind mock_ws_json_kind
+#define is_string mock_ws_is_string
+#define is_int mock_ws_is_int
+#define in_list mock_ws_in_list
 
 /* proto3 JSON int64: an integer, or a string of decimal digits */
 static gboolean
@@ -743,117 +651,12 @@ is_int64 (JsonNode * node)
   return TRUE;
 }
 
-/* Member @name of @obj (at @where) when present and of the kind @is_kind
- * checks; a problem when it is missing but @required, or of another kind */
-static JsonNode *
-member (Check * c, JsonObject * obj, const gchar * where, const gchar * name,
-    gboolean required, gboolean (*is_kind) (JsonNode *), const gchar * kind)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-
-  if (!node) {
-    if (required)
-      problem (c, "%s%s is missing", where, name);
-    return NULL;
-  }
-  if (!is_kind (node)) {
-    problem (c, "%s%s must be %s, not %s", where, name, kind, json_kind (node));
-    return NULL;
-  }
-  return node;
-}
-
-static const gchar *
-string_member (Check * c, JsonObject * obj, const gchar * where,
-    const gchar * name, gboolean required)
-{
-  JsonNode *node = member (c, obj, where, name, required, is_string,
-      "a string");
-
-  return node ? json_node_get_string (node) : NULL;
-}
-
-static JsonObject *
-object_member (Check * c, JsonObject * obj, const gchar * where,
-    const gchar * name, gboolean required)
-{
-  JsonNode *node = member (c, obj, where, name, required, is_object,
-      "an object");
-
-  return node ? json_node_get_object (node) : NULL;
-}
-
-static JsonArray *
-array_member (Check * c, JsonObject * obj, const gchar * where,
-    const gchar * name, gboolean required)
-{
-  JsonNode *node = member (c, obj, where, name, required, is_array,
-      "an array");
-
-  return node ? json_node_get_array (node) : NULL;
-}
-
-/* An integer >= @min, when present */
-static void
-int_member (Check * c, JsonObject * obj, const gchar * where,
-    const gchar * name, gint64 min)
-{
-  JsonNode *node = member (c, obj, where, name, FALSE, is_int, "an integer");
-
-  if (node && json_node_get_int (node) < min)
-    problem (c, "%s%s must be >= %" G_GINT64_FORMAT ", not %" G_GINT64_FORMAT,
-        where, name, min, json_node_get_int (node));
-}
-
 static void
 int64_member (Check * c, JsonObject * obj, const gchar * where,
     const gchar * name)
 {
   member (c, obj, where, name, FALSE, is_int64,
       "an integer (a number or a string of digits)");
-}
-
-static void
-number_member (Check * c, JsonObject * obj, const gchar * where,
-    const gchar * name, gdouble min, gdouble max)
-{
-  JsonNode *node = member (c, obj, where, name, FALSE, is_number, "a number");
-  gdouble v;
-
-  if (!node)
-    return;
-  v = json_node_get_double (node);
-  if (v < min || v > max)
-    problem (c, "%s%s must be in [%g, %g], not %g", where, name, min, max, v);
-}
-
-static JsonNode *
-bool_member (Check * c, JsonObject * obj, const gchar * where,
-    const gchar * name, gboolean required)
-{
-  return member (c, obj, where, name, required, is_bool, "a boolean");
-}
-
-static gboolean
-in_list (const gchar * s, const gchar * const *list)
-{
-  return s && g_strv_contains (list, s);
-}
-
-/* @name of @obj, when present, a string among @values */
-static const gchar *
-enum_member (Check * c, JsonObject * obj, const gchar * where,
-    const gchar * name, gboolean required, const gchar * const *values)
-{
-  const gchar *s = string_member (c, obj, where, name, required);
-
-  if (s && !in_list (s, values)) {
-    gchar *all = g_strjoinv ("\", \"", (gchar **) values);
-    problem (c, "%s%s is \"%s\", not one of \"%s\"", where, name, s, all);
-    g_free (all);
-    return NULL;
-  }
-  return s;
 }
 
 static gboolean
@@ -905,36 +708,6 @@ object_elements (Check * c, JsonArray * arr, const gchar * where)
           json_kind (node));
   }
   return out;
-}
-
-/* Strict base64 (RFC 4648 alphabet, padded); decoded into @out */
-static gboolean
-decode_base64 (const gchar * s, GByteArray * out)
-{
-  gsize len = strlen (s), i, pad = 0;
-  guchar *data;
-  gsize n;
-
-  if (len % 4 != 0)
-    return FALSE;
-  for (i = 0; i < len; i++) {
-    gchar ch = s[i];
-    if (ch == '=') {
-      if (i < len - 2)
-        return FALSE;
-      pad++;
-    } else if (pad > 0) {
-      return FALSE;
-    } else if (!g_ascii_isalnum (ch) && ch != '+' && ch != '/') {
-      return FALSE;
-    }
-  }
-  if (len == 0)
-    return TRUE;
-  data = g_base64_decode (s, &n);
-  g_byte_array_append (out, data, n);
-  g_free (data);
-  return TRUE;
 }
 
 /* {parts:[{text}], role?} */
@@ -1102,8 +875,8 @@ check_generation_config (Check * c, JsonObject * setup)
   check_modalities (c, gc, w);
   number_member (c, gc, w, "temperature", 0, 2);
   number_member (c, gc, w, "topP", 0, 1);
-  int_member (c, gc, w, "topK", 1);
-  int_member (c, gc, w, "maxOutputTokens", 1);
+  int_member (c, gc, w, "topK", FALSE, 1, NULL);
+  int_member (c, gc, w, "maxOutputTokens", FALSE, 1, NULL);
   member (c, gc, w, "seed", FALSE, is_int, "an integer");
   enum_member (c, gc, w, "mediaResolution", FALSE, resolutions);
   check_speech_config (c, gc);
@@ -1135,8 +908,8 @@ check_activity_detection (Check * c, JsonObject * ric)
   c->conn->vad_disabled = disabled && json_node_get_boolean (disabled);
   enum_member (c, aad, w, "startOfSpeechSensitivity", FALSE, sos);
   enum_member (c, aad, w, "endOfSpeechSensitivity", FALSE, eos);
-  int_member (c, aad, w, "prefixPaddingMs", 0);
-  int_member (c, aad, w, "silenceDurationMs", 0);
+  int_member (c, aad, w, "prefixPaddingMs", FALSE, 0, NULL);
+  int_member (c, aad, w, "silenceDurationMs", FALSE, 0, NULL);
 }
 
 static void
@@ -1290,7 +1063,7 @@ check_blob (Check * c, JsonObject * blob, const gchar * where)
   if (!(data = string_member (c, blob, where, "data", TRUE)))
     return NULL;
   bytes = g_byte_array_new ();
-  if (!decode_base64 (data, bytes)) {
+  if (!mock_ws_decode_base64 (data, bytes)) {
     problem (c, "%sdata is not valid base64", where);
     g_clear_pointer (&bytes, g_byte_array_unref);
   }
@@ -1564,7 +1337,7 @@ check_order (Check * c)
 {
   Conn *conn = c->conn;
 
-  if (strcmp (c->kind, "setup") == 0)
+  if (strcmp (c->ws.what, "setup") == 0)
     return;
   if (!conn->setup_seen)
     problem (c, "the first message must be setup");
@@ -1585,7 +1358,7 @@ check_message (Check * c, JsonObject * msg, Frame * frame)
     return;
   }
   frame->kind = g_strdup (kind);
-  c->kind = frame->kind;
+  c->ws.what = frame->kind;
   if (json_object_get_size (msg) != 1)
     problem (c, "%u top-level fields, not exactly one",
         json_object_get_size (msg));
@@ -1630,7 +1403,7 @@ check_frame (Check * c, gint type, GBytes * message, Frame * frame)
     return;
   }
   frame->text = g_strndup (data, size);
-  if (!(msg = parse_object (frame->text, &err))) {
+  if (!(msg = mock_ws_parse_object (frame->text, &err))) {
     problem (c, "not a JSON object (%s)", err->message);
     g_clear_error (&err);
     return;
@@ -1647,8 +1420,8 @@ record_frame (Conn * conn, Check * c, Frame * frame)
   guint i;
 
   g_mutex_lock (&mock->lock);
-  for (i = 0; i < c->problems->len; i++)
-    g_ptr_array_add (mock->violations, g_ptr_array_index (c->problems, i));
+  for (i = 0; i < c->ws.problems->len; i++)
+    g_ptr_array_add (mock->violations, g_ptr_array_index (c->ws.problems, i));
   if (mock->drop_audio && frame_is (frame, "realtimeInput.audio")) {
     if (c->audio)
       conn->audio_not_kept += c->audio->len;
@@ -1667,13 +1440,13 @@ ws_message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
     Conn * conn)
 {
   Frame *frame = g_new0 (Frame, 1);
-  Check c = { conn, 0, NULL, NULL, NULL };
+  Check c = { {conn->index, 0, NULL, NULL}, conn, NULL };
 
-  c.frame_no = conn->frames->len;       /* only this thread adds */
-  c.problems = g_ptr_array_new ();
+  c.ws.frame_no = conn->frames->len;    /* only this thread adds */
+  c.ws.problems = g_ptr_array_new ();
   check_frame (&c, type, message, frame);
   record_frame (conn, &c, frame);
-  g_ptr_array_unref (c.problems);
+  g_ptr_array_unref (c.ws.problems);
   if (c.audio)
     g_byte_array_unref (c.audio);
 
@@ -1738,7 +1511,7 @@ get_array (JsonObject * obj, const gchar * name)
 static void
 note_sent (Conn * conn, const gchar * json)
 {
-  JsonObject *msg = parse_object (json, NULL);
+  JsonObject *msg = mock_ws_parse_object (json, NULL);
   JsonArray *arr;
   guint i;
 
@@ -2669,52 +2442,28 @@ mock_gemini_get_audio (MockGemini * mock, guint conn)
   return g_byte_array_free_to_bytes (all);
 }
 
-static gchar *
-join_lines (MockGemini * mock, GPtrArray * lines)
-{
-  GString *s = g_string_new (NULL);
-  guint i;
-
-  g_mutex_lock (&mock->lock);
-  for (i = 0; i < lines->len; i++)
-    g_string_append_printf (s, "%s\n", (gchar *) g_ptr_array_index (lines, i));
-  g_mutex_unlock (&mock->lock);
-  return g_string_free (s, FALSE);
-}
-
-static guint
-count_lines (MockGemini * mock, GPtrArray * lines)
-{
-  guint n;
-
-  g_mutex_lock (&mock->lock);
-  n = lines->len;
-  g_mutex_unlock (&mock->lock);
-  return n;
-}
-
 guint
 mock_gemini_n_violations (MockGemini * mock)
 {
-  return count_lines (mock, mock->violations);
+  return mock_ws_count_lines (&mock->lock, mock->violations);
 }
 
 gchar *
 mock_gemini_get_violations (MockGemini * mock)
 {
-  return join_lines (mock, mock->violations);
+  return mock_ws_join_lines (&mock->lock, mock->violations);
 }
 
 guint
 mock_gemini_n_failures (MockGemini * mock)
 {
-  return count_lines (mock, mock->failures);
+  return mock_ws_count_lines (&mock->lock, mock->failures);
 }
 
 gchar *
 mock_gemini_get_failures (MockGemini * mock)
 {
-  return join_lines (mock, mock->failures);
+  return mock_ws_join_lines (&mock->lock, mock->failures);
 }
 
 void
