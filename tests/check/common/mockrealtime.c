@@ -24,6 +24,7 @@
 
 #include "mockrealtime.h"
 #include "mockserver.h"
+#include "mockws.h"
 
 #define REALTIME_PATH "/v1/realtime"
 /* what the server accepts from the client in one frame */
@@ -201,19 +202,10 @@ mock_realtime_script_free (MockRealtimeScript * script)
 static JsonObject *
 parse_event (const gchar * json, GError ** err)
 {
-  JsonNode *node = json_from_string (json, err);
-  JsonObject *obj;
+  JsonObject *obj = mock_ws_parse_object (json, err);
 
-  if (!node)
+  if (!obj)
     return NULL;
-  if (!JSON_NODE_HOLDS_OBJECT (node)) {
-    json_node_unref (node);
-    g_set_error (err, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
-        "not a JSON object");
-    return NULL;
-  }
-  obj = json_object_ref (json_node_get_object (node));
-  json_node_unref (node);
   if (json_object_get_string_member_with_default (obj, "type", NULL) == NULL) {
     json_object_unref (obj);
     g_set_error (err, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
@@ -703,118 +695,24 @@ get_conn (MockRealtime * mock, guint i)
 
 typedef struct
 {
+  MockWsCheck ws;               /* ws.what: the event's type */
   Conn *conn;
-  guint frame_no;
-  const gchar *type;
-  GPtrArray *problems;          /* gchar * */
   GByteArray *audio;            /* decoded input audio, NULL if none */
 } Check;
 
-/* *INDENT-OFF* */
-static void problem (Check * c, const gchar * format, ...)
-    G_GNUC_PRINTF (2, 3);
-/* *INDENT-ON* */
-
-static void
-problem (Check * c, const gchar * format, ...)
-{
-  va_list args;
-  gchar *what;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_ptr_array_add (c->problems, g_strdup_printf ("connection %u, frame %u "
-          "(%s): %s", c->conn->index, c->frame_no, c->type ? c->type : "-",
-          what));
-  g_free (what);
-}
-
-static const gchar *
-json_kind (JsonNode * node)
-{
-  GType t;
-
-  switch (JSON_NODE_TYPE (node)) {
-    case JSON_NODE_OBJECT:
-      return "an object";
-    case JSON_NODE_ARRAY:
-      return "an array";
-    case JSON_NODE_NULL:
-      return "null";
-    case JSON_NODE_VALUE:
-      t = json_node_get_value_type (node);
-      if (t == G_TYPE_STRING)
-        return "a string";
-      if (t == G_TYPE_BOOLEAN)
-        return "a boolean";
-      if (t == G_TYPE_INT64)
-        return "an integer";
-      return "a number";
-  }
-  return "?";
-}
-
-static gboolean
-is_string (JsonNode * node)
-{
-  return JSON_NODE_HOLDS_VALUE (node) &&
-      json_node_get_value_type (node) == G_TYPE_STRING;
-}
-
-static gboolean
-is_int (JsonNode * node)
-{
-  return JSON_NODE_HOLDS_VALUE (node) &&
-      json_node_get_value_type (node) == G_TYPE_INT64;
-}
-
-static gboolean
-is_number (JsonNode * node)
-{
-  return JSON_NODE_HOLDS_VALUE (node) &&
-      (json_node_get_value_type (node) == G_TYPE_INT64 ||
-      json_node_get_value_type (node) == G_TYPE_DOUBLE);
-}
-
-static gboolean
-is_bool (JsonNode * node)
-{
-  return JSON_NODE_HOLDS_VALUE (node) &&
-      json_node_get_value_type (node) == G_TYPE_BOOLEAN;
-}
-
-/* Member @name of @obj (at @where) when present and of the kind @is_kind
- * checks; a problem when it is missing but @required, or of another kind */
-static JsonNode *
-member (Check * c, JsonObject * obj, const gchar * where, const gchar * name,
-    gboolean required, gboolean (*is_kind) (JsonNode *), const gchar * kind)
-{
-  JsonNode *node = json_object_get_member (obj, name);
-
-  if (!node) {
-    if (required)
-      problem (c, "%s%s is missing", where, name);
-    return NULL;
-  }
-  if (is_kind && !is_kind (node)) {
-    problem (c, "%s%s must be %s, not %s", where, name, kind, json_kind (node));
-    return NULL;
-  }
-  return node;
-}
-
-static gboolean
-is_object (JsonNode * node)
-{
-  return JSON_NODE_HOLDS_OBJECT (node);
-}
-
-static gboolean
-is_array (JsonNode * node)
-{
-  return JSON_NODE_HOLDS_ARRAY (node);
-}
+/* The checks shared with the other mocks (mockws.h), on a Check */
+#define problem(c, ...) mock_ws_problem (&(c)->ws, __VA_ARGS__)
+#define member(c, ...) mock_ws_member (&(c)->ws, __VA_ARGS__)
+#define string_member(c, ...) mock_ws_string_member (&(c)->ws, __VA_ARGS__)
+#define object_member(c, ...) mock_ws_object_member (&(c)->ws, __VA_ARGS__)
+#define int_member(c, ...) mock_ws_int_member (&(c)->ws, __VA_ARGS__)
+#define number_member(c, ...) mock_ws_number_member (&(c)->ws, __VA_ARGS__)
+#define enum_member(c, ...) mock_ws_enum_member (&(c)->ws, __VA_ARGS__)
+#define json_kind mock_ws_json_kind
+#define is_string mock_ws_is_string
+#define is_int mock_ws_is_int
+#define is_array mock_ws_is_array
+#define in_list mock_ws_in_list
 
 static gboolean
 is_object_or_null (JsonNode * node)
@@ -822,90 +720,6 @@ is_object_or_null (JsonNode * node)
   return JSON_NODE_HOLDS_OBJECT (node) || JSON_NODE_HOLDS_NULL (node);
 }
 
-#define STRING_MEMBER(c, obj, where, name, required) \
-  member (c, obj, where, name, required, is_string, "a string")
-#define OBJECT_MEMBER(c, obj, where, name, required) \
-  member (c, obj, where, name, required, is_object, "an object")
-
-static const gchar *
-string_member (Check * c, JsonObject * obj, const gchar * where,
-    const gchar * name, gboolean required)
-{
-  JsonNode *node = STRING_MEMBER (c, obj, where, name, required);
-
-  return node ? json_node_get_string (node) : NULL;
-}
-
-static JsonObject *
-object_member (Check * c, JsonObject * obj, const gchar * where,
-    const gchar * name, gboolean required)
-{
-  JsonNode *node = OBJECT_MEMBER (c, obj, where, name, required);
-
-  return node ? json_node_get_object (node) : NULL;
-}
-
-/* An integer >= @min; FALSE when absent or wrong */
-static gboolean
-int_member (Check * c, JsonObject * obj, const gchar * where,
-    const gchar * name, gboolean required, gint64 min, gint64 * value)
-{
-  JsonNode *node = member (c, obj, where, name, required, is_int,
-      "an integer");
-
-  if (!node)
-    return FALSE;
-  *value = json_node_get_int (node);
-  if (*value < min) {
-    problem (c, "%s%s must be >= %" G_GINT64_FORMAT ", not %" G_GINT64_FORMAT,
-        where, name, min, *value);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-static void
-number_member (Check * c, JsonObject * obj, const gchar * where,
-    const gchar * name, gdouble min, gdouble max)
-{
-  JsonNode *node = member (c, obj, where, name, FALSE, is_number, "a number");
-  gdouble v;
-
-  if (!node)
-    return;
-  v = json_node_get_double (node);
-  if (v < min || v > max)
-    problem (c, "%s%s must be in [%g, %g], not %g", where, name, min, max, v);
-}
-
-static void
-bool_member (Check * c, JsonObject * obj, const gchar * where,
-    const gchar * name)
-{
-  member (c, obj, where, name, FALSE, is_bool, "a boolean");
-}
-
-static gboolean
-in_list (const gchar * s, const gchar * const *list)
-{
-  return s && g_strv_contains (list, s);
-}
-
-/* @name of @obj, when present, a string among @values */
-static const gchar *
-enum_member (Check * c, JsonObject * obj, const gchar * where,
-    const gchar * name, gboolean required, const gchar * const *values)
-{
-  const gchar *s = string_member (c, obj, where, name, required);
-
-  if (s && !in_list (s, values)) {
-    gchar *all = g_strjoinv ("\", \"", (gchar **) values);
-    problem (c, "%s%s is \"%s\", not one of \"%s\"", where, name, s, all);
-    g_free (all);
-    return NULL;
-  }
-  return s;
-}
 
 /* Members of @obj not in @allowed (and not in @beta: named as beta) */
 static void
@@ -924,36 +738,6 @@ only_members (Check * c, JsonObject * obj, const gchar * where,
       problem (c, "%s%s is not a GA protocol field", where, name);
   }
   g_list_free (names);
-}
-
-/* Strict base64 (RFC 4648 alphabet, padded); decoded into @out */
-static gboolean
-decode_base64 (const gchar * s, GByteArray * out)
-{
-  gsize len = strlen (s), i, pad = 0;
-  guchar *data;
-  gsize n;
-
-  if (len % 4 != 0)
-    return FALSE;
-  for (i = 0; i < len; i++) {
-    gchar ch = s[i];
-    if (ch == '=') {
-      if (i < len - 2)
-        return FALSE;
-      pad++;
-    } else if (pad > 0) {
-      return FALSE;
-    } else if (!g_ascii_isalnum (ch) && ch != '+' && ch != '/') {
-      return FALSE;
-    }
-  }
-  if (len == 0)
-    return TRUE;
-  data = g_base64_decode (s, &n);
-  g_byte_array_append (out, data, n);
-  g_free (data);
-  return TRUE;
 }
 
 static const gchar *const audio_format_types[] = {
@@ -1008,8 +792,8 @@ check_turn_detection (Check * c, JsonObject * td)
     only_members (c, td, where, semantic_vad, NULL);
     enum_member (c, td, where, "eagerness", FALSE, eagerness);
   }
-  bool_member (c, td, where, "create_response");
-  bool_member (c, td, where, "interrupt_response");
+  mock_ws_bool_member (&c->ws, td, where, "create_response", FALSE);
+  mock_ws_bool_member (&c->ws, td, where, "interrupt_response", FALSE);
 }
 
 static void
@@ -1263,7 +1047,7 @@ check_append (Check * c, JsonObject * ev)
   if (!audio)
     return;
   bytes = g_byte_array_new ();
-  if (!decode_base64 (audio, bytes)) {
+  if (!mock_ws_decode_base64 (audio, bytes)) {
     problem (c, "audio is not valid base64");
   } else if (bytes->len == 0) {
     problem (c, "audio is empty");
@@ -1329,7 +1113,7 @@ check_content (Check * c, JsonObject * item, const gchar * role)
     else if (g_strcmp0 (type, "input_audio") == 0) {
       const gchar *audio = string_member (c, part, at, "audio", TRUE);
       GByteArray *tmp = g_byte_array_new ();
-      if (audio && !decode_base64 (audio, tmp))
+      if (audio && !mock_ws_decode_base64 (audio, tmp))
         problem (c, "%saudio is not valid base64", at);
       g_byte_array_unref (tmp);
     } else if (g_strcmp0 (type, "input_image") == 0) {
@@ -1509,15 +1293,15 @@ check_event (Check * c, JsonObject * ev)
   if (id && !is_string (id))
     problem (c, "event_id must be a string, not %s", json_kind (id));
   for (i = 0; i < G_N_ELEMENTS (client_events); i++) {
-    if (strcmp (c->type, client_events[i].type) == 0) {
+    if (strcmp (c->ws.what, client_events[i].type) == 0) {
       client_events[i].check (c, ev);
       return;
     }
   }
-  if (strcmp (c->type, "output_audio_buffer.clear") == 0)
+  if (strcmp (c->ws.what, "output_audio_buffer.clear") == 0)
     problem (c, "output_audio_buffer.clear is for WebRTC/SIP, not "
         "WebSocket");
-  else if (in_list (c->type, beta_events))
+  else if (in_list (c->ws.what, beta_events))
     problem (c, "a beta protocol event (GA only)");
   else
     problem (c, "not a client event type");
@@ -1533,7 +1317,7 @@ ws_message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
 {
   MockRealtime *mock = conn->mock;
   Frame *frame = g_new0 (Frame, 1);
-  Check c = { conn, 0, NULL, NULL, NULL };
+  Check c = { {conn->index, 0, NULL, NULL}, conn, NULL };
   const gchar *data;
   gsize size;
   guint i;
@@ -1541,8 +1325,8 @@ ws_message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
   (void) ws;
   data = g_bytes_get_data (message, &size);
   frame->size = size;
-  c.frame_no = conn->frames->len;       /* only this thread adds */
-  c.problems = g_ptr_array_new ();
+  c.ws.frame_no = conn->frames->len;    /* only this thread adds */
+  c.ws.problems = g_ptr_array_new ();
 
   if (type == SOUP_WEBSOCKET_DATA_BINARY) {
     frame->binary = TRUE;
@@ -1559,15 +1343,15 @@ ws_message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
       g_clear_error (&err);
     } else {
       frame->type = g_strdup (json_object_get_string_member (ev, "type"));
-      c.type = frame->type;
+      c.ws.what = frame->type;
       check_event (&c, ev);
       json_object_unref (ev);
     }
   }
 
   g_mutex_lock (&mock->lock);
-  for (i = 0; i < c.problems->len; i++)
-    g_ptr_array_add (mock->violations, g_ptr_array_index (c.problems, i));
+  for (i = 0; i < c.ws.problems->len; i++)
+    g_ptr_array_add (mock->violations, g_ptr_array_index (c.ws.problems, i));
   if (mock->drop_audio && g_strcmp0 (frame->type,
           "input_audio_buffer.append") == 0) {
     if (c.audio)
@@ -1580,7 +1364,7 @@ ws_message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
   }
   g_cond_broadcast (&mock->cond);
   g_mutex_unlock (&mock->lock);
-  g_ptr_array_unref (c.problems);
+  g_ptr_array_unref (c.ws.problems);
   if (c.audio)
     g_byte_array_unref (c.audio);
 
@@ -1655,7 +1439,7 @@ note_sent (Conn * conn, const gchar * type, JsonObject * ev)
     const gchar *delta = json_object_get_string_member_with_default (ev,
         "delta", NULL);
     GByteArray *bytes = g_byte_array_new ();
-    if (delta && decode_base64 (delta, bytes))
+    if (delta && mock_ws_decode_base64 (delta, bytes))
       *sent += bytes->len;
     g_byte_array_unref (bytes);
   }
@@ -2707,50 +2491,26 @@ mock_realtime_set_tcp_nodelay (MockRealtime * mock, gboolean nodelay)
   g_mutex_unlock (&mock->lock);
 }
 
-static gchar *
-join_lines (MockRealtime * mock, GPtrArray * lines)
-{
-  GString *s = g_string_new (NULL);
-  guint i;
-
-  g_mutex_lock (&mock->lock);
-  for (i = 0; i < lines->len; i++)
-    g_string_append_printf (s, "%s\n", (gchar *) g_ptr_array_index (lines, i));
-  g_mutex_unlock (&mock->lock);
-  return g_string_free (s, FALSE);
-}
-
-static guint
-count_lines (MockRealtime * mock, GPtrArray * lines)
-{
-  guint n;
-
-  g_mutex_lock (&mock->lock);
-  n = lines->len;
-  g_mutex_unlock (&mock->lock);
-  return n;
-}
-
 guint
 mock_realtime_n_violations (MockRealtime * mock)
 {
-  return count_lines (mock, mock->violations);
+  return mock_ws_count_lines (&mock->lock, mock->violations);
 }
 
 gchar *
 mock_realtime_get_violations (MockRealtime * mock)
 {
-  return join_lines (mock, mock->violations);
+  return mock_ws_join_lines (&mock->lock, mock->violations);
 }
 
 guint
 mock_realtime_n_failures (MockRealtime * mock)
 {
-  return count_lines (mock, mock->failures);
+  return mock_ws_count_lines (&mock->lock, mock->failures);
 }
 
 gchar *
 mock_realtime_get_failures (MockRealtime * mock)
 {
-  return join_lines (mock, mock->failures);
+  return mock_ws_join_lines (&mock->lock, mock->failures);
 }
