@@ -16,10 +16,11 @@
 #include <gst/bidi/gstbidiprovider.h>
 
 #include "gstbidiopenai.h"
+#include "gstbidigemini.h"
 
 GType gst_bidi_echo_provider_get_type (void);
 
-static GstBidiProvider *providers[2];
+static GstBidiProvider *providers[3];
 
 int
 LLVMFuzzerInitialize (G_GNUC_UNUSED int *argc, G_GNUC_UNUSED char ***argv)
@@ -28,6 +29,7 @@ LLVMFuzzerInitialize (G_GNUC_UNUSED int *argc, G_GNUC_UNUSED char ***argv)
   /* configure() only checks: one object of each serves every input */
   providers[0] = g_object_new (GST_TYPE_BIDI_OPENAI_PROVIDER, NULL);
   providers[1] = g_object_new (gst_bidi_echo_provider_get_type (), NULL);
+  providers[2] = g_object_new (GST_TYPE_BIDI_GEMINI_PROVIDER, NULL);
   return 0;
 }
 

@@ -33,7 +33,8 @@ EVENT_TYPES = {
     "bidi_connection_start", "bidi_connection_restart", "bidi_response_start",
     "bidi_audio_stream", "bidi_transcript_stream", "bidi_interruption",
     "bidi_response_complete", "bidi_usage", "bidi_connection_close",
-    "bidi_error", "tool_use_stream", "tool_result", "bidi_text_input",
+    "bidi_error", "tool_use_stream", "tool_result", "tool_cancel",
+    "bidi_text_input",
     "bidi_audio_input", "bidi_image_input",
 }
 
@@ -137,6 +138,40 @@ if session:
     add("fuzz_openai", "\n".join(setup + ["#image", "#bad", "{}", "[]",
                                           "#close 4000"] + setup))
 
+# --- Gemini Live: the golden exchange and the tests' server messages --------
+GEMINI_SERVER_FIELDS = {
+    "setupComplete", "serverContent", "toolCall", "toolCallCancellation",
+    "usageMetadata", "goAway", "sessionResumptionUpdate", "voiceActivity",
+}
+gemini_doc = open(os.path.join(PROTOCOLS, "gemini-live.md"),
+                  encoding="utf-8").read()
+gemini_session = []
+for block in re.findall(r"```\w*\n(.*?)```", gemini_doc, re.S):
+    exchange = []
+    for line in block.splitlines():
+        if line.startswith("S\u2192 "):
+            for v in objects_in(line[2:]):
+                if isinstance(v, dict):
+                    exchange.append(compact(v))
+    if exchange:
+        add("fuzz_gemini", "\n".join(exchange) + "\n")
+        gemini_session += exchange
+for v in list(objects_in(gemini_doc)) + \
+        list(test_values("common/mockgemini.c")) + \
+        list(test_values("providers/gemini.c")):
+    if isinstance(v, dict) and set(v) & GEMINI_SERVER_FIELDS:
+        add("fuzz_gemini", compact(v))
+if gemini_session:
+    add("fuzz_gemini", "\n".join(gemini_session) + "\n")
+    add("fuzz_gemini", "\n".join(gemini_session[:1] + ["#text", "#image"] +
+                                  gemini_session[1:] +
+                                  ["#result function-call-123",
+                                   "#interrupt 500", "#end"]))
+    add("fuzz_gemini", "\n".join(gemini_session[:1] + ["#audio",
+                                                       "#close 1011"] +
+                                  gemini_session + ["#close 1007",
+                                                    "#close 1008"]))
+
 for rel in ["elements/bidievents.c", "examples/bidiserver.c",
             "examples/bidichat.c", "common/mockrealtime-selftest.c"]:
     for v in test_values(rel):
@@ -221,7 +256,14 @@ for s in ["config, turn-detection=(string)semantic_vad, eagerness=(string)high",
           "config, volume=(double)3, record-audio=false",
           "wss://127.0.0.1:8443/v1/realtime?model=x\nconfig, speed=1.0",
           "ws://localhost/v1/realtime\nconfig",
-          "https://example.com/\nconfig, vad-threshold=2"]:
+          "https://example.com/\nconfig, vad-threshold=2",
+          "config, tool-scheduling=(string)\"when-idle,lookup=silent\", "
+          "tool-behavior=(string)non-blocking, start-sensitivity=(string)low",
+          "config, setup=(string)\"{\\\"generationConfig\\\": "
+          "{\\\"topK\\\": 3}}\", turn-detection=(string)none, "
+          "api-version=(string)v1alpha",
+          "config, compression-trigger-tokens=(int)25600, "
+          "response-modality=(string)text, media-resolution=(string)low"]:
     add("fuzz_config", s)
 for s in set(re.findall(r'provider-config=\\"([^\\]*)\\"',
                         "".join(open(os.path.join(d, f)).read()
