@@ -749,7 +749,7 @@ GST_START_TEST (test_barge_in)
   /* the history keeps only the words that were heard */
   g_object_get (s->agent, "history", &history, NULL);
   GST_INFO ("history: %s", history);
-  fail_unless (strstr (history, "One two") != NULL, "%s", history);
+  fail_unless (strstr (history, "\"One") != NULL, "%s", history);
   fail_if (strstr (history, words) != NULL, "%s", history);
   fail_unless (strstr (history, "Wait, stop.") != NULL, "%s", history);
   g_free (history);
@@ -1070,8 +1070,9 @@ GST_START_TEST (test_go_away_resumes)
 
 GST_END_TEST;
 
-/* The connection drops; the server refuses the handle (1007): a new
- * session gets the conversation so far, without prompting an answer */
+/* The server closes with 1011 (unavailable); the next one refuses the
+ * handle (1007): a new session gets the conversation so far, without
+ * prompting an answer */
 GST_START_TEST (test_resume_refused_replays)
 {
   MockGemini *mock = mock_gemini_new ();
@@ -1090,7 +1091,9 @@ GST_START_TEST (test_resume_refused_replays)
   mock_gemini_script_send (sc, "{\"sessionResumptionUpdate\":{\"newHandle\":"
       "\"h-1\",\"resumable\":true}}");
   mock_gemini_script_sleep (sc, 200);
-  mock_gemini_script_drop (sc);
+  /* the service is unavailable for a moment: reconnect, resuming */
+  mock_gemini_script_close (sc, 1011, "The service is currently "
+      "unavailable.");
   mock_gemini_push_script (mock, sc);
   sc = mock_gemini_script_new ();
   mock_gemini_script_wait (sc, "setup", 1, WAIT_MS);
@@ -1137,6 +1140,95 @@ GST_START_TEST (test_resume_refused_replays)
   assert_mock_clean (mock);
   mock_gemini_free (mock);
   g_bytes_unref (pcm);
+}
+
+GST_END_TEST;
+
+/* max-session-s: the connection is renewed at a pause, before the
+ * service's own cut, resuming with the latest handle */
+GST_START_TEST (test_session_renewed)
+{
+  MockGemini *mock = mock_gemini_new ();
+  MockGeminiScript *sc = script_setup ();
+  GstStructure *pc;
+  JsonNode *msg;
+  gint i_restart;
+  Session *s;
+
+  mock_gemini_script_send (sc, "{\"sessionResumptionUpdate\":{\"newHandle\":"
+      "\"h-renew\",\"resumable\":true}}");
+  mock_gemini_push_script (mock, sc);
+  mock_gemini_push_script (mock, script_setup ());
+  pc = gst_structure_new ("config", "max-session-s", G_TYPE_INT, 1, NULL);
+  s = gemini_session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
+  gst_structure_free (pc);
+  session_wait_connected (s);
+  i_restart = session_wait (s, 0, "bidi_connection_restart", NULL, NULL,
+      WAIT_MS);
+  fail_unless (i_restart >= 0, "not renewed");
+  fail_unless_equals_string (msg_str (s, i_restart, "reason"), "timeout");
+  msg = mock_setup (mock, 1);
+  fail_unless_equals_string (jstr (json_node_get_object (msg),
+          "setup.sessionResumption.handle"), "h-renew");
+  json_node_unref (msg);
+  fail_unless (mock_gemini_wait_closed (mock, 0, WAIT_MS));
+  fail_unless_equals_int (mock_gemini_get_close_code (mock, 0), 1000);
+  fail_unless_equals_int (session_count (s, "bidi_error", NULL, NULL), 0);
+
+  session_free (s);
+  assert_mock_clean (mock);
+  mock_gemini_free (mock);
+}
+
+GST_END_TEST;
+
+/* turn-detection=none: the input is one turn between activityStart and
+ * activityEnd; its end asks for the answer, then the session completes */
+GST_START_TEST (test_push_to_talk)
+{
+  MockGemini *mock = mock_gemini_new ();
+  GBytes *pcm = make_answer (300, 18), *question = make_question (400, 19);
+  MockGeminiScript *sc = script_setup ();
+  GstStructure *pc;
+  GstFlowReturn ret;
+  gchar *first, *last;
+  guint n;
+  Session *s;
+
+  mock_gemini_script_wait (sc, "realtimeInput.activityEnd", 1, WAIT_MS);
+  script_answer (sc, "Heard you.", pcm);
+  mock_gemini_push_script (mock, sc);
+  pc = gst_structure_new ("config", "turn-detection", G_TYPE_STRING, "none",
+      NULL);
+  s = gemini_session_new (mock, DESC_APPSRC, "provider-config", pc, NULL);
+  gst_structure_free (pc);
+  session_wait_connected (s);
+  session_push_bytes (s, question, 20);
+  g_signal_emit_by_name (s->src, "end-of-stream", &ret);
+
+  fail_unless (session_wait (s, 0, "bidi_connection_close", "reason",
+          "complete", WAIT_MS) >= 0, "the session did not complete");
+  assert_answer_tail (s, 0, pcm);
+  /* the frames: setup, activityStart, the audio, activityEnd */
+  n = mock_gemini_n_frames (mock, 0);
+  first = mock_gemini_get_frame (mock, 0, 1);
+  last = mock_gemini_get_frame (mock, 0, n - 1);
+  fail_unless (strstr (first, "activityStart") != NULL, "%s", first);
+  fail_unless (strstr (last, "activityEnd") != NULL, "%s", last);
+  g_free (first);
+  g_free (last);
+  fail_unless_equals_int (mock_gemini_count_messages (mock, 0,
+          "realtimeInput.activityStart"), 1);
+  fail_unless_equals_int (mock_gemini_count_messages (mock, 0,
+          "realtimeInput.audioStreamEnd"), 0);
+  fail_unless (mock_gemini_get_audio_bytes (mock, 0) ==
+      g_bytes_get_size (question));
+
+  session_free (s);
+  assert_mock_clean (mock);
+  mock_gemini_free (mock);
+  g_bytes_unref (pcm);
+  g_bytes_unref (question);
 }
 
 GST_END_TEST;
@@ -1373,6 +1465,8 @@ gemini_suite (void)
   tcase_add_test (tc, test_tool_call_cancelled);
   tcase_add_test (tc, test_go_away_resumes);
   tcase_add_test (tc, test_resume_refused_replays);
+  tcase_add_test (tc, test_session_renewed);
+  tcase_add_test (tc, test_push_to_talk);
   tcase_add_test (tc, test_close_1008);
   tcase_add_test (tc, test_bad_key);
   tcase_add_test (tc, test_key_from_environment);
