@@ -62,7 +62,7 @@ add_modality_details (GstStructure * usage)
 
 /* One event of every type (with and without optional fields), each with a
  * running_time; the last one has GST_CLOCK_TIME_NONE. */
-#define N_EVENTS 21
+#define N_EVENTS 22
 
 static GstStructure *
 make_event (guint i)
@@ -151,6 +151,9 @@ make_event (guint i)
       g_bytes_unref (bytes);
       break;
     case 20:
+      s = gst_bidi_event_new_tool_cancel ("tool-2");
+      break;
+    case 21:
       s = gst_bidi_event_new_error ("no clock yet", NULL, NULL);
       break;
     default:
@@ -1146,7 +1149,7 @@ GST_START_TEST (test_is_known)
     GST_BIDI_EVENT_RESPONSE_COMPLETE, GST_BIDI_EVENT_USAGE,
     GST_BIDI_EVENT_CONNECTION_CLOSE, GST_BIDI_EVENT_ERROR,
     GST_BIDI_EVENT_TOOL_USE_STREAM, GST_BIDI_EVENT_TOOL_RESULT,
-    GST_BIDI_EVENT_TEXT_INPUT, GST_BIDI_EVENT_AUDIO_INPUT,
+    GST_BIDI_EVENT_TOOL_CANCEL, GST_BIDI_EVENT_TEXT_INPUT, GST_BIDI_EVENT_AUDIO_INPUT,
     GST_BIDI_EVENT_IMAGE_INPUT,
   };
   guint i;

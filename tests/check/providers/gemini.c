@@ -886,6 +886,9 @@ GST_START_TEST (test_tool_call)
   mock_gemini_script_send_tool_call (sc, "fc_2", "lookup_order",
       "{\"order_id\":7}");
   mock_gemini_script_wait (sc, "toolResponse", 1, WAIT_MS);
+  mock_gemini_script_send_tool_call (sc, "fc_3", "get_weather",
+      "{\"city\":\"Lima\"}");
+  mock_gemini_script_wait (sc, "toolResponse", 1, WAIT_MS);
   mock_gemini_push_script (mock, sc);
   pc = gst_structure_new ("config", "tool-scheduling", G_TYPE_STRING,
       "interrupt,lookup_order=silent", NULL);
@@ -943,6 +946,18 @@ GST_START_TEST (test_tool_call)
   json_node_unref (msg);
   fail_unless (session_wait (s, 0, "tool_result", "toolUseId", "fc_2",
           WAIT_MS) >= 0);
+
+  /* an empty result would make the model call again: it is said in words */
+  fail_unless (session_wait_tool_call (s, 2) != NULL);
+  g_signal_emit_by_name (s->agent, "send-tool-result", "fc_3", "[]",
+      "success", &ok);
+  fail_unless (ok);
+  msg = mock_message (mock, 0, "toolResponse", 2);
+  fr = function_response (msg);
+  fail_unless_equals_string (jstr (fr, "id"), "fc_3");
+  fail_unless (jstr (fr, "response.output") != NULL &&
+      strstr (jstr (fr, "response.output"), "no data") != NULL);
+  json_node_unref (msg);
   fail_unless (mock_gemini_wait_script_done (mock, 0, WAIT_MS));
 
   session_free (s);

@@ -466,6 +466,9 @@
         addNote('tool result (' + ev.status + ') ' +
             JSON.stringify(ev.content));
         break;
+      case 'tool_cancel':
+        addNote('tool call ' + ev.toolUseId + ' withdrawn');
+        break;
       default:
         /* newer servers may send more: not an error */
         break;
