@@ -52,6 +52,10 @@
  *   `audio-activity-and-all-video`
  * * `input-transcription`, `output-transcription` (booleans, TRUE)
  * * `session-resumption` (boolean, TRUE): reconnect into the same session
+ * * `session-lifetime-s` (int, 3000): a session resumed across connections
+ *   is started afresh, with the conversation replayed, at the first
+ *   reconnection after this long (sessions are reported cut with 1011 at 58
+ *   minutes, and resuming them then fails); 0: never
  * * `context-compression` (boolean, TRUE), `compression-trigger-tokens`,
  *   `compression-target-tokens` (ints, not set = the server's)
  * * `temperature` (double, not set), `max-output-tokens` (int, not set),
@@ -137,6 +141,8 @@ GST_DEBUG_CATEGORY_STATIC (bidi_gemini_debug);
 #define DEFAULT_API_VERSION "v1beta"
 #define DEFAULT_MODEL "gemini-3.8-live"
 #define DEFAULT_MAX_SESSION_S 540
+/* sessions are reported closed with 1011 at 58 minutes, resumed or not */
+#define DEFAULT_SESSION_LIFETIME_S 3000
 
 #define IN_RATE 16000
 #define OUT_RATE 24000
@@ -190,6 +196,7 @@ typedef struct
   gboolean output_transcription;
   gboolean resumption;
   gboolean compression;
+  gint session_lifetime_s;      /* then a new session, not resumed */
   gint trigger_tokens;          /* 0: not sent */
   gint target_tokens;           /* 0: not sent */
   gdouble temperature;          /* < 0: not sent */
@@ -215,6 +222,8 @@ struct _GstBidiGeminiProvider
   /* network thread only: made by start, freed by stop */
   Settings *run;
   gchar *handle;                /* the latest resumption handle */
+  gint64 session_start;         /* monotonic: the session (resumed across
+                                 * connections) began */
 
   /* network thread only */
   guint conn_seq;               /* connections opened since start */
@@ -614,6 +623,7 @@ settings_parse (const GstBidiProviderConfig * config, gchar ** url,
           "output-transcription", G_TYPE_BOOLEAN,
           "session-resumption", G_TYPE_BOOLEAN,
           "context-compression", G_TYPE_BOOLEAN,
+          "session-lifetime-s", G_TYPE_INT,
           "compression-trigger-tokens", G_TYPE_INT,
           "compression-target-tokens", G_TYPE_INT,
           "temperature", G_TYPE_DOUBLE,
@@ -654,6 +664,7 @@ settings_parse (const GstBidiProviderConfig * config, gchar ** url,
   s->prefix_padding_ms = s->silence_duration_ms = -1;
   s->input_transcription = s->output_transcription = TRUE;
   s->resumption = s->compression = TRUE;
+  s->session_lifetime_s = DEFAULT_SESSION_LIFETIME_S;
   s->temperature = -1;
   s->scheduling = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       g_free);
@@ -675,6 +686,8 @@ settings_parse (const GstBidiProviderConfig * config, gchar ** url,
           10000, &s->prefix_padding_ms, error) ||
       !gst_bidi_provider_config_get_int (pc, name, "silence-duration-ms", -1,
           10000, &s->silence_duration_ms, error) ||
+      !gst_bidi_provider_config_get_int (pc, name, "session-lifetime-s", 0,
+          86400, &s->session_lifetime_s, error) ||
       !gst_bidi_provider_config_get_int (pc, name,
           "compression-trigger-tokens", 0, 10000000, &s->trigger_tokens,
           error) ||
@@ -1173,6 +1186,8 @@ on_setup_complete (GstBidiGeminiProvider * self, JsonObject * sc)
     return;
   }
   self->setup_done = TRUE;
+  if (!self->resumed)
+    self->session_start = g_get_monotonic_time ();
   GST_INFO_OBJECT (self, "session ready (%s%s%s%s)", self->run->model,
       self->resumed ? ", resumed" : "", session_id ? ", " : "",
       session_id ? session_id : "");
@@ -1705,6 +1720,15 @@ gst_bidi_gemini_provider_open (GstBidiRealtimeProvider * base)
 
   self->conn_seq++;
   self->setup_done = FALSE;
+  /* a session near the service's limit is not resumed: a new one gets the
+   * conversation */
+  if (self->handle && self->run->session_lifetime_s > 0 &&
+      g_get_monotonic_time () - self->session_start >=
+      (gint64) self->run->session_lifetime_s * G_TIME_SPAN_SECOND) {
+    GST_INFO_OBJECT (self, "the session is %d s old: starting a new one",
+        self->run->session_lifetime_s);
+    g_clear_pointer (&self->handle, g_free);
+  }
   self->sent_handle = self->resumed = self->handle != NULL &&
       self->run->resumption;
   if (self->resumed)
@@ -2031,12 +2055,16 @@ gst_bidi_gemini_provider_reset (GstBidiRealtimeProvider * base)
 
   gst_bidi_realtime_provider_clear_timer (&self->settle_timer);
   forget_connection (self);
-  g_hash_table_remove_all (self->calls);
+  /* none after finalize (the base's stops again) */
+  if (self->calls)
+    g_hash_table_remove_all (self->calls);
   g_clear_pointer (&self->handle, g_free);
   g_clear_pointer (&self->turn_id, g_free);
   g_clear_pointer (&self->run, settings_free);
-  g_string_truncate (self->user_text, 0);
-  g_string_truncate (self->answer_text, 0);
+  if (self->user_text) {
+    g_string_truncate (self->user_text, 0);
+    g_string_truncate (self->answer_text, 0);
+  }
   self->user_open = self->settling = FALSE;
   self->resumed = self->sent_handle = FALSE;
   self->turn = TURN_IDLE;
@@ -2069,6 +2097,7 @@ gst_bidi_gemini_provider_finalize (GObject * object)
   g_clear_pointer (&self->calls, g_hash_table_unref);
   g_string_free (self->user_text, TRUE);
   g_string_free (self->answer_text, TRUE);
+  self->user_text = self->answer_text = NULL;
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 

@@ -1197,6 +1197,47 @@ GST_START_TEST (test_session_renewed)
 
 GST_END_TEST;
 
+/* session-lifetime-s: past it, a renewal starts a new session (no handle)
+ * that gets the conversation replayed */
+GST_START_TEST (test_session_lifetime)
+{
+  MockGemini *mock = mock_gemini_new ();
+  MockGeminiScript *sc = script_setup ();
+  GstStructure *pc;
+  JsonNode *msg;
+  Session *s;
+
+  mock_gemini_script_send (sc, "{\"sessionResumptionUpdate\":{\"newHandle\":"
+      "\"h-old\",\"resumable\":true}}");
+  mock_gemini_push_script (mock, sc);
+  mock_gemini_push_script (mock, script_setup ());
+  pc = gst_structure_new ("config", "max-session-s", G_TYPE_INT, 1,
+      "session-lifetime-s", G_TYPE_INT, 1, NULL);
+  s = gemini_session_new (mock, DESC_NO_INPUT, "provider-config", pc,
+      "messages", "[{\"role\": \"user\", \"content\": [{\"text\": "
+      "\"Remember 42.\"}]}]", NULL);
+  gst_structure_free (pc);
+  session_wait_connected (s);
+  fail_unless (session_wait (s, 0, "bidi_connection_restart", NULL, NULL,
+          WAIT_MS) >= 0, "not renewed");
+  msg = mock_setup (mock, 1);
+  fail_if (jhas (json_node_get_object (msg), "setup.sessionResumption.handle"));
+  json_node_unref (msg);
+  msg = mock_message (mock, 1, "clientContent", 0);
+  fail_unless (strstr (jstr (json_array_get_object_element
+              (json_node_get_array (jget (json_array_get_object_element
+                          (json_node_get_array (jget (json_node_get_object
+                                      (msg), "clientContent.turns")), 0),
+                      "parts")), 0), "text"), "Remember 42.") != NULL);
+  json_node_unref (msg);
+
+  session_free (s);
+  assert_mock_clean (mock);
+  mock_gemini_free (mock);
+}
+
+GST_END_TEST;
+
 /* turn-detection=none: the input is one turn between activityStart and
  * activityEnd; its end asks for the answer, then the session completes */
 GST_START_TEST (test_push_to_talk)
@@ -1481,6 +1522,7 @@ gemini_suite (void)
   tcase_add_test (tc, test_go_away_resumes);
   tcase_add_test (tc, test_resume_refused_replays);
   tcase_add_test (tc, test_session_renewed);
+  tcase_add_test (tc, test_session_lifetime);
   tcase_add_test (tc, test_push_to_talk);
   tcase_add_test (tc, test_close_1008);
   tcase_add_test (tc, test_bad_key);
