@@ -11,6 +11,8 @@
 #include "config.h"
 #endif
 
+#include <string.h>
+
 #include <gst/check/gstcheck.h>
 
 #include "session.h"
@@ -352,4 +354,75 @@ session_transcripts (Session * s, const gchar * role)
         final ? "final" : "partial");
   }
   return g_string_free (out, FALSE);
+}
+
+/* ------------------------------------------------------------------------
+ * What the provider tests share
+ * ------------------------------------------------------------------------ */
+
+GBytes *
+session_make_pcm (gsize bytes, guint seed)
+{
+  gsize n = bytes / 2, i;
+  gint16 *s = g_new (gint16, n);
+
+  for (i = 0; i < n; i++)
+    s[i] = (gint16) (((i * (7 + 2 * seed) + seed * 977) % 16001) - 8000);
+  return g_bytes_new_take (s, n * 2);
+}
+
+GBytes *
+session_make_png (void)
+{
+  gsize len;
+  guchar *data = g_base64_decode ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1"
+      "HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=", &len);
+
+  return g_bytes_new_take (data, len);
+}
+
+GBytes *
+session_make_jpeg (void)
+{
+  static const guint8 jpeg[] = { 0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J',
+    'F', 'I', 'F', 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00,
+    0x00, 0xff, 0xd9
+  };
+
+  return g_bytes_new (jpeg, sizeof (jpeg));
+}
+
+void
+session_assert_answer_tail (Session * s, gsize offset, GBytes * pcm)
+{
+  gsize size, len;
+  gboolean same;
+  const guint8 *data = g_bytes_get_data (pcm, &size);
+
+  fail_unless (session_wait_answer (s, offset + size, s->wait_ms),
+      "only %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " answer bytes reached "
+      "the sink", session_answer_len (s), offset + size);
+  g_mutex_lock (&s->lock);
+  len = s->answer->len;
+  same = len == offset + size &&
+      memcmp (s->answer->data + offset, data, size) == 0;
+  g_mutex_unlock (&s->lock);
+  fail_unless_equals_uint64 (len, offset + size);
+  fail_unless (same, "the answer audio differs from what the server sent");
+}
+
+void
+session_assert_no_secret (Session * s, const gchar * secret,
+    const gchar * piece)
+{
+  guint i, n = bus_log_length (s->log);
+
+  for (i = 0; i < n; i++) {
+    gchar *str = gst_structure_to_string (session_msg (s, i));
+
+    fail_if (strstr (str, secret) != NULL, "the key is in %s", str);
+    fail_if (piece && strstr (str, piece) != NULL, "part of the key is in "
+        "%s", str);
+    g_free (str);
+  }
 }

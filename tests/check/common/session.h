@@ -106,6 +106,18 @@ const GstStructure *session_find_modality (const GstStructure * usage,
 void session_assert_tokens (const GstStructure * st, const gchar * field,
     gint expected);
 
+/* What the provider tests share: @bytes of S16LE audio that is never
+ * silent, different for each @seed; a 1x1 PNG; the start of a JPEG file */
+GBytes *session_make_pcm (gsize bytes, guint seed);
+GBytes *session_make_png (void);
+GBytes *session_make_jpeg (void);
+/* The answer bytes at the sink from @offset on equal @pcm, and nothing
+ * follows them (waits up to wait_ms for them) */
+void session_assert_answer_tail (Session * s, gsize offset, GBytes * pcm);
+/* No message (any field) holds @secret, nor @piece of it (nullable) */
+void session_assert_no_secret (Session * s, const gchar * secret,
+    const gchar * piece);
+
 G_END_DECLS
 
 #endif /* __SESSION_H__ */

@@ -132,3 +132,23 @@ jstrings (JsonObject * obj, const gchar * path)
   return g_string_free (s, FALSE);
 }
 
+JsonNode *
+parse_waited (gchar * text, const gchar * what, guint index, guint conn)
+{
+  JsonNode *node;
+
+  fail_unless (text != NULL, "no %s number %u on connection %u", what, index,
+      conn);
+  node = parse_json (text);
+  g_free (text);
+  return node;
+}
+
+void
+assert_mock_clean_lists (gchar * violations, gchar * failures)
+{
+  fail_unless (*violations == '\0', "protocol violations:\n%s", violations);
+  fail_unless (*failures == '\0', "mock script failures:\n%s", failures);
+  g_free (violations);
+  g_free (failures);
+}

@@ -18,6 +18,16 @@ G_BEGIN_DECLS
 /* @text parsed (json_node_unref); fails the test when it is not JSON */
 JsonNode *parse_json (const gchar * text);
 
+/* @text (taken), a client message a mock server got, parsed
+ * (json_node_unref); fails the test when it is NULL (the wait for @what
+ * number @index on connection @conn timed out) or not JSON */
+JsonNode *parse_waited (gchar * text, const gchar * what, guint index,
+    guint conn);
+/* Fails the test when @violations or @failures (taken) is not empty: what
+ * a mock server found wrong in the client's messages, its script's
+ * failures */
+void assert_mock_clean_lists (gchar * violations, gchar * failures);
+
 /* The member at @path ("a.b.c") of @obj, or NULL */
 JsonNode *jget (JsonObject * obj, const gchar * path);
 gboolean jhas (JsonObject * obj, const gchar * path);

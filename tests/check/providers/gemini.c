@@ -76,53 +76,18 @@ static const gchar app_tools[] =
  * Fixtures
  * ------------------------------------------------------------------------ */
 
-/* @bytes of S16LE audio, never silent, different for each @seed */
-static GBytes *
-make_pcm_bytes (gsize bytes, guint seed)
-{
-  gsize n = bytes / 2, i;
-  gint16 *s = g_new (gint16, n);
-
-  for (i = 0; i < n; i++)
-    s[i] = (gint16) (((i * (7 + 2 * seed) + seed * 977) % 16001) - 8000);
-  return g_bytes_new_take (s, n * 2);
-}
-
 /* @ms of the model's voice (24 kHz) */
 static GBytes *
 make_answer (guint ms, guint seed)
 {
-  return make_pcm_bytes (OUT_MS_BYTES (ms), seed);
+  return session_make_pcm (OUT_MS_BYTES (ms), seed);
 }
 
 /* @ms of the user's voice (16 kHz) */
 static GBytes *
 make_question (guint ms, guint seed)
 {
-  return make_pcm_bytes (IN_MS_BYTES (ms), seed);
-}
-
-/* A 1x1 PNG */
-static GBytes *
-make_png (void)
-{
-  gsize len;
-  guchar *data = g_base64_decode ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1"
-      "HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=", &len);
-
-  return g_bytes_new_take (data, len);
-}
-
-/* The start of a JPEG file is all anyone looks at */
-static GBytes *
-make_jpeg (void)
-{
-  static const guint8 jpeg[] = { 0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J',
-    'F', 'I', 'F', 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00,
-    0x00, 0xff, 0xd9
-  };
-
-  return g_bytes_new (jpeg, sizeof (jpeg));
+  return session_make_pcm (IN_MS_BYTES (ms), seed);
 }
 
 /* ------------------------------------------------------------------------
@@ -132,27 +97,16 @@ make_jpeg (void)
 static void
 assert_mock_clean (MockGemini * mock)
 {
-  gchar *violations = mock_gemini_get_violations (mock);
-  gchar *failures = mock_gemini_get_failures (mock);
-
-  fail_unless (*violations == '\0', "protocol violations:\n%s", violations);
-  fail_unless (*failures == '\0', "mock script failures:\n%s", failures);
-  g_free (violations);
-  g_free (failures);
+  assert_mock_clean_lists (mock_gemini_get_violations (mock),
+      mock_gemini_get_failures (mock));
 }
 
 /* Client message @kind number @index of @conn, parsed (json_node_unref) */
 static JsonNode *
 mock_message (MockGemini * mock, guint conn, const gchar * kind, guint index)
 {
-  gchar *text = mock_gemini_wait_message (mock, conn, kind, index, WAIT_MS);
-  JsonNode *node;
-
-  fail_unless (text != NULL, "no %s number %u on connection %u", kind, index,
-      conn);
-  node = parse_json (text);
-  g_free (text);
-  return node;
+  return parse_waited (mock_gemini_wait_message (mock, conn, kind, index,
+          WAIT_MS), kind, index, conn);
 }
 
 /* The setup of @conn: its first frame (json_node_unref) */
@@ -227,42 +181,6 @@ gemini_session_new (MockGemini * mock, const gchar * desc,
   va_end (args);
   session_start (s);
   return s;
-}
-
-/* The answer bytes at the sink from @offset on equal @pcm, and nothing
- * follows them */
-static void
-assert_answer_tail (Session * s, gsize offset, GBytes * pcm)
-{
-  gsize size, len;
-  gboolean same;
-  const guint8 *data = g_bytes_get_data (pcm, &size);
-
-  fail_unless (session_wait_answer (s, offset + size, WAIT_MS),
-      "only %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " answer bytes reached "
-      "the sink", session_answer_len (s), offset + size);
-  g_mutex_lock (&s->lock);
-  len = s->answer->len;
-  same = len == offset + size &&
-      memcmp (s->answer->data + offset, data, size) == 0;
-  g_mutex_unlock (&s->lock);
-  fail_unless_equals_uint64 (len, offset + size);
-  fail_unless (same, "the answer audio differs from what the server sent");
-}
-
-/* No message (any field) mentions the key */
-static void
-assert_no_secret_in_messages (Session * s)
-{
-  guint i, n = bus_log_length (s->log);
-
-  for (i = 0; i < n; i++) {
-    gchar *str = gst_structure_to_string (session_msg (s, i));
-
-    fail_if (strstr (str, KEY) != NULL, "the key is in %s", str);
-    fail_if (strstr (str, KEY_TAIL) != NULL, "part of the key is in %s", str);
-    g_free (str);
-  }
 }
 
 static const gchar *
@@ -541,7 +459,7 @@ GST_START_TEST (test_golden_turn)
   fail_unless (i_start > i_conn && i_start < i_done);
   fail_unless_equals_string (msg_str (s, i_start, "response_id"),
       msg_str (s, i_done, "response_id"));
-  assert_answer_tail (s, 0, pcm);
+  session_assert_answer_tail (s, 0, pcm);
 
   /* the user's words: partial as they came, final when the answer starts */
   text = session_transcripts (s, "user");
@@ -649,7 +567,7 @@ GST_START_TEST (test_combined_parts)
   i_done = session_wait (s, 0, "bidi_response_complete", "stop_reason",
       "complete", WAIT_MS);
   fail_unless (i_done >= 0, "no answer");
-  assert_answer_tail (s, 0, pcm);
+  session_assert_answer_tail (s, 0, pcm);
   i_user = session_wait (s, 0, "bidi_transcript_stream", "is_final", "true",
       0);
   fail_unless_equals_string (msg_str (s, i_user, "role"), "user");
@@ -744,7 +662,7 @@ GST_START_TEST (test_barge_in)
   i_next = session_wait (s, i_done, "bidi_response_complete", "stop_reason",
       "complete", WAIT_MS);
   fail_unless (i_next > i_done);
-  assert_answer_tail (s, heard, next);
+  session_assert_answer_tail (s, heard, next);
 
   /* the history keeps only the words that were heard */
   g_object_get (s->agent, "history", &history, NULL);
@@ -771,7 +689,7 @@ GST_END_TEST;
 GST_START_TEST (test_text_and_image)
 {
   MockGemini *mock = mock_gemini_new ();
-  GBytes *png = make_png (), *jpeg = make_jpeg (), *pcm = make_answer (200,
+  GBytes *png = session_make_png (), *jpeg = session_make_jpeg (), *pcm = make_answer (200,
       8);
   MockGeminiScript *sc = script_setup ();
   JsonNode *msg;
@@ -829,7 +747,7 @@ GST_START_TEST (test_text_and_image)
           "realtimeInput.video"), 2);
   fail_unless (session_wait (s, 0, "bidi_response_complete", "stop_reason",
           "complete", WAIT_MS) >= 0);
-  assert_answer_tail (s, 0, pcm);
+  session_assert_answer_tail (s, 0, pcm);
 
   session_free (s);
   assert_mock_clean (mock);
@@ -999,7 +917,7 @@ GST_START_TEST (test_tool_call_cancelled)
   g_signal_emit_by_name (s->agent, "send-tool-result", "fc_9",
       "{\"temp_c\": 3}", "success", &ok);
   fail_if (ok, "the result of a withdrawn call was taken");
-  assert_answer_tail (s, 0, pcm);
+  session_assert_answer_tail (s, 0, pcm);
   fail_unless_equals_int (mock_gemini_count_messages (mock, 0,
           "toolResponse"), 0);
   fail_unless_equals_int (session_count (s, "tool_result", NULL, NULL), 0);
@@ -1028,7 +946,8 @@ GST_START_TEST (test_go_away_resumes)
   gboolean ok = FALSE;
   Session *s;
 
-  mock_gemini_script_wait (sc, "clientContent", 1, WAIT_MS);
+  /* the history, then the question */
+  mock_gemini_script_wait (sc, "clientContent", 2, WAIT_MS);
   script_answer (sc, "Hello!", pcm);
   mock_gemini_script_send (sc, "{\"sessionResumptionUpdate\":{\"newHandle\":"
       "\"old-handle\",\"resumable\":true}}");
@@ -1264,7 +1183,7 @@ GST_START_TEST (test_push_to_talk)
 
   fail_unless (session_wait (s, 0, "bidi_connection_close", "reason",
           "complete", WAIT_MS) >= 0, "the session did not complete");
-  assert_answer_tail (s, 0, pcm);
+  session_assert_answer_tail (s, 0, pcm);
   /* the frames: setup, activityStart, the audio, activityEnd */
   n = mock_gemini_n_frames (mock, 0);
   first = mock_gemini_get_frame (mock, 0, 1);
@@ -1355,7 +1274,7 @@ GST_START_TEST (test_bad_key)
   fail_unless (strstr (text, "API key not valid") != NULL, "%s", text);
   fail_unless (session_wait (s, 0, "bidi_error", "code", "not_authorized",
           0) >= 0);
-  assert_no_secret_in_messages (s);
+  session_assert_no_secret (s, KEY, KEY_TAIL);
   fail_unless_equals_int (mock_gemini_n_connections (mock), 1);
   session_free (s);
   mock_gemini_free (mock);
@@ -1435,7 +1354,7 @@ GST_START_TEST (test_bad_messages)
 
   fail_unless (session_wait (s, 0, "bidi_transcript_stream", "text",
           "Fine.", WAIT_MS) >= 0, "the session did not go on");
-  assert_answer_tail (s, 0, pcm);
+  session_assert_answer_tail (s, 0, pcm);
   fail_unless (session_count (s, "bidi_error", "code", "bad_message") >= 5,
       "%u bad_message errors", session_count (s, "bidi_error", "code",
           "bad_message"));
@@ -1473,15 +1392,15 @@ GST_START_TEST (test_no_secret_in_logs)
   session_push_bytes (s, question, 20);
   fail_unless (session_wait (s, 0, "bidi_response_complete", NULL, NULL,
           WAIT_MS) >= 0);
-  assert_answer_tail (s, 0, pcm);
-  assert_no_secret_in_messages (s);
+  session_assert_answer_tail (s, 0, pcm);
+  session_assert_no_secret (s, KEY, KEY_TAIL);
   session_free (s);
 
   mock_gemini_set_api_key (mock, "AIzaRight-key-000000000000");
   s = gemini_session_new (mock, DESC_NO_INPUT, NULL);
   wait_error (s, &code);
   fail_unless_equals_int (code, GST_RESOURCE_ERROR_NOT_AUTHORIZED);
-  assert_no_secret_in_messages (s);
+  session_assert_no_secret (s, KEY, KEY_TAIL);
   session_free (s);
   mock_gemini_free (mock);
 

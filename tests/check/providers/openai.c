@@ -80,35 +80,7 @@ deadline (guint ms)
 static GBytes *
 make_pcm (guint ms, guint seed)
 {
-  gsize n = MS_BYTES (ms) / 2, i;
-  gint16 *s = g_new (gint16, n);
-
-  for (i = 0; i < n; i++)
-    s[i] = (gint16) (((i * (7 + 2 * seed) + seed * 977) % 16001) - 8000);
-  return g_bytes_new_take (s, n * 2);
-}
-
-/* A 1x1 PNG */
-static GBytes *
-make_png (void)
-{
-  gsize len;
-  guchar *data = g_base64_decode ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1"
-      "HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=", &len);
-
-  return g_bytes_new_take (data, len);
-}
-
-/* The start of a JPEG file is all anyone looks at */
-static GBytes *
-make_jpeg (void)
-{
-  static const guint8 jpeg[] = { 0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 'J',
-    'F', 'I', 'F', 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00,
-    0x00, 0xff, 0xd9
-  };
-
-  return g_bytes_new (jpeg, sizeof (jpeg));
+  return session_make_pcm (MS_BYTES (ms), seed);
 }
 
 /* ------------------------------------------------------------------------
@@ -118,27 +90,16 @@ make_jpeg (void)
 static void
 assert_mock_clean (MockRealtime * mock)
 {
-  gchar *violations = mock_realtime_get_violations (mock);
-  gchar *failures = mock_realtime_get_failures (mock);
-
-  fail_unless (*violations == '\0', "protocol violations:\n%s", violations);
-  fail_unless (*failures == '\0', "mock script failures:\n%s", failures);
-  g_free (violations);
-  g_free (failures);
+  assert_mock_clean_lists (mock_realtime_get_violations (mock),
+      mock_realtime_get_failures (mock));
 }
 
 /* Client event @type number @index of @conn, parsed (json_node_unref) */
 static JsonNode *
 mock_event (MockRealtime * mock, guint conn, const gchar * type, guint index)
 {
-  gchar *text = mock_realtime_wait_event (mock, conn, type, index, WAIT_MS);
-  JsonNode *node;
-
-  fail_unless (text != NULL, "no %s number %u on connection %u", type, index,
-      conn);
-  node = parse_json (text);
-  g_free (text);
-  return node;
+  return parse_waited (mock_realtime_wait_event (mock, conn, type, index,
+          WAIT_MS), type, index, conn);
 }
 
 /* The type of frame @i of @conn (g_free), NULL if not a JSON event */
@@ -315,42 +276,6 @@ openai_session_new (MockRealtime * mock, const gchar * desc,
   va_end (args);
   session_start (s);
   return s;
-}
-
-/* The answer bytes at the sink from @offset on equal @pcm, and nothing
- * follows them */
-static void
-assert_answer_tail (Session * s, gsize offset, GBytes * pcm)
-{
-  gsize size, len;
-  gboolean same;
-  const guint8 *data = g_bytes_get_data (pcm, &size);
-
-  fail_unless (session_wait_answer (s, offset + size, WAIT_MS),
-      "only %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " answer bytes reached "
-      "the sink", session_answer_len (s), offset + size);
-  g_mutex_lock (&s->lock);
-  len = s->answer->len;
-  same = len == offset + size &&
-      memcmp (s->answer->data + offset, data, size) == 0;
-  g_mutex_unlock (&s->lock);
-  fail_unless_equals_uint64 (len, offset + size);
-  fail_unless (same, "the answer audio differs from what the server sent");
-}
-
-/* No message (any field) mentions @secret */
-static void
-assert_no_secret_in_messages (Session * s, const gchar * secret)
-{
-  guint i, n = bus_log_length (s->log);
-
-  for (i = 0; i < n; i++) {
-    gchar *str = gst_structure_to_string (session_msg (s, i));
-
-    fail_if (strstr (str, secret) != NULL, "the key is in %s", str);
-    fail_if (strstr (str, KEY_TAIL) != NULL, "part of the key is in %s", str);
-    g_free (str);
-  }
 }
 
 /* ------------------------------------------------------------------------
@@ -803,7 +728,7 @@ GST_START_TEST (test_golden_turn)
               i_start), "response_id"), MOCK_REALTIME_GOLDEN_RESPONSE_ID);
 
   /* the audio, byte for byte, in the format the server speaks */
-  assert_answer_tail (s, 0, pcm);
+  session_assert_answer_tail (s, 0, pcm);
   g_mutex_lock (&s->lock);
   caps = s->caps ? gst_caps_ref (s->caps) : NULL;
   g_mutex_unlock (&s->lock);
@@ -1034,7 +959,7 @@ GST_START_TEST (test_barge_in)
   mock_realtime_run (mock, 0, sc);
   fail_unless (session_wait (s, i_done, "bidi_response_complete",
           "response_id", "resp_C", WAIT_MS) > i_done);
-  assert_answer_tail (s, heard, next);
+  session_assert_answer_tail (s, heard, next);
 
   session_free (s);
   assert_mock_clean (mock);
@@ -1280,7 +1205,7 @@ GST_START_TEST (test_send_text)
   fail_unless (ok);
   fail_unless (session_wait (s, i_done, "bidi_response_complete",
           "response_id", "resp_T2", WAIT_MS) > i_done);
-  assert_answer_tail (s, MS_BYTES (300), pcm);
+  session_assert_answer_tail (s, MS_BYTES (300), pcm);
 
   /* each text: a user input_text item, then response.create */
   ev = mock_event (mock, 0, "conversation.item.create", 0);
@@ -1358,7 +1283,7 @@ GST_START_TEST (test_send_image)
   fail_unless (signal_id != 0, "bidiagent has no send-image signal");
 
   mock = mock_realtime_new ();
-  png = make_png ();
+  png = session_make_png ();
   webp = g_bytes_new_static (webp_data, sizeof (webp_data));
   mock_realtime_push_script (mock, script_setup ("sess_img"));
   s = openai_session_new (mock, DESC_NO_INPUT, NULL);
@@ -1465,7 +1390,7 @@ direct_wait_mock (Direct * d, MockRealtime * mock, const gchar * type, guint n)
 GST_START_TEST (test_image_provider)
 {
   MockRealtime *mock = mock_realtime_new ();
-  GBytes *png = make_png (), *jpeg = make_jpeg (), *gif;
+  GBytes *png = session_make_png (), *jpeg = session_make_jpeg (), *gif;
   GstBidiProviderConfig *config;
   GstElement *agent;
   GError *err = NULL;
@@ -1693,7 +1618,7 @@ GST_START_TEST (test_tool_call_unknown_and_timeout)
 
   fail_unless (session_wait (s, 0, "bidi_response_complete", "response_id",
           "resp_U3", WAIT_MS) >= 0);
-  assert_answer_tail (s, 0, pcm);
+  session_assert_answer_tail (s, 0, pcm);
   fail_unless (mock_realtime_wait_script_done (mock, 0, WAIT_MS));
   session_free (s);
   assert_mock_clean (mock);
@@ -1778,7 +1703,7 @@ GST_START_TEST (test_tool_call_app)
       frame_index (mock, 0, "response.create", 1));
   fail_unless (session_wait (s, i_done, "bidi_response_complete",
           "response_id", "resp_T2", WAIT_MS) > i_done);
-  assert_answer_tail (s, 0, pcm);
+  session_assert_answer_tail (s, 0, pcm);
   fail_unless_equals_int (session_n_tool_calls (s), 1);
 
   fail_unless (mock_realtime_wait_script_done (mock, 0, WAIT_MS));
@@ -1834,7 +1759,7 @@ GST_START_TEST (test_tool_call_builtin)
       frame_index (mock, 0, "response.create", 1));
   fail_unless (session_wait (s, 0, "bidi_response_complete", "response_id",
           "resp_C2", WAIT_MS) >= 0);
-  assert_answer_tail (s, 0, pcm);
+  session_assert_answer_tail (s, 0, pcm);
   /* the application was not asked */
   fail_unless_equals_int (session_n_tool_calls (s), 0);
   g_signal_emit_by_name (s->agent, "send-tool-result", "call_C1", "{}",
@@ -1902,7 +1827,7 @@ GST_START_TEST (test_server_error)
   fail_unless (ok);
   fail_unless (session_wait (s, 0, "bidi_response_complete", "stop_reason",
           "complete", WAIT_MS) >= 0);
-  assert_answer_tail (s, 0, pcm);
+  session_assert_answer_tail (s, 0, pcm);
   /* one error, not two */
   fail_unless_equals_int (session_count (s, "bidi_error", NULL, NULL), 1);
   fail_unless_equals_int (session_count (s, "error", NULL, NULL), 0);
@@ -1985,7 +1910,7 @@ GST_START_TEST (test_server_error_fatal)
   fail_unless (strstr (gst_structure_get_string (st, "message"),
           "Incorrect API key provided") != NULL, "%s",
       gst_structure_get_string (st, "message"));
-  assert_no_secret_in_messages (s, KEY);
+  session_assert_no_secret (s, KEY, KEY_TAIL);
   fail_unless (mock_realtime_wait_closed (mock, 1, WAIT_MS));
   session_free (s);
   fail_unless_equals_int (mock_realtime_n_connections (mock), 2);
@@ -2038,7 +1963,7 @@ run_unauthorized (MockRealtime * mock, guint first_conn)
           "error", 0) > i_err);
   fail_unless_equals_int (session_count (s, "bidi_connection_start", NULL,
           NULL), 0);
-  assert_no_secret_in_messages (s, KEY);
+  session_assert_no_secret (s, KEY, KEY_TAIL);
 
   /* both requests carried the key; no upgrade happened */
   fail_unless_equals_int (mock_realtime_n_connections (mock), first_conn + 2);
@@ -2192,7 +2117,7 @@ GST_START_TEST (test_reconnect)
   fail_unless_equals_string (gst_structure_get_string (session_msg (s,
               i_done2), "stop_reason"), "complete");
   /* both answers played whole */
-  assert_answer_tail (s, MS_BYTES (2000), pcm2);
+  session_assert_answer_tail (s, MS_BYTES (2000), pcm2);
   g_mutex_lock (&s->lock);
   same = memcmp (s->answer->data, g_bytes_get_data (pcm1, NULL),
       MS_BYTES (2000)) == 0;
@@ -2314,7 +2239,7 @@ GST_START_TEST (test_preemptive_renew)
       "renewed in the middle of the answer");
   fail_unless_equals_string (gst_structure_get_string (session_msg (s,
               i_done), "stop_reason"), "complete");
-  assert_answer_tail (s, 0, pcm);
+  session_assert_answer_tail (s, 0, pcm);
   fail_unless_equals_int (session_count (s, "bidi_interruption", NULL, NULL),
       0);
 
@@ -2544,7 +2469,7 @@ GST_START_TEST (test_reconnect_drop)
   fail_unless (ok);
   fail_unless (session_wait (s, i_restart, "bidi_response_complete",
           "response_id", "resp_D", WAIT_MS) > i_restart);
-  assert_answer_tail (s, 0, pcm);
+  session_assert_answer_tail (s, 0, pcm);
   fail_unless_equals_int (session_count (s, "error", NULL, NULL), 0);
 
   session_free (s);
@@ -2843,7 +2768,7 @@ GST_START_TEST (test_bad_messages)
   fail_unless (ok);
   fail_unless (session_wait (s, 0, "bidi_response_complete", "response_id",
           "resp_OK", WAIT_MS) >= 0);
-  assert_answer_tail (s, 0, pcm);
+  session_assert_answer_tail (s, 0, pcm);
   n_errors = session_count (s, "bidi_error", NULL, NULL);
   fail_unless_equals_int (n_errors, G_N_ELEMENTS (bad) + 1);
   fail_unless (session_count (s, "warning", NULL, NULL) >= n_errors);
@@ -2913,7 +2838,7 @@ GST_START_TEST (test_oversized_message)
               i_restart), "reason"), "connection_lost");
   fail_unless (session_wait (s, i_restart, "bidi_response_complete",
           "response_id", "resp_Z", WAIT_MS) > i_restart);
-  assert_answer_tail (s, 0, pcm);
+  session_assert_answer_tail (s, 0, pcm);
   /* the client dropped the first socket (libsoup closes the stream of an
    * oversized frame at once, without a close frame) */
   fail_unless (mock_realtime_wait_closed (mock, 0, WAIT_MS));
@@ -2952,8 +2877,8 @@ GST_START_TEST (test_no_secret_in_logs)
   session_push_bytes (s, question, 20);
   fail_unless (session_wait (s, 0, "bidi_response_complete", NULL, NULL,
           WAIT_MS) >= 0);
-  assert_answer_tail (s, 0, pcm);
-  assert_no_secret_in_messages (s, KEY);
+  session_assert_answer_tail (s, 0, pcm);
+  session_assert_no_secret (s, KEY, KEY_TAIL);
   session_free (s);
 
   run_unauthorized (mock, 1);
