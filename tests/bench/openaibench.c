@@ -7,21 +7,27 @@
  * version 2 of the License, or (at your option) any later version.
  */
 
-/* openaibench: prints figures of bidiagent with provider=openai for
- * docs/performance.md, against the mock OpenAI Realtime server of
- * tests/check/common (a libsoup WebSocket server on 127.0.0.1, in a thread
- * of this process). It never fails on a time: the exit status is non-zero
- * only when something does not work.
+/* openaibench: prints figures of bidiagent with provider=openai and
+ * provider=gemini for docs/performance.md, one provider after the other in
+ * the same process, each against its mock server of tests/check/common
+ * (mockrealtime.c, mockgemini.c: libsoup WebSocket servers on 127.0.0.1,
+ * in a thread of this process), so that both sets of figures come from the
+ * same machine at the same time. It never fails on a time: the exit status
+ * is non-zero only when something does not work.
  *
  * Each session is
  *
- *   appsrc is-live=true (24 kHz S16LE mono, 20 ms every 20 ms) !
- *     bidiagent provider=openai url=<mock> ! fakesink sync=true
+ *   appsrc is-live=true (S16LE mono at the provider's input rate, 24 kHz
+ *     for openai, 16 kHz for gemini; 20 ms every 20 ms) !
+ *     bidiagent provider=openai|gemini url=<mock> ! fakesink sync=true
  *
- * and the mock answers it without a pause: answers of --answer-ms, each a
- * response.created ... response.done envelope around paced
- * response.output_audio.delta events of --delta-ms, so audio flows both
- * ways all the time. Runs, one after the other:
+ * and the mock answers it without a pause with answers of --answer-ms in
+ * paced audio messages of --delta-ms (24 kHz), so audio flows both ways
+ * all the time. OpenAI: a response.created ... response.done envelope
+ * around response.output_audio.delta events; Gemini: serverContent
+ * modelTurn audio messages, then turnComplete. What differs between the
+ * two is only the mock and its scripts (the Mock table below). Runs, for
+ * each provider (--provider, default both), one after the other:
  *
  *  0. one session comes and goes: what stays is the process's one-time
  *     cost (libraries, types, malloc arenas), not a session's
@@ -31,25 +37,29 @@
  *     per session (VmRSS / RssAnon after malloc_trim), and the latency from
  *     the mock writing an audio delta to the socket to the first sample of
  *     that delta leaving bidiagent's src pad
- *  3. the same traffic between the mock and as many bare libsoup WebSocket
- *     clients (one thread, no GStreamer): what the mock and a minimal
- *     client cost, and the transport's share of the latency
- *  4. the sessions again with fakesink sync=false (latency only): the
- *     delivery part of the latency, without waiting for the sink
+ *  3. (openai only: its clients speak the OpenAI protocol) the same
+ *     traffic between the mock and as many bare libsoup WebSocket clients
+ *     (one thread, no GStreamer): what the mock and a minimal client cost,
+ *     and the transport's share of the latency
+ *  4. (openai only) the sessions again with fakesink sync=false (latency
+ *     only): the delivery part of the latency, without waiting for the sink
  *
- * The mock's sockets get TCP_NODELAY, as a production server's would;
+ * then, when both providers ran, a table of their figures side by side.
+ *
+ * The mocks' sockets get TCP_NODELAY, as a production server's would;
  * without it (--mock-nagle) Nagle's algorithm holds each delta until the
  * client's delayed ACK, adding up to 40 ms.
  *
  * Matching deltas to buffers: the first four samples of every delta carry
  * a marker (a magic value, the session, the delta's number). The mock
- * reports when it sent each delta (mock_realtime_set_audio_sent_func ()),
- * a buffer probe on bidiagent's src pad when the buffer holding it was
- * pushed.
+ * reports when it sent each delta (mock_realtime_set_audio_sent_func (),
+ * mock_gemini_set_audio_sent_func ()), a buffer probe on bidiagent's src
+ * pad when the buffer holding it was pushed.
  *
- * Nothing goes beyond 127.0.0.1; the API key is a fake one.
+ * Nothing goes beyond 127.0.0.1; the API keys are fake ones.
  * Run: meson test -C build --benchmark -v openaibench, or
  *      GST_PLUGIN_PATH=build/gst/bidiagent build/tests/bench/openaibench
+ *      [--provider openai|gemini|both]
  */
 
 #ifdef HAVE_CONFIG_H
@@ -70,12 +80,15 @@
 #include <libsoup/soup.h>
 
 #include "mockrealtime.h"
+#ifdef HAVE_BENCH_GEMINI
+#include "mockgemini.h"
+#endif
 #include "benchutil.h"
 
+/* the answers' rate, the same for both providers */
 #define RATE 24000
 #define BPF 2
 #define IN_CHUNK_MS 20
-#define IN_CHUNK (RATE * IN_CHUNK_MS / 1000)
 #define MAGIC 0x7a5a
 #define FAKE_KEY "sk-bench-not-a-real-key-0123456789"
 #define TARGET_CPU_PERCENT 0.3
@@ -91,6 +104,7 @@ static gint opt_input_chunk_ms = 40;
 static gboolean opt_no_extra = FALSE;
 static gboolean opt_mock_nagle = FALSE;
 static gchar *opt_only = NULL;
+static gchar *opt_provider = NULL;
 
 static GOptionEntry entries[] = {
   {"quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick,
@@ -115,6 +129,9 @@ static GOptionEntry entries[] = {
       NULL},
   {"only", 'o', 0, G_OPTION_ARG_STRING, &opt_only,
       "Run only \"one\", \"many\", \"clients\" or \"nosync\"", "RUN"},
+  {"provider", 'p', 0, G_OPTION_ARG_STRING, &opt_provider,
+      "\"openai\", \"gemini\" or \"both\" (default), one after the other",
+      "NAME"},
   {NULL, 0, 0, 0, NULL, NULL, NULL}
 };
 
@@ -207,7 +224,7 @@ thread_kind (const gchar * comm, gint tid)
 {
   if (tid == getpid ())
     return T_MAIN;
-  if (strcmp (comm, "mockrealtime") == 0)
+  if (strcmp (comm, "mockrealtime") == 0 || strcmp (comm, "mockgemini") == 0)
     return T_MOCK;
   if (strcmp (comm, "feeder") == 0)
     return T_FEEDER;
@@ -349,7 +366,6 @@ struct _Run
   guint n_open;
 };
 
-static MockRealtime *mock;
 static const gchar *mock_url;
 static GMutex runs_lock;
 static Run *current_run;        /* for the mock's audio callback */
@@ -453,23 +469,88 @@ audio_sent_cb (G_GNUC_UNUSED guint conn, gconstpointer pcm, gsize size,
   g_mutex_unlock (&runs_lock);
 }
 
-/* One answer for @p (the feeder thread): response.created, the assistant
- * item, paced audio, a pause of one delta (a paced step sends its first
- * delta at once: without it the answers would run ahead of real time),
- * then the done events */
-static void
-peer_queue_answer (Peer * p, const gint16 * tone)
+/* ------------------------------------------------------------------------
+ * The mocks: what differs between the providers is only the server
+ * ------------------------------------------------------------------------ */
+
+typedef struct
 {
-  guint delta = RATE * opt_delta_ms / 1000;
-  guint n = opt_answer_ms / opt_delta_ms, i;
-  gint16 *pcm = g_new (gint16, (gsize) n * delta);
+  const gchar *name;            /* bidiagent's provider */
+  const gchar *key;             /* a fake one */
+  guint in_rate;                /* of the input bidiagent takes */
+  gboolean extra;               /* runs 3 and 4 (bare OpenAI clients) */
+  void (*start) (void);         /* a new mock with the bench's hooks */
+  void (*finish) (void);        /* reports its complaints and frees it */
+  void (*push_setup) (void);    /* the next connection's script */
+  /* an answer of @size bytes of @pcm for @p's connection */
+  void (*answer) (Peer * p, const gint16 * pcm, gsize size);
+  guint (*n_connections) (void);
+  gboolean (*wait_connections) (guint n, guint timeout_ms);
+  gboolean (*wait_script_done) (guint conn, guint timeout_ms);
+  gboolean (*wait_closed) (guint conn, guint timeout_ms);
+  gsize (*audio_bytes) (void);  /* input received, all connections */
+} Mock;
+
+static const Mock *mk;          /* the provider being measured */
+
+/* @n complaints of the mock, listed in @text (taken) */
+static void
+mock_complaints (const gchar * what, guint n, gchar * text)
+{
+  if (n > 0)
+    bench_failed ("%s reported by the mock:\n%.2000s", what, text);
+  g_free (text);
+}
+
+static MockRealtime *rt_mock;
+
+static void
+rt_start (void)
+{
+  rt_mock = mock_realtime_new ();
+  mock_url = mock_realtime_url (rt_mock);
+  mock_realtime_set_keep_audio (rt_mock, FALSE);
+  mock_realtime_set_audio_sent_func (rt_mock, audio_sent_cb, NULL);
+  mock_realtime_set_tcp_nodelay (rt_mock, !opt_mock_nagle);
+}
+
+static void
+rt_finish (void)
+{
+  mock_complaints ("protocol violations",
+      mock_realtime_n_violations (rt_mock),
+      mock_realtime_get_violations (rt_mock));
+  mock_complaints ("script failures", mock_realtime_n_failures (rt_mock),
+      mock_realtime_get_failures (rt_mock));
+  g_clear_pointer (&rt_mock, mock_realtime_free);
+}
+
+/* session.created; session.update awaited and answered */
+static void
+rt_push_setup (void)
+{
+  MockRealtimeScript *script = mock_realtime_script_new ();
+
+  mock_realtime_script_send (script, "{\"type\":\"session.created\","
+      "\"session\":{\"type\":\"realtime\",\"object\":\"realtime.session\","
+      "\"id\":\"sess_bench\",\"model\":\"gpt-realtime\","
+      "\"output_modalities\":[\"audio\"],\"audio\":{\"input\":{\"format\":"
+      "{\"type\":\"audio/pcm\",\"rate\":24000}},\"output\":{\"format\":"
+      "{\"type\":\"audio/pcm\",\"rate\":24000},\"voice\":\"alloy\"}}}}");
+  mock_realtime_script_wait (script, "session.update", 1, 30000);
+  mock_realtime_script_send_session_updated (script);
+  mock_realtime_push_script (rt_mock, script);
+}
+
+/* response.created, the assistant item, paced audio, a pause of one delta
+ * (a paced step sends its first delta at once: without it the answers
+ * would run ahead of real time), then the done events */
+static void
+rt_answer (Peer * p, const gint16 * pcm, gsize size)
+{
   MockRealtimeScript *script = mock_realtime_script_new ();
   gchar *resp = g_strdup_printf ("resp_%u_%u", p->index, p->n_answers);
   gchar *item = g_strdup_printf ("item_%u_%u", p->index, p->n_answers);
-
-  memcpy (pcm, tone, (gsize) n * delta * BPF);
-  for (i = 0; i < n; i++)
-    marker_write (pcm + (gsize) i * delta, p->index, p->n_queued + i);
 
   mock_realtime_script_send_printf (script, "{\"type\":\"response.created\","
       "\"response\":{\"id\":\"%s\",\"object\":\"realtime.response\","
@@ -481,8 +562,8 @@ peer_queue_answer (Peer * p, const gint16 * tone)
       "\"output_index\":0,\"item\":{\"id\":\"%s\",\"object\":"
       "\"realtime.item\",\"type\":\"message\",\"role\":\"assistant\","
       "\"status\":\"in_progress\",\"content\":[]}}", resp, item);
-  mock_realtime_script_send_audio (script, pcm, (gsize) n * delta * BPF,
-      opt_delta_ms, TRUE, resp, item, 0, 0);
+  mock_realtime_script_send_audio (script, pcm, size, opt_delta_ms, TRUE,
+      resp, item, 0, 0);
   mock_realtime_script_send_printf (script,
       "{\"type\":\"response.output_audio.done\",\"response_id\":\"%s\","
       "\"item_id\":\"%s\",\"output_index\":0,\"content_index\":0}", resp, item);
@@ -498,30 +579,146 @@ peer_queue_answer (Peer * p, const gint16 * tone)
       "\"status\":\"completed\",\"status_details\":null,\"output\":[],"
       "\"conversation_id\":\"conv_1\",\"output_modalities\":[\"audio\"],"
       "\"usage\":null,\"metadata\":null}}", resp);
-  mock_realtime_run (mock, p->conn, script);
-
-  p->n_queued += n;
-  p->n_answers++;
+  mock_realtime_run (rt_mock, p->conn, script);
   g_free (resp);
   g_free (item);
-  g_free (pcm);
 }
 
-/* The script every connection starts with */
-static void
-push_setup_script (void)
+static guint
+rt_n_connections (void)
 {
-  MockRealtimeScript *script = mock_realtime_script_new ();
+  return mock_realtime_n_connections (rt_mock);
+}
 
-  mock_realtime_script_send (script, "{\"type\":\"session.created\","
-      "\"session\":{\"type\":\"realtime\",\"object\":\"realtime.session\","
-      "\"id\":\"sess_bench\",\"model\":\"gpt-realtime\","
-      "\"output_modalities\":[\"audio\"],\"audio\":{\"input\":{\"format\":"
-      "{\"type\":\"audio/pcm\",\"rate\":24000}},\"output\":{\"format\":"
-      "{\"type\":\"audio/pcm\",\"rate\":24000},\"voice\":\"alloy\"}}}}");
-  mock_realtime_script_wait (script, "session.update", 1, 30000);
-  mock_realtime_script_send_session_updated (script);
-  mock_realtime_push_script (mock, script);
+static gboolean
+rt_wait_connections (guint n, guint timeout_ms)
+{
+  return mock_realtime_wait_connections (rt_mock, n, timeout_ms);
+}
+
+static gboolean
+rt_wait_script_done (guint conn, guint timeout_ms)
+{
+  return mock_realtime_wait_script_done (rt_mock, conn, timeout_ms);
+}
+
+static gboolean
+rt_wait_closed (guint conn, guint timeout_ms)
+{
+  return mock_realtime_wait_closed (rt_mock, conn, timeout_ms);
+}
+
+static gsize
+rt_audio_bytes (void)
+{
+  return mock_realtime_get_audio_bytes (rt_mock,
+      MOCK_REALTIME_ANY_CONNECTION);
+}
+
+#ifdef HAVE_BENCH_GEMINI
+static MockGemini *gm_mock;
+
+static void
+gm_start (void)
+{
+  gm_mock = mock_gemini_new ();
+  mock_url = mock_gemini_url (gm_mock);
+  mock_gemini_set_keep_audio (gm_mock, FALSE);
+  mock_gemini_set_audio_sent_func (gm_mock, audio_sent_cb, NULL);
+  mock_gemini_set_tcp_nodelay (gm_mock, !opt_mock_nagle);
+}
+
+static void
+gm_finish (void)
+{
+  mock_complaints ("protocol violations", mock_gemini_n_violations (gm_mock),
+      mock_gemini_get_violations (gm_mock));
+  mock_complaints ("script failures", mock_gemini_n_failures (gm_mock),
+      mock_gemini_get_failures (gm_mock));
+  g_clear_pointer (&gm_mock, mock_gemini_free);
+}
+
+static void
+gm_push_setup (void)
+{
+  MockGeminiScript *script = mock_gemini_script_new ();
+
+  mock_gemini_script_setup (script, 30000);
+  mock_gemini_push_script (gm_mock, script);
+}
+
+/* paced modelTurn audio, the same pause as OpenAI's, turnComplete */
+static void
+gm_answer (Peer * p, const gint16 * pcm, gsize size)
+{
+  MockGeminiScript *script = mock_gemini_script_new ();
+
+  mock_gemini_script_send_audio (script, pcm, size, opt_delta_ms, TRUE);
+  mock_gemini_script_sleep (script, opt_delta_ms);
+  mock_gemini_script_send (script, "{\"serverContent\":{\"turnComplete\":"
+      "true}}");
+  mock_gemini_run (gm_mock, p->conn, script);
+}
+
+static guint
+gm_n_connections (void)
+{
+  return mock_gemini_n_connections (gm_mock);
+}
+
+static gboolean
+gm_wait_connections (guint n, guint timeout_ms)
+{
+  return mock_gemini_wait_connections (gm_mock, n, timeout_ms);
+}
+
+static gboolean
+gm_wait_script_done (guint conn, guint timeout_ms)
+{
+  return mock_gemini_wait_script_done (gm_mock, conn, timeout_ms);
+}
+
+static gboolean
+gm_wait_closed (guint conn, guint timeout_ms)
+{
+  return mock_gemini_wait_closed (gm_mock, conn, timeout_ms);
+}
+
+static gsize
+gm_audio_bytes (void)
+{
+  return mock_gemini_get_audio_bytes (gm_mock, MOCK_GEMINI_ANY_CONNECTION);
+}
+#endif
+
+static const Mock mocks[] = {
+  {"openai", FAKE_KEY, 24000, TRUE, rt_start, rt_finish, rt_push_setup,
+        rt_answer, rt_n_connections, rt_wait_connections, rt_wait_script_done,
+      rt_wait_closed, rt_audio_bytes},
+#ifdef HAVE_BENCH_GEMINI
+  {"gemini", "AIza-bench-not-a-real-key-0123456789", 16000, FALSE, gm_start,
+        gm_finish, gm_push_setup, gm_answer, gm_n_connections,
+        gm_wait_connections, gm_wait_script_done, gm_wait_closed,
+      gm_audio_bytes},
+#endif
+};
+
+/* One answer for @p (the feeder thread): --answer-ms of @tone with a
+ * marker in every delta */
+static void
+peer_queue_answer (Peer * p, const gint16 * tone)
+{
+  guint delta = RATE * opt_delta_ms / 1000;
+  guint n = opt_answer_ms / opt_delta_ms, i;
+  gint16 *pcm = g_new (gint16, (gsize) n * delta);
+
+  memcpy (pcm, tone, (gsize) n * delta * BPF);
+  for (i = 0; i < n; i++)
+    marker_write (pcm + (gsize) i * delta, p->index, p->n_queued + i);
+  mk->answer (p, pcm, (gsize) n * delta * BPF);
+  p->n_queued += n;
+  p->n_answers++;
+  g_free (pcm);
 }
 
 /* ------------------------------------------------------------------------
@@ -625,8 +822,8 @@ session_start (Peer * p)
    * which thread is whose */
   desc = g_strdup_printf ("appsrc name=s%u is-live=true do-timestamp=true "
       "format=time caps=audio/x-raw,format=S16LE,rate=%d,channels=1,"
-      "layout=interleaved ! bidiagent name=a%u provider=openai ! "
-      "fakesink sync=%s", p->index, RATE, p->index,
+      "layout=interleaved ! bidiagent name=a%u provider=%s ! "
+      "fakesink sync=%s", p->index, mk->in_rate, p->index, mk->name,
       p->run->sync ? "true" : "false");
   p->pipeline = gst_parse_launch (desc, &err);
   g_free (desc);
@@ -634,7 +831,7 @@ session_start (Peer * p)
     g_error ("pipeline: %s", err->message);
   p->src = bin_get (p->pipeline, "s", p->index);
   p->agent = bin_get (p->pipeline, "a", p->index);
-  g_object_set (p->agent, "url", mock_url, "api-key", FAKE_KEY,
+  g_object_set (p->agent, "url", mock_url, "api-key", mk->key,
       "input-chunk-ms", (guint) opt_input_chunk_ms, NULL);
   pad = gst_element_get_static_pad (p->agent, "src");
   p->latency = GST_CLOCK_TIME_NONE;
@@ -833,14 +1030,15 @@ feeder_thread (gpointer user_data)
   guint delta = RATE * opt_delta_ms / 1000;
   guint n_tone = opt_answer_ms / opt_delta_ms * delta, i;
   gint16 *tone = g_new (gint16, n_tone);
-  gint16 *input = g_new (gint16, IN_CHUNK);
+  guint in_chunk = mk->in_rate * IN_CHUNK_MS / 1000;
+  gint16 *input = g_new (gint16, in_chunk);
   gint64 t0 = g_get_monotonic_time ();
   guint64 k = 0;
 
   /* answers: a quiet 440 Hz tone; input: quiet noise */
   for (i = 0; i < n_tone; i++)
     tone[i] = (gint16) (1000 * sin (2 * G_PI * 440 * i / RATE));
-  for (i = 0; i < IN_CHUNK; i++)
+  for (i = 0; i < in_chunk; i++)
     input[i] = (gint16) g_random_int_range (-200, 200);
 
   while (!g_atomic_int_get (&run->stop)) {
@@ -852,7 +1050,7 @@ feeder_thread (gpointer user_data)
       guint sent;
 
       if (p->src) {
-        GstBuffer *buf = gst_buffer_new_memdup (input, IN_CHUNK * BPF);
+        GstBuffer *buf = gst_buffer_new_memdup (input, in_chunk * BPF);
         GstFlowReturn ret;
 
         g_signal_emit_by_name (p->src, "push-buffer", buf, &ret);
@@ -1016,7 +1214,7 @@ run_measure (const gchar * what, guint n, gboolean clients, gboolean sync,
 
   g_print ("\n[%s] %u %s%s ...\n", what, n, clients ? "bare WebSocket client"
       : "session", n == 1 ? "" : "s");
-  run->conn_base = mock_realtime_n_connections (mock);
+  run->conn_base = mk->n_connections ();
   g_mutex_lock (&runs_lock);
   current_run = run;
   g_mutex_unlock (&runs_lock);
@@ -1037,14 +1235,14 @@ run_measure (const gchar * what, guint n, gboolean clients, gboolean sync,
   for (i = 0; i < n; i++) {
     Peer *p = run->peers[i];
 
-    push_setup_script ();
+    mk->push_setup ();
     p->conn = run->conn_base + i;
     if (clients)
       g_main_context_invoke (run->client_ctx, client_start_cb, p);
     else
       session_start (p);
     g_atomic_int_inc (&run->n_active);
-    if (!mock_realtime_wait_connections (mock, p->conn + 1, 20000)) {
+    if (!mk->wait_connections (p->conn + 1, 20000)) {
       bench_failed ("%s: peer %u never reached the mock", what, i);
       break;
     }
@@ -1058,7 +1256,7 @@ run_measure (const gchar * what, guint n, gboolean clients, gboolean sync,
 
   /* the window */
   th0 = threads_snapshot ();
-  in0 = mock_realtime_get_audio_bytes (mock, MOCK_REALTIME_ANY_CONNECTION);
+  in0 = mk->audio_bytes ();
   for (i = 0; i < n; i++) {
     Peer *p = run->peers[i];
     g_mutex_lock (&p->lock);
@@ -1077,8 +1275,8 @@ run_measure (const gchar * what, guint n, gboolean clients, gboolean sync,
   g_array_unref (th0);
   g_array_unref (th1);
   r.csw = (ru1.ru_nvcsw - ru0.ru_nvcsw) + (ru1.ru_nivcsw - ru0.ru_nivcsw);
-  in1 = mock_realtime_get_audio_bytes (mock, MOCK_REALTIME_ANY_CONNECTION);
-  r.in_s = (gdouble) (in1 - in0) / (RATE * BPF) / r.wall_s / n;
+  in1 = mk->audio_bytes ();
+  r.in_s = (gdouble) (in1 - in0) / (mk->in_rate * BPF) / r.wall_s / n;
   for (i = 0; i < n; i++) {
     Peer *p = run->peers[i];
     GstStructure *stats = NULL;
@@ -1147,8 +1345,8 @@ run_measure (const gchar * what, guint n, gboolean clients, gboolean sync,
   /* the answers given to the mock are played out before the peers go
    * (sending on a closing socket is a script failure for the mock) */
   for (i = 0; i < n; i++)
-    if (run->peers[i]->ready && !mock_realtime_wait_script_done (mock,
-            run->conn_base + i, 5000))
+    if (run->peers[i]->ready && !mk->wait_script_done (run->conn_base + i,
+            5000))
       bench_failed ("%s: the mock's script for peer %u did not end", what, i);
   if (clients) {
     GSource *timeout = g_timeout_source_new (3000);
@@ -1169,7 +1367,7 @@ run_measure (const gchar * what, guint n, gboolean clients, gboolean sync,
   g_mutex_unlock (&runs_lock);
   /* the mock's side of these connections is closed too */
   for (i = 0; i < n; i++)
-    mock_realtime_wait_closed (mock, run->conn_base + i, 5000);
+    mk->wait_closed (run->conn_base + i, 5000);
   if (r.lat->len == 0)
     bench_failed ("%s: no audio delta was matched to a buffer", what);
   if (r.errors)
@@ -1321,29 +1519,197 @@ summary_cell (const Result * r, SumKind kind)
 }
 
 static void
-summary_line (const gchar * label, const Result * one, const Result * many,
+summary_line (const gchar * label, const Result * const *cols, guint n_cols,
     SumKind kind, const gchar * target)
 {
-  gchar *a = summary_cell (one, kind), *b = summary_cell (many, kind);
+  guint i;
 
-  g_print ("  %-54s %14s %14s%s%s\n", label, a, b, *target ? "   " : "",
-      target);
-  g_free (a);
-  g_free (b);
+  g_print ("  %-54s", label);
+  for (i = 0; i < n_cols; i++) {
+    gchar *c = summary_cell (cols[i], kind);
+
+    g_print (" %14s", c);
+    g_free (c);
+  }
+  g_print ("%s%s\n", *target ? "   " : "", target);
+}
+
+/* The rows both summaries give */
+static const struct
+{
+  const gchar *label;
+  SumKind kind;
+  const gchar *target;
+} summary_rows[] = {
+  {"CPU per session, process minus the mock thread", SUM_CPU, "< 0.3 %"},
+  {"  of which bidiagent's threads (net, src, appsrc)", SUM_CPU_AGENT, ""},
+  {"  the mock's thread, per session (not included)", SUM_CPU_MOCK, ""},
+  {"RSS per session (VmRSS), connected/after the window", SUM_RSS,
+      "< 3 MiB"},
+  {"  of which malloc'd and in use (mallinfo2)", SUM_HEAP, ""},
+  {"latency, mock write -> src pad push, p50/p99/max ms", SUM_LAT, ""},
+  {"latency, mock write -> due at the sink, p50/p99/max ms", SUM_LAT_DUE,
+      ""},
+  {"connection setup, p50/max ms", SUM_SETUP, ""},
+};
+
+/* The header @heads (@n_cols of them) and the rows for @cols */
+static void
+summary_table (const gchar * const *heads, const Result * const *cols,
+    guint n_cols)
+{
+  guint i;
+
+  g_print ("  %-54s", "figure");
+  for (i = 0; i < n_cols; i++)
+    g_print (" %14s", heads[i]);
+  g_print ("   target\n");
+  for (i = 0; i < G_N_ELEMENTS (summary_rows); i++)
+    if (summary_rows[i].kind != SUM_HEAP || HAVE_HEAP)
+      summary_line (summary_rows[i].label, cols, n_cols,
+          summary_rows[i].kind, summary_rows[i].target);
+}
+
+/* Run @k of @n_runs of the current provider, @note after its number */
+static Result
+run_numbered (guint k, guint n_runs, const gchar * note, guint n,
+    gboolean clients, gboolean sync, gdouble seconds, gdouble warmup)
+{
+  gchar *what = g_strdup_printf ("%s %u/%u%s", mk->name, k, n_runs, note);
+  Result r = run_measure (what, n, clients, sync, seconds, warmup);
+
+  g_free (what);
+  return r;
+}
+
+/* Every run of provider @m, with its results and summary; @first: no
+ * provider ran before in this process. Keeps runs 1 and 2 in @res. */
+static void
+bench_provider (const Mock * m, gboolean first, Result * res)
+{
+  gdouble warmup = opt_quick ? 1.0 : 3.0;
+  gboolean extra = m->extra && !opt_no_extra;
+  guint n_runs = extra ? 4 : 2;
+  Result prime, bare = { 0, }, nosync = { 0, };
+  const Result *cols[2] = { &res[0], &res[1] }, *alone[2] = { NULL, };
+  gchar *heads[2];
+  Mem before, after;
+
+  mk = m;
+  g_print ("\n==== provider=%s%s ====\n", m->name, m->extra ? "" :
+      ": runs 0 to 2 (the bare clients and sync=false runs are OpenAI's "
+      "only)");
+  m->start ();
+
+  /* what the first session costs once per process (libraries, type and
+   * plugin setup, malloc arenas) is not a session's: one session comes and
+   * goes before the runs */
+  before = mem_now ();
+  prime = run_numbered (0, n_runs, " priming, not measured", 1, FALSE, TRUE,
+      1, 0.5);
+  after = mem_now ();
+  result_clear (&prime);
+  g_print ("  once per process%s: %.1f MiB of RSS (RssAnon %.1f MiB) stay "
+      "after the first session is gone\n", first ? "" :
+      " (beyond the providers before)", (after.rss - before.rss) / 1024.0,
+      (after.anon - before.anon) / 1024.0);
+
+  if (wants ("one")) {
+    res[0] = run_numbered (1, n_runs, "", 1, FALSE, TRUE, opt_seconds, warmup);
+    print_result (&res[0], FALSE);
+  }
+  if (wants ("many")) {
+    res[1] = run_numbered (2, n_runs, "", opt_sessions, FALSE, TRUE,
+        opt_seconds, warmup);
+    print_result (&res[1], FALSE);
+  }
+  if (extra && wants ("clients")) {
+    bare = run_numbered (3, n_runs, "", opt_sessions, TRUE, TRUE,
+        opt_seconds, warmup);
+    print_result (&bare, TRUE);
+  }
+  if (extra && wants ("nosync")) {
+    nosync = run_numbered (4, n_runs, " fakesink sync=false, latency only",
+        opt_sessions, FALSE, FALSE, MAX (3, opt_seconds / 4), warmup);
+    g_print ("  latency, ms:                                     n      p50"
+        "      p90      p99      max\n");
+    print_latency_line ("mock wrote delta -> src pad push", nosync.lat, "");
+  }
+
+  g_print ("\n== provider=%s summary (targets are for comparison; nothing "
+      "fails on a time) ==\n", m->name);
+  heads[0] = g_strdup ("1 session");
+  heads[1] = g_strdup_printf ("%d sessions", opt_sessions);
+  summary_table ((const gchar * const *) heads, cols, 2);
+  g_free (heads[0]);
+  g_free (heads[1]);
+  /* runs 3 and 4 in the second column */
+  alone[1] = &bare;
+  if (bare.n) {
+    summary_line ("bare libsoup client: CPU per connection, minus mock",
+        alone, 2, SUM_CPU, "");
+    summary_line ("bare libsoup client: mock write -> received, ms", alone, 2,
+        SUM_LAT, "");
+  }
+  alone[1] = &nosync;
+  if (nosync.n)
+    summary_line ("sync=false: mock write -> src pad push, ms", alone, 2,
+        SUM_LAT, "");
+  m->finish ();
+  result_clear (&bare);
+  result_clear (&nosync);
+}
+
+/* The providers' runs 1 and 2 side by side (@res: two per provider, in
+ * the order of mocks[]; those that did not run have n == 0) */
+static void
+print_side_by_side (Result (*res)[2])
+{
+  const Result *cols[2 * G_N_ELEMENTS (mocks)];
+  gchar *heads[2 * G_N_ELEMENTS (mocks)];
+  guint i, n = 0;
+
+  g_print ("\n== side by side, same process, one provider after the other "
+      "(%d sessions in the second column of each) ==\n", opt_sessions);
+  for (i = 0; i < G_N_ELEMENTS (mocks); i++) {
+    if (!res[i][0].n && !res[i][1].n)
+      continue;
+    heads[n] = g_strdup_printf ("%s 1", mocks[i].name);
+    cols[n++] = &res[i][0];
+    heads[n] = g_strdup_printf ("%s %d", mocks[i].name, opt_sessions);
+    cols[n++] = &res[i][1];
+  }
+  summary_table ((const gchar * const *) heads, cols, n);
+  for (i = 0; i < n; i++)
+    g_free (heads[i]);
+}
+
+/* The mock @name, NULL when not built */
+static const Mock *
+find_mock (const gchar * name)
+{
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (mocks); i++)
+    if (strcmp (mocks[i].name, name) == 0)
+      return &mocks[i];
+  return NULL;
 }
 
 int
 main (int argc, char **argv)
 {
-  GOptionContext *ctx = g_option_context_new ("- OpenAI provider benchmark");
+  GOptionContext *ctx = g_option_context_new ("- OpenAI and Gemini provider "
+      "benchmark");
   GError *err = NULL;
   gchar *cpuinfo = NULL, *model = NULL, *load = NULL;
-  gdouble warmup;
   gint64 t_start;
-  Result prime, one = { 0, }, many = { 0, }, bare = { 0, }, nosync = { 0, };
-  Mem before, after;
-  gchar *v, *many_label;
+  Result res[G_N_ELEMENTS (mocks)][2];
+  gboolean both;
+  gchar *v;
+  guint i, n_ran = 0;
 
+  memset (res, 0, sizeof (res));
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, gst_init_get_option_group ());
   if (!g_option_context_parse (ctx, &argc, &argv, &err)) {
@@ -1355,15 +1721,22 @@ main (int argc, char **argv)
     opt_sessions = opt_quick ? 10 : 50;
   if (opt_seconds < 0)
     opt_seconds = opt_quick ? 5 : 20;
+  both = !opt_provider || strcmp (opt_provider, "both") == 0;
   if (opt_sessions < 1 || opt_sessions > 1000 || opt_seconds < 1 ||
       opt_delta_ms < 10 || opt_delta_ms > 1000 || opt_answer_ms <
       opt_delta_ms || opt_stagger_ms < 0 || opt_input_chunk_ms < 10 ||
       opt_input_chunk_ms > 1000 || (opt_only && !wants ("one") &&
-          !wants ("many") && !wants ("clients") && !wants ("nosync"))) {
+          !wants ("many") && !wants ("clients") && !wants ("nosync")) ||
+      (!both && strcmp (opt_provider, "openai") != 0 &&
+          strcmp (opt_provider, "gemini") != 0)) {
     g_printerr ("openaibench: bad option value\n");
     return 2;
   }
-  warmup = opt_quick ? 1.0 : 3.0;
+  if (!both && !find_mock (opt_provider)) {
+    g_printerr ("openaibench: provider=%s and its mock were not built\n",
+        opt_provider);
+    return 1;
+  }
 
   if (!gst_element_factory_find ("bidiagent")) {
     g_printerr ("openaibench: no bidiagent (set GST_PLUGIN_PATH)\n");
@@ -1386,92 +1759,22 @@ main (int argc, char **argv)
   g_print ("run: 1 then %d sessions, %d s windows after %.0f s of warm-up; "
       "answers of %d ms in deltas of %d ms, paced; input pushed in %d ms "
       "buffers, sent in %d ms appends (input-chunk-ms); sessions started %d "
-      "ms apart%s\n", opt_sessions, opt_seconds, warmup, opt_answer_ms,
-      opt_delta_ms, IN_CHUNK_MS, opt_input_chunk_ms, opt_stagger_ms,
-      opt_mock_nagle ? "; Nagle left on at the mock" : "");
+      "ms apart%s\n", opt_sessions, opt_seconds, opt_quick ? 1.0 : 3.0,
+      opt_answer_ms, opt_delta_ms, IN_CHUNK_MS, opt_input_chunk_ms,
+      opt_stagger_ms, opt_mock_nagle ? "; Nagle left on at the mock" : "");
+  if (both && !find_mock ("gemini"))
+    g_print ("provider=gemini was not built: openai only\n");
   g_free (cpuinfo);
   g_free (model);
   g_free (load);
 
-  mock = mock_realtime_new ();
-  mock_url = mock_realtime_url (mock);
-  mock_realtime_set_keep_audio (mock, FALSE);
-  mock_realtime_set_audio_sent_func (mock, audio_sent_cb, NULL);
-  mock_realtime_set_tcp_nodelay (mock, !opt_mock_nagle);
   t_start = g_get_monotonic_time ();
+  for (i = 0; i < G_N_ELEMENTS (mocks); i++)
+    if (both || strcmp (opt_provider, mocks[i].name) == 0)
+      bench_provider (&mocks[i], n_ran++ == 0, res[i]);
+  if (n_ran > 1)
+    print_side_by_side (res);
 
-  /* what the first session costs once per process (libraries, type and
-   * plugin setup, malloc arenas) is not a session's: one session comes and
-   * goes before the runs */
-  before = mem_now ();
-  prime = run_measure ("0/4 priming, not measured", 1, FALSE, TRUE, 1, 0.5);
-  after = mem_now ();
-  result_clear (&prime);
-  g_print ("  once per process: %.1f MiB of RSS (RssAnon %.1f MiB) stay "
-      "after the first session is gone\n", (after.rss - before.rss) / 1024.0,
-      (after.anon - before.anon) / 1024.0);
-
-  if (wants ("one")) {
-    one = run_measure ("1/4", 1, FALSE, TRUE, opt_seconds, warmup);
-    print_result (&one, FALSE);
-  }
-  if (wants ("many")) {
-    many = run_measure ("2/4", opt_sessions, FALSE, TRUE, opt_seconds, warmup);
-    print_result (&many, FALSE);
-  }
-  if (!opt_no_extra && wants ("clients")) {
-    bare = run_measure ("3/4", opt_sessions, TRUE, TRUE, opt_seconds, warmup);
-    print_result (&bare, TRUE);
-  }
-  if (!opt_no_extra && wants ("nosync")) {
-    nosync = run_measure ("4/4 fakesink sync=false, latency only",
-        opt_sessions, FALSE, FALSE, MAX (3, opt_seconds / 4), warmup);
-    g_print ("  latency, ms:                                     n      p50"
-        "      p90      p99      max\n");
-    print_latency_line ("mock wrote delta -> src pad push", nosync.lat, "");
-  }
-
-  g_print ("\n== summary (targets are for comparison; nothing fails on a "
-      "time) ==\n");
-  many_label = g_strdup_printf ("%d sessions", opt_sessions);
-  g_print ("  %-54s %14s %14s   %s\n", "figure", "1 session", many_label,
-      "target");
-  g_free (many_label);
-  summary_line ("CPU per session, process minus the mock thread", &one,
-      &many, SUM_CPU, "< 0.3 %");
-  summary_line ("  of which bidiagent's threads (net, src, appsrc)", &one,
-      &many, SUM_CPU_AGENT, "");
-  summary_line ("  the mock's thread, per session (not included)", &one,
-      &many, SUM_CPU_MOCK, "");
-  summary_line ("RSS per session (VmRSS), connected/after the window", &one,
-      &many, SUM_RSS, "< 3 MiB");
-  if (HAVE_HEAP)
-    summary_line ("  of which malloc'd and in use (mallinfo2)", &one, &many,
-        SUM_HEAP, "");
-  summary_line ("latency, mock write -> src pad push, p50/p99/max ms", &one,
-      &many, SUM_LAT, "");
-  summary_line ("latency, mock write -> due at the sink, p50/p99/max ms",
-      &one, &many, SUM_LAT_DUE, "");
-  summary_line ("connection setup, p50/max ms", &one, &many, SUM_SETUP, "");
-  if (bare.n) {
-    summary_line ("bare libsoup client: CPU per connection, minus mock",
-        NULL, &bare, SUM_CPU, "");
-    summary_line ("bare libsoup client: mock write -> received, ms", NULL,
-        &bare, SUM_LAT, "");
-  }
-  if (nosync.n)
-    summary_line ("sync=false: mock write -> src pad push, ms", NULL,
-        &nosync, SUM_LAT, "");
-  if (mock_realtime_n_violations (mock) > 0) {
-    gchar *s = mock_realtime_get_violations (mock);
-    bench_failed ("protocol violations reported by the mock:\n%.2000s", s);
-    g_free (s);
-  }
-  if (mock_realtime_n_failures (mock) > 0) {
-    gchar *s = mock_realtime_get_failures (mock);
-    bench_failed ("mock script bench_failures ():\n%.2000s", s);
-    g_free (s);
-  }
   {
     gchar *l = NULL;
     g_file_get_contents ("/proc/loadavg", &l, NULL, NULL);
@@ -1481,11 +1784,11 @@ main (int argc, char **argv)
   g_print ("total run %.0f s; %d problem%s)\n",
       (g_get_monotonic_time () - t_start) / 1e6, bench_failures (),
       bench_failures () == 1 ? "" : "s");
-  mock_realtime_free (mock);
-  result_clear (&one);
-  result_clear (&many);
-  result_clear (&bare);
-  result_clear (&nosync);
+  for (i = 0; i < G_N_ELEMENTS (mocks); i++) {
+    result_clear (&res[i][0]);
+    result_clear (&res[i][1]);
+  }
   g_free (opt_only);
+  g_free (opt_provider);
   return bench_failures () ? 1 : 0;
 }
