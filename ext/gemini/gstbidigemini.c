@@ -812,8 +812,7 @@ strip_refused (GstBidiGeminiProvider * self, JsonObject * setup)
   }
   /* proactive audio is always on: only "off" is refused */
   if (pro && json_object_has_member (pro, "proactiveAudio") &&
-      !json_object_get_boolean_member_with_default (pro, "proactiveAudio",
-          TRUE)) {
+      !gst_bidi_json_get_boolean (pro, "proactiveAudio", TRUE)) {
     GST_WARNING_OBJECT (self, "not sending proactiveAudio false: %s always "
         "has it on", self->run->model);
     json_object_remove_member (setup, "proactivity");
@@ -1280,7 +1279,7 @@ on_model_turn (GstBidiGeminiProvider * self, JsonObject * turn)
 
     if (!part)
       continue;
-    if (json_object_get_boolean_member_with_default (part, "thought", FALSE)) {
+    if (gst_bidi_json_get_boolean (part, "thought", FALSE)) {
       GST_LOG_OBJECT (self, "a thought: not spoken, not shown");
       continue;
     }
@@ -1355,14 +1354,12 @@ on_server_content_end (GstBidiGeminiProvider * self, JsonObject * content)
 {
   gboolean done = FALSE;
 
-  if (json_object_get_boolean_member_with_default (content, "interrupted",
-          FALSE) && !on_interrupted (self))
+  if (gst_bidi_json_get_boolean (content, "interrupted", FALSE) &&
+      !on_interrupted (self))
     return FALSE;
-  if (json_object_get_boolean_member_with_default (content,
-          "generationComplete", FALSE))
+  if (gst_bidi_json_get_boolean (content, "generationComplete", FALSE))
     GST_DEBUG_OBJECT (self, "generation complete");
-  if (json_object_get_boolean_member_with_default (content, "turnComplete",
-          FALSE)) {
+  if (gst_bidi_json_get_boolean (content, "turnComplete", FALSE)) {
     if (!on_turn_complete (self, content))
       return FALSE;
     done = TRUE;
@@ -1558,8 +1555,8 @@ on_resumption_update (GstBidiGeminiProvider * self, JsonObject * update)
 {
   const gchar *handle = gst_bidi_json_get_string (update, "newHandle");
 
-  if (!json_object_get_boolean_member_with_default (update, "resumable",
-          FALSE) || !handle || !*handle)
+  if (!gst_bidi_json_get_boolean (update, "resumable", FALSE) || !handle ||
+      !*handle)
     return;
   if (strlen (handle) > MAX_HANDLE_SIZE ||
       !gst_bidi_realtime_header_value_ok (handle)) {

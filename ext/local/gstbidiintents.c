@@ -914,8 +914,7 @@ gst_bidi_intent_tools_from_json (const gchar * tools_json,
 
     if (!JSON_NODE_HOLDS_OBJECT (n))
       continue;
-    name = json_object_get_string_member_with_default (json_node_get_object
-        (n), "name", NULL);
+    name = gst_bidi_json_get_string (json_node_get_object (n), "name");
     if (g_strcmp0 (name, "current_time") == 0)
       tools->current_time = TRUE;
     else if (g_strcmp0 (name, "calculator") == 0)

@@ -462,6 +462,18 @@ gst_bidi_json_get_int (JsonObject * obj, const gchar * name, gint64 def)
   return json_node_get_int (node);
 }
 
+gboolean
+gst_bidi_json_get_boolean (JsonObject * obj, const gchar * name,
+    gboolean def)
+{
+  JsonNode *node = obj ? json_object_get_member (obj, name) : NULL;
+
+  if (!node || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    return def;
+  return json_node_get_boolean (node);
+}
+
 const gchar *
 gst_bidi_json_error_message (JsonObject * root)
 {

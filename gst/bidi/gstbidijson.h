@@ -60,6 +60,12 @@ GST_BIDI_API
 gint64 gst_bidi_json_get_int (JsonObject * obj, const gchar * name,
     gint64 def);
 
+/* A boolean member, @def when absent or of another type (a server's 1 or
+ * "true" is not taken for TRUE) */
+GST_BIDI_API
+gboolean gst_bidi_json_get_boolean (JsonObject * obj, const gchar * name,
+    gboolean def);
+
 /* The message of an error object as servers send them: {"error":
  * {"message": ...}}, {"error": "..."}, {"message": ...} or {"detail":
  * ...}. NULL when there is none. Not scrubbed, not shortened. */

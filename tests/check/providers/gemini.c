@@ -1347,6 +1347,12 @@ GST_START_TEST (test_bad_messages)
   mock_gemini_script_send (sc, "{\"sessionResumptionUpdate\":{\"newHandle\":"
       "\"bad\\nhandle\",\"resumable\":true}}");
   mock_gemini_script_send (sc, "{}");
+  /* flags that are not booleans (found by fuzz_gemini: json-glib's
+   * getters complained of them) */
+  mock_gemini_script_send (sc, "{\"serverContent\":{\"turnComplete\":{"
+      "\"text\":\"x\"},\"interrupted\":[1],\"generationComplete\":\"yes\","
+      "\"modelTurn\":{\"parts\":[{\"thought\":{},\"text\":\"t\"}]}},"
+      "\"sessionResumptionUpdate\":{\"newHandle\":\"h\",\"resumable\":{}}}");
   script_answer (sc, "Fine.", pcm);
   mock_gemini_push_script (mock, sc);
   s = gemini_session_new (mock, DESC_NO_INPUT, "tools", app_tools, NULL);
