@@ -19,6 +19,7 @@
 #include <json-glib/json-glib.h>
 
 #include "mockgemini.h"
+#define MOCK_WS_SHORTHANDS
 #include "mockwscore.h"
 
 /* output audio: S16LE mono at 24 kHz */
@@ -67,21 +68,13 @@ struct _MockGemini
  * Steps and scripts
  * ------------------------------------------------------------------------ */
 
-/* Server messages the test gives must be JSON objects */
+static const MockWsClass gemini_class;
+
+/* Server messages the test gives */
 static gboolean
 check_server_json (const gchar * json)
 {
-  GError *err = NULL;
-  JsonObject *obj = mock_ws_parse_object (json, &err);
-
-  if (!obj) {
-    g_critical ("mockgemini: not a server message (%s): %s", err->message,
-        json);
-    g_clear_error (&err);
-    return FALSE;
-  }
-  json_object_unref (obj);
-  return TRUE;
+  return mock_ws_check_server_json (&gemini_class, "message", json);
 }
 
 static void
@@ -380,20 +373,6 @@ typedef struct
   GByteArray *audio;            /* decoded input audio, NULL if none */
 } Check;
 
-/* The checks shared with the other mocks (mockws.h), on a Check */
-#define problem(c, ...) mock_ws_problem (&(c)->ws, __VA_ARGS__)
-#define member(c, ...) mock_ws_member (&(c)->ws, __VA_ARGS__)
-#define string_member(c, ...) mock_ws_string_member (&(c)->ws, __VA_ARGS__)
-#define object_member(c, ...) mock_ws_object_member (&(c)->ws, __VA_ARGS__)
-#define array_member(c, ...) mock_ws_array_member (&(c)->ws, __VA_ARGS__)
-#define bool_member(c, ...) mock_ws_bool_member (&(c)->ws, __VA_ARGS__)
-#define int_member(c, ...) mock_ws_int_member (&(c)->ws, __VA_ARGS__)
-#define number_member(c, ...) mock_ws_number_member (&(c)->ws, __VA_ARGS__)
-#define enum_member(c, ...) mock_ws_enum_member (&(c)->ws, __VA_ARGS__)
-#define json_kind mock_ws_json_kind
-#define is_string mock_ws_is_string
-#define is_int mock_ws_is_int
-#define in_list mock_ws_in_list
 
 /* proto3 JSON int64: an integer, or a string of decimal digits */
 static gboolean
@@ -1155,24 +1134,12 @@ check_message (Check * c, JsonObject * msg, MockWsFrame * frame)
  * ------------------------------------------------------------------------ */
 
 static GByteArray *
-check_frame (MockWsConn * conn, MockWsCheck * ws, MockWsFrame * frame)
+check_frame (MockWsConn * conn, MockWsCheck * ws, MockWsFrame * frame,
+    JsonObject * msg)
 {
   Check c = { *ws, (Conn *) conn, NULL };
-  GError *err = NULL;
-  JsonObject *msg;
 
-  if (frame->binary) {
-    problem (&c, "a binary frame of %" G_GSIZE_FORMAT " bytes: client "
-        "messages are JSON text frames", frame->size);
-    return NULL;
-  }
-  if (!(msg = mock_ws_parse_object (frame->text, &err))) {
-    problem (&c, "not a JSON object (%s)", err->message);
-    g_clear_error (&err);
-    return NULL;
-  }
   check_message (&c, msg, frame);
-  json_object_unref (msg);
   return c.audio;
 }
 
@@ -1300,15 +1267,18 @@ static const MockWsClass gemini_class = {
   .conn_size = sizeof (Conn),
   .conn_init = conn_init,
   .conn_clear = conn_clear,
+  /* the key is checked at the first message, as the service does */
   .on_request = on_request,
   .held_close_code = CLOSE_INVALID_ARGUMENT,
   .held_close_reason = BAD_KEY_REASON,
+  /* without a script, the setup handshake */
   .default_script = default_script,
-  .check_frame = check_frame,
-  .frame_matches = frame_is,
-  .audio_kind = "realtimeInput.audio",
-  .prepare_send = prepare_send,
-  .send_audio = send_audio,
+  .frames_are = "messages", .parse_noun = "object",
+  .parse = mock_ws_parse_object, .check_message = check_frame,
+  /* kinds such as "realtimeInput.audio" */
+  .frame_matches = frame_is, .audio_kind = "realtimeInput.audio",
+  /* server messages go as they are; no audio is still one message */
+  .prepare_send = prepare_send, .send_audio = send_audio,
   .audio_empty_message = TRUE,
   .unsendable_codes = unsendable_codes,
 };

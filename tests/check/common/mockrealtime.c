@@ -18,6 +18,7 @@
 #include <json-glib/json-glib.h>
 
 #include "mockrealtime.h"
+#define MOCK_WS_SHORTHANDS
 #include "mockwscore.h"
 
 #define REALTIME_PATH "/v1/realtime"
@@ -78,20 +79,13 @@ parse_event (const gchar * json, GError ** err)
   return obj;
 }
 
+static const MockWsClass realtime_class;
+
+/* Server events the test gives */
 static gboolean
 check_event_json (const gchar * json)
 {
-  GError *err = NULL;
-  JsonObject *obj = parse_event (json, &err);
-
-  if (!obj) {
-    g_critical ("mockrealtime: not a server event (%s): %s", err->message,
-        json);
-    g_clear_error (&err);
-    return FALSE;
-  }
-  json_object_unref (obj);
-  return TRUE;
+  return mock_ws_check_server_json (&realtime_class, "event", json);
 }
 
 void
@@ -442,19 +436,6 @@ typedef struct
   GByteArray *audio;            /* decoded input audio, NULL if none */
 } Check;
 
-/* The checks shared with the other mocks (mockws.h), on a Check */
-#define problem(c, ...) mock_ws_problem (&(c)->ws, __VA_ARGS__)
-#define member(c, ...) mock_ws_member (&(c)->ws, __VA_ARGS__)
-#define string_member(c, ...) mock_ws_string_member (&(c)->ws, __VA_ARGS__)
-#define object_member(c, ...) mock_ws_object_member (&(c)->ws, __VA_ARGS__)
-#define int_member(c, ...) mock_ws_int_member (&(c)->ws, __VA_ARGS__)
-#define number_member(c, ...) mock_ws_number_member (&(c)->ws, __VA_ARGS__)
-#define enum_member(c, ...) mock_ws_enum_member (&(c)->ws, __VA_ARGS__)
-#define json_kind mock_ws_json_kind
-#define is_string mock_ws_is_string
-#define is_int mock_ws_is_int
-#define is_array mock_ws_is_array
-#define in_list mock_ws_in_list
 
 static gboolean
 is_object_or_null (JsonNode * node)
@@ -1058,27 +1039,14 @@ check_event (Check * c, JsonObject * ev)
  * ------------------------------------------------------------------------ */
 
 static GByteArray *
-check_frame (MockWsConn * conn, MockWsCheck * ws, MockWsFrame * frame)
+check_message (MockWsConn * conn, MockWsCheck * ws, MockWsFrame * frame,
+    JsonObject * ev)
 {
   Check c = { *ws, (Conn *) conn, NULL };
-  GError *err = NULL;
-  JsonObject *ev;
 
-  if (frame->binary) {
-    problem (&c, "a binary frame of %" G_GSIZE_FORMAT " bytes: client "
-        "events are JSON text frames", frame->size);
-    return NULL;
-  }
-  ev = parse_event (frame->text, &err);
-  if (!ev) {
-    problem (&c, "not a JSON event (%s)", err->message);
-    g_clear_error (&err);
-    return NULL;
-  }
   frame->kind = g_strdup (json_object_get_string_member (ev, "type"));
   c.ws.what = frame->kind;
   check_event (&c, ev);
-  json_object_unref (ev);
   return c.audio;
 }
 
@@ -1271,21 +1239,19 @@ static const guint16 unsendable_codes[] = {
 };
 
 static const MockWsClass realtime_class = {
-  .name = "mockrealtime",
-  .api = "mock_realtime",
-  .path = REALTIME_PATH,
+  .name = "mockrealtime", .api = "mock_realtime", .path = REALTIME_PATH,
   .not_found = "{\"error\":{\"message\":\"mockrealtime: not found\"}}",
-  .json_replies = TRUE,
-  .conn_size = sizeof (Conn),
-  .conn_init = conn_init,
+  .json_replies = TRUE,         /* rejections may carry an error object */
+  .conn_size = sizeof (Conn), .conn_init = conn_init,
   .conn_clear = conn_clear,
-  .check_frame = check_frame,
+  .frames_are = "events", .parse_noun = "event", .parse = parse_event,
+  .check_message = check_message,
   .audio_kind = "input_audio_buffer.append",
-  .prepare_send = prepare_send,
-  .sent_raw = sent_raw,
-  .send_audio = send_audio,
-  .run_custom = run_custom,
+  /* events get their event_id; raw ones still count for the checks */
+  .prepare_send = prepare_send, .sent_raw = sent_raw,
+  .send_audio = send_audio, .run_custom = run_custom,
   .unsendable_codes = unsendable_codes,
+  /* a close step goes out before the steps after it are a failure */
   .close_checks_after = TRUE,
 };
 

@@ -133,6 +133,23 @@ mock_ws_script_audio (MockWsScript * script, gconstpointer pcm, gsize size,
   return s;
 }
 
+gboolean
+mock_ws_check_server_json (const MockWsClass * klass, const gchar * what,
+    const gchar * json)
+{
+  GError *err = NULL;
+  JsonObject *obj = klass->parse (json, &err);
+
+  if (!obj) {
+    g_critical ("%s: not a server %s (%s): %s", klass->name, what,
+        err->message, json);
+    g_clear_error (&err);
+    return FALSE;
+  }
+  json_object_unref (obj);
+  return TRUE;
+}
+
 /* ------------------------------------------------------------------------
  * Connections
  * ------------------------------------------------------------------------ */
@@ -310,6 +327,31 @@ record_frame (MockWsConn * conn, MockWsCheck * c, MockWsFrame * frame,
   g_mutex_unlock (&mock->lock);
 }
 
+/* The frame's problems into @c; the input audio it carries, or NULL */
+static GByteArray *
+check_frame (MockWsConn * conn, MockWsCheck * c, MockWsFrame * frame)
+{
+  const MockWsClass *klass = conn->server->klass;
+  GError *err = NULL;
+  GByteArray *audio;
+  JsonObject *msg;
+
+  if (frame->binary) {
+    mock_ws_problem (c, "a binary frame of %" G_GSIZE_FORMAT " bytes: "
+        "client %s are JSON text frames", frame->size, klass->frames_are);
+    return NULL;
+  }
+  if (!(msg = klass->parse (frame->text, &err))) {
+    mock_ws_problem (c, "not a JSON %s (%s)", klass->parse_noun,
+        err->message);
+    g_clear_error (&err);
+    return NULL;
+  }
+  audio = klass->check_message (conn, c, frame, msg);
+  json_object_unref (msg);
+  return audio;
+}
+
 static void
 ws_message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
     MockWsConn * conn)
@@ -325,7 +367,7 @@ ws_message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
     frame->binary = TRUE;
   else
     frame->text = g_strndup (data, frame->size);
-  audio = klass->check_frame (conn, &c, frame);
+  audio = check_frame (conn, &c, frame);
   record_frame (conn, &c, frame, audio);
   g_ptr_array_unref (c.problems);
   if (audio)

@@ -132,10 +132,15 @@ struct _MockWsClass
   /* The script of a connection when none was pushed (optional) */
   MockWsScript *(*default_script) (void);
 
-  /* Checks a client frame (binary or text, size set) into @check: sets
-   * its kind, returns the input audio it carries (or NULL) */
-  GByteArray *(*check_frame) (MockWsConn * conn, MockWsCheck * check,
-      MockWsFrame * frame);
+  /* Client frames are JSON text frames, each one object that @parse
+   * takes (a problem otherwise: "client @frames_are JSON text frames", "not
+   * a JSON @parse_noun (why)"); @check_message checks one into @check, sets
+   * the frame's kind and returns the input audio it carries (or NULL) */
+  const gchar *frames_are;
+  const gchar *parse_noun;
+  JsonObject *(*parse) (const gchar * json, GError ** err);
+  GByteArray *(*check_message) (MockWsConn * conn, MockWsCheck * check,
+      MockWsFrame * frame, JsonObject * msg);
   /* Does @frame match @what (optional: its kind is @what) */
   gboolean (*frame_matches) (MockWsFrame * frame, const gchar * what);
   const gchar *audio_kind;      /* what keep-audio FALSE does not keep */
@@ -195,6 +200,11 @@ void mock_ws_script_drop (MockWsScript * script);
 void mock_ws_script_stall (MockWsScript * script);
 MockWsStep *mock_ws_script_audio (MockWsScript * script, gconstpointer pcm,
     gsize size, guint chunk_ms, gboolean paced);
+
+/* TRUE when @json is what @klass parses, else a critical warning
+ * "NAME: not a server @what (why)": for the JSON a test gives */
+gboolean mock_ws_check_server_json (const MockWsClass * klass,
+    const gchar * what, const gchar * json);
 
 /* The server: @mock (a struct starting with a MockWsServer) */
 void mock_ws_server_init (MockWsServer * mock, const MockWsClass * klass,
