@@ -314,7 +314,8 @@ record_frame (MockWsConn * conn, MockWsCheck * c, MockWsFrame * frame,
   g_mutex_lock (&mock->lock);
   for (i = 0; i < c->problems->len; i++)
     g_ptr_array_add (mock->violations, g_ptr_array_index (c->problems, i));
-  if (mock->drop_audio && frame_matches (mock, frame, mock->klass->audio_kind)) {
+  if (mock->drop_audio && frame_matches (mock, frame,
+          mock->klass->audio_kind)) {
     if (audio)
       conn->audio_not_kept += audio->len;
     frame_free (frame);
