@@ -257,6 +257,7 @@ void mock_ws_server_set_tcp_nodelay (MockWsServer * mock, gboolean nodelay);
  * (PREFIX_n_connections (), ...): Mock is a struct whose member "core" is
  * the MockWsServer, Script a cast of MockWsScript, and AudioSentFunc has
  * the signature of MockWsAudioSentFunc. */
+/* *INDENT-OFF* */
 #define MOCK_WS_DEFINE_API(PREFIX, Mock, Script, AudioSentFunc)           \
 Script * PREFIX##_script_new (void)                                       \
 { return (Script *) mock_ws_script_new (); }                              \
@@ -323,6 +324,7 @@ void PREFIX##_set_keep_audio (Mock * mock, gboolean keep)                 \
 { mock_ws_server_set_keep_audio (&mock->core, keep); }                    \
 void PREFIX##_set_tcp_nodelay (Mock * mock, gboolean nodelay)             \
 { mock_ws_server_set_tcp_nodelay (&mock->core, nodelay); }
+/* *INDENT-ON* */
 
 G_END_DECLS
 
