@@ -18,9 +18,10 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "mockclient.h"
 #include "mockgemini.h"
 
-#define WAIT_MS 10000
+#define WAIT_MS MOCK_CLIENT_WAIT_MS
 #define KEY "test-key-123"
 
 /* The setup of the protocol notes' golden exchange (§10) */
@@ -65,263 +66,45 @@ static const gchar full_setup[] =
     "\"proactivity\":{\"proactiveAudio\":true}}}";
 
 /* ------------------------------------------------------------------------
- * A WebSocket client with its own main context in this thread
+ * The client (mockclient.h)
  * ------------------------------------------------------------------------ */
-
-typedef struct
-{
-  gint type;                    /* SoupWebsocketDataType */
-  GBytes *data;
-  gint64 time;                  /* monotonic, µs */
-  JsonNode *json;               /* NULL when not a JSON object */
-} Received;
-
-typedef struct
-{
-  GMainContext *ctx;
-  SoupSession *session;
-  SoupMessage *msg;
-  SoupWebsocketConnection *ws;
-  GError *error;
-  gboolean connect_done;
-  gboolean closed;
-  GPtrArray *received;          /* Received * */
-} Client;
-
-static void
-received_free (Received * r)
-{
-  g_bytes_unref (r->data);
-  if (r->json)
-    json_node_unref (r->json);
-  g_free (r);
-}
-
-static void
-client_init (Client * c)
-{
-  memset (c, 0, sizeof (*c));
-  c->ctx = g_main_context_new ();
-  g_main_context_push_thread_default (c->ctx);
-  c->session = soup_session_new ();
-  /* 127.0.0.1 only: no proxy (and no libproxy under valgrind) */
-  soup_session_set_proxy_resolver (c->session, NULL);
-  c->received = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      received_free);
-}
-
-static gboolean
-tick_cb (gpointer user_data)
-{
-  (void) user_data;
-  return G_SOURCE_CONTINUE;
-}
-
-/* Iterates the client's context until @done or @timeout_ms */
-static gboolean
-client_iterate (Client * c, gboolean (*done) (Client *, gpointer),
-    gpointer data, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
-  GSource *tick = g_timeout_source_new (10);
-  gboolean ok;
-
-  g_source_set_callback (tick, tick_cb, NULL, NULL);
-  g_source_attach (tick, c->ctx);
-  while (!(ok = done (c, data)) && g_get_monotonic_time () < end)
-    g_main_context_iteration (c->ctx, TRUE);
-  g_source_destroy (tick);
-  g_source_unref (tick);
-  return ok;
-}
-
-/* Frames are parsed once, as they come: waits scan them often */
-static void
-message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
-    Client * c)
-{
-  Received *r = g_new0 (Received, 1);
-  gsize size;
-  const gchar *data = g_bytes_get_data (message, &size);
-  gchar *text = g_utf8_validate (data, size, NULL) ?
-      g_strndup (data, size) : NULL;
-
-  (void) ws;
-  r->type = type;
-  r->data = g_bytes_ref (message);
-  r->time = g_get_monotonic_time ();
-  r->json = text ? json_from_string (text, NULL) : NULL;
-  if (r->json && !JSON_NODE_HOLDS_OBJECT (r->json))
-    g_clear_pointer (&r->json, json_node_unref);
-  g_free (text);
-  g_ptr_array_add (c->received, r);
-}
-
-static void
-closed_cb (SoupWebsocketConnection * ws, Client * c)
-{
-  (void) ws;
-  c->closed = TRUE;
-}
-
-static void
-connect_cb (GObject * source, GAsyncResult * res, gpointer user_data)
-{
-  Client *c = user_data;
-
-  c->ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), res,
-      &c->error);
-  c->connect_done = TRUE;
-}
-
-static gboolean
-connected (Client * c, gpointer data)
-{
-  (void) data;
-  return c->connect_done;
-}
 
 /* Connects to @url (+ @query) with @key in x-goog-api-key (none when
  * NULL); TRUE when the WebSocket is open. The frames of the last
  * connection are forgotten. */
 static gboolean
-client_connect (Client * c, const gchar * url, const gchar * query,
+gemini_connect (MockClient * c, const gchar * url, const gchar * query,
     const gchar * key)
 {
+  const gchar *headers[] = { "x-goog-api-key", key, NULL };
   gchar *full = g_strconcat (url, query, NULL);
+  gboolean ok;
 
-  g_clear_object (&c->msg);
-  g_clear_error (&c->error);
   g_ptr_array_set_size (c->received, 0);
-  c->connect_done = FALSE;
-  c->closed = FALSE;
-  c->msg = soup_message_new ("GET", full);
-  fail_unless (c->msg != NULL, "bad url %s", full);
+  c->parse_binary = TRUE;
+  ok = mock_client_connect (c, full, key ? headers : NULL);
   g_free (full);
-  if (key)
-    soup_message_headers_append (soup_message_get_request_headers (c->msg),
-        "x-goog-api-key", key);
-  soup_session_websocket_connect_async (c->session, c->msg, NULL, NULL,
-      G_PRIORITY_DEFAULT, NULL, connect_cb, c);
-  fail_unless (client_iterate (c, connected, NULL, WAIT_MS));
-  if (!c->ws)
-    return FALSE;
-  soup_websocket_connection_set_max_incoming_payload_size (c->ws,
-      16 * 1024 * 1024);
-  g_signal_connect (c->ws, "message", G_CALLBACK (message_cb), c);
-  g_signal_connect (c->ws, "closed", G_CALLBACK (closed_cb), c);
-  return TRUE;
-}
-
-static gboolean
-is_closed (Client * c, gpointer data)
-{
-  (void) data;
-  return c->closed;
-}
-
-/* Closes (code 1000) when open, waits until closed, forgets the socket */
-static void
-client_close (Client * c)
-{
-  if (!c->ws)
-    return;
-  if (soup_websocket_connection_get_state (c->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (c->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-  fail_unless (client_iterate (c, is_closed, NULL, WAIT_MS));
-  g_signal_handlers_disconnect_by_data (c->ws, c);
-  g_clear_object (&c->ws);
-}
-
-static gboolean
-nothing (Client * c, gpointer data)
-{
-  (void) c;
-  (void) data;
-  return FALSE;
-}
-
-static void
-client_clear (Client * c)
-{
-  client_close (c);
-  g_clear_object (&c->msg);
-  g_clear_error (&c->error);
-  g_clear_object (&c->session);
-  /* let pending closes finish */
-  client_iterate (c, nothing, NULL, 50);
-  while (g_main_context_iteration (c->ctx, FALSE));
-  g_main_context_pop_thread_default (c->ctx);
-  g_main_context_unref (c->ctx);
-  g_ptr_array_unref (c->received);
-}
-
-static void
-client_send (Client * c, const gchar * text)
-{
-  soup_websocket_connection_send_text (c->ws, text);
-}
-
-static gboolean
-has_n (Client * c, gpointer data)
-{
-  return c->received->len >= GPOINTER_TO_UINT (data);
+  return ok;
 }
 
 /* Waits until @n frames came in all */
 static void
-client_wait_n (Client * c, guint n)
+client_wait_n (MockClient * c, guint n)
 {
-  fail_unless (client_iterate (c, has_n, GUINT_TO_POINTER (n), WAIT_MS),
-      "%u frames, not %u", c->received->len, n);
+  fail_unless (mock_client_iterate (c, mock_client_has_n,
+          GUINT_TO_POINTER (n), WAIT_MS), "%u frames, not %u",
+      c->received->len, n);
 }
 
-static Received *
-received (Client * c, guint i)
+static MockClientFrame *
+received (MockClient * c, guint i)
 {
   return g_ptr_array_index (c->received, i);
 }
 
-/* A member by a dotted path, NULL when absent */
-static JsonNode *
-jget (JsonNode * root, const gchar * path)
-{
-  gchar **parts = g_strsplit (path, ".", -1);
-  JsonNode *node = root;
-  guint i;
-
-  for (i = 0; parts[i] && node; i++) {
-    if (!JSON_NODE_HOLDS_OBJECT (node)) {
-      node = NULL;
-      break;
-    }
-    node = json_object_get_member (json_node_get_object (node), parts[i]);
-  }
-  g_strfreev (parts);
-  return node;
-}
-
-static const gchar *
-jstr (JsonNode * root, const gchar * path)
-{
-  JsonNode *node = jget (root, path);
-
-  fail_unless (node != NULL && JSON_NODE_HOLDS_VALUE (node), "no %s", path);
-  return json_node_get_string (node);
-}
-
-static gint64
-jint (JsonNode * root, const gchar * path)
-{
-  JsonNode *node = jget (root, path);
-
-  fail_unless (node != NULL && JSON_NODE_HOLDS_VALUE (node), "no %s", path);
-  return json_node_get_int (node);
-}
-
 /* The one member name of a received JSON object */
 static const gchar *
-top_field (Received * r)
+top_field (MockClientFrame * r)
 {
   GList *names;
   const gchar *name;
@@ -378,10 +161,10 @@ assert_clean (MockGemini * mock)
 
 /* Connects with the key, sends @setup and waits for setupComplete */
 static void
-start_session (Client * c, MockGemini * mock, const gchar * setup)
+start_session (MockClient * c, MockGemini * mock, const gchar * setup)
 {
-  fail_unless (client_connect (c, mock_gemini_url (mock), NULL, KEY));
-  client_send (c, setup);
+  fail_unless (gemini_connect (c, mock_gemini_url (mock), NULL, KEY));
+  mock_client_send (c, setup);
   client_wait_n (c, 1);
   fail_unless_equals_string (top_field (received (c, 0)), "setupComplete");
 }
@@ -404,13 +187,13 @@ wait_violations (MockGemini * mock, guint before)
 /* Sends @msg and expects a violation that contains @expect; the client
  * then closes */
 static void
-expect_violation (Client * c, MockGemini * mock, const gchar * msg,
+expect_violation (MockClient * c, MockGemini * mock, const gchar * msg,
     const gchar * expect)
 {
   guint before = mock_gemini_n_violations (mock), i;
   gchar *v, *new;
 
-  client_send (c, msg);
+  mock_client_send (c, msg);
   fail_unless (wait_violations (mock, before), "no violation for %s", msg);
   v = mock_gemini_get_violations (mock);
   /* only the lines this message added */
@@ -449,17 +232,17 @@ audio_sent_cb (guint conn, gconstpointer pcm, gsize size, gint64 sent_us,
 /* Checks the golden answer's frames from @i on: audio and transcript in
  * order, the last audio message carrying the last words */
 static guint
-check_golden_answer (Client * c, guint i, GBytes * tone)
+check_golden_answer (MockClient * c, guint i, GBytes * tone)
 {
   GByteArray *audio = g_byte_array_new ();
   GString *transcript = g_string_new (NULL);
   guint n_audio = 0;
 
   for (; i < c->received->len; i++) {
-    Received *r = received (c, i);
-    JsonNode *sc = jget (r->json, "serverContent");
-    JsonNode *data = jget (sc, "modelTurn.parts");
-    JsonNode *text = jget (sc, "outputTranscription.text");
+    MockClientFrame *r = received (c, i);
+    JsonNode *sc = mock_json_get (r->json, "serverContent");
+    JsonNode *data = mock_json_get (sc, "modelTurn.parts");
+    JsonNode *text = mock_json_get (sc, "outputTranscription.text");
 
     if (!sc || (!data && !text))
       break;
@@ -470,9 +253,9 @@ check_golden_answer (Client * c, guint i, GBytes * tone)
       gsize n;
 
       fail_unless_equals_int (json_array_get_length (parts), 1);
-      fail_unless_equals_string (jstr (part, "inlineData.mimeType"),
+      fail_unless_equals_string (mock_json_str (part, "inlineData.mimeType"),
           "audio/pcm;rate=24000");
-      pcm = g_base64_decode (jstr (part, "inlineData.data"), &n);
+      pcm = g_base64_decode (mock_json_str (part, "inlineData.data"), &n);
       g_byte_array_append (audio, pcm, n);
       g_free (pcm);
       n_audio++;
@@ -481,9 +264,9 @@ check_golden_answer (Client * c, guint i, GBytes * tone)
       g_string_append (transcript, json_node_get_string (text));
   }
   /* the last answer message was audio with the last transcript */
-  fail_unless (jget (received (c, i - 1)->json,
+  fail_unless (mock_json_get (received (c, i - 1)->json,
           "serverContent.modelTurn") != NULL);
-  fail_unless (jget (received (c, i - 1)->json,
+  fail_unless (mock_json_get (received (c, i - 1)->json,
           "serverContent.outputTranscription") != NULL);
   fail_unless_equals_int (n_audio, (g_bytes_get_size (tone) + 4799) / 4800);
   fail_unless (audio->len == g_bytes_get_size (tone) &&
@@ -496,26 +279,27 @@ check_golden_answer (Client * c, guint i, GBytes * tone)
 }
 
 static void
-check_golden_end (Client * c, guint i)
+check_golden_end (MockClient * c, guint i)
 {
   JsonNode *j;
 
   fail_unless_equals_int (c->received->len, i + 3);
   j = received (c, i)->json;
-  fail_unless (json_node_get_boolean (jget (j,
+  fail_unless (json_node_get_boolean (mock_json_get (j,
               "serverContent.generationComplete")));
   j = received (c, i + 1)->json;
-  fail_unless (json_node_get_boolean (jget (j, "serverContent.turnComplete")));
-  fail_unless_equals_int (jint (j, "usageMetadata.promptTokenCount"),
+  fail_unless (json_node_get_boolean (mock_json_get (j,
+              "serverContent.turnComplete")));
+  fail_unless_equals_int (mock_json_int (j, "usageMetadata.promptTokenCount"),
       MOCK_GEMINI_GOLDEN_PROMPT_TOKENS);
-  fail_unless_equals_int (jint (j, "usageMetadata.responseTokenCount"),
+  fail_unless_equals_int (mock_json_int (j, "usageMetadata.responseTokenCount"),
       MOCK_GEMINI_GOLDEN_RESPONSE_TOKENS);
-  fail_unless_equals_int (jint (j, "usageMetadata.totalTokenCount"),
+  fail_unless_equals_int (mock_json_int (j, "usageMetadata.totalTokenCount"),
       MOCK_GEMINI_GOLDEN_TOTAL_TOKENS);
   j = received (c, i + 2)->json;
-  fail_unless_equals_string (jstr (j, "sessionResumptionUpdate.newHandle"),
-      MOCK_GEMINI_GOLDEN_HANDLE);
-  fail_unless (json_node_get_boolean (jget (j,
+  fail_unless_equals_string (mock_json_str (j,
+          "sessionResumptionUpdate.newHandle"), MOCK_GEMINI_GOLDEN_HANDLE);
+  fail_unless (json_node_get_boolean (mock_json_get (j,
               "sessionResumptionUpdate.resumable")));
 }
 
@@ -529,7 +313,7 @@ GST_START_TEST (test_golden)
   SentLog log = { 0, 0, {0} };
   gchar *audio = audio_input (input), *s;
   GString *user = g_string_new (NULL);
-  Client c;
+  MockClient c;
   guint i;
 
   mock_gemini_set_api_key (mock, KEY);
@@ -538,7 +322,7 @@ GST_START_TEST (test_golden)
       g_bytes_get_size (tone));
   mock_gemini_push_script (mock, script);
 
-  client_init (&c);
+  mock_client_init (&c);
   fail_unless (g_str_has_prefix (mock_gemini_url (mock), "ws://127.0.0.1:"));
   fail_unless (g_str_has_suffix (mock_gemini_url (mock), MOCK_GEMINI_PATH));
   start_session (&c, mock, golden_setup);
@@ -549,8 +333,8 @@ GST_START_TEST (test_golden)
   s = mock_gemini_get_path (mock, 0);
   fail_unless_equals_string (s, MOCK_GEMINI_PATH);
   g_free (s);
-  client_send (&c, audio);
-  client_send (&c, audio);
+  mock_client_send (&c, audio);
+  mock_client_send (&c, audio);
   fail_unless (mock_gemini_wait_script_done (mock, 0, WAIT_MS));
   /* setupComplete, 2 user transcripts, 11 audio + 7 transcripts, 3 more */
   client_wait_n (&c, 24);
@@ -559,7 +343,7 @@ GST_START_TEST (test_golden)
     fail_unless_equals_int (received (&c, i)->type,
         SOUP_WEBSOCKET_DATA_BINARY);
   for (i = 1; i < 3; i++)
-    g_string_append (user, jstr (received (&c, i)->json,
+    g_string_append (user, mock_json_str (received (&c, i)->json,
             "serverContent.inputTranscription.text"));
   fail_unless_equals_string (user->str, MOCK_GEMINI_GOLDEN_USER_TRANSCRIPT);
   g_string_free (user, TRUE);
@@ -595,11 +379,11 @@ GST_START_TEST (test_golden)
   g_bytes_unref (got);
   assert_clean (mock);
 
-  client_close (&c);
+  mock_client_close (&c);
   fail_unless (mock_gemini_wait_closed (mock, 0, WAIT_MS));
   fail_unless_equals_int (mock_gemini_get_close_code (mock, 0), 1000);
   fail_unless_equals_int (mock_gemini_n_connections (mock), 1);
-  client_clear (&c);
+  mock_client_clear (&c);
   mock_gemini_free (mock);
   g_bytes_unref (tone);
   g_bytes_unref (input);
@@ -615,11 +399,11 @@ GST_START_TEST (test_key)
   MockGemini *mock = mock_gemini_new ();
   MockGeminiScript *script = mock_gemini_script_new ();
   gchar *v;
-  Client c;
+  MockClient c;
 
   mock_gemini_set_api_key (mock, KEY);
-  client_init (&c);
-  fail_unless (client_connect (&c, mock_gemini_url (mock),
+  mock_client_init (&c);
+  fail_unless (gemini_connect (&c, mock_gemini_url (mock),
           "?key=" KEY, KEY));
   fail_unless_equals_int (mock_gemini_n_violations (mock), 1);
   v = mock_gemini_get_violations (mock);
@@ -627,16 +411,16 @@ GST_START_TEST (test_key)
   /* the secret is not repeated */
   fail_unless (strstr (v, KEY) == NULL, "%s", v);
   g_free (v);
-  client_close (&c);
+  mock_client_close (&c);
 
   /* a script for the wrong key, that never runs */
   mock_gemini_script_setup (script, WAIT_MS);
   mock_gemini_script_send (script, "{\"goAway\":{\"timeLeft\":\"1s\"}}");
   mock_gemini_push_script (mock, script);
-  fail_unless (client_connect (&c, mock_gemini_url (mock), NULL, "wrong"));
+  fail_unless (gemini_connect (&c, mock_gemini_url (mock), NULL, "wrong"));
   fail_unless_equals_int (mock_gemini_get_status (mock, 1), 101);
-  client_send (&c, golden_setup);
-  fail_unless (client_iterate (&c, is_closed, NULL, WAIT_MS));
+  mock_client_send (&c, golden_setup);
+  fail_unless (mock_client_iterate (&c, mock_client_is_closed, NULL, WAIT_MS));
   fail_unless_equals_int (soup_websocket_connection_get_close_code (c.ws),
       1007);
   fail_unless_equals_string (soup_websocket_connection_get_close_data (c.ws),
@@ -647,14 +431,14 @@ GST_START_TEST (test_key)
   fail_unless_equals_int (mock_gemini_n_frames (mock, 1), 1);
 
   /* no key at all */
-  fail_unless (client_connect (&c, mock_gemini_url (mock), NULL, NULL));
-  client_send (&c, golden_setup);
-  fail_unless (client_iterate (&c, is_closed, NULL, WAIT_MS));
+  fail_unless (gemini_connect (&c, mock_gemini_url (mock), NULL, NULL));
+  mock_client_send (&c, golden_setup);
+  fail_unless (mock_client_iterate (&c, mock_client_is_closed, NULL, WAIT_MS));
   fail_unless_equals_int (soup_websocket_connection_get_close_code (c.ws),
       1007);
   fail_unless_equals_int (mock_gemini_n_violations (mock), 1);
   fail_unless_equals_int (mock_gemini_n_failures (mock), 0);
-  client_clear (&c);
+  mock_client_clear (&c);
   mock_gemini_free (mock);
 }
 
@@ -667,22 +451,22 @@ GST_START_TEST (test_framing_violations)
   MockGemini *mock = mock_gemini_new ();
   MockGeminiScript *script = mock_gemini_script_new ();
   const gchar text[] = "{\"realtimeInput\":{\"text\":\"hi\"}}";
-  Client c;
+  MockClient c;
 
-  client_init (&c);
+  mock_client_init (&c);
   /* nothing but setup before setupComplete (this script never sends it) */
   mock_gemini_script_wait (script, "setup", 1, WAIT_MS);
   mock_gemini_script_stall (script);
   mock_gemini_push_script (mock, script);
-  fail_unless (client_connect (&c, mock_gemini_url (mock), NULL, NULL));
-  client_send (&c, golden_setup);
+  fail_unless (gemini_connect (&c, mock_gemini_url (mock), NULL, NULL));
+  mock_client_send (&c, golden_setup);
   expect_violation (&c, mock, text, "before the server's setupComplete");
-  client_close (&c);
+  mock_client_close (&c);
 
   /* setup first */
-  fail_unless (client_connect (&c, mock_gemini_url (mock), NULL, NULL));
+  fail_unless (gemini_connect (&c, mock_gemini_url (mock), NULL, NULL));
   expect_violation (&c, mock, text, "the first message must be setup");
-  client_close (&c);
+  mock_client_close (&c);
 
   start_session (&c, mock, golden_setup);
   expect_violation (&c, mock, golden_setup, "setup sent again");
@@ -707,7 +491,7 @@ GST_START_TEST (test_framing_violations)
     fail_unless_equals_int (mock_gemini_n_frames (mock, 2), 10);
     fail_unless (mock_gemini_get_frame (mock, 2, 9) == NULL);
   }
-  client_clear (&c);
+  mock_client_clear (&c);
   mock_gemini_free (mock);
 }
 
@@ -753,17 +537,17 @@ GST_START_TEST (test_setup_violations)
         "prefix_padding_ms is not lowerCamelCase"},
   };
   MockGemini *mock = mock_gemini_new ();
-  Client c;
+  MockClient c;
   guint i;
 
-  client_init (&c);
+  mock_client_init (&c);
   for (i = 0; i < G_N_ELEMENTS (cases); i++) {
-    fail_unless (client_connect (&c, mock_gemini_url (mock), NULL, NULL));
+    fail_unless (gemini_connect (&c, mock_gemini_url (mock), NULL, NULL));
     expect_violation (&c, mock, cases[i].setup, cases[i].expect);
-    client_close (&c);
+    mock_client_close (&c);
   }
   fail_unless_equals_int (mock_gemini_n_failures (mock), 0);
-  client_clear (&c);
+  mock_client_clear (&c);
   mock_gemini_free (mock);
 }
 
@@ -779,31 +563,31 @@ GST_START_TEST (test_valid_messages)
   MockGemini *mock = mock_gemini_new ();
   MockGeminiScript *script = mock_gemini_script_new ();
   gchar *b64 = g_base64_encode (png, sizeof (png)), *msg;
-  Client c;
+  MockClient c;
 
   mock_gemini_script_setup (script, WAIT_MS);
   mock_gemini_script_send_tool_call (script, "call-1", "get_weather",
       "{\"city\":\"Paris\"}");
   mock_gemini_script_wait (script, "toolResponse", 1, WAIT_MS);
   mock_gemini_push_script (mock, script);
-  client_init (&c);
+  mock_client_init (&c);
   start_session (&c, mock, full_setup);
   client_wait_n (&c, 2);
-  client_send (&c, "{\"clientContent\":{\"turns\":[{\"role\":\"user\","
+  mock_client_send (&c, "{\"clientContent\":{\"turns\":[{\"role\":\"user\","
       "\"parts\":[{\"text\":\"Hi\"}]},{\"role\":\"model\",\"parts\":"
       "[{\"text\":\"Hello\"}]}],\"turnComplete\":false}}");
-  client_send (&c, "{\"realtimeInput\":{\"activityStart\":{}}}");
-  client_send (&c, "{\"realtimeInput\":{\"text\":\"What's up?\"}}");
-  client_send (&c, "{\"realtimeInput\":{\"video\":{\"mimeType\":"
+  mock_client_send (&c, "{\"realtimeInput\":{\"activityStart\":{}}}");
+  mock_client_send (&c, "{\"realtimeInput\":{\"text\":\"What's up?\"}}");
+  mock_client_send (&c, "{\"realtimeInput\":{\"video\":{\"mimeType\":"
       "\"image/jpeg\",\"data\":\"/9j/4A==\"}}}");
   msg = g_strdup_printf ("{\"realtimeInput\":{\"video\":{\"mimeType\":"
       "\"image/png\",\"data\":\"%s\"}}}", b64);
-  client_send (&c, msg);
-  client_send (&c, "{\"realtimeInput\":{\"activityEnd\":{}}}");
-  client_send (&c, "{\"toolResponse\":{\"functionResponses\":[{\"id\":"
+  mock_client_send (&c, msg);
+  mock_client_send (&c, "{\"realtimeInput\":{\"activityEnd\":{}}}");
+  mock_client_send (&c, "{\"toolResponse\":{\"functionResponses\":[{\"id\":"
       "\"call-1\",\"name\":\"get_weather\",\"response\":{\"output\":"
       "{\"temp_c\":18}},\"scheduling\":\"WHEN_IDLE\"}]}}");
-  client_send (&c, "{\"contextUpdate\":{\"systemInstruction\":{\"parts\":"
+  mock_client_send (&c, "{\"contextUpdate\":{\"systemInstruction\":{\"parts\":"
       "[{\"text\":\"Be terse.\"}]},\"tools\":{\"tools\":"
       "[{\"functionDeclarations\":[{\"name\":\"f\",\"parametersJsonSchema\":"
       "{\"type\":\"object\"}}]}]}}}");
@@ -814,7 +598,7 @@ GST_START_TEST (test_valid_messages)
   fail_unless_equals_int (mock_gemini_count_messages (mock, 0,
           "realtimeInput.activityStart"), 1);
   assert_clean (mock);
-  client_clear (&c);
+  mock_client_clear (&c);
   mock_gemini_free (mock);
   g_free (msg);
   g_free (b64);
@@ -826,9 +610,9 @@ GST_END_TEST;
 GST_START_TEST (test_input_violations)
 {
   MockGemini *mock = mock_gemini_new ();
-  Client c;
+  MockClient c;
 
-  client_init (&c);
+  mock_client_init (&c);
   start_session (&c, mock, golden_setup);
   expect_violation (&c, mock, "{\"realtimeInput\":{\"audio\":{\"mimeType\":"
       "\"audio/pcm;rate=16000\",\"data\":\"AAA\"}}}", "not valid base64");
@@ -856,16 +640,16 @@ GST_START_TEST (test_input_violations)
       "false}}", "audioStreamEnd must be true");
   expect_violation (&c, mock, "{\"realtimeInput\":{\"text\":\"a\","
       "\"audioStreamEnd\":true}}", "realtimeInput has 2 members");
-  client_close (&c);
+  mock_client_close (&c);
 
   /* manual activity: in turn */
   start_session (&c, mock, full_setup);
   expect_violation (&c, mock, "{\"realtimeInput\":{\"activityEnd\":{}}}",
       "activityEnd without an activityStart");
-  client_send (&c, "{\"realtimeInput\":{\"activityStart\":{}}}");
+  mock_client_send (&c, "{\"realtimeInput\":{\"activityStart\":{}}}");
   expect_violation (&c, mock, "{\"realtimeInput\":{\"activityStart\":{}}}",
       "while an activity is open");
-  client_clear (&c);
+  mock_client_clear (&c);
   mock_gemini_free (mock);
 }
 
@@ -901,7 +685,7 @@ GST_START_TEST (test_tool_violations)
   };
   MockGemini *mock = mock_gemini_new ();
   MockGeminiScript *script = mock_gemini_script_new ();
-  Client c;
+  MockClient c;
   guint i;
 
   mock_gemini_script_setup (script, WAIT_MS);
@@ -910,17 +694,18 @@ GST_START_TEST (test_tool_violations)
   mock_gemini_script_send_tool_call (script, "call-3", "get_weather", "{}");
   mock_gemini_script_send_tool_cancel (script, "call-2");
   mock_gemini_push_script (mock, script);
-  client_init (&c);
+  mock_client_init (&c);
   start_session (&c, mock, golden_setup);
   client_wait_n (&c, 5);
-  fail_unless (jget (received (&c, 1)->json, "toolCall.functionCalls"));
+  fail_unless (mock_json_get (received (&c, 1)->json,
+          "toolCall.functionCalls"));
   for (i = 0; i < G_N_ELEMENTS (cases); i++) {
     gchar *msg = g_strdup_printf ("{\"toolResponse\":{\"functionResponses\":"
         "[%s]}}", cases[i].response);
     /* answered once, cleanly, before it is answered again */
     if (i + 1 == G_N_ELEMENTS (cases)) {
       guint before = mock_gemini_n_violations (mock);
-      client_send (&c, "{\"toolResponse\":{\"functionResponses\":[{\"id\":"
+      mock_client_send (&c, "{\"toolResponse\":{\"functionResponses\":[{\"id\":"
           "\"call-1\",\"name\":\"get_weather\",\"response\":{\"output\":"
           "\"ok\"}}]}}");
       g_free (mock_gemini_wait_message (mock, 0, "toolResponse", i,
@@ -932,7 +717,7 @@ GST_START_TEST (test_tool_violations)
   }
   expect_violation (&c, mock, "{\"toolResponse\":{\"functionResponses\":[]}}",
       "functionResponses is empty");
-  client_clear (&c);
+  mock_client_clear (&c);
   mock_gemini_free (mock);
 }
 
@@ -945,9 +730,9 @@ GST_START_TEST (test_frames)
   static const guint8 junk[] = { 0xff, 0x00, 0x7b };
   MockGemini *mock = mock_gemini_new ();
   MockGeminiScript *script = mock_gemini_script_new ();
-  Received *r;
+  MockClientFrame *r;
   gsize size;
-  Client c;
+  MockClient c;
 
   mock_gemini_script_setup (script, WAIT_MS);
   mock_gemini_script_send_text (script, "{\"goAway\":{\"timeLeft\":\"50s\"}}");
@@ -957,13 +742,13 @@ GST_START_TEST (test_frames)
   mock_gemini_script_send_printf (script, "{\"n\":%d}", 2);
   mock_gemini_push_script (mock, script);
 
-  client_init (&c);
+  mock_client_init (&c);
   start_session (&c, mock, golden_setup);
   client_wait_n (&c, 4);
   fail_unless_equals_int (received (&c, 0)->type, SOUP_WEBSOCKET_DATA_BINARY);
   r = received (&c, 1);
   fail_unless_equals_int (r->type, SOUP_WEBSOCKET_DATA_TEXT);
-  fail_unless_equals_string (jstr (r->json, "goAway.timeLeft"), "50s");
+  fail_unless_equals_string (mock_json_str (r->json, "goAway.timeLeft"), "50s");
   r = received (&c, 2);
   fail_unless_equals_int (r->type, SOUP_WEBSOCKET_DATA_BINARY);
   fail_unless (memcmp (g_bytes_get_data (r->data, &size), junk, 3) == 0);
@@ -972,12 +757,12 @@ GST_START_TEST (test_frames)
   fail_unless_equals_int (r->type, SOUP_WEBSOCKET_DATA_TEXT);
   fail_unless (r->json == NULL);
   /* the wait counts from the connection's start */
-  client_send (&c, "{\"realtimeInput\":{\"text\":\"a\"}}");
+  mock_client_send (&c, "{\"realtimeInput\":{\"text\":\"a\"}}");
   fail_if (mock_gemini_wait_script_done (mock, 0, 200));
-  client_send (&c, "{\"realtimeInput\":{\"text\":\"b\"}}");
+  mock_client_send (&c, "{\"realtimeInput\":{\"text\":\"b\"}}");
   fail_unless (mock_gemini_wait_script_done (mock, 0, WAIT_MS));
   client_wait_n (&c, 5);
-  fail_unless_equals_int (jint (received (&c, 4)->json, "n"), 2);
+  fail_unless_equals_int (mock_json_int (received (&c, 4)->json, "n"), 2);
 
   /* more steps on the open connection */
   script = mock_gemini_script_new ();
@@ -985,13 +770,13 @@ GST_START_TEST (test_frames)
   mock_gemini_script_send (script, "{\"n\":3}");
   mock_gemini_run (mock, 0, script);
   fail_if (mock_gemini_wait_script_done (mock, 0, 200));
-  client_send (&c, "{\"clientContent\":{\"turns\":[{\"role\":\"user\","
+  mock_client_send (&c, "{\"clientContent\":{\"turns\":[{\"role\":\"user\","
       "\"parts\":[{\"text\":\"x\"}]}],\"turnComplete\":true}}");
   fail_unless (mock_gemini_wait_script_done (mock, 0, WAIT_MS));
   client_wait_n (&c, 6);
-  fail_unless_equals_int (jint (received (&c, 5)->json, "n"), 3);
+  fail_unless_equals_int (mock_json_int (received (&c, 5)->json, "n"), 3);
   assert_clean (mock);
-  client_close (&c);
+  mock_client_close (&c);
 
   /* running on a closed connection is a failure */
   fail_unless (mock_gemini_wait_closed (mock, 0, WAIT_MS));
@@ -999,7 +784,7 @@ GST_START_TEST (test_frames)
   mock_gemini_script_sleep (script, 1);
   mock_gemini_run (mock, 0, script);
   fail_unless_equals_int (mock_gemini_n_failures (mock), 1);
-  client_clear (&c);
+  mock_client_clear (&c);
   mock_gemini_free (mock);
 }
 
@@ -1014,7 +799,7 @@ GST_START_TEST (test_send_audio)
   GBytes *tone = make_tone (500, 24000), *input = make_tone (40, 16000);
   SentLog log = { 0, 0, {0} };
   gchar *audio = audio_input (input);
-  Client c;
+  MockClient c;
 
   mock_gemini_set_audio_sent_func (mock, audio_sent_cb, &log);
   mock_gemini_script_setup (script, WAIT_MS);
@@ -1023,7 +808,7 @@ GST_START_TEST (test_send_audio)
   mock_gemini_script_send_audio (script, g_bytes_get_data (tone, NULL),
       g_bytes_get_size (tone), 0, FALSE);
   mock_gemini_push_script (mock, script);
-  client_init (&c);
+  mock_client_init (&c);
   start_session (&c, mock, golden_setup);
   client_wait_n (&c, 7);
   fail_unless (mock_gemini_wait_script_done (mock, 0, WAIT_MS));
@@ -1035,14 +820,15 @@ GST_START_TEST (test_send_audio)
   fail_unless (log.times[4] - log.times[0] >= 390000, "%" G_GINT64_FORMAT,
       log.times[4] - log.times[0]);
   fail_unless (log.times[5] >= log.times[4]);
-  fail_unless_equals_string (jstr (json_array_get_element (json_node_get_array
-              (jget (received (&c, 6)->json, "serverContent.modelTurn.parts")),
-              0), "inlineData.mimeType"), "audio/pcm;rate=24000");
+  fail_unless_equals_string (mock_json_str (json_array_get_element
+          (json_node_get_array (mock_json_get (received (&c, 6)->json,
+                      "serverContent.modelTurn.parts")), 0),
+          "inlineData.mimeType"), "audio/pcm;rate=24000");
 
   /* keep-audio off: counted, not kept */
   mock_gemini_set_keep_audio (mock, FALSE);
-  client_send (&c, audio);
-  client_send (&c, "{\"realtimeInput\":{\"text\":\"a\"}}");
+  mock_client_send (&c, audio);
+  mock_client_send (&c, "{\"realtimeInput\":{\"text\":\"a\"}}");
   g_free (mock_gemini_wait_message (mock, 0, "realtimeInput.text", 0,
           WAIT_MS));
   fail_unless_equals_int (mock_gemini_get_audio_bytes (mock, 0),
@@ -1051,7 +837,7 @@ GST_START_TEST (test_send_audio)
           "realtimeInput.audio"), 0);
   fail_unless_equals_int (mock_gemini_n_frames (mock, 0), 2);
   assert_clean (mock);
-  client_clear (&c);
+  mock_client_clear (&c);
   mock_gemini_free (mock);
   g_bytes_unref (tone);
   g_bytes_unref (input);
@@ -1066,7 +852,7 @@ GST_START_TEST (test_endings)
 {
   MockGemini *mock = mock_gemini_new ();
   MockGeminiScript *script = mock_gemini_script_new ();
-  Client c;
+  MockClient c;
 
   mock_gemini_script_setup (script, WAIT_MS);
   mock_gemini_script_close (script, 1011, "The service is unavailable.");
@@ -1081,9 +867,9 @@ GST_START_TEST (test_endings)
   mock_gemini_script_send (script, "{\"setupComplete\":{}}");
   mock_gemini_push_script (mock, script);
 
-  client_init (&c);
+  mock_client_init (&c);
   start_session (&c, mock, golden_setup);
-  fail_unless (client_iterate (&c, is_closed, NULL, WAIT_MS));
+  fail_unless (mock_client_iterate (&c, mock_client_is_closed, NULL, WAIT_MS));
   fail_unless_equals_int (soup_websocket_connection_get_close_code (c.ws),
       1011);
   fail_unless_equals_string (soup_websocket_connection_get_close_data (c.ws),
@@ -1091,17 +877,17 @@ GST_START_TEST (test_endings)
   fail_unless (mock_gemini_wait_closed (mock, 0, WAIT_MS));
   fail_unless_equals_int (mock_gemini_get_close_code (mock, 0), 1011);
   fail_unless (mock_gemini_wait_script_done (mock, 0, WAIT_MS));
-  client_close (&c);
+  mock_client_close (&c);
 
   /* drop: no close frame */
   start_session (&c, mock, golden_setup);
-  fail_unless (client_iterate (&c, is_closed, NULL, WAIT_MS));
+  fail_unless (mock_client_iterate (&c, mock_client_is_closed, NULL, WAIT_MS));
   fail_unless (mock_gemini_wait_closed (mock, 1, WAIT_MS));
   fail_unless_equals_int (mock_gemini_get_close_code (mock, 1), 0);
-  client_close (&c);
+  mock_client_close (&c);
 
   /* rejected */
-  fail_if (client_connect (&c, mock_gemini_url (mock), NULL, NULL));
+  fail_if (gemini_connect (&c, mock_gemini_url (mock), NULL, NULL));
   fail_unless_equals_int (mock_gemini_get_status (mock, 2), 429);
   fail_unless_equals_int (mock_gemini_get_close_code (mock, 2), -1);
   fail_if (mock_gemini_wait_script_done (mock, 2, WAIT_MS));
@@ -1109,14 +895,14 @@ GST_START_TEST (test_endings)
 
   /* a step after the stall never runs; the socket stays open and frames
    * are still recorded */
-  fail_unless (client_connect (&c, mock_gemini_url (mock), NULL, NULL));
+  fail_unless (gemini_connect (&c, mock_gemini_url (mock), NULL, NULL));
   fail_if (mock_gemini_wait_script_done (mock, 3, WAIT_MS));
   fail_unless_equals_int (mock_gemini_n_failures (mock), 1);
-  client_send (&c, golden_setup);
+  mock_client_send (&c, golden_setup);
   g_free (mock_gemini_wait_message (mock, 3, "setup", 0, WAIT_MS));
   fail_unless_equals_int (c.received->len, 0);
   fail_if (c.closed);
-  client_close (&c);
+  mock_client_close (&c);
 
   /* the default script with the queue empty, then the mock goes away */
   start_session (&c, mock, golden_setup);
@@ -1125,10 +911,10 @@ GST_START_TEST (test_endings)
   fail_unless_equals_int (mock_gemini_get_close_code (mock, 4), -1);
   fail_unless_equals_int (mock_gemini_n_violations (mock), 0);
   mock_gemini_free (mock);
-  fail_unless (client_iterate (&c, is_closed, NULL, WAIT_MS));
+  fail_unless (mock_client_iterate (&c, mock_client_is_closed, NULL, WAIT_MS));
   fail_unless_equals_int (soup_websocket_connection_get_close_code (c.ws),
       1001);
-  client_clear (&c);
+  mock_client_clear (&c);
 }
 
 GST_END_TEST;

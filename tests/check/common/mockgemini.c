@@ -8,24 +8,20 @@
  * version 2 of the License, or (at your option) any later version.
  */
 
+
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
 #include <string.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
 
 #include "mockgemini.h"
-#include "mockserver.h"
-#include "mockws.h"
+#define MOCK_WS_SHORTHANDS
+#include "mockwscore.h"
 
-/* what the server accepts from the client in one frame */
-#define MAX_INCOMING_PAYLOAD (64 * 1024 * 1024)
 /* output audio: S16LE mono at 24 kHz */
 #define PCM_BYTES_PER_MS 48
 /* what the service says when the key is wrong (close code 1007) */
@@ -34,48 +30,8 @@
 /* the default script's wait for the setup */
 #define DEFAULT_SETUP_TIMEOUT_MS 60000
 
-typedef enum
-{
-  STEP_SEND,
-  STEP_WAIT,
-  STEP_SLEEP,
-  STEP_RAW,
-  STEP_AUDIO,
-  STEP_CLOSE,
-  STEP_DROP,
-  STEP_STALL
-} StepKind;
-
-static const gchar *step_names[] = {
-  "send", "wait", "sleep", "send raw", "send audio", "close", "drop", "stall"
-};
-
-typedef struct
-{
-  StepKind kind;
-  gchar *text;                  /* JSON, wait kind, close reason */
-  GBytes *data;                 /* raw frame, PCM (audio or golden send) */
-  gboolean binary;              /* send, raw */
-  guint n;                      /* wait count, sleep ms, close code, chunk ms */
-  guint timeout_ms;
-  gboolean paced;
-} Step;
-
-struct _MockGeminiScript
-{
-  GQueue steps;                 /* Step * */
-  guint reject_status;          /* a rejection, not a script, when set */
-  gchar *reject_body;
-};
-
-typedef struct
-{
-  gboolean binary;
-  gchar *text;                  /* text frames */
-  gsize size;
-  gchar *kind;                  /* the message's top-level field, or NULL */
-  gchar *member;                /* realtimeInput's member, or NULL */
-} Frame;
+/* A MockGeminiScript is a MockWsScript */
+#define CORE(script) ((MockWsScript *) (script))
 
 /* A function call the mock sent */
 typedef enum
@@ -93,34 +49,7 @@ typedef struct
 
 typedef struct
 {
-  MockGemini *mock;
-  guint index;
-
-  /* Recorded, under mock->lock */
-  gchar *path;                  /* path?query */
-  SoupMessageHeaders *headers;
-  guint status;
-  GPtrArray *frames;            /* Frame * */
-  GByteArray *audio;            /* decoded input audio */
-  gsize audio_not_kept;         /* input audio bytes not kept (keep_audio) */
-  gboolean closed;
-  gint close_code;
-  gboolean script_done;         /* ran every step given so far */
-  gboolean script_ended;        /* never will: a failure, a close */
-  guint runs_pending;           /* mock_gemini_run() not yet applied */
-
-  /* The mock thread only */
-  SoupWebsocketConnection *ws;
-  GSocket *socket;
-  gboolean bad_key;             /* closed at the first message */
-  GQueue steps;                 /* Step *, still to run */
-  Step *step;                   /* the one running */
-  guint step_no;
-  GSource *timer;
-  guint wait_from;              /* first frame the running wait counts */
-  gsize audio_pos;              /* paced audio: bytes sent */
-  gint64 audio_start;
-  guint audio_chunk;
+  MockWsConn core;
   /* protocol state, for the checks */
   gboolean setup_seen;
   gboolean setup_complete_sent;
@@ -131,86 +60,21 @@ typedef struct
 
 struct _MockGemini
 {
-  MockServer *server;
-  GMainContext *context;        /* the server's */
-  gchar *url;
-  GHashTable *sockets;          /* the thread only: client port -> GSocket */
-  guint n_live;                 /* the thread only: WebSockets not closed */
-  gboolean stopping;            /* the thread only */
-
-  GMutex lock;
-  GCond cond;
-  GQueue queue;                 /* MockGeminiScript *, for connections */
-  GPtrArray *conns;             /* Conn * */
-  GPtrArray *violations;        /* gchar * */
-  GPtrArray *failures;          /* gchar * */
-  gchar *api_key;
-  gboolean drop_audio;          /* !mock_gemini_set_keep_audio () */
-  gboolean nodelay;             /* mock_gemini_set_tcp_nodelay () */
-  MockGeminiAudioSentFunc audio_sent;
-  gpointer audio_sent_data;
+  MockWsServer core;
+  gchar *api_key;               /* under core.lock */
 };
-
-static void conn_next (Conn * conn);
 
 /* ------------------------------------------------------------------------
  * Steps and scripts
  * ------------------------------------------------------------------------ */
 
-static void
-step_free (Step * s)
-{
-  g_free (s->text);
-  if (s->data)
-    g_bytes_unref (s->data);
-  g_free (s);
-}
+static const MockWsClass gemini_class;
 
-static Step *
-step_add (MockGeminiScript * script, StepKind kind, const gchar * text)
-{
-  Step *s = g_new0 (Step, 1);
-
-  s->kind = kind;
-  s->text = g_strdup (text);
-  g_queue_push_tail (&script->steps, s);
-  return s;
-}
-
-MockGeminiScript *
-mock_gemini_script_new (void)
-{
-  MockGeminiScript *script = g_new0 (MockGeminiScript, 1);
-
-  g_queue_init (&script->steps);
-  return script;
-}
-
-void
-mock_gemini_script_free (MockGeminiScript * script)
-{
-  if (!script)
-    return;
-  g_queue_clear_full (&script->steps, (GDestroyNotify) step_free);
-  g_free (script->reject_body);
-  g_free (script);
-}
-
-/* Server messages the test gives must be JSON objects */
+/* Server messages the test gives */
 static gboolean
 check_server_json (const gchar * json)
 {
-  GError *err = NULL;
-  JsonObject *obj = mock_ws_parse_object (json, &err);
-
-  if (!obj) {
-    g_critical ("mockgemini: not a server message (%s): %s", err->message,
-        json);
-    g_clear_error (&err);
-    return FALSE;
-  }
-  json_object_unref (obj);
-  return TRUE;
+  return mock_ws_check_server_json (&gemini_class, "message", json);
 }
 
 static void
@@ -218,7 +82,8 @@ add_send (MockGeminiScript * script, const gchar * json, gboolean binary)
 {
   g_return_if_fail (script != NULL && json != NULL);
   if (check_server_json (json))
-    step_add (script, STEP_SEND, json)->binary = binary;
+    mock_ws_script_add (CORE (script), MOCK_WS_STEP_SEND, json)->binary =
+        binary;
 }
 
 void
@@ -251,11 +116,11 @@ void
 mock_gemini_script_send_raw (MockGeminiScript * script, gconstpointer data,
     gsize size, gboolean binary)
 {
-  Step *s;
+  MockWsStep *s;
 
   g_return_if_fail (script != NULL && (data != NULL || size == 0));
   g_return_if_fail (binary || g_utf8_validate (data, size, NULL));
-  s = step_add (script, STEP_RAW, NULL);
+  s = mock_ws_script_add (CORE (script), MOCK_WS_STEP_RAW, NULL);
   s->data = g_bytes_new (data, size);
   s->binary = binary;
 }
@@ -264,19 +129,7 @@ void
 mock_gemini_script_wait (MockGeminiScript * script, const gchar * kind,
     guint count, guint timeout_ms)
 {
-  Step *s;
-
-  g_return_if_fail (script != NULL && kind != NULL);
-  s = step_add (script, STEP_WAIT, kind);
-  s->n = MAX (count, 1);
-  s->timeout_ms = timeout_ms;
-}
-
-void
-mock_gemini_script_sleep (MockGeminiScript * script, guint ms)
-{
-  g_return_if_fail (script != NULL);
-  step_add (script, STEP_SLEEP, NULL)->n = ms;
+  mock_ws_script_wait (CORE (script), kind, count, timeout_ms);
 }
 
 void
@@ -290,13 +143,9 @@ void
 mock_gemini_script_send_audio (MockGeminiScript * script, gconstpointer pcm,
     gsize size, guint chunk_ms, gboolean paced)
 {
-  Step *s;
-
   g_return_if_fail (script != NULL && (pcm != NULL || size == 0));
-  s = step_add (script, STEP_AUDIO, NULL);
-  s->data = g_bytes_new (pcm, size);
-  s->n = chunk_ms;
-  s->paced = paced && chunk_ms > 0;
+  mock_ws_script_audio (CORE (script), pcm, size, chunk_ms, paced
+      && chunk_ms > 0);
 }
 
 /* {"toolCall": ...}: @id and @name as JSON strings */
@@ -357,29 +206,6 @@ mock_gemini_script_send_tool_cancel (MockGeminiScript * script,
   g_free (quoted);
   json_node_unref (node);
 }
-
-void
-mock_gemini_script_close (MockGeminiScript * script, guint16 code,
-    const gchar * reason)
-{
-  g_return_if_fail (script != NULL);
-  step_add (script, STEP_CLOSE, reason)->n = code;
-}
-
-void
-mock_gemini_script_drop (MockGeminiScript * script)
-{
-  g_return_if_fail (script != NULL);
-  step_add (script, STEP_DROP, NULL);
-}
-
-void
-mock_gemini_script_stall (MockGeminiScript * script)
-{
-  g_return_if_fail (script != NULL);
-  step_add (script, STEP_STALL, NULL);
-}
-
 /* ------------------------------------------------------------------------
  * The golden exchange (protocol notes §10)
  * ------------------------------------------------------------------------ */
@@ -442,7 +268,7 @@ golden_audio (MockGeminiScript * script, const guint8 * pcm, gsize size)
     gsize offset = i * chunk, n = MIN (chunk, size - offset);
     gboolean last = i + 1 == n_chunks;
     gchar *json, *rest = NULL;
-    Step *s;
+    MockWsStep *s;
 
     if (last) {
       GString *str = g_string_new (NULL);
@@ -451,7 +277,7 @@ golden_audio (MockGeminiScript * script, const guint8 * pcm, gsize size)
       rest = g_string_free (str, FALSE);
     }
     json = audio_message (pcm + offset, n, rest);
-    s = step_add (script, STEP_SEND, json);
+    s = mock_ws_script_add (CORE (script), MOCK_WS_STEP_SEND, json);
     s->binary = TRUE;
     s->data = g_bytes_new (pcm + offset, n);
     g_free (json);
@@ -498,14 +324,9 @@ mock_gemini_script_add_golden (MockGeminiScript * script, gconstpointer pcm,
  * Recording
  * ------------------------------------------------------------------------ */
 
-static void
-frame_free (Frame * f)
-{
-  g_free (f->text);
-  g_free (f->kind);
-  g_free (f->member);
-  g_free (f);
-}
+/* ------------------------------------------------------------------------
+ * Connections
+ * ------------------------------------------------------------------------ */
 
 static void
 call_free (Call * call)
@@ -514,86 +335,22 @@ call_free (Call * call)
   g_free (call);
 }
 
-static Conn *
-conn_new (MockGemini * mock)
-{
-  Conn *conn = g_new0 (Conn, 1);
-
-  conn->mock = mock;
-  conn->frames = g_ptr_array_new_with_free_func ((GDestroyNotify) frame_free);
-  conn->audio = g_byte_array_new ();
-  conn->close_code = -1;
-  g_queue_init (&conn->steps);
-  conn->calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      (GDestroyNotify) call_free);
-  return conn;
-}
-
-/* Everything the thread owned is gone by now */
 static void
-conn_free (Conn * conn)
+conn_init (MockWsConn * core)
 {
-  g_free (conn->path);
-  if (conn->headers)
-    soup_message_headers_unref (conn->headers);
-  g_ptr_array_unref (conn->frames);
-  g_byte_array_unref (conn->audio);
-  g_queue_clear_full (&conn->steps, (GDestroyNotify) step_free);
-  if (conn->step)
-    step_free (conn->step);
-  g_hash_table_unref (conn->calls);
-  g_free (conn);
+  ((Conn *) core)->calls = g_hash_table_new_full (g_str_hash, g_str_equal,
+      g_free, (GDestroyNotify) call_free);
 }
 
 static void
-clear_steps (Conn * conn)
+conn_clear (MockWsConn * core)
 {
-  if (conn->timer) {
-    g_source_destroy (conn->timer);
-    g_clear_pointer (&conn->timer, g_source_unref);
-  }
-  g_queue_clear_full (&conn->steps, (GDestroyNotify) step_free);
-  g_queue_init (&conn->steps);
-  g_clear_pointer (&conn->step, step_free);
-}
-
-/* *INDENT-OFF* */
-static void add_failure (Conn * conn, const gchar * format, ...)
-    G_GNUC_PRINTF (2, 3);
-/* *INDENT-ON* */
-
-/* A script step that could not run: recorded, and the script ends */
-static void
-add_failure (Conn * conn, const gchar * format, ...)
-{
-  MockGemini *mock = conn->mock;
-  va_list args;
-  gchar *what, *line;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  line = g_strdup_printf ("connection %u, step %u (%s): %s", conn->index,
-      conn->step_no, conn->step ? step_names[conn->step->kind] : "-", what);
-  g_free (what);
-  clear_steps (conn);
-
-  g_mutex_lock (&mock->lock);
-  g_ptr_array_add (mock->failures, line);
-  conn->script_ended = TRUE;
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
-}
-
-static Conn *
-get_conn (MockGemini * mock, guint i)
-{
-  return i < mock->conns->len ? g_ptr_array_index (mock->conns, i) : NULL;
+  g_hash_table_unref (((Conn *) core)->calls);
 }
 
 /* Does @f match @kind: "field" or "realtimeInput.member" */
 static gboolean
-frame_is (Frame * f, const gchar * kind)
+frame_is (MockWsFrame * f, const gchar * kind)
 {
   const gchar *dot = strchr (kind, '.');
 
@@ -616,20 +373,6 @@ typedef struct
   GByteArray *audio;            /* decoded input audio, NULL if none */
 } Check;
 
-/* The checks shared with the other mocks (mockws.h), on a Check */
-#define problem(c, ...) mock_ws_problem (&(c)->ws, __VA_ARGS__)
-#define member(c, ...) mock_ws_member (&(c)->ws, __VA_ARGS__)
-#define string_member(c, ...) mock_ws_string_member (&(c)->ws, __VA_ARGS__)
-#define object_member(c, ...) mock_ws_object_member (&(c)->ws, __VA_ARGS__)
-#define array_member(c, ...) mock_ws_array_member (&(c)->ws, __VA_ARGS__)
-#define bool_member(c, ...) mock_ws_bool_member (&(c)->ws, __VA_ARGS__)
-#define int_member(c, ...) mock_ws_int_member (&(c)->ws, __VA_ARGS__)
-#define number_member(c, ...) mock_ws_number_member (&(c)->ws, __VA_ARGS__)
-#define enum_member(c, ...) mock_ws_enum_member (&(c)->ws, __VA_ARGS__)
-#define json_kind mock_ws_json_kind
-#define is_string mock_ws_is_string
-#define is_int mock_ws_is_int
-#define in_list mock_ws_in_list
 
 /* proto3 JSON int64: an integer, or a string of decimal digits */
 static gboolean
@@ -1346,7 +1089,7 @@ check_order (Check * c)
 }
 
 static void
-check_message (Check * c, JsonObject * msg, Frame * frame)
+check_message (Check * c, JsonObject * msg, MockWsFrame * frame)
 {
   JsonObject *body;
   const gchar *kind = message_kind (msg);
@@ -1386,105 +1129,18 @@ check_message (Check * c, JsonObject * msg, Frame * frame)
  * The WebSocket (mock thread)
  * ------------------------------------------------------------------------ */
 
-static void
-check_frame (Check * c, gint type, GBytes * message, Frame * frame)
+/* ------------------------------------------------------------------------
+ * The protocol's hooks (mock thread)
+ * ------------------------------------------------------------------------ */
+
+static GByteArray *
+check_frame (MockWsConn * conn, MockWsCheck * ws, MockWsFrame * frame,
+    JsonObject * msg)
 {
-  GError *err = NULL;
-  JsonObject *msg;
-  const gchar *data;
-  gsize size;
+  Check c = { *ws, (Conn *) conn, NULL };
 
-  data = g_bytes_get_data (message, &size);
-  frame->size = size;
-  if (type == SOUP_WEBSOCKET_DATA_BINARY) {
-    frame->binary = TRUE;
-    problem (c, "a binary frame of %" G_GSIZE_FORMAT " bytes: client "
-        "messages are JSON text frames", size);
-    return;
-  }
-  frame->text = g_strndup (data, size);
-  if (!(msg = mock_ws_parse_object (frame->text, &err))) {
-    problem (c, "not a JSON object (%s)", err->message);
-    g_clear_error (&err);
-    return;
-  }
-  check_message (c, msg, frame);
-  json_object_unref (msg);
-}
-
-/* Records the frame, its problems and its audio */
-static void
-record_frame (Conn * conn, Check * c, Frame * frame)
-{
-  MockGemini *mock = conn->mock;
-  guint i;
-
-  g_mutex_lock (&mock->lock);
-  for (i = 0; i < c->ws.problems->len; i++)
-    g_ptr_array_add (mock->violations, g_ptr_array_index (c->ws.problems, i));
-  if (mock->drop_audio && frame_is (frame, "realtimeInput.audio")) {
-    if (c->audio)
-      conn->audio_not_kept += c->audio->len;
-    frame_free (frame);
-  } else {
-    if (c->audio)
-      g_byte_array_append (conn->audio, c->audio->data, c->audio->len);
-    g_ptr_array_add (conn->frames, frame);
-  }
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
-}
-
-static void
-ws_message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
-    Conn * conn)
-{
-  Frame *frame = g_new0 (Frame, 1);
-  Check c = { {conn->index, 0, NULL, NULL}, conn, NULL };
-
-  c.ws.frame_no = conn->frames->len;    /* only this thread adds */
-  c.ws.problems = g_ptr_array_new ();
-  check_frame (&c, type, message, frame);
-  record_frame (conn, &c, frame);
-  g_ptr_array_unref (c.ws.problems);
-  if (c.audio)
-    g_byte_array_unref (c.audio);
-
-  if (conn->bad_key) {
-    /* as the service does: the key is checked at the first message */
-    conn->bad_key = FALSE;
-    if (soup_websocket_connection_get_state (ws) == SOUP_WEBSOCKET_STATE_OPEN)
-      soup_websocket_connection_close (ws, CLOSE_INVALID_ARGUMENT,
-          BAD_KEY_REASON);
-    return;
-  }
-  if (conn->step && conn->step->kind == STEP_WAIT)
-    conn_next (conn);
-}
-
-static void
-ws_closed_cb (SoupWebsocketConnection * ws, Conn * conn)
-{
-  MockGemini *mock = conn->mock;
-  gboolean unfinished = conn->step != NULL || !g_queue_is_empty (&conn->steps);
-
-  clear_steps (conn);
-  mock->n_live--;
-
-  g_mutex_lock (&mock->lock);
-  conn->closed = TRUE;
-  conn->close_code = soup_websocket_connection_get_close_code (ws);
-  if (unfinished)
-    conn->script_ended = TRUE;
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
-}
-
-static void
-ws_error_cb (SoupWebsocketConnection * ws, GError * err, Conn * conn)
-{
-  (void) ws;
-  g_debug ("mockgemini: connection %u: %s", conn->index, err->message);
+  check_message (&c, msg, frame);
+  return c.audio;
 }
 
 /* Member @name of @obj when it holds an object, else NULL */
@@ -1546,466 +1202,86 @@ note_sent (Conn * conn, const gchar * json)
   json_object_unref (msg);
 }
 
-static gboolean
-conn_can_send (Conn * conn)
+static gchar *
+prepare_send (MockWsConn * conn, MockWsStep * s)
 {
-  if (soup_websocket_connection_get_state (conn->ws) ==
-      SOUP_WEBSOCKET_STATE_OPEN)
-    return TRUE;
-  add_failure (conn, "the WebSocket is no longer open");
-  return FALSE;
+  note_sent ((Conn *) conn, s->text);
+  return g_strdup (s->text);
 }
 
-/* @json as a binary (the default) or text frame */
+/* One modelTurn message of @size bytes of audio, binary */
 static gboolean
-send_json (Conn * conn, const gchar * json, gboolean binary)
+send_audio (MockWsConn * conn, MockWsStep * s, const guint8 * pcm, gsize size)
 {
-  if (!conn_can_send (conn))
+  gchar *json;
+
+  (void) s;
+  if (!mock_ws_conn_can_send (conn))
     return FALSE;
-  note_sent (conn, json);
-  if (binary)
-    soup_websocket_connection_send_binary (conn->ws, json, strlen (json));
-  else
-    soup_websocket_connection_send_text (conn->ws, json);
+  json = audio_message (pcm, size, NULL);
+  note_sent ((Conn *) conn, json);
+  soup_websocket_connection_send_binary (conn->ws, json, strlen (json));
+  g_free (json);
   return TRUE;
 }
 
-/* mock_gemini_set_audio_sent_func () */
-static void
-report_audio_sent (Conn * conn, const guint8 * pcm, gsize size)
-{
-  MockGemini *mock = conn->mock;
-  MockGeminiAudioSentFunc func;
-  gpointer data;
-  gint64 now = g_get_monotonic_time ();
-
-  g_mutex_lock (&mock->lock);
-  func = mock->audio_sent;
-  data = mock->audio_sent_data;
-  g_mutex_unlock (&mock->lock);
-  if (func)
-    func (conn->index, pcm, size, now, data);
-}
-
+/* The key: in the header, not in the query (the value is not repeated in
+ * the violation: it is a secret); a connection with a wrong one is held */
 static gboolean
-timer_cb (gpointer user_data)
+on_request (MockWsConn * conn)
 {
-  Conn *conn = user_data;
-  Step *s = conn->step;
+  MockGemini *mock = (MockGemini *) conn->server;
+  const gchar *key = soup_message_headers_get_one (conn->headers,
+      "x-goog-api-key");
+  gboolean bad_key;
 
-  g_clear_pointer (&conn->timer, g_source_unref);
-  if (s && s->kind == STEP_WAIT) {
-    add_failure (conn, "no \"%s\" (%u of them) from the client within %u ms",
-        s->text, s->n, s->timeout_ms);
-    return G_SOURCE_REMOVE;
-  }
-  /* the sleep or the pause between two audio chunks is over */
-  conn_next (conn);
-  return G_SOURCE_REMOVE;
+  g_mutex_lock (&mock->core.lock);
+  bad_key = mock->api_key && g_strcmp0 (key, mock->api_key) != 0;
+  if (conn->query && g_hash_table_contains (conn->query, "key"))
+    g_ptr_array_add (mock->core.violations, g_strdup_printf ("connection "
+            "%u: the key is in the URL query (\"key\"): proxies log URLs, "
+            "send the x-goog-api-key header", mock->core.conns->len));
+  g_mutex_unlock (&mock->core.lock);
+  return bad_key;
 }
 
-static void
-start_timer (Conn * conn, gint64 delay_us)
+static MockWsScript *
+default_script (void)
 {
-  if (conn->timer) {
-    g_source_destroy (conn->timer);
-    g_source_unref (conn->timer);
-  }
-  conn->timer = g_timeout_source_new (MAX (delay_us, 0) / 1000);
-  g_source_set_callback (conn->timer, timer_cb, conn, NULL);
-  g_source_attach (conn->timer, conn->mock->context);
+  MockGeminiScript *script = mock_gemini_script_new ();
+
+  mock_gemini_script_setup (script, DEFAULT_SETUP_TIMEOUT_MS);
+  return CORE (script);
 }
 
-/* TRUE when the running wait step has what it waits for */
-static gboolean
-wait_done (Conn * conn, Step * s)
-{
-  guint i, seen = 0;
+static const guint16 unsendable_codes[] = {
+  SOUP_WEBSOCKET_CLOSE_NO_STATUS, SOUP_WEBSOCKET_CLOSE_ABNORMAL,
+  SOUP_WEBSOCKET_CLOSE_TLS_HANDSHAKE, 0
+};
 
-  for (i = conn->wait_from; i < conn->frames->len; i++) {
-    Frame *f = g_ptr_array_index (conn->frames, i);
-    if (frame_is (f, s->text) && ++seen == s->n) {
-      conn->wait_from = i + 1;
-      return TRUE;
-    }
-  }
-  return FALSE;
-}
-
-/* Sends the chunks of a send-audio step; TRUE when it is over */
-static gboolean
-run_audio (Conn * conn, Step * s, gboolean first)
-{
-  gsize total;
-  const guint8 *pcm = g_bytes_get_data (s->data, &total);
-  gsize chunk = s->n > 0 ? s->n * PCM_BYTES_PER_MS : MAX (total, 1);
-
-  if (first) {
-    conn->audio_pos = 0;
-    conn->audio_chunk = 0;
-    conn->audio_start = g_get_monotonic_time ();
-  }
-  /* one message even for no audio at all */
-  while (conn->audio_pos < total || (total == 0 && conn->audio_chunk == 0)) {
-    gsize n = MIN (chunk, total - conn->audio_pos);
-    gchar *json = audio_message (pcm + conn->audio_pos, n, NULL);
-    gboolean ok = send_json (conn, json, TRUE);
-
-    g_free (json);
-    if (!ok)
-      return TRUE;
-    report_audio_sent (conn, pcm + conn->audio_pos, n);
-    conn->audio_pos += n;
-    conn->audio_chunk++;
-    if (s->paced && conn->audio_pos < total) {
-      gint64 due = conn->audio_start +
-          (gint64) conn->audio_chunk * s->n * 1000;
-      start_timer (conn, due - g_get_monotonic_time ());
-      return FALSE;
-    }
-  }
-  return TRUE;
-}
-
-/* A step that must be the last one */
-static gboolean
-is_last (Conn * conn, Step * s, gboolean first)
-{
-  if (first && !g_queue_is_empty (&conn->steps)) {
-    add_failure (conn, "%u steps after the %s step never run",
-        g_queue_get_length (&conn->steps), step_names[s->kind]);
-    return FALSE;
-  }
-  return TRUE;
-}
-
-/* Runs the current step; TRUE when it is complete */
-static gboolean
-run_step (Conn * conn, Step * s, gboolean first)
-{
-  switch (s->kind) {
-    case STEP_SEND:
-      if (send_json (conn, s->text, s->binary) && s->data)
-        report_audio_sent (conn, g_bytes_get_data (s->data, NULL),
-            g_bytes_get_size (s->data));
-      return TRUE;
-    case STEP_RAW:
-      if (conn_can_send (conn)) {
-        gsize size;
-        gconstpointer data = g_bytes_get_data (s->data, &size);
-        if (s->binary)
-          soup_websocket_connection_send_binary (conn->ws, data, size);
-        else
-          soup_websocket_connection_send_message (conn->ws,
-              SOUP_WEBSOCKET_DATA_TEXT, s->data);
-      }
-      return TRUE;
-    case STEP_WAIT:
-      if (wait_done (conn, s))
-        return TRUE;
-      if (first)
-        start_timer (conn, (gint64) s->timeout_ms * 1000);
-      return FALSE;
-    case STEP_SLEEP:
-      if (first && s->n > 0) {
-        start_timer (conn, (gint64) s->n * 1000);
-        return FALSE;
-      }
-      return TRUE;
-    case STEP_AUDIO:
-      return run_audio (conn, s, first);
-    case STEP_CLOSE:
-      if (!is_last (conn, s, first))
-        return TRUE;
-      if (s->n == SOUP_WEBSOCKET_CLOSE_NO_STATUS ||
-          s->n == SOUP_WEBSOCKET_CLOSE_ABNORMAL ||
-          s->n == SOUP_WEBSOCKET_CLOSE_TLS_HANDSHAKE) {
-        add_failure (conn, "close code %u cannot be sent (use a drop step)",
-            s->n);
-        return TRUE;
-      }
-      if (conn_can_send (conn))
-        soup_websocket_connection_close (conn->ws, s->n, s->text);
-      return TRUE;
-    case STEP_DROP:
-      if (is_last (conn, s, first) && conn->socket)
-        g_socket_shutdown (conn->socket, TRUE, TRUE, NULL);
-      return TRUE;
-    case STEP_STALL:
-      if (!is_last (conn, s, first))
-        return TRUE;
-      /* never done: nothing is sent any more, the socket stays open */
-      return FALSE;
-  }
-  return TRUE;
-}
-
-/* Runs steps until one has to wait (a timer, a client message) */
-static void
-conn_next (Conn * conn)
-{
-  MockGemini *mock = conn->mock;
-
-  while (conn->ws && !mock->stopping) {
-    gboolean first = FALSE;
-    Step *s;
-
-    if (!conn->step) {
-      conn->step = g_queue_pop_head (&conn->steps);
-      if (!conn->step) {
-        g_mutex_lock (&mock->lock);
-        conn->script_done = TRUE;
-        g_cond_broadcast (&mock->cond);
-        g_mutex_unlock (&mock->lock);
-        return;
-      }
-      conn->step_no++;
-      first = TRUE;
-    }
-    s = conn->step;
-    if (!run_step (conn, s, first))
-      return;
-    if (conn->step != s)
-      return;                   /* a failure ended the script */
-    if (conn->timer) {
-      g_source_destroy (conn->timer);
-      g_clear_pointer (&conn->timer, g_source_unref);
-    }
-    g_clear_pointer (&conn->step, step_free);
-  }
-}
-
-static void
-websocket_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
-    SoupWebsocketConnection * ws, gpointer user_data)
-{
-  MockGemini *mock = user_data;
-  Conn *conn = g_object_get_data (G_OBJECT (msg), "mockgemini-conn");
-
-  (void) server;
-  (void) path;
-  if (!conn)
-    return;
-  conn->ws = g_object_ref (ws);
-  soup_websocket_connection_set_max_incoming_payload_size (ws,
-      MAX_INCOMING_PAYLOAD);
-  g_signal_connect (ws, "message", G_CALLBACK (ws_message_cb), conn);
-  g_signal_connect (ws, "closed", G_CALLBACK (ws_closed_cb), conn);
-  g_signal_connect (ws, "error", G_CALLBACK (ws_error_cb), conn);
-  mock->n_live++;
-  if (!conn->bad_key)
-    conn_next (conn);
-}
-
-static void
-respond (SoupServerMessage * msg, guint status, const gchar * body)
-{
-  soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, "text/plain", SOUP_MEMORY_COPY,
-      body, strlen (body));
-}
-
-static void
-copy_header (const char *name, const char *value, gpointer user_data)
-{
-  soup_message_headers_append (user_data, name, value);
-}
-
-/* The request as it came; the key in the query is a violation (the value
- * is not repeated: it is a secret) */
-static void
-record_request (MockGemini * mock, Conn * conn, SoupServerMessage * msg,
-    const char *path, GHashTable * query)
-{
-  GUri *uri = soup_server_message_get_uri (msg);
-  GSocketAddress *remote;
-  const gchar *key;
-
-  conn->path = g_uri_get_query (uri) ?
-      g_strdup_printf ("%s?%s", path, g_uri_get_query (uri)) : g_strdup (path);
-  conn->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
-  soup_message_headers_foreach (soup_server_message_get_request_headers (msg),
-      copy_header, conn->headers);
-  remote = soup_server_message_get_remote_address (msg);
-  if (remote && G_IS_INET_SOCKET_ADDRESS (remote))
-    conn->socket = g_hash_table_lookup (mock->sockets,
-        GUINT_TO_POINTER (g_inet_socket_address_get_port
-            (G_INET_SOCKET_ADDRESS (remote))));
-  if (conn->socket)
-    g_object_ref (conn->socket);
-
-  key = soup_message_headers_get_one (conn->headers, "x-goog-api-key");
-  g_mutex_lock (&mock->lock);
-  conn->bad_key = mock->api_key && g_strcmp0 (key, mock->api_key) != 0;
-  if (query && g_hash_table_contains (query, "key"))
-    g_ptr_array_add (mock->violations, g_strdup_printf ("connection %u: the "
-            "key is in the URL query (\"key\"): proxies log URLs, send the "
-            "x-goog-api-key header", mock->conns->len));
-  g_mutex_unlock (&mock->lock);
-}
-
-/* Before the upgrade: record, then reject or let it go on */
-static void
-request_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
-    GHashTable * query, gpointer user_data)
-{
-  MockGemini *mock = user_data;
-  MockGeminiScript *script = NULL;
-  GError *err = NULL;
-  gboolean upgrade;
-  Conn *conn;
-
-  (void) server;
-  if (strcmp (path, MOCK_GEMINI_PATH) != 0) {
-    respond (msg, SOUP_STATUS_NOT_FOUND, "mockgemini: not found");
-    return;
-  }
-
-  conn = conn_new (mock);
-  record_request (mock, conn, msg, path, query);
-  upgrade = soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &err);
-  if (upgrade) {
-    g_mutex_lock (&mock->lock);
-    script = g_queue_pop_head (&mock->queue);
-    g_mutex_unlock (&mock->lock);
-    if (!script) {
-      script = mock_gemini_script_new ();
-      mock_gemini_script_setup (script, DEFAULT_SETUP_TIMEOUT_MS);
-    }
-  }
-
-  if (!upgrade) {
-    conn->status = SOUP_STATUS_BAD_REQUEST;
-    respond (msg, conn->status, err->message);
-    g_clear_error (&err);
-    conn->script_ended = TRUE;
-  } else if (script->reject_status) {
-    conn->status = script->reject_status;
-    respond (msg, conn->status, script->reject_body);
-    conn->script_ended = TRUE;
-  } else {
-    conn->status = SOUP_STATUS_SWITCHING_PROTOCOLS;
-    /* a wrong key: the script never runs */
-    if (conn->bad_key)
-      conn->script_ended = TRUE;
-    else {
-      conn->steps = script->steps;
-      g_queue_init (&script->steps);
-    }
-    g_object_set_data (G_OBJECT (msg), "mockgemini-conn", conn);
-  }
-  mock_gemini_script_free (script);
-
-  g_mutex_lock (&mock->lock);
-  conn->index = mock->conns->len;
-  g_ptr_array_add (mock->conns, conn);
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
-}
-
-/* Each accepted connection: its socket is kept by the client's port, for
- * the drop step */
-static void
-accept_cb (GSocketConnection * sconn, gpointer user_data)
-{
-  MockGemini *mock = user_data;
-  GSocketAddress *remote;
-  gboolean nodelay;
-
-  g_mutex_lock (&mock->lock);
-  nodelay = mock->nodelay;
-  g_mutex_unlock (&mock->lock);
-  if (nodelay)
-    g_socket_set_option (g_socket_connection_get_socket (sconn), IPPROTO_TCP,
-        TCP_NODELAY, TRUE, NULL);
-  remote = g_socket_connection_get_remote_address (sconn, NULL);
-  if (remote && G_IS_INET_SOCKET_ADDRESS (remote))
-    g_hash_table_replace (mock->sockets,
-        GUINT_TO_POINTER (g_inet_socket_address_get_port
-            (G_INET_SOCKET_ADDRESS (remote))),
-        g_object_ref (g_socket_connection_get_socket (sconn)));
-  g_clear_object (&remote);
-}
-
-static gboolean
-tick_cb (gpointer user_data)
-{
-  (void) user_data;
-  return G_SOURCE_CONTINUE;
-}
-
-/* Iterates until every WebSocket is closed or @timeout_ms passed */
-static void
-wait_all_closed (MockGemini * mock, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
-  GSource *tick = g_timeout_source_new (10);
-
-  g_source_set_callback (tick, tick_cb, NULL, NULL);
-  g_source_attach (tick, mock->context);
-  while (mock->n_live > 0 && g_get_monotonic_time () < end)
-    g_main_context_iteration (mock->context, TRUE);
-  g_source_destroy (tick);
-  g_source_unref (tick);
-}
-
-static void
-shut_down (MockGemini * mock)
-{
-  guint i;
-
-  mock->stopping = TRUE;
-  /* Politely first ... */
-  for (i = 0; i < mock->conns->len; i++) {
-    Conn *conn = g_ptr_array_index (mock->conns, i);
-    if (conn->timer) {
-      g_source_destroy (conn->timer);
-      g_clear_pointer (&conn->timer, g_source_unref);
-    }
-    if (conn->ws && soup_websocket_connection_get_state (conn->ws) ==
-        SOUP_WEBSOCKET_STATE_OPEN)
-      soup_websocket_connection_close (conn->ws,
-          SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "mock server going away");
-  }
-  wait_all_closed (mock, 1000);
-  /* ... then not */
-  for (i = 0; i < mock->conns->len; i++) {
-    Conn *conn = g_ptr_array_index (mock->conns, i);
-    if (conn->ws && soup_websocket_connection_get_state (conn->ws) !=
-        SOUP_WEBSOCKET_STATE_CLOSED && conn->socket)
-      g_socket_shutdown (conn->socket, TRUE, TRUE, NULL);
-  }
-  wait_all_closed (mock, 2000);
-  if (mock->n_live > 0)
-    g_warning ("mockgemini: %u WebSockets did not close", mock->n_live);
-
-  for (i = 0; i < mock->conns->len; i++) {
-    Conn *conn = g_ptr_array_index (mock->conns, i);
-    if (conn->ws) {
-      g_signal_handlers_disconnect_by_data (conn->ws, conn);
-      g_clear_object (&conn->ws);
-    }
-    g_clear_object (&conn->socket);
-  }
-}
-
-static void
-setup_cb (SoupServer * server, gpointer user_data)
-{
-  /* frames travel as sent: no permessage-deflate */
-  soup_server_remove_websocket_extension (server,
-      SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-  soup_server_add_handler (server, MOCK_GEMINI_PATH, request_cb, user_data,
-      NULL);
-  soup_server_add_websocket_handler (server, MOCK_GEMINI_PATH, NULL, NULL,
-      websocket_cb, user_data, NULL);
-}
-
-static void
-stop_cb (gpointer user_data)
-{
-  shut_down (user_data);
-}
+static const MockWsClass gemini_class = {
+  .name = "mockgemini",
+  .api = "mock_gemini",
+  .path = MOCK_GEMINI_PATH,
+  .not_found = "mockgemini: not found",
+  .conn_size = sizeof (Conn),
+  .conn_init = conn_init,
+  .conn_clear = conn_clear,
+  /* the key is checked at the first message, as the service does */
+  .on_request = on_request,
+  .held_close_code = CLOSE_INVALID_ARGUMENT,
+  .held_close_reason = BAD_KEY_REASON,
+  /* without a script, the setup handshake */
+  .default_script = default_script,
+  .frames_are = "messages", .parse_noun = "object",
+  .parse = mock_ws_parse_object, .check_message = check_frame,
+  /* kinds such as "realtimeInput.audio" */
+  .frame_matches = frame_is, .audio_kind = "realtimeInput.audio",
+  /* server messages go as they are; no audio is still one message */
+  .prepare_send = prepare_send, .send_audio = send_audio,
+  .audio_empty_message = TRUE,
+  .unsendable_codes = unsendable_codes,
+};
 
 /* ------------------------------------------------------------------------
  * API
@@ -2016,26 +1292,8 @@ mock_gemini_new (void)
 {
   MockGemini *mock = g_new0 (MockGemini, 1);
 
-  g_mutex_init (&mock->lock);
-  g_cond_init (&mock->cond);
-  g_queue_init (&mock->queue);
-  mock->conns = g_ptr_array_new_with_free_func ((GDestroyNotify) conn_free);
-  mock->violations = g_ptr_array_new_with_free_func (g_free);
-  mock->failures = g_ptr_array_new_with_free_func (g_free);
-  mock->sockets = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
-  mock->nodelay = TRUE;
-  mock->server = mock_server_new ("mockgemini", NULL, setup_cb, accept_cb,
-      stop_cb, mock);
-  mock->context = mock_server_context (mock->server);
-  mock->url = g_strdup_printf ("ws://127.0.0.1:%u" MOCK_GEMINI_PATH,
-      mock_server_port (mock->server));
+  mock_ws_server_init (&mock->core, &gemini_class, NULL);
   return mock;
-}
-
-const gchar *
-mock_gemini_url (MockGemini * mock)
-{
-  return mock->url;
 }
 
 void
@@ -2043,451 +1301,37 @@ mock_gemini_free (MockGemini * mock)
 {
   if (!mock)
     return;
-  mock_server_free (mock->server);
-  g_hash_table_remove_all (mock->sockets);
-  g_queue_clear_full (&mock->queue, (GDestroyNotify) mock_gemini_script_free);
-  g_ptr_array_unref (mock->conns);
-  g_ptr_array_unref (mock->violations);
-  g_ptr_array_unref (mock->failures);
-  g_hash_table_unref (mock->sockets);
+  mock_ws_server_clear (&mock->core);
   g_free (mock->api_key);
-  g_free (mock->url);
-  g_mutex_clear (&mock->lock);
-  g_cond_clear (&mock->cond);
   g_free (mock);
 }
 
 void
 mock_gemini_set_api_key (MockGemini * mock, const gchar * key)
 {
-  g_mutex_lock (&mock->lock);
+  g_mutex_lock (&mock->core.lock);
   g_free (mock->api_key);
   mock->api_key = g_strdup (key);
-  g_mutex_unlock (&mock->lock);
+  g_mutex_unlock (&mock->core.lock);
 }
 
-void
-mock_gemini_push_script (MockGemini * mock, MockGeminiScript * script)
-{
-  g_return_if_fail (script != NULL);
-  g_mutex_lock (&mock->lock);
-  g_queue_push_tail (&mock->queue, script);
-  g_mutex_unlock (&mock->lock);
-}
-
-void
-mock_gemini_push_reject (MockGemini * mock, guint http_status,
-    const gchar * body)
-{
-  MockGeminiScript *script;
-
-  g_return_if_fail (http_status >= 200);
-  script = mock_gemini_script_new ();
-  script->reject_status = http_status;
-  script->reject_body = g_strdup (body ? body : "");
-  mock_gemini_push_script (mock, script);
-}
-
-typedef struct
-{
-  Conn *conn;
-  MockGeminiScript *script;
-} Run;
-
-static gboolean
-run_cb (gpointer user_data)
-{
-  Run *run = user_data;
-  Conn *conn = run->conn;
-  MockGemini *mock = conn->mock;
-  gboolean ended, idle;
-  Step *s;
-
-  g_mutex_lock (&mock->lock);
-  conn->runs_pending--;
-  ended = conn->script_ended || conn->closed;
-  if (ended || mock->stopping)
-    g_ptr_array_add (mock->failures, g_strdup_printf ("connection %u: "
-            "mock_gemini_run() after its script ended", conn->index));
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
-
-  if (!ended && !mock->stopping) {
-    idle = conn->step == NULL && g_queue_is_empty (&conn->steps);
-    while ((s = g_queue_pop_head (&run->script->steps)))
-      g_queue_push_tail (&conn->steps, s);
-    if (idle)
-      conn_next (conn);
-  }
-  mock_gemini_script_free (run->script);
-  g_free (run);
-  return G_SOURCE_REMOVE;
-}
-
-void
-mock_gemini_run (MockGemini * mock, guint conn, MockGeminiScript * script)
-{
-  Conn *c;
-  Run *run;
-
-  g_return_if_fail (script != NULL);
-  g_mutex_lock (&mock->lock);
-  c = get_conn (mock, conn);
-  if (!c || c->status != SOUP_STATUS_SWITCHING_PROTOCOLS || c->closed ||
-      c->script_ended) {
-    g_ptr_array_add (mock->failures, g_strdup_printf ("connection %u: "
-            "mock_gemini_run() on a connection that is not open", conn));
-    g_cond_broadcast (&mock->cond);
-    g_mutex_unlock (&mock->lock);
-    mock_gemini_script_free (script);
-    return;
-  }
-  c->script_done = FALSE;
-  c->runs_pending++;
-  g_mutex_unlock (&mock->lock);
-
-  run = g_new0 (Run, 1);
-  run->conn = c;
-  run->script = script;
-  g_main_context_invoke (mock->context, run_cb, run);
-}
-
-/* ------------------------------------------------------------------------
- * Queries
- * ------------------------------------------------------------------------ */
-
-/* Waits on the mock's condition until @done (called with the lock held)
- * returns TRUE; FALSE after @timeout_ms */
-static gboolean
-wait_until (MockGemini * mock, gboolean (*done) (MockGemini *, gpointer),
-    gpointer data, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
-  gboolean ok;
-
-  g_mutex_lock (&mock->lock);
-  while (!(ok = done (mock, data)))
-    if (!g_cond_wait_until (&mock->cond, &mock->lock, end)) {
-      ok = done (mock, data);
-      break;
-    }
-  g_mutex_unlock (&mock->lock);
-  return ok;
-}
-
-guint
-mock_gemini_n_connections (MockGemini * mock)
-{
-  guint n;
-
-  g_mutex_lock (&mock->lock);
-  n = mock->conns->len;
-  g_mutex_unlock (&mock->lock);
-  return n;
-}
-
-static gboolean
-have_connections (MockGemini * mock, gpointer data)
-{
-  return mock->conns->len >= GPOINTER_TO_UINT (data);
-}
-
-gboolean
-mock_gemini_wait_connections (MockGemini * mock, guint n, guint timeout_ms)
-{
-  return wait_until (mock, have_connections, GUINT_TO_POINTER (n), timeout_ms);
-}
-
-gchar *
-mock_gemini_get_path (MockGemini * mock, guint conn)
-{
-  gchar *ret = NULL;
-  Conn *c;
-
-  g_mutex_lock (&mock->lock);
-  if ((c = get_conn (mock, conn)))
-    ret = g_strdup (c->path);
-  g_mutex_unlock (&mock->lock);
-  return ret;
-}
-
-gchar *
-mock_gemini_get_header (MockGemini * mock, guint conn, const gchar * name)
-{
-  gchar *ret = NULL;
-  Conn *c;
-
-  g_mutex_lock (&mock->lock);
-  if ((c = get_conn (mock, conn)))
-    ret = g_strdup (soup_message_headers_get_list (c->headers, name));
-  g_mutex_unlock (&mock->lock);
-  return ret;
-}
-
-guint
-mock_gemini_get_status (MockGemini * mock, guint conn)
-{
-  guint ret = 0;
-  Conn *c;
-
-  g_mutex_lock (&mock->lock);
-  if ((c = get_conn (mock, conn)))
-    ret = c->status;
-  g_mutex_unlock (&mock->lock);
-  return ret;
-}
-
-static gboolean
-is_closed (MockGemini * mock, gpointer data)
-{
-  Conn *c = get_conn (mock, GPOINTER_TO_UINT (data));
-
-  return c && (c->closed || c->status != SOUP_STATUS_SWITCHING_PROTOCOLS);
-}
-
-gboolean
-mock_gemini_wait_closed (MockGemini * mock, guint conn, guint timeout_ms)
-{
-  return wait_until (mock, is_closed, GUINT_TO_POINTER (conn), timeout_ms);
-}
-
-gint
-mock_gemini_get_close_code (MockGemini * mock, guint conn)
-{
-  gint ret = -1;
-  Conn *c;
-
-  g_mutex_lock (&mock->lock);
-  if ((c = get_conn (mock, conn)))
-    ret = c->close_code;
-  g_mutex_unlock (&mock->lock);
-  return ret;
-}
-
-/* With the lock held: the script of @conn is done, or never will be */
-static gboolean
-script_settled (MockGemini * mock, gpointer data)
-{
-  Conn *c = get_conn (mock, GPOINTER_TO_UINT (data));
-
-  return c && (c->script_ended || (c->script_done && c->runs_pending == 0));
-}
-
-gboolean
-mock_gemini_wait_script_done (MockGemini * mock, guint conn,
-    guint timeout_ms)
-{
-  gboolean ok;
-
-  if (!wait_until (mock, script_settled, GUINT_TO_POINTER (conn), timeout_ms))
-    return FALSE;
-  g_mutex_lock (&mock->lock);
-  ok = !get_conn (mock, conn)->script_ended;
-  g_mutex_unlock (&mock->lock);
-  return ok;
-}
-
-guint
-mock_gemini_n_frames (MockGemini * mock, guint conn)
-{
-  guint n = 0;
-  Conn *c;
-
-  g_mutex_lock (&mock->lock);
-  if ((c = get_conn (mock, conn)))
-    n = c->frames->len;
-  g_mutex_unlock (&mock->lock);
-  return n;
-}
-
-gchar *
-mock_gemini_get_frame (MockGemini * mock, guint conn, guint i)
-{
-  gchar *ret = NULL;
-  Conn *c;
-
-  g_mutex_lock (&mock->lock);
-  if ((c = get_conn (mock, conn)) && i < c->frames->len)
-    ret = g_strdup (((Frame *) g_ptr_array_index (c->frames, i))->text);
-  g_mutex_unlock (&mock->lock);
-  return ret;
-}
-
-typedef struct
-{
-  guint conn;
-  const gchar *kind;
-  guint index;
-  Frame *found;                 /* out */
-  guint count;                  /* out */
-} Find;
-
-/* With the lock held: counts the messages of find->kind, and finds the one
- * number find->index */
-static gboolean
-find_message (MockGemini * mock, gpointer data)
-{
-  Find *find = data;
-  guint i, j;
-
-  find->found = NULL;
-  find->count = 0;
-  for (i = 0; i < mock->conns->len; i++) {
-    Conn *c = g_ptr_array_index (mock->conns, i);
-    if (find->conn != MOCK_GEMINI_ANY_CONNECTION && find->conn != i)
-      continue;
-    for (j = 0; j < c->frames->len; j++) {
-      Frame *f = g_ptr_array_index (c->frames, j);
-      if (!frame_is (f, find->kind))
-        continue;
-      if (find->count == find->index)
-        find->found = f;
-      find->count++;
-    }
-  }
-  return find->found != NULL;
-}
+/* *INDENT-OFF* */
+MOCK_WS_DEFINE_API (mock_gemini, MockGemini, MockGeminiScript,
+    MockGeminiAudioSentFunc)
+/* *INDENT-ON* */
 
 guint
 mock_gemini_count_messages (MockGemini * mock, guint conn, const gchar * kind)
 {
-  Find find = { conn, kind, G_MAXUINT, NULL, 0 };
-
   g_return_val_if_fail (kind != NULL, 0);
-  g_mutex_lock (&mock->lock);
-  find_message (mock, &find);
-  g_mutex_unlock (&mock->lock);
-  return find.count;
+  return mock_ws_server_count_frames (&mock->core, conn, kind);
 }
 
 gchar *
 mock_gemini_wait_message (MockGemini * mock, guint conn, const gchar * kind,
     guint index, guint timeout_ms)
 {
-  Find find = { conn, kind, index, NULL, 0 };
-  gchar *ret;
-
   g_return_val_if_fail (kind != NULL, NULL);
-  if (!wait_until (mock, find_message, &find, timeout_ms))
-    return NULL;
-  /* frames are never removed before the mock is freed */
-  g_mutex_lock (&mock->lock);
-  ret = g_strdup (find.found->text);
-  g_mutex_unlock (&mock->lock);
-  return ret;
-}
-
-/* With the lock held */
-static gsize
-audio_bytes (MockGemini * mock, guint conn)
-{
-  gsize n = 0;
-  guint i;
-
-  for (i = 0; i < mock->conns->len; i++)
-    if (conn == MOCK_GEMINI_ANY_CONNECTION || conn == i) {
-      Conn *c = g_ptr_array_index (mock->conns, i);
-      n += c->audio->len + c->audio_not_kept;
-    }
-  return n;
-}
-
-gsize
-mock_gemini_get_audio_bytes (MockGemini * mock, guint conn)
-{
-  gsize n;
-
-  g_mutex_lock (&mock->lock);
-  n = audio_bytes (mock, conn);
-  g_mutex_unlock (&mock->lock);
-  return n;
-}
-
-typedef struct
-{
-  guint conn;
-  gsize n_bytes;
-} AudioWait;
-
-static gboolean
-have_audio (MockGemini * mock, gpointer data)
-{
-  AudioWait *w = data;
-
-  return audio_bytes (mock, w->conn) >= w->n_bytes;
-}
-
-gboolean
-mock_gemini_wait_audio_bytes (MockGemini * mock, guint conn, gsize n_bytes,
-    guint timeout_ms)
-{
-  AudioWait w = { conn, n_bytes };
-
-  return wait_until (mock, have_audio, &w, timeout_ms);
-}
-
-GBytes *
-mock_gemini_get_audio (MockGemini * mock, guint conn)
-{
-  GByteArray *all = g_byte_array_new ();
-  guint i;
-
-  g_mutex_lock (&mock->lock);
-  for (i = 0; i < mock->conns->len; i++) {
-    Conn *c = g_ptr_array_index (mock->conns, i);
-    if (conn == MOCK_GEMINI_ANY_CONNECTION || conn == i)
-      g_byte_array_append (all, c->audio->data, c->audio->len);
-  }
-  g_mutex_unlock (&mock->lock);
-  return g_byte_array_free_to_bytes (all);
-}
-
-guint
-mock_gemini_n_violations (MockGemini * mock)
-{
-  return mock_ws_count_lines (&mock->lock, mock->violations);
-}
-
-gchar *
-mock_gemini_get_violations (MockGemini * mock)
-{
-  return mock_ws_join_lines (&mock->lock, mock->violations);
-}
-
-guint
-mock_gemini_n_failures (MockGemini * mock)
-{
-  return mock_ws_count_lines (&mock->lock, mock->failures);
-}
-
-gchar *
-mock_gemini_get_failures (MockGemini * mock)
-{
-  return mock_ws_join_lines (&mock->lock, mock->failures);
-}
-
-void
-mock_gemini_set_audio_sent_func (MockGemini * mock,
-    MockGeminiAudioSentFunc func, gpointer user_data)
-{
-  g_mutex_lock (&mock->lock);
-  mock->audio_sent = func;
-  mock->audio_sent_data = user_data;
-  g_mutex_unlock (&mock->lock);
-}
-
-void
-mock_gemini_set_keep_audio (MockGemini * mock, gboolean keep)
-{
-  g_mutex_lock (&mock->lock);
-  mock->drop_audio = !keep;
-  g_mutex_unlock (&mock->lock);
-}
-
-void
-mock_gemini_set_tcp_nodelay (MockGemini * mock, gboolean nodelay)
-{
-  g_mutex_lock (&mock->lock);
-  mock->nodelay = nodelay;
-  g_mutex_unlock (&mock->lock);
+  return mock_ws_server_wait_frame (&mock->core, conn, kind, index,
+      timeout_ms);
 }

@@ -20,10 +20,11 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "mockclient.h"
 #include "mockrealtime.h"
 #include "testcert.h"
 
-#define WAIT_MS 10000
+#define WAIT_MS MOCK_CLIENT_WAIT_MS
 
 static const gchar session_update[] =
     "{\"type\":\"session.update\",\"session\":{\"type\":\"realtime\","
@@ -39,252 +40,26 @@ static const gchar session_update[] =
     "{\"type\":\"string\"}},\"required\":[\"city\"]}}]}}";
 
 /* ------------------------------------------------------------------------
- * A WebSocket client with its own main context in this thread
+ * What the client received (mockclient.h)
  * ------------------------------------------------------------------------ */
-
-typedef struct
-{
-  gint type;                    /* SoupWebsocketDataType */
-  GBytes *data;
-  gint64 time;                  /* monotonic, µs */
-  gchar *event_type;            /* the JSON "type", parsed once */
-} Received;
-
-typedef struct
-{
-  GMainContext *ctx;
-  SoupSession *session;
-  SoupMessage *msg;
-  SoupWebsocketConnection *ws;
-  GError *error;
-  gboolean connect_done;
-  gboolean closed;
-  GPtrArray *received;          /* Received * */
-  gboolean accept_any_certificate;
-} Client;
-
-static void
-received_free (Received * r)
-{
-  g_bytes_unref (r->data);
-  g_free (r->event_type);
-  g_free (r);
-}
-
-static void
-client_init (Client * c)
-{
-  memset (c, 0, sizeof (*c));
-  c->ctx = g_main_context_new ();
-  g_main_context_push_thread_default (c->ctx);
-  c->session = soup_session_new ();
-  /* 127.0.0.1 only: no proxy (and no libproxy under valgrind) */
-  soup_session_set_proxy_resolver (c->session, NULL);
-  c->received = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      received_free);
-}
-
-static gboolean
-tick_cb (gpointer user_data)
-{
-  (void) user_data;
-  return G_SOURCE_CONTINUE;
-}
-
-/* Iterates the client's context until @done or @timeout_ms */
-static gboolean
-client_iterate (Client * c, gboolean (*done) (Client *, gpointer),
-    gpointer data, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
-  GSource *tick = g_timeout_source_new (10);
-  gboolean ok;
-
-  g_source_set_callback (tick, tick_cb, NULL, NULL);
-  g_source_attach (tick, c->ctx);
-  while (!(ok = done (c, data)) && g_get_monotonic_time () < end)
-    g_main_context_iteration (c->ctx, TRUE);
-  g_source_destroy (tick);
-  g_source_unref (tick);
-  return ok;
-}
-
-/* The "type" of a JSON text frame, NULL when it has none */
-static gchar *
-frame_event_type (gint type, GBytes * message)
-{
-  gsize size;
-  const gchar *data = g_bytes_get_data (message, &size);
-  JsonNode *node;
-  gchar *text, *event_type = NULL;
-
-  if (type != SOUP_WEBSOCKET_DATA_TEXT)
-    return NULL;
-  text = g_strndup (data, size);
-  node = json_from_string (text, NULL);
-  g_free (text);
-  if (node && JSON_NODE_HOLDS_OBJECT (node))
-    event_type = g_strdup (json_object_get_string_member_with_default
-        (json_node_get_object (node), "type", NULL));
-  if (node)
-    json_node_unref (node);
-  return event_type;
-}
-
-/* Waits scan the received frames on every wake-up: their types are parsed
- * here, once. Parsing every frame on every scan starved the mock server's
- * thread under valgrind (seconds between two of its events). */
-static void
-message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
-    Client * c)
-{
-  Received *r = g_new0 (Received, 1);
-
-  (void) ws;
-  r->type = type;
-  r->data = g_bytes_ref (message);
-  r->time = g_get_monotonic_time ();
-  r->event_type = frame_event_type (type, message);
-  g_ptr_array_add (c->received, r);
-}
-
-static void
-closed_cb (SoupWebsocketConnection * ws, Client * c)
-{
-  (void) ws;
-  c->closed = TRUE;
-}
-
-static void
-connect_cb (GObject * source, GAsyncResult * res, gpointer user_data)
-{
-  Client *c = user_data;
-
-  c->ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), res,
-      &c->error);
-  c->connect_done = TRUE;
-}
-
-static gboolean
-connected (Client * c, gpointer data)
-{
-  (void) data;
-  return c->connect_done;
-}
-
-static gboolean
-accept_certificate_cb (SoupMessage * msg, GTlsCertificate * cert,
-    GTlsCertificateFlags errors, gpointer user_data)
-{
-  (void) msg;
-  (void) cert;
-  (void) errors;
-  (void) user_data;
-  return TRUE;
-}
-
-/* Connects to @url with the headers in @headers (name, value, ..., NULL);
- * TRUE when the WebSocket is open */
-static gboolean
-client_connect (Client * c, const gchar * url, const gchar * const *headers)
-{
-  SoupMessageHeaders *h;
-  guint i;
-
-  g_clear_object (&c->msg);
-  g_clear_error (&c->error);
-  c->connect_done = FALSE;
-  c->closed = FALSE;
-  c->msg = soup_message_new ("GET", url);
-  fail_unless (c->msg != NULL, "bad url %s", url);
-  h = soup_message_get_request_headers (c->msg);
-  for (i = 0; headers && headers[i]; i += 2)
-    soup_message_headers_append (h, headers[i], headers[i + 1]);
-  if (c->accept_any_certificate)
-    g_signal_connect (c->msg, "accept-certificate",
-        G_CALLBACK (accept_certificate_cb), NULL);
-  soup_session_websocket_connect_async (c->session, c->msg, NULL, NULL,
-      G_PRIORITY_DEFAULT, NULL, connect_cb, c);
-  fail_unless (client_iterate (c, connected, NULL, WAIT_MS));
-  if (!c->ws)
-    return FALSE;
-  soup_websocket_connection_set_max_incoming_payload_size (c->ws,
-      16 * 1024 * 1024);
-  g_signal_connect (c->ws, "message", G_CALLBACK (message_cb), c);
-  g_signal_connect (c->ws, "closed", G_CALLBACK (closed_cb), c);
-  return TRUE;
-}
-
-static gboolean
-is_closed (Client * c, gpointer data)
-{
-  (void) data;
-  return c->closed;
-}
-
-/* Closes (code 1000) when open, waits until closed, forgets the socket */
-static void
-client_close (Client * c)
-{
-  if (!c->ws)
-    return;
-  if (soup_websocket_connection_get_state (c->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (c->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-  fail_unless (client_iterate (c, is_closed, NULL, WAIT_MS));
-  g_signal_handlers_disconnect_by_data (c->ws, c);
-  g_clear_object (&c->ws);
-}
-
-static gboolean
-nothing (Client * c, gpointer data)
-{
-  (void) c;
-  (void) data;
-  return FALSE;
-}
-
-static void
-client_clear (Client * c)
-{
-  client_close (c);
-  g_clear_object (&c->msg);
-  g_clear_error (&c->error);
-  g_clear_object (&c->session);
-  /* let pending closes finish */
-  client_iterate (c, nothing, NULL, 50);
-  while (g_main_context_iteration (c->ctx, FALSE));
-  g_main_context_pop_thread_default (c->ctx);
-  g_main_context_unref (c->ctx);
-  g_ptr_array_unref (c->received);
-}
-
-static void
-client_send (Client * c, const gchar * text)
-{
-  soup_websocket_connection_send_text (c->ws, text);
-}
 
 /* The JSON type of received frame @i, NULL when it has none */
 static const gchar *
-received_type (Client * c, guint i)
+received_type (MockClient * c, guint i)
 {
-  Received *r = g_ptr_array_index (c->received, i);
+  MockClientFrame *r = g_ptr_array_index (c->received, i);
 
-  return r->event_type;
+  return r->json ? json_object_get_string_member_with_default
+      (json_node_get_object (r->json), "type", NULL) : NULL;
 }
 
 static JsonNode *
-received_json (Client * c, guint i)
+received_json (MockClient * c, guint i)
 {
-  Received *r = g_ptr_array_index (c->received, i);
-  gsize size;
-  const gchar *data = g_bytes_get_data (r->data, &size);
-  gchar *text = g_strndup (data, size);
-  JsonNode *node = json_from_string (text, NULL);
+  MockClientFrame *r = g_ptr_array_index (c->received, i);
 
-  g_free (text);
-  fail_unless (node != NULL && JSON_NODE_HOLDS_OBJECT (node));
-  return node;
+  fail_unless (r->json != NULL);
+  return json_node_ref (r->json);
 }
 
 typedef struct
@@ -294,7 +69,7 @@ typedef struct
 } Seek;
 
 static gboolean
-has_type (Client * c, gpointer data)
+has_type (MockClient * c, gpointer data)
 {
   Seek *seek = data;
   guint i;
@@ -310,55 +85,13 @@ has_type (Client * c, gpointer data)
 
 /* Waits for the first received event of @type; its JSON */
 static JsonNode *
-client_wait_type (Client * c, const gchar * type)
+client_wait_type (MockClient * c, const gchar * type)
 {
   Seek seek = { type, -1 };
 
-  fail_unless (client_iterate (c, has_type, &seek, WAIT_MS), "no %s", type);
+  fail_unless (mock_client_iterate (c, has_type, &seek, WAIT_MS), "no %s",
+      type);
   return received_json (c, seek.found);
-}
-
-static gboolean
-has_n (Client * c, gpointer data)
-{
-  return c->received->len >= GPOINTER_TO_UINT (data);
-}
-
-/* A member by a dotted path, NULL when absent */
-static JsonNode *
-jget (JsonNode * root, const gchar * path)
-{
-  gchar **parts = g_strsplit (path, ".", -1);
-  JsonNode *node = root;
-  guint i;
-
-  for (i = 0; parts[i] && node; i++) {
-    if (!JSON_NODE_HOLDS_OBJECT (node)) {
-      node = NULL;
-      break;
-    }
-    node = json_object_get_member (json_node_get_object (node), parts[i]);
-  }
-  g_strfreev (parts);
-  return node;
-}
-
-static const gchar *
-jstr (JsonNode * root, const gchar * path)
-{
-  JsonNode *node = jget (root, path);
-
-  fail_unless (node != NULL && JSON_NODE_HOLDS_VALUE (node), "no %s", path);
-  return json_node_get_string (node);
-}
-
-static gint64
-jint (JsonNode * root, const gchar * path)
-{
-  JsonNode *node = jget (root, path);
-
-  fail_unless (node != NULL && JSON_NODE_HOLDS_VALUE (node), "no %s", path);
-  return json_node_get_int (node);
 }
 
 /* @ms of a 400 Hz triangle wave, S16LE 24 kHz mono */
@@ -433,7 +166,7 @@ GST_START_TEST (test_golden)
       NULL);
   JsonNode *node;
   gchar *url, *s, *b64, *append;
-  Client c;
+  MockClient c;
   guint i;
 
   mock_realtime_script_add_golden (script, g_bytes_get_data (tone, NULL),
@@ -442,32 +175,33 @@ GST_START_TEST (test_golden)
   fail_unless (g_str_has_prefix (mock_realtime_url (mock), "ws://127.0.0.1:"));
   fail_unless (g_str_has_suffix (mock_realtime_url (mock), "/v1/realtime"));
 
-  client_init (&c);
+  mock_client_init (&c);
   url = g_strdup_printf ("%s?model=gpt-realtime", mock_realtime_url (mock));
-  fail_unless (client_connect (&c, url, headers), "%s",
+  fail_unless (mock_client_connect (&c, url, headers), "%s",
       c.error ? c.error->message : "");
   g_free (url);
 
   /* setup */
   node = client_wait_type (&c, "session.created");
-  fail_unless_equals_string (jstr (node, "session.id"),
+  fail_unless_equals_string (mock_json_str (node, "session.id"),
       MOCK_REALTIME_GOLDEN_SESSION_ID);
-  fail_unless_equals_string (jstr (node, "session.type"), "realtime");
+  fail_unless_equals_string (mock_json_str (node, "session.type"), "realtime");
   json_node_unref (node);
-  client_send (&c, session_update);
+  mock_client_send (&c, session_update);
   node = client_wait_type (&c, "session.updated");
   /* the defaults with the client's settings merged in */
-  fail_unless_equals_string (jstr (node, "session.id"),
+  fail_unless_equals_string (mock_json_str (node, "session.id"),
       MOCK_REALTIME_GOLDEN_SESSION_ID);
-  fail_unless_equals_string (jstr (node, "session.instructions"), "Be brief.");
-  fail_unless_equals_int (jint (node,
+  fail_unless_equals_string (mock_json_str (node, "session.instructions"),
+      "Be brief.");
+  fail_unless_equals_int (mock_json_int (node,
           "session.audio.input.turn_detection.silence_duration_ms"), 500);
-  fail_unless (json_node_get_boolean (jget (node,
+  fail_unless (json_node_get_boolean (mock_json_get (node,
               "session.audio.input.turn_detection.create_response")));
-  fail_unless_equals_string (jstr (node,
+  fail_unless_equals_string (mock_json_str (node,
           "session.audio.input.transcription.model"), "gpt-4o-transcribe");
-  fail_unless_equals_int (json_array_get_length (json_node_get_array (jget
-              (node, "session.tools"))), 1);
+  fail_unless_equals_int (json_array_get_length (json_node_get_array
+          (mock_json_get (node, "session.tools"))), 1);
   json_node_unref (node);
   fail_unless_equals_int (c.received->len, 2);
 
@@ -476,32 +210,33 @@ GST_START_TEST (test_golden)
       g_bytes_get_size (input));
   append = g_strdup_printf ("{\"type\":\"input_audio_buffer.append\","
       "\"audio\":\"%s\"}", b64);
-  client_send (&c, append);
+  mock_client_send (&c, append);
   g_free (append);
   g_free (b64);
 
   /* the answer */
   node = client_wait_type (&c, "response.done");
-  fail_unless_equals_string (jstr (node, "response.status"), "completed");
-  fail_unless_equals_int (jint (node, "response.usage.total_tokens"),
+  fail_unless_equals_string (mock_json_str (node, "response.status"),
+      "completed");
+  fail_unless_equals_int (mock_json_int (node, "response.usage.total_tokens"),
       MOCK_REALTIME_GOLDEN_TOTAL_TOKENS);
-  fail_unless_equals_int (jint (node, "response.usage.input_tokens"),
+  fail_unless_equals_int (mock_json_int (node, "response.usage.input_tokens"),
       MOCK_REALTIME_GOLDEN_INPUT_TOKENS);
-  fail_unless_equals_int (jint (node, "response.usage.output_tokens"),
+  fail_unless_equals_int (mock_json_int (node, "response.usage.output_tokens"),
       MOCK_REALTIME_GOLDEN_OUTPUT_TOKENS);
-  fail_unless_equals_int (jint (node,
+  fail_unless_equals_int (mock_json_int (node,
           "response.usage.input_token_details.text_tokens"),
       MOCK_REALTIME_GOLDEN_INPUT_TEXT_TOKENS);
-  fail_unless_equals_int (jint (node,
+  fail_unless_equals_int (mock_json_int (node,
           "response.usage.input_token_details.audio_tokens"),
       MOCK_REALTIME_GOLDEN_INPUT_AUDIO_TOKENS);
-  fail_unless_equals_int (jint (node,
+  fail_unless_equals_int (mock_json_int (node,
           "response.usage.input_token_details.cached_tokens"),
       MOCK_REALTIME_GOLDEN_CACHED_TOKENS);
-  fail_unless_equals_int (jint (node,
+  fail_unless_equals_int (mock_json_int (node,
           "response.usage.output_token_details.text_tokens"),
       MOCK_REALTIME_GOLDEN_OUTPUT_TEXT_TOKENS);
-  fail_unless_equals_int (jint (node,
+  fail_unless_equals_int (mock_json_int (node,
           "response.usage.output_token_details.audio_tokens"),
       MOCK_REALTIME_GOLDEN_OUTPUT_AUDIO_TOKENS);
   json_node_unref (node);
@@ -514,29 +249,29 @@ GST_START_TEST (test_golden)
     const gchar *type = received_type (&c, i), *id;
     fail_unless_equals_string (type, expected[i]);
     node = received_json (&c, i);
-    id = jstr (node, "event_id");
+    id = mock_json_str (node, "event_id");
     fail_unless (g_hash_table_add (ids, g_strdup (id)), "twice: %s", id);
     if (strcmp (type, "response.output_audio.delta") == 0) {
       guchar *pcm;
       gsize n;
-      fail_unless_equals_string (jstr (node, "item_id"),
+      fail_unless_equals_string (mock_json_str (node, "item_id"),
           MOCK_REALTIME_GOLDEN_ASSISTANT_ITEM);
-      fail_unless_equals_string (jstr (node, "response_id"),
+      fail_unless_equals_string (mock_json_str (node, "response_id"),
           MOCK_REALTIME_GOLDEN_RESPONSE_ID);
-      pcm = g_base64_decode (jstr (node, "delta"), &n);
+      pcm = g_base64_decode (mock_json_str (node, "delta"), &n);
       g_string_append_len (answer_audio, (gchar *) pcm, n);
       g_free (pcm);
     } else if (strcmp (type, "response.output_audio_transcript.delta") == 0) {
-      g_string_append (assistant, jstr (node, "delta"));
+      g_string_append (assistant, mock_json_str (node, "delta"));
     } else if (strcmp (type,
             "conversation.item.input_audio_transcription.delta") == 0) {
-      g_string_append (user, jstr (node, "delta"));
+      g_string_append (user, mock_json_str (node, "delta"));
     } else if (strcmp (type,
             "conversation.item.input_audio_transcription.completed") == 0) {
-      fail_unless_equals_string (jstr (node, "transcript"),
+      fail_unless_equals_string (mock_json_str (node, "transcript"),
           MOCK_REALTIME_GOLDEN_USER_TRANSCRIPT);
     } else if (strcmp (type, "response.output_audio_transcript.done") == 0) {
-      fail_unless_equals_string (jstr (node, "transcript"),
+      fail_unless_equals_string (mock_json_str (node, "transcript"),
           MOCK_REALTIME_GOLDEN_ASSISTANT_TRANSCRIPT);
     }
     json_node_unref (node);
@@ -587,13 +322,15 @@ GST_START_TEST (test_golden)
   assert_clean (mock);
 
   /* truncating the answer: within the 250 ms sent, then beyond */
-  client_send (&c, "{\"type\":\"conversation.item.truncate\",\"item_id\":\""
+  mock_client_send (&c, "{\"type\":\"conversation.item.truncate\","
+      "\"item_id\":\""
       MOCK_REALTIME_GOLDEN_ASSISTANT_ITEM "\",\"content_index\":0,"
       "\"audio_end_ms\":250}");
-  client_send (&c, "{\"type\":\"conversation.item.truncate\",\"item_id\":\""
+  mock_client_send (&c, "{\"type\":\"conversation.item.truncate\","
+      "\"item_id\":\""
       MOCK_REALTIME_GOLDEN_ASSISTANT_ITEM "\",\"content_index\":0,"
       "\"audio_end_ms\":251}");
-  client_send (&c, "{\"type\":\"conversation.item.retrieve\","
+  mock_client_send (&c, "{\"type\":\"conversation.item.retrieve\","
       "\"event_id\":\"ev_client_1\",\"item_id\":\""
       MOCK_REALTIME_GOLDEN_ASSISTANT_ITEM "\"}");
   s = mock_realtime_wait_event (mock, 0, "conversation.item.retrieve", 0,
@@ -609,12 +346,12 @@ GST_START_TEST (test_golden)
   g_free (s);
 
   /* the client closes */
-  client_close (&c);
+  mock_client_close (&c);
   fail_unless (mock_realtime_wait_closed (mock, 0, WAIT_MS));
   fail_unless_equals_int (mock_realtime_get_close_code (mock, 0), 1000);
   fail_unless_equals_int (mock_realtime_n_failures (mock), 0);
 
-  client_clear (&c);
+  mock_client_clear (&c);
   mock_realtime_free (mock);
   g_bytes_unref (tone);
   g_bytes_unref (input);
@@ -626,7 +363,7 @@ GST_START_TEST (test_golden)
 
 GST_END_TEST;
 
-/* Client events that break the GA protocol, each counted */
+/* MockClient events that break the GA protocol, each counted */
 GST_START_TEST (test_violations)
 {
   static const guint8 binary[] = { 0x00, 0x01, 0xfe, 0xff };
@@ -683,17 +420,17 @@ GST_START_TEST (test_violations)
   MockRealtimeScript *script = mock_realtime_script_new ();
   guint i, total = 0;
   gchar *all, *s;
-  Client c;
+  MockClient c;
 
   mock_realtime_script_send (script, "{\"type\":\"session.created\","
       "\"session\":{\"type\":\"realtime\",\"id\":\"sess_v\"}}");
   mock_realtime_push_script (mock, script);
 
-  client_init (&c);
-  fail_unless (client_connect (&c, mock_realtime_url (mock), NULL));
+  mock_client_init (&c);
+  fail_unless (mock_client_connect (&c, mock_realtime_url (mock), NULL));
   for (i = 0; i < G_N_ELEMENTS (frames); i++) {
     if (frames[i].text)
-      client_send (&c, frames[i].text);
+      mock_client_send (&c, frames[i].text);
     else
       soup_websocket_connection_send_binary (c.ws, binary, sizeof (binary));
     /* one at a time, so each count is checked */
@@ -736,7 +473,7 @@ GST_START_TEST (test_violations)
   g_free (all);
   fail_unless_equals_int (mock_realtime_n_failures (mock), 0);
 
-  client_clear (&c);
+  mock_client_clear (&c);
   mock_realtime_free (mock);
 }
 
@@ -758,7 +495,7 @@ GST_START_TEST (test_reject_reconnect)
   GBytes *body;
   JsonNode *node;
   GError *err = NULL;
-  Client c;
+  MockClient c;
 
   mock_realtime_push_reject (mock, 401, error_body);
   mock_realtime_push_reject (mock, 403, error_body);
@@ -776,10 +513,10 @@ GST_START_TEST (test_reject_reconnect)
   mock_realtime_script_drop (script);
   mock_realtime_push_script (mock, script);
 
-  client_init (&c);
+  mock_client_init (&c);
 
   /* rejected: the WebSocket client gets the status */
-  fail_if (client_connect (&c, mock_realtime_url (mock), headers));
+  fail_if (mock_client_connect (&c, mock_realtime_url (mock), headers));
   fail_unless (g_error_matches (c.error, SOUP_WEBSOCKET_ERROR,
           SOUP_WEBSOCKET_ERROR_NOT_WEBSOCKET), "%s", c.error->message);
   fail_unless_equals_int (soup_message_get_status (c.msg), 401);
@@ -805,12 +542,12 @@ GST_START_TEST (test_reject_reconnect)
   fail_unless_equals_int (mock_realtime_get_status (mock, 1), 403);
 
   /* the first script: the server closes with 1001 */
-  fail_unless (client_connect (&c, mock_realtime_url (mock), headers));
+  fail_unless (mock_client_connect (&c, mock_realtime_url (mock), headers));
   node = client_wait_type (&c, "session.created");
-  fail_unless_equals_string (jstr (node, "session.id"), "sess_A");
+  fail_unless_equals_string (mock_json_str (node, "session.id"), "sess_A");
   json_node_unref (node);
-  client_send (&c, session_update);
-  fail_unless (client_iterate (&c, is_closed, NULL, WAIT_MS));
+  mock_client_send (&c, session_update);
+  fail_unless (mock_client_iterate (&c, mock_client_is_closed, NULL, WAIT_MS));
   fail_unless_equals_int (soup_websocket_connection_get_close_code (c.ws),
       1001);
   fail_unless_equals_string (soup_websocket_connection_get_close_data (c.ws),
@@ -819,16 +556,16 @@ GST_START_TEST (test_reject_reconnect)
   /* the client's echo */
   fail_unless_equals_int (mock_realtime_get_close_code (mock, 2), 1001);
   fail_unless (mock_realtime_wait_script_done (mock, 2, WAIT_MS));
-  client_close (&c);
+  mock_client_close (&c);
   g_ptr_array_set_size (c.received, 0);
 
   /* the reconnect gets the next script: a drop */
-  fail_unless (client_connect (&c, mock_realtime_url (mock), headers));
+  fail_unless (mock_client_connect (&c, mock_realtime_url (mock), headers));
   node = client_wait_type (&c, "session.created");
-  fail_unless_equals_string (jstr (node, "session.id"), "sess_B");
+  fail_unless_equals_string (mock_json_str (node, "session.id"), "sess_B");
   json_node_unref (node);
-  client_send (&c, session_update);
-  fail_unless (client_iterate (&c, is_closed, NULL, WAIT_MS));
+  mock_client_send (&c, session_update);
+  fail_unless (mock_client_iterate (&c, mock_client_is_closed, NULL, WAIT_MS));
   /* no close frame */
   fail_unless_equals_int (soup_websocket_connection_get_close_code (c.ws), 0);
   fail_unless (mock_realtime_wait_closed (mock, 3, WAIT_MS));
@@ -841,7 +578,7 @@ GST_START_TEST (test_reject_reconnect)
           MOCK_REALTIME_ANY_CONNECTION, "session.update"), 2);
   assert_clean (mock);
 
-  client_clear (&c);
+  mock_client_clear (&c);
   mock_realtime_free (mock);
 }
 
@@ -856,14 +593,14 @@ GST_START_TEST (test_frames)
   MockRealtimeScript *script = mock_realtime_script_new ();
   GBytes *tone = make_tone (250);
   JsonNode *node;
-  Received *r;
+  MockClientFrame *r;
   gsize size;
   const gchar *data;
   gint64 start;
   guint i;
   gchar *s, *b64, *append;
   guint8 *big;
-  Client c;
+  MockClient c;
 
   mock_realtime_script_send_raw (script, "{\"type\":\"session.created\"");
   mock_realtime_script_send_raw (script, "[1,2,3]");
@@ -885,10 +622,11 @@ GST_START_TEST (test_frames)
   /* a connection with nothing queued: accepted, nothing sent */
   script = NULL;
 
-  client_init (&c);
+  mock_client_init (&c);
   start = g_get_monotonic_time ();
-  fail_unless (client_connect (&c, mock_realtime_url (mock), NULL));
-  fail_unless (client_iterate (&c, has_n, GUINT_TO_POINTER (9), WAIT_MS));
+  fail_unless (mock_client_connect (&c, mock_realtime_url (mock), NULL));
+  fail_unless (mock_client_iterate (&c, mock_client_has_n,
+          GUINT_TO_POINTER (9), WAIT_MS));
   fail_unless (mock_realtime_wait_script_done (mock, 0, WAIT_MS));
   fail_unless_equals_int (c.received->len, 9);
 
@@ -909,14 +647,14 @@ GST_START_TEST (test_frames)
   r = g_ptr_array_index (c.received, 3);
   fail_unless_equals_int (g_bytes_get_size (r->data), 300000);
   node = received_json (&c, 3);
-  fail_unless_equals_string (jstr (node, "type"), "session.updated");
-  fail_unless_equals_string (jstr (node, "session.type"), "realtime");
-  fail_unless (jget (node, "event_id") != NULL);
+  fail_unless_equals_string (mock_json_str (node, "type"), "session.updated");
+  fail_unless_equals_string (mock_json_str (node, "session.type"), "realtime");
+  fail_unless (mock_json_get (node, "event_id") != NULL);
   json_node_unref (node);
 
   /* an event_id given is kept */
   node = received_json (&c, 4);
-  fail_unless_equals_string (jstr (node, "event_id"), "event_890");
+  fail_unless_equals_string (mock_json_str (node, "event_id"), "event_890");
   json_node_unref (node);
 
   /* 250 ms as 100 + 100 + 50, in real time */
@@ -924,13 +662,13 @@ GST_START_TEST (test_frames)
     guchar *pcm;
     gsize n;
     node = received_json (&c, i);
-    fail_unless_equals_string (jstr (node, "type"),
+    fail_unless_equals_string (mock_json_str (node, "type"),
         "response.output_audio.delta");
-    fail_unless_equals_string (jstr (node, "item_id"), "item_P");
-    fail_unless_equals_string (jstr (node, "response_id"), "resp_P");
-    fail_unless_equals_int (jint (node, "output_index"), 0);
-    fail_unless_equals_int (jint (node, "content_index"), 0);
-    pcm = g_base64_decode (jstr (node, "delta"), &n);
+    fail_unless_equals_string (mock_json_str (node, "item_id"), "item_P");
+    fail_unless_equals_string (mock_json_str (node, "response_id"), "resp_P");
+    fail_unless_equals_int (mock_json_int (node, "output_index"), 0);
+    fail_unless_equals_int (mock_json_int (node, "content_index"), 0);
+    pcm = g_base64_decode (mock_json_str (node, "delta"), &n);
     fail_unless_equals_int (n, i < 7 ? 4800 : 2400);
     fail_unless (memcmp (pcm, (const guint8 *) g_bytes_get_data (tone, NULL)
             + (i - 5) * 4800, n) == 0);
@@ -938,7 +676,7 @@ GST_START_TEST (test_frames)
     json_node_unref (node);
   }
   node = received_json (&c, 8);
-  fail_unless_equals_string (jstr (node, "type"), "response.done");
+  fail_unless_equals_string (mock_json_str (node, "type"), "response.done");
   json_node_unref (node);
   /* Paced, not a burst. Only lower bounds are safe: a busy machine (or
    * valgrind parsing the 300 kB event) can hold up any receive, which
@@ -966,14 +704,15 @@ GST_START_TEST (test_frames)
   fail_unless_equals_string (s, "connection 0, step 10 (wait): no "
       "\"response.create\" (1 of them) from the client within 100 ms\n");
   g_free (s);
-  fail_unless (client_iterate (&c, has_n, GUINT_TO_POINTER (10), WAIT_MS));
-  client_iterate (&c, nothing, NULL, 50);
+  fail_unless (mock_client_iterate (&c, mock_client_has_n,
+          GUINT_TO_POINTER (10), WAIT_MS));
+  mock_client_iterate (&c, mock_client_nothing, NULL, 50);
   fail_unless_equals_int (c.received->len, 10);
 
   /* the client may truncate what it got of item_P */
-  client_send (&c, "{\"type\":\"session.update\",\"session\":"
+  mock_client_send (&c, "{\"type\":\"session.update\",\"session\":"
       "{\"type\":\"realtime\"}}");
-  client_send (&c, "{\"type\":\"conversation.item.truncate\","
+  mock_client_send (&c, "{\"type\":\"conversation.item.truncate\","
       "\"item_id\":\"item_P\",\"content_index\":0,\"audio_end_ms\":250}");
   s = mock_realtime_wait_event (mock, 0, "conversation.item.truncate", 0,
       WAIT_MS);
@@ -986,7 +725,7 @@ GST_START_TEST (test_frames)
   b64 = g_base64_encode (big, 1024 * 1024);
   append = g_strdup_printf ("{\"type\":\"input_audio_buffer.append\","
       "\"audio\":\"%s\"}", b64);
-  client_send (&c, append);
+  mock_client_send (&c, append);
   fail_unless (mock_realtime_wait_audio_bytes (mock, 0, 1024 * 1024, WAIT_MS));
   fail_unless_equals_int (mock_realtime_get_audio_bytes (mock, 0), 1024 * 1024);
   fail_unless_equals_int (mock_realtime_get_audio_bytes (mock, 1), 0);
@@ -994,11 +733,11 @@ GST_START_TEST (test_frames)
   g_free (append);
   g_free (b64);
   g_free (big);
-  client_close (&c);
+  mock_client_close (&c);
   g_ptr_array_set_size (c.received, 0);
 
   /* nothing queued: accepted, silent; run() gives it steps */
-  fail_unless (client_connect (&c, mock_realtime_url (mock), NULL));
+  fail_unless (mock_client_connect (&c, mock_realtime_url (mock), NULL));
   fail_unless (mock_realtime_wait_script_done (mock, 1, WAIT_MS));
   script = mock_realtime_script_new ();
   mock_realtime_script_send (script, "{\"type\":\"session.created\","
@@ -1006,10 +745,10 @@ GST_START_TEST (test_frames)
   mock_realtime_script_close (script, 4000, "bye");
   mock_realtime_script_send (script, "{\"type\":\"never.sent\"}");
   mock_realtime_run (mock, 1, script);
-  fail_unless (client_iterate (&c, is_closed, NULL, WAIT_MS));
+  fail_unless (mock_client_iterate (&c, mock_client_is_closed, NULL, WAIT_MS));
   fail_unless_equals_int (c.received->len, 1);
   node = received_json (&c, 0);
-  fail_unless_equals_string (jstr (node, "session.id"), "sess_run");
+  fail_unless_equals_string (mock_json_str (node, "session.id"), "sess_run");
   json_node_unref (node);
   fail_unless_equals_int (soup_websocket_connection_get_close_code (c.ws),
       4000);
@@ -1023,14 +762,14 @@ GST_START_TEST (test_frames)
           "the close step never run\n") != NULL, "%s", s);
   g_free (s);
   fail_unless (mock_realtime_wait_closed (mock, 1, WAIT_MS));
-  client_close (&c);
+  mock_client_close (&c);
 
   /* run() on a closed connection is a failure */
   mock_realtime_run (mock, 1, mock_realtime_script_new ());
   fail_unless_equals_int (mock_realtime_n_failures (mock), 3);
   fail_unless_equals_int (mock_realtime_n_violations (mock), 0);
 
-  client_clear (&c);
+  mock_client_clear (&c);
   mock_realtime_free (mock);
   g_bytes_unref (tone);
 }
@@ -1042,7 +781,7 @@ GST_START_TEST (test_free_while_open)
 {
   MockRealtime *mock = mock_realtime_new ();
   MockRealtimeScript *script = mock_realtime_script_new ();
-  Client c;
+  MockClient c;
 
   mock_realtime_script_send (script, "{\"type\":\"session.created\","
       "\"session\":{\"type\":\"realtime\"}}");
@@ -1053,14 +792,14 @@ GST_START_TEST (test_free_while_open)
   mock_realtime_script_sleep (script, 10);
   mock_realtime_push_script (mock, script);
 
-  client_init (&c);
-  fail_unless (client_connect (&c, mock_realtime_url (mock), NULL));
+  mock_client_init (&c);
+  fail_unless (mock_client_connect (&c, mock_realtime_url (mock), NULL));
   json_node_unref (client_wait_type (&c, "session.created"));
   mock_realtime_free (mock);
-  fail_unless (client_iterate (&c, is_closed, NULL, WAIT_MS));
+  fail_unless (mock_client_iterate (&c, mock_client_is_closed, NULL, WAIT_MS));
   fail_unless_equals_int (soup_websocket_connection_get_close_code (c.ws),
       1001);
-  client_clear (&c);
+  mock_client_clear (&c);
 }
 
 GST_END_TEST;
@@ -1073,7 +812,7 @@ GST_START_TEST (test_stall)
   MockRealtimeScript *script = mock_realtime_script_new ();
   gint64 before = g_get_monotonic_time ();
   gchar *ev;
-  Client c;
+  MockClient c;
 
   mock_realtime_script_send (script, "{\"type\":\"session.created\","
       "\"session\":{\"type\":\"realtime\"}}");
@@ -1085,14 +824,14 @@ GST_START_TEST (test_stall)
       "\"session\":{\"type\":\"realtime\"}}");
   mock_realtime_push_script (mock, script);
 
-  client_init (&c);
-  fail_unless (client_connect (&c, mock_realtime_url (mock), NULL));
+  mock_client_init (&c);
+  fail_unless (mock_client_connect (&c, mock_realtime_url (mock), NULL));
   fail_unless (mock_realtime_get_request_time (mock, 0) >= before);
   fail_unless (mock_realtime_get_request_time (mock, 0) <=
       g_get_monotonic_time ());
   fail_unless_equals_int (mock_realtime_get_request_time (mock, 1), 0);
   json_node_unref (client_wait_type (&c, "session.created"));
-  client_send (&c, "{\"type\":\"response.create\"}");
+  mock_client_send (&c, "{\"type\":\"response.create\"}");
   ev = mock_realtime_wait_event (mock, 0, "response.create", 0, WAIT_MS);
   fail_unless (ev != NULL, "the frame after the stall was not recorded");
   g_free (ev);
@@ -1101,14 +840,14 @@ GST_START_TEST (test_stall)
   fail_unless_equals_int (c.received->len, 1);
   fail_if (c.closed);
   fail_unless_equals_int (mock_realtime_n_failures (mock), 0);
-  client_close (&c);
+  mock_client_close (&c);
 
   /* a step after a stall never runs: a failure */
-  fail_unless (client_connect (&c, mock_realtime_url (mock), NULL));
+  fail_unless (mock_client_connect (&c, mock_realtime_url (mock), NULL));
   fail_if (mock_realtime_wait_script_done (mock, 1, WAIT_MS));
   fail_unless_equals_int (mock_realtime_n_failures (mock), 1);
   fail_unless_equals_int (c.received->len, 1);
-  client_clear (&c);
+  mock_client_clear (&c);
   mock_realtime_free (mock);
 }
 
@@ -1121,7 +860,7 @@ GST_START_TEST (test_tls)
   MockRealtimeScript *script;
   JsonNode *node;
   TestCert tc;
-  Client c;
+  MockClient c;
 
   test_cert_init (&tc);
   mock = mock_realtime_new_tls (tc.pem);
@@ -1134,23 +873,24 @@ GST_START_TEST (test_tls)
   mock_realtime_script_drop (script);
   mock_realtime_push_script (mock, script);
 
-  client_init (&c);
+  mock_client_init (&c);
   c.accept_any_certificate = TRUE;
-  fail_unless (client_connect (&c, mock_realtime_url (mock), NULL), "%s",
+  fail_unless (mock_client_connect (&c, mock_realtime_url (mock), NULL), "%s",
       c.error ? c.error->message : "");
   node = client_wait_type (&c, "session.created");
-  fail_unless_equals_string (jstr (node, "session.id"), "sess_tls");
+  fail_unless_equals_string (mock_json_str (node, "session.id"), "sess_tls");
   json_node_unref (node);
-  client_send (&c, session_update);
+  mock_client_send (&c, session_update);
   node = client_wait_type (&c, "session.updated");
-  fail_unless_equals_string (jstr (node, "session.id"), "sess_tls");
-  fail_unless_equals_string (jstr (node, "session.instructions"), "Be brief.");
+  fail_unless_equals_string (mock_json_str (node, "session.id"), "sess_tls");
+  fail_unless_equals_string (mock_json_str (node, "session.instructions"),
+      "Be brief.");
   json_node_unref (node);
-  fail_unless (client_iterate (&c, is_closed, NULL, WAIT_MS));
+  fail_unless (mock_client_iterate (&c, mock_client_is_closed, NULL, WAIT_MS));
   fail_unless (mock_realtime_wait_closed (mock, 0, WAIT_MS));
   fail_unless (mock_realtime_wait_script_done (mock, 0, WAIT_MS));
   assert_clean (mock);
-  client_clear (&c);
+  mock_client_clear (&c);
   mock_realtime_free (mock);
   test_cert_clear (&tc);
 }

@@ -7,28 +7,21 @@
  * version 2 of the License, or (at your option) any later version.
  */
 
+
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
 
 #include <string.h>
-#include <unistd.h>
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <glib-unix.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <libsoup/soup.h>
 #include <json-glib/json-glib.h>
 
 #include "mockrealtime.h"
-#include "mockserver.h"
-#include "mockws.h"
+#define MOCK_WS_SHORTHANDS
+#include "mockwscore.h"
 
 #define REALTIME_PATH "/v1/realtime"
-/* what the server accepts from the client in one frame */
-#define MAX_INCOMING_PAYLOAD (64 * 1024 * 1024)
 /* input_audio_buffer.append: at most 15 MiB of audio per event */
 #define MAX_APPEND_BYTES (15 * 1024 * 1024)
 /* S16LE mono at 24 kHz */
@@ -36,91 +29,21 @@
 /* G.711 at 8 kHz */
 #define G711_BYTES_PER_MS 8
 
-typedef enum
-{
-  STEP_SEND,
-  STEP_SESSION_UPDATED,
-  STEP_WAIT,
-  STEP_SLEEP,
-  STEP_RAW,
-  STEP_BINARY,
-  STEP_PADDED,
-  STEP_AUDIO,
-  STEP_CLOSE,
-  STEP_DROP,
-  STEP_STALL,
-  STEP_FREEZE
-} StepKind;
+/* A MockRealtimeScript is a MockWsScript */
+#define CORE(script) ((MockWsScript *) (script))
 
-static const gchar *step_names[] = {
-  "send", "send session.updated", "wait", "sleep", "send raw",
-  "send binary", "send padded", "send audio", "close", "drop", "stall",
-  "freeze"
-};
-
+/* The ids of the events of a send-audio step */
 typedef struct
 {
-  StepKind kind;
-  gchar *text;                  /* JSON, raw text, wait type, close reason */
-  GBytes *data;                 /* binary frame, PCM */
-  guint n;                      /* wait count, sleep ms, close code, chunk ms */
-  guint timeout_ms;
-  gsize size;                   /* padded frame size */
-  gboolean paced;
   gchar *response_id;
   gchar *item_id;
   guint output_index;
   guint content_index;
-} Step;
-
-struct _MockRealtimeScript
-{
-  GQueue steps;                 /* Step * */
-  guint reject_status;          /* a rejection, not a script, when set */
-  gchar *reject_body;
-};
+} AudioIds;
 
 typedef struct
 {
-  gboolean binary;
-  gchar *text;                  /* text frames */
-  gsize size;
-  gchar *type;                  /* a JSON object's "type", else NULL */
-} Frame;
-
-typedef struct
-{
-  MockRealtime *mock;
-  guint index;
-
-  /* Recorded, under mock->lock */
-  gint64 request_time;          /* monotonic, when the request came */
-  gchar *path;                  /* path?query */
-  GHashTable *query;            /* decoded, may be NULL */
-  SoupMessageHeaders *headers;
-  guint status;
-  GPtrArray *frames;            /* Frame * */
-  GByteArray *audio;            /* decoded input audio */
-  gsize audio_not_kept;         /* input audio bytes not kept (keep_audio) */
-  gboolean closed;
-  gint close_code;
-  gboolean script_done;         /* ran every step given so far */
-  gboolean script_ended;        /* never will: a failure, a close */
-  guint runs_pending;           /* mock_realtime_run() not yet applied */
-
-  /* The mock thread only */
-  SoupWebsocketConnection *ws;
-  GSocket *socket;
-  gint frozen_fd;               /* a freeze step: the real socket, unread */
-  gint freeze_peer;             /* the other end of what took its place */
-  GQueue steps;                 /* Step *, still to run */
-  Step *step;                   /* the one running */
-  guint step_no;
-  GSource *timer;
-  guint wait_from;              /* first frame the running wait counts */
-  gsize audio_pos;              /* paced audio: bytes sent */
-  gint64 audio_start;
-  guint audio_chunk;
+  MockWsConn core;
   gboolean session_update_seen;
   JsonNode *session;            /* the last session the mock sent */
   JsonNode *client_session;     /* merged session.update sessions */
@@ -131,72 +54,13 @@ typedef struct
 
 struct _MockRealtime
 {
-  MockServer *server;
-  GMainContext *context;        /* the server's */
-  gchar *url;
-  GHashTable *sockets;          /* the thread only: client port -> GSocket */
+  MockWsServer core;
   guint next_event_id;          /* the thread only */
-  guint n_live;                 /* the thread only: WebSockets not closed */
-  gboolean stopping;            /* the thread only */
-
-  GMutex lock;
-  GCond cond;
-  GQueue queue;                 /* MockRealtimeScript *, for connections */
-  GPtrArray *conns;             /* Conn * */
-  GPtrArray *violations;        /* gchar * */
-  GPtrArray *failures;          /* gchar * */
-  gboolean drop_audio;          /* !mock_realtime_set_keep_audio () */
-  gboolean nodelay;             /* mock_realtime_set_tcp_nodelay () */
-  MockRealtimeAudioSentFunc audio_sent;
-  gpointer audio_sent_data;
 };
-
-static void conn_next (Conn * conn);
 
 /* ------------------------------------------------------------------------
  * Steps and scripts
  * ------------------------------------------------------------------------ */
-
-static void
-step_free (Step * s)
-{
-  g_free (s->text);
-  if (s->data)
-    g_bytes_unref (s->data);
-  g_free (s->response_id);
-  g_free (s->item_id);
-  g_free (s);
-}
-
-static Step *
-step_add (MockRealtimeScript * script, StepKind kind, const gchar * text)
-{
-  Step *s = g_new0 (Step, 1);
-
-  s->kind = kind;
-  s->text = g_strdup (text);
-  g_queue_push_tail (&script->steps, s);
-  return s;
-}
-
-MockRealtimeScript *
-mock_realtime_script_new (void)
-{
-  MockRealtimeScript *script = g_new0 (MockRealtimeScript, 1);
-
-  g_queue_init (&script->steps);
-  return script;
-}
-
-void
-mock_realtime_script_free (MockRealtimeScript * script)
-{
-  if (!script)
-    return;
-  g_queue_clear_full (&script->steps, (GDestroyNotify) step_free);
-  g_free (script->reject_body);
-  g_free (script);
-}
 
 /* A JSON object with a string "type", or NULL */
 static JsonObject *
@@ -215,20 +79,13 @@ parse_event (const gchar * json, GError ** err)
   return obj;
 }
 
+static const MockWsClass realtime_class;
+
+/* Server events the test gives */
 static gboolean
 check_event_json (const gchar * json)
 {
-  GError *err = NULL;
-  JsonObject *obj = parse_event (json, &err);
-
-  if (!obj) {
-    g_critical ("mockrealtime: not a server event (%s): %s", err->message,
-        json);
-    g_clear_error (&err);
-    return FALSE;
-  }
-  json_object_unref (obj);
-  return TRUE;
+  return mock_ws_check_server_json (&realtime_class, "event", json);
 }
 
 void
@@ -236,7 +93,7 @@ mock_realtime_script_send (MockRealtimeScript * script, const gchar * json)
 {
   g_return_if_fail (script != NULL && json != NULL);
   if (check_event_json (json))
-    step_add (script, STEP_SEND, json);
+    mock_ws_script_add (CORE (script), MOCK_WS_STEP_SEND, json);
 }
 
 void
@@ -256,25 +113,15 @@ mock_realtime_script_send_printf (MockRealtimeScript * script,
 void
 mock_realtime_script_send_session_updated (MockRealtimeScript * script)
 {
-  step_add (script, STEP_SESSION_UPDATED, NULL);
+  mock_ws_script_add (CORE (script), MOCK_WS_STEP_CUSTOM, NULL)->name =
+      "send session.updated";
 }
 
 void
 mock_realtime_script_wait (MockRealtimeScript * script, const gchar * type,
     guint count, guint timeout_ms)
 {
-  Step *s;
-
-  g_return_if_fail (script != NULL && type != NULL);
-  s = step_add (script, STEP_WAIT, type);
-  s->n = MAX (count, 1);
-  s->timeout_ms = timeout_ms;
-}
-
-void
-mock_realtime_script_sleep (MockRealtimeScript * script, guint ms)
-{
-  step_add (script, STEP_SLEEP, NULL)->n = ms;
+  mock_ws_script_wait (CORE (script), type, count, timeout_ms);
 }
 
 void
@@ -285,24 +132,43 @@ mock_realtime_script_send_raw (MockRealtimeScript * script, const gchar * text)
     g_critical ("mockrealtime: a text frame must be UTF-8");
     return;
   }
-  step_add (script, STEP_RAW, text);
+  mock_ws_script_add (CORE (script), MOCK_WS_STEP_RAW, text)->data =
+      g_bytes_new (text, strlen (text));
 }
 
 void
 mock_realtime_script_send_binary (MockRealtimeScript * script,
     gconstpointer data, gsize size)
 {
+  MockWsStep *s;
+
   g_return_if_fail (script != NULL);
-  step_add (script, STEP_BINARY, NULL)->data = g_bytes_new (data, size);
+  s = mock_ws_script_add (CORE (script), MOCK_WS_STEP_RAW, NULL);
+  s->name = "send binary";
+  s->data = g_bytes_new (data, size);
+  s->binary = TRUE;
 }
 
 void
 mock_realtime_script_send_padded (MockRealtimeScript * script,
     const gchar * json, gsize frame_size)
 {
+  MockWsStep *s;
+
   g_return_if_fail (script != NULL && json != NULL);
-  if (check_event_json (json))
-    step_add (script, STEP_PADDED, json)->size = frame_size;
+  if (!check_event_json (json))
+    return;
+  s = mock_ws_script_add (CORE (script), MOCK_WS_STEP_SEND, json);
+  s->name = "send padded";
+  s->size = MAX (frame_size, 1);
+}
+
+static void
+audio_ids_free (AudioIds * ids)
+{
+  g_free (ids->response_id);
+  g_free (ids->item_id);
+  g_free (ids);
 }
 
 void
@@ -311,47 +177,27 @@ mock_realtime_script_send_audio (MockRealtimeScript * script,
     const gchar * response_id, const gchar * item_id, guint output_index,
     guint content_index)
 {
-  Step *s;
+  MockWsStep *s;
+  AudioIds *ids;
 
   g_return_if_fail (script != NULL && response_id != NULL && item_id != NULL);
-  s = step_add (script, STEP_AUDIO, NULL);
-  s->data = g_bytes_new (pcm, size);
-  s->n = chunk_ms;
-  s->paced = paced;
-  s->response_id = g_strdup (response_id);
-  s->item_id = g_strdup (item_id);
-  s->output_index = output_index;
-  s->content_index = content_index;
-}
-
-void
-mock_realtime_script_close (MockRealtimeScript * script, guint16 code,
-    const gchar * reason)
-{
-  g_return_if_fail (script != NULL);
-  step_add (script, STEP_CLOSE, reason)->n = code;
-}
-
-void
-mock_realtime_script_drop (MockRealtimeScript * script)
-{
-  g_return_if_fail (script != NULL);
-  step_add (script, STEP_DROP, NULL);
-}
-
-void
-mock_realtime_script_stall (MockRealtimeScript * script)
-{
-  g_return_if_fail (script != NULL);
-  step_add (script, STEP_STALL, NULL);
+  s = mock_ws_script_audio (CORE (script), pcm, size, chunk_ms, paced);
+  ids = g_new0 (AudioIds, 1);
+  ids->response_id = g_strdup (response_id);
+  ids->item_id = g_strdup (item_id);
+  ids->output_index = output_index;
+  ids->content_index = content_index;
+  s->extra = ids;
+  s->extra_free = (GDestroyNotify) audio_ids_free;
 }
 
 void
 mock_realtime_script_freeze (MockRealtimeScript * script)
 {
   g_return_if_fail (script != NULL);
-  step_add (script, STEP_FREEZE, NULL);
+  mock_ws_script_add (CORE (script), MOCK_WS_STEP_FREEZE, NULL);
 }
+
 
 /* ------------------------------------------------------------------------
  * The golden exchange
@@ -554,139 +400,29 @@ mock_realtime_script_add_golden (MockRealtimeScript * script,
 }
 
 /* ------------------------------------------------------------------------
- * Recording
+ * Connections
  * ------------------------------------------------------------------------ */
 
 static void
-frame_free (Frame * f)
+conn_init (MockWsConn * core)
 {
-  g_free (f->text);
-  g_free (f->type);
-  g_free (f);
-}
+  Conn *conn = (Conn *) core;
 
-static Conn *
-conn_new (MockRealtime * mock)
-{
-  Conn *conn = g_new0 (Conn, 1);
-
-  conn->mock = mock;
-  conn->frames = g_ptr_array_new_with_free_func ((GDestroyNotify) frame_free);
-  conn->audio = g_byte_array_new ();
-  conn->close_code = -1;
-  conn->frozen_fd = conn->freeze_peer = -1;
-  g_queue_init (&conn->steps);
   conn->input_frame_bytes = 2;
   conn->output_bytes_per_ms = PCM_BYTES_PER_MS;
   conn->items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  return conn;
 }
 
-/* Everything the thread owned is gone by now */
 static void
-conn_free (Conn * conn)
+conn_clear (MockWsConn * core)
 {
-  g_free (conn->path);
-  if (conn->query)
-    g_hash_table_unref (conn->query);
-  if (conn->headers)
-    soup_message_headers_unref (conn->headers);
-  g_ptr_array_unref (conn->frames);
-  g_byte_array_unref (conn->audio);
-  g_queue_clear_full (&conn->steps, (GDestroyNotify) step_free);
-  if (conn->step)
-    step_free (conn->step);
+  Conn *conn = (Conn *) core;
+
   if (conn->session)
     json_node_unref (conn->session);
   if (conn->client_session)
     json_node_unref (conn->client_session);
   g_hash_table_unref (conn->items);
-  g_free (conn);
-}
-
-/* A server that stops reading, without libsoup knowing: the socket's
- * descriptor is moved aside (kept open and never read, so that TCP holds
- * what the client sends until the window closes) and the end of a quiet
- * socketpair takes its number, which the main loop goes on polling by
- * number and never finds readable. */
-static gboolean
-conn_freeze (Conn * conn)
-{
-  gint fd, pair[2];
-
-  if (!conn->socket || conn->frozen_fd >= 0)
-    return FALSE;
-  fd = g_socket_get_fd (conn->socket);
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
-    return FALSE;
-  conn->frozen_fd = fcntl (fd, F_DUPFD_CLOEXEC, 0);
-  if (conn->frozen_fd < 0 || !g_unix_set_fd_nonblocking (pair[0], TRUE,
-          NULL) || dup2 (pair[0], fd) < 0) {
-    if (conn->frozen_fd >= 0)
-      close (conn->frozen_fd);
-    conn->frozen_fd = -1;
-    close (pair[0]);
-    close (pair[1]);
-    return FALSE;
-  }
-  /* dup2 leaves the new descriptor open across exec */
-  fcntl (fd, F_SETFD, FD_CLOEXEC);
-  close (pair[0]);
-  conn->freeze_peer = pair[1];
-  return TRUE;
-}
-
-/* The real socket goes (the client sees the connection end) once libsoup
- * is done with the one that replaced it */
-static void
-conn_unfreeze (Conn * conn)
-{
-  if (conn->frozen_fd >= 0)
-    close (conn->frozen_fd);
-  if (conn->freeze_peer >= 0)
-    close (conn->freeze_peer);
-  conn->frozen_fd = conn->freeze_peer = -1;
-}
-
-/* *INDENT-OFF* */
-static void add_failure (Conn * conn, const gchar * format, ...)
-    G_GNUC_PRINTF (2, 3);
-/* *INDENT-ON* */
-
-/* A script step that could not run: recorded, and the script ends */
-static void
-add_failure (Conn * conn, const gchar * format, ...)
-{
-  MockRealtime *mock = conn->mock;
-  va_list args;
-  gchar *what, *line;
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  line = g_strdup_printf ("connection %u, step %u (%s): %s", conn->index,
-      conn->step_no, conn->step ? step_names[conn->step->kind] : "-", what);
-  g_free (what);
-
-  if (conn->timer) {
-    g_source_destroy (conn->timer);
-    g_clear_pointer (&conn->timer, g_source_unref);
-  }
-  g_queue_clear_full (&conn->steps, (GDestroyNotify) step_free);
-  g_queue_init (&conn->steps);
-  g_clear_pointer (&conn->step, step_free);
-
-  g_mutex_lock (&mock->lock);
-  g_ptr_array_add (mock->failures, line);
-  conn->script_ended = TRUE;
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
-}
-
-static Conn *
-get_conn (MockRealtime * mock, guint i)
-{
-  return i < mock->conns->len ? g_ptr_array_index (mock->conns, i) : NULL;
 }
 
 /* ------------------------------------------------------------------------
@@ -700,19 +436,6 @@ typedef struct
   GByteArray *audio;            /* decoded input audio, NULL if none */
 } Check;
 
-/* The checks shared with the other mocks (mockws.h), on a Check */
-#define problem(c, ...) mock_ws_problem (&(c)->ws, __VA_ARGS__)
-#define member(c, ...) mock_ws_member (&(c)->ws, __VA_ARGS__)
-#define string_member(c, ...) mock_ws_string_member (&(c)->ws, __VA_ARGS__)
-#define object_member(c, ...) mock_ws_object_member (&(c)->ws, __VA_ARGS__)
-#define int_member(c, ...) mock_ws_int_member (&(c)->ws, __VA_ARGS__)
-#define number_member(c, ...) mock_ws_number_member (&(c)->ws, __VA_ARGS__)
-#define enum_member(c, ...) mock_ws_enum_member (&(c)->ws, __VA_ARGS__)
-#define json_kind mock_ws_json_kind
-#define is_string mock_ws_is_string
-#define is_int mock_ws_is_int
-#define is_array mock_ws_is_array
-#define in_list mock_ws_in_list
 
 static gboolean
 is_object_or_null (JsonNode * node)
@@ -1311,100 +1034,22 @@ check_event (Check * c, JsonObject * ev)
  * The WebSocket (mock thread)
  * ------------------------------------------------------------------------ */
 
-static void
-ws_message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
-    Conn * conn)
+/* ------------------------------------------------------------------------
+ * The protocol's hooks (mock thread)
+ * ------------------------------------------------------------------------ */
+
+static GByteArray *
+check_message (MockWsConn * conn, MockWsCheck * ws, MockWsFrame * frame,
+    JsonObject * ev)
 {
-  MockRealtime *mock = conn->mock;
-  Frame *frame = g_new0 (Frame, 1);
-  Check c = { {conn->index, 0, NULL, NULL}, conn, NULL };
-  const gchar *data;
-  gsize size;
-  guint i;
+  Check c = { *ws, (Conn *) conn, NULL };
 
-  (void) ws;
-  data = g_bytes_get_data (message, &size);
-  frame->size = size;
-  c.ws.frame_no = conn->frames->len;    /* only this thread adds */
-  c.ws.problems = g_ptr_array_new ();
-
-  if (type == SOUP_WEBSOCKET_DATA_BINARY) {
-    frame->binary = TRUE;
-    problem (&c, "a binary frame of %" G_GSIZE_FORMAT " bytes: client "
-        "events are JSON text frames", size);
-  } else {
-    GError *err = NULL;
-    JsonObject *ev;
-
-    frame->text = g_strndup (data, size);
-    ev = parse_event (frame->text, &err);
-    if (!ev) {
-      problem (&c, "not a JSON event (%s)", err->message);
-      g_clear_error (&err);
-    } else {
-      frame->type = g_strdup (json_object_get_string_member (ev, "type"));
-      c.ws.what = frame->type;
-      check_event (&c, ev);
-      json_object_unref (ev);
-    }
-  }
-
-  g_mutex_lock (&mock->lock);
-  for (i = 0; i < c.ws.problems->len; i++)
-    g_ptr_array_add (mock->violations, g_ptr_array_index (c.ws.problems, i));
-  if (mock->drop_audio && g_strcmp0 (frame->type,
-          "input_audio_buffer.append") == 0) {
-    if (c.audio)
-      conn->audio_not_kept += c.audio->len;
-    g_clear_pointer (&frame, frame_free);
-  } else {
-    if (c.audio)
-      g_byte_array_append (conn->audio, c.audio->data, c.audio->len);
-    g_ptr_array_add (conn->frames, frame);
-  }
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
-  g_ptr_array_unref (c.ws.problems);
-  if (c.audio)
-    g_byte_array_unref (c.audio);
-
-  if (conn->step && conn->step->kind == STEP_WAIT)
-    conn_next (conn);
+  frame->kind = g_strdup (json_object_get_string_member (ev, "type"));
+  c.ws.what = frame->kind;
+  check_event (&c, ev);
+  return c.audio;
 }
 
-static void
-ws_closed_cb (SoupWebsocketConnection * ws, Conn * conn)
-{
-  MockRealtime *mock = conn->mock;
-  gboolean unfinished = conn->step != NULL || !g_queue_is_empty (&conn->steps);
-
-  if (conn->timer) {
-    g_source_destroy (conn->timer);
-    g_clear_pointer (&conn->timer, g_source_unref);
-  }
-  g_queue_clear_full (&conn->steps, (GDestroyNotify) step_free);
-  g_queue_init (&conn->steps);
-  g_clear_pointer (&conn->step, step_free);
-  conn_unfreeze (conn);
-  mock->n_live--;
-
-  g_mutex_lock (&mock->lock);
-  conn->closed = TRUE;
-  conn->close_code = soup_websocket_connection_get_close_code (ws);
-  if (unfinished)
-    conn->script_ended = TRUE;
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
-}
-
-static void
-ws_error_cb (SoupWebsocketConnection * ws, GError * err, Conn * conn)
-{
-  (void) ws;
-  g_debug ("mockrealtime: connection %u: %s", conn->index, err->message);
-}
-
-/* Remembers what the client may refer to later: sessions, items, audio */
 static void
 note_sent (Conn * conn, const gchar * type, JsonObject * ev)
 {
@@ -1445,16 +1090,6 @@ note_sent (Conn * conn, const gchar * type, JsonObject * ev)
   }
 }
 
-static gboolean
-conn_can_send (Conn * conn)
-{
-  if (soup_websocket_connection_get_state (conn->ws) ==
-      SOUP_WEBSOCKET_STATE_OPEN)
-    return TRUE;
-  add_failure (conn, "the WebSocket is no longer open");
-  return FALSE;
-}
-
 /* @ev with "type" and "event_id" first, then its other members */
 static gchar *
 event_to_string (Conn * conn, JsonObject * ev, gsize pad_to)
@@ -1471,7 +1106,7 @@ event_to_string (Conn * conn, JsonObject * ev, gsize pad_to)
         (json_object_get_member (ev, "event_id")));
   } else {
     gchar *id = g_strdup_printf ("event_mock%06u",
-        ++conn->mock->next_event_id);
+        ++((MockRealtime *) conn->core.server)->next_event_id);
     json_object_set_string_member (out, "event_id", id);
     g_free (id);
   }
@@ -1515,32 +1150,51 @@ send_event (Conn * conn, JsonObject * ev, gsize pad_to)
 {
   gchar *json;
 
-  if (!conn_can_send (conn))
+  if (!mock_ws_conn_can_send (&conn->core))
     return FALSE;
   json = event_to_string (conn, ev, pad_to);
-  soup_websocket_connection_send_text (conn->ws, json);
+  soup_websocket_connection_send_text (conn->core.ws, json);
   g_free (json);
   return TRUE;
 }
 
-static gboolean
-send_json (Conn * conn, const gchar * text, gsize pad_to)
+static gchar *
+prepare_send (MockWsConn * conn, MockWsStep * s)
 {
-  JsonObject *ev = parse_event (text, NULL);
-  gboolean ok;
+  JsonObject *ev = parse_event (s->text, NULL);
+  gchar *json;
 
   g_assert (ev != NULL);        /* checked when the step was added */
-  ok = send_event (conn, ev, pad_to);
+  json = event_to_string ((Conn *) conn, ev, s->size);
   json_object_unref (ev);
-  return ok;
+  return json;
 }
 
+/* Still remember the items and audio of a well-formed event */
 static void
-send_session_updated (Conn * conn)
+sent_raw (MockWsConn * conn, MockWsStep * s)
 {
-  JsonObject *ev = json_object_new ();
+  JsonObject *ev = parse_event (s->text, NULL);
+
+  if (ev) {
+    note_sent ((Conn *) conn, json_object_get_string_member (ev, "type"), ev);
+    json_object_unref (ev);
+  }
+}
+
+/* The send-session.updated step */
+static gboolean
+run_custom (MockWsConn * core, MockWsStep * s, gboolean first)
+{
+  Conn *conn = (Conn *) core;
+  JsonObject *ev;
   JsonNode *session;
 
+  (void) s;
+  (void) first;
+  if (!mock_ws_conn_can_send (core))
+    return TRUE;
+  ev = json_object_new ();
   if (conn->session)
     session = json_node_copy (conn->session);
   else {
@@ -1554,449 +1208,52 @@ send_session_updated (Conn * conn)
   json_object_set_member (ev, "session", session);
   send_event (conn, ev, 0);
   json_object_unref (ev);
+  return TRUE;
 }
 
-/* One response.output_audio.delta of @size bytes of the step's PCM */
+/* One response.output_audio.delta of @size bytes */
 static gboolean
-send_audio_chunk (Conn * conn, Step * s, gsize offset, gsize size)
+send_audio (MockWsConn * conn, MockWsStep * s, const guint8 * pcm, gsize size)
 {
-  const guint8 *pcm = g_bytes_get_data (s->data, NULL);
+  AudioIds *ids = s->extra;
   JsonObject *ev = json_object_new ();
-  gchar *b64 = g_base64_encode (pcm + offset, size);
+  gchar *b64 = g_base64_encode (pcm, size);
   gboolean ok;
 
   json_object_set_string_member (ev, "type", "response.output_audio.delta");
-  json_object_set_string_member (ev, "response_id", s->response_id);
-  json_object_set_string_member (ev, "item_id", s->item_id);
-  json_object_set_int_member (ev, "output_index", s->output_index);
-  json_object_set_int_member (ev, "content_index", s->content_index);
+  json_object_set_string_member (ev, "response_id", ids->response_id);
+  json_object_set_string_member (ev, "item_id", ids->item_id);
+  json_object_set_int_member (ev, "output_index", ids->output_index);
+  json_object_set_int_member (ev, "content_index", ids->content_index);
   json_object_set_string_member (ev, "delta", b64);
   g_free (b64);
-  ok = send_event (conn, ev, 0);
+  ok = send_event ((Conn *) conn, ev, 0);
   json_object_unref (ev);
   return ok;
 }
 
-/* mock_realtime_set_audio_sent_func () */
-static void
-report_audio_sent (Conn * conn, Step * s, gsize offset, gsize size)
-{
-  MockRealtime *mock = conn->mock;
-  MockRealtimeAudioSentFunc func;
-  gpointer data;
-  gint64 now = g_get_monotonic_time ();
+/* 1010 is the client's to send */
+static const guint16 unsendable_codes[] = {
+  SOUP_WEBSOCKET_CLOSE_ABNORMAL, SOUP_WEBSOCKET_CLOSE_TLS_HANDSHAKE,
+  SOUP_WEBSOCKET_CLOSE_NO_EXTENSION, 0
+};
 
-  g_mutex_lock (&mock->lock);
-  func = mock->audio_sent;
-  data = mock->audio_sent_data;
-  g_mutex_unlock (&mock->lock);
-  if (func)
-    func (conn->index, (const guint8 *) g_bytes_get_data (s->data, NULL) +
-        offset, size, now, data);
-}
-
-static gboolean
-timer_cb (gpointer user_data)
-{
-  Conn *conn = user_data;
-  Step *s = conn->step;
-
-  g_clear_pointer (&conn->timer, g_source_unref);
-  if (s && s->kind == STEP_WAIT) {
-    add_failure (conn, "no \"%s\" (%u of them) from the client within %u ms",
-        s->text, s->n, s->timeout_ms);
-    return G_SOURCE_REMOVE;
-  }
-  /* the sleep or the pause between two audio chunks is over */
-  conn_next (conn);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-start_timer (Conn * conn, gint64 delay_us)
-{
-  if (conn->timer) {
-    g_source_destroy (conn->timer);
-    g_source_unref (conn->timer);
-  }
-  conn->timer = g_timeout_source_new (MAX (delay_us, 0) / 1000);
-  g_source_set_callback (conn->timer, timer_cb, conn, NULL);
-  g_source_attach (conn->timer, conn->mock->context);
-}
-
-/* TRUE when the running wait step has what it waits for */
-static gboolean
-wait_done (Conn * conn, Step * s)
-{
-  guint i, seen = 0;
-
-  for (i = conn->wait_from; i < conn->frames->len; i++) {
-    Frame *f = g_ptr_array_index (conn->frames, i);
-    if (g_strcmp0 (f->type, s->text) == 0 && ++seen == s->n) {
-      conn->wait_from = i + 1;
-      return TRUE;
-    }
-  }
-  return FALSE;
-}
-
-/* Runs the current step; TRUE when it is complete */
-static gboolean
-run_step (Conn * conn, Step * s, gboolean first)
-{
-  switch (s->kind) {
-    case STEP_SEND:
-      return send_json (conn, s->text, 0);
-    case STEP_PADDED:
-      return send_json (conn, s->text, MAX (s->size, 1));
-    case STEP_SESSION_UPDATED:
-      if (conn_can_send (conn))
-        send_session_updated (conn);
-      return TRUE;
-    case STEP_RAW:
-      if (conn_can_send (conn)) {
-        JsonObject *ev = parse_event (s->text, NULL);
-        /* still remember the items and audio of a well-formed event */
-        if (ev) {
-          note_sent (conn, json_object_get_string_member (ev, "type"), ev);
-          json_object_unref (ev);
-        }
-        soup_websocket_connection_send_text (conn->ws, s->text);
-      }
-      return TRUE;
-    case STEP_BINARY:
-      if (conn_can_send (conn)) {
-        gsize size;
-        gconstpointer data = g_bytes_get_data (s->data, &size);
-        soup_websocket_connection_send_binary (conn->ws, data, size);
-      }
-      return TRUE;
-    case STEP_WAIT:
-      if (wait_done (conn, s))
-        return TRUE;
-      if (first)
-        start_timer (conn, (gint64) s->timeout_ms * 1000);
-      return FALSE;
-    case STEP_SLEEP:
-      if (first && s->n > 0) {
-        start_timer (conn, (gint64) s->n * 1000);
-        return FALSE;
-      }
-      return TRUE;
-    case STEP_AUDIO:{
-      gsize total = g_bytes_get_size (s->data);
-      gsize chunk = s->n > 0 ? s->n * PCM_BYTES_PER_MS : MAX (total, 1);
-
-      if (first) {
-        conn->audio_pos = 0;
-        conn->audio_chunk = 0;
-        conn->audio_start = g_get_monotonic_time ();
-      }
-      while (conn->audio_pos < total) {
-        gsize n = MIN (chunk, total - conn->audio_pos);
-        if (!send_audio_chunk (conn, s, conn->audio_pos, n))
-          return TRUE;
-        report_audio_sent (conn, s, conn->audio_pos, n);
-        conn->audio_pos += n;
-        conn->audio_chunk++;
-        if (s->paced && conn->audio_pos < total) {
-          gint64 due = conn->audio_start +
-              (gint64) conn->audio_chunk * s->n * 1000;
-          start_timer (conn, due - g_get_monotonic_time ());
-          return FALSE;
-        }
-      }
-      return TRUE;
-    }
-    case STEP_CLOSE:
-      if (s->n == SOUP_WEBSOCKET_CLOSE_ABNORMAL ||
-          s->n == SOUP_WEBSOCKET_CLOSE_TLS_HANDSHAKE ||
-          s->n == SOUP_WEBSOCKET_CLOSE_NO_EXTENSION) {
-        add_failure (conn, "close code %u cannot be sent (use a drop step)",
-            s->n);
-        return TRUE;
-      }
-      if (conn_can_send (conn))
-        soup_websocket_connection_close (conn->ws, s->n, s->text);
-      return TRUE;
-    case STEP_DROP:
-      if (conn->socket)
-        g_socket_shutdown (conn->socket, TRUE, TRUE, NULL);
-      return TRUE;
-    case STEP_STALL:
-      if (first && !g_queue_is_empty (&conn->steps)) {
-        add_failure (conn, "%u steps after the stall step never run",
-            g_queue_get_length (&conn->steps));
-        return TRUE;
-      }
-      /* never done: nothing is sent any more, the socket stays open */
-      return FALSE;
-    case STEP_FREEZE:
-      if (first && !g_queue_is_empty (&conn->steps)) {
-        add_failure (conn, "%u steps after the freeze step never run",
-            g_queue_get_length (&conn->steps));
-        return TRUE;
-      }
-      if (first && !conn_freeze (conn)) {
-        add_failure (conn, "the socket could not be frozen");
-        return TRUE;
-      }
-      /* never done, like a stall; nothing is read any more either */
-      return FALSE;
-  }
-  return TRUE;
-}
-
-/* Runs steps until one has to wait (a timer, a client event) */
-static void
-conn_next (Conn * conn)
-{
-  MockRealtime *mock = conn->mock;
-
-  while (conn->ws && !mock->stopping) {
-    gboolean first = FALSE;
-    Step *s;
-
-    if (!conn->step) {
-      conn->step = g_queue_pop_head (&conn->steps);
-      if (!conn->step) {
-        g_mutex_lock (&mock->lock);
-        conn->script_done = TRUE;
-        g_cond_broadcast (&mock->cond);
-        g_mutex_unlock (&mock->lock);
-        return;
-      }
-      conn->step_no++;
-      first = TRUE;
-    }
-    s = conn->step;
-    if (!run_step (conn, s, first))
-      return;
-    if (conn->step != s)
-      return;                   /* a failure ended the script */
-    if (conn->timer) {
-      g_source_destroy (conn->timer);
-      g_clear_pointer (&conn->timer, g_source_unref);
-    }
-    if ((s->kind == STEP_CLOSE || s->kind == STEP_DROP) &&
-        !g_queue_is_empty (&conn->steps)) {
-      add_failure (conn, "%u steps after the %s step never run",
-          g_queue_get_length (&conn->steps), step_names[s->kind]);
-      return;
-    }
-    g_clear_pointer (&conn->step, step_free);
-  }
-}
-
-static void
-websocket_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
-    SoupWebsocketConnection * ws, gpointer user_data)
-{
-  MockRealtime *mock = user_data;
-  Conn *conn = g_object_get_data (G_OBJECT (msg), "mockrealtime-conn");
-
-  (void) server;
-  (void) path;
-  if (!conn)
-    return;
-  conn->ws = g_object_ref (ws);
-  soup_websocket_connection_set_max_incoming_payload_size (ws,
-      MAX_INCOMING_PAYLOAD);
-  g_signal_connect (ws, "message", G_CALLBACK (ws_message_cb), conn);
-  g_signal_connect (ws, "closed", G_CALLBACK (ws_closed_cb), conn);
-  g_signal_connect (ws, "error", G_CALLBACK (ws_error_cb), conn);
-  mock->n_live++;
-  conn_next (conn);
-}
-
-static void
-respond (SoupServerMessage * msg, guint status, const gchar * body)
-{
-  soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, body[0] == '{' ?
-      "application/json" : "text/plain", SOUP_MEMORY_COPY, body, strlen (body));
-}
-
-static void
-copy_header (const char *name, const char *value, gpointer user_data)
-{
-  soup_message_headers_append (user_data, name, value);
-}
-
-/* Before the upgrade: record, then reject or let it go on */
-static void
-request_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
-    GHashTable * query, gpointer user_data)
-{
-  MockRealtime *mock = user_data;
-  GUri *uri = soup_server_message_get_uri (msg);
-  MockRealtimeScript *script = NULL;
-  GSocketAddress *remote;
-  GError *err = NULL;
-  gboolean upgrade;
-  Conn *conn;
-
-  (void) server;
-  if (strcmp (path, REALTIME_PATH) != 0) {
-    respond (msg, SOUP_STATUS_NOT_FOUND,
-        "{\"error\":{\"message\":\"mockrealtime: not found\"}}");
-    return;
-  }
-
-  conn = conn_new (mock);
-  conn->request_time = g_get_monotonic_time ();
-  conn->path = g_uri_get_query (uri) ?
-      g_strdup_printf ("%s?%s", path, g_uri_get_query (uri)) : g_strdup (path);
-  if (query)
-    conn->query = g_hash_table_ref (query);
-  conn->headers = soup_message_headers_new (SOUP_MESSAGE_HEADERS_REQUEST);
-  soup_message_headers_foreach (soup_server_message_get_request_headers (msg),
-      copy_header, conn->headers);
-  remote = soup_server_message_get_remote_address (msg);
-  if (remote && G_IS_INET_SOCKET_ADDRESS (remote))
-    conn->socket = g_hash_table_lookup (mock->sockets,
-        GUINT_TO_POINTER (g_inet_socket_address_get_port
-            (G_INET_SOCKET_ADDRESS (remote))));
-  if (conn->socket)
-    g_object_ref (conn->socket);
-
-  upgrade = soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &err);
-  g_mutex_lock (&mock->lock);
-  if (upgrade)
-    script = g_queue_pop_head (&mock->queue);
-  g_mutex_unlock (&mock->lock);
-
-  if (!upgrade) {
-    conn->status = SOUP_STATUS_BAD_REQUEST;
-    respond (msg, conn->status, err->message);
-    g_clear_error (&err);
-    conn->script_ended = TRUE;
-  } else if (script && script->reject_status) {
-    conn->status = script->reject_status;
-    respond (msg, conn->status, script->reject_body);
-    conn->script_ended = TRUE;
-  } else {
-    conn->status = SOUP_STATUS_SWITCHING_PROTOCOLS;
-    if (script) {
-      /* move the steps over */
-      conn->steps = script->steps;
-      g_queue_init (&script->steps);
-    }
-    g_object_set_data (G_OBJECT (msg), "mockrealtime-conn", conn);
-  }
-  mock_realtime_script_free (script);
-
-  g_mutex_lock (&mock->lock);
-  conn->index = mock->conns->len;
-  g_ptr_array_add (mock->conns, conn);
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
-}
-
-/* Each accepted connection: its socket is kept by the client's port, for
- * the drop step */
-static void
-accept_cb (GSocketConnection * sconn, gpointer user_data)
-{
-  MockRealtime *mock = user_data;
-  GSocketAddress *remote;
-  gboolean nodelay;
-
-  g_mutex_lock (&mock->lock);
-  nodelay = mock->nodelay;
-  g_mutex_unlock (&mock->lock);
-  if (nodelay)
-    g_socket_set_option (g_socket_connection_get_socket (sconn), IPPROTO_TCP,
-        TCP_NODELAY, TRUE, NULL);
-  remote = g_socket_connection_get_remote_address (sconn, NULL);
-  if (remote && G_IS_INET_SOCKET_ADDRESS (remote))
-    g_hash_table_replace (mock->sockets,
-        GUINT_TO_POINTER (g_inet_socket_address_get_port
-            (G_INET_SOCKET_ADDRESS (remote))),
-        g_object_ref (g_socket_connection_get_socket (sconn)));
-  g_clear_object (&remote);
-}
-
-static gboolean
-tick_cb (gpointer user_data)
-{
-  (void) user_data;
-  return G_SOURCE_CONTINUE;
-}
-
-/* Iterates until every WebSocket is closed or @timeout_ms passed */
-static void
-wait_all_closed (MockRealtime * mock, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
-  GSource *tick = g_timeout_source_new (10);
-
-  g_source_set_callback (tick, tick_cb, NULL, NULL);
-  g_source_attach (tick, mock->context);
-  while (mock->n_live > 0 && g_get_monotonic_time () < end)
-    g_main_context_iteration (mock->context, TRUE);
-  g_source_destroy (tick);
-  g_source_unref (tick);
-}
-
-static void
-shut_down (MockRealtime * mock)
-{
-  guint i;
-
-  mock->stopping = TRUE;
-  /* Politely first ... */
-  for (i = 0; i < mock->conns->len; i++) {
-    Conn *conn = g_ptr_array_index (mock->conns, i);
-    if (conn->timer) {
-      g_source_destroy (conn->timer);
-      g_clear_pointer (&conn->timer, g_source_unref);
-    }
-    if (conn->ws && soup_websocket_connection_get_state (conn->ws) ==
-        SOUP_WEBSOCKET_STATE_OPEN)
-      soup_websocket_connection_close (conn->ws,
-          SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "mock server going away");
-  }
-  wait_all_closed (mock, 1000);
-  /* ... then not */
-  for (i = 0; i < mock->conns->len; i++) {
-    Conn *conn = g_ptr_array_index (mock->conns, i);
-    if (conn->ws && soup_websocket_connection_get_state (conn->ws) !=
-        SOUP_WEBSOCKET_STATE_CLOSED && conn->socket)
-      g_socket_shutdown (conn->socket, TRUE, TRUE, NULL);
-  }
-  wait_all_closed (mock, 2000);
-  if (mock->n_live > 0)
-    g_warning ("mockrealtime: %u WebSockets did not close", mock->n_live);
-
-  for (i = 0; i < mock->conns->len; i++) {
-    Conn *conn = g_ptr_array_index (mock->conns, i);
-    if (conn->ws) {
-      g_signal_handlers_disconnect_by_data (conn->ws, conn);
-      g_clear_object (&conn->ws);
-    }
-    g_clear_object (&conn->socket);
-    conn_unfreeze (conn);
-  }
-}
-
-static void
-setup_cb (SoupServer * server, gpointer user_data)
-{
-  /* frames travel as sent: no permessage-deflate */
-  soup_server_remove_websocket_extension (server,
-      SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-  soup_server_add_handler (server, REALTIME_PATH, request_cb, user_data,
-      NULL);
-  soup_server_add_websocket_handler (server, REALTIME_PATH, NULL, NULL,
-      websocket_cb, user_data, NULL);
-}
-
-static void
-stop_cb (gpointer user_data)
-{
-  shut_down (user_data);
-}
+static const MockWsClass realtime_class = {
+  .name = "mockrealtime", .api = "mock_realtime", .path = REALTIME_PATH,
+  .not_found = "{\"error\":{\"message\":\"mockrealtime: not found\"}}",
+  .json_replies = TRUE,         /* rejections may carry an error object */
+  .conn_size = sizeof (Conn), .conn_init = conn_init,
+  .conn_clear = conn_clear,
+  .frames_are = "events", .parse_noun = "event", .parse = parse_event,
+  .check_message = check_message,
+  .audio_kind = "input_audio_buffer.append",
+  /* events get their event_id; raw ones still count for the checks */
+  .prepare_send = prepare_send, .sent_raw = sent_raw,
+  .send_audio = send_audio, .run_custom = run_custom,
+  .unsendable_codes = unsendable_codes,
+  /* a close step goes out before the steps after it are a failure */
+  .close_checks_after = TRUE,
+};
 
 /* ------------------------------------------------------------------------
  * API
@@ -2013,27 +1270,8 @@ mock_realtime_new_tls (const gchar * pem_file)
 {
   MockRealtime *mock = g_new0 (MockRealtime, 1);
 
-  g_mutex_init (&mock->lock);
-  g_cond_init (&mock->cond);
-  g_queue_init (&mock->queue);
-  mock->conns = g_ptr_array_new_with_free_func ((GDestroyNotify) conn_free);
-  mock->violations = g_ptr_array_new_with_free_func (g_free);
-  mock->failures = g_ptr_array_new_with_free_func (g_free);
-  mock->sockets = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
-  mock->nodelay = TRUE;
-  mock->server = mock_server_new ("mockrealtime", pem_file, setup_cb,
-      accept_cb, stop_cb, mock);
-  mock->context = mock_server_context (mock->server);
-  mock->url = g_strdup_printf ("%s://127.0.0.1:%u" REALTIME_PATH,
-      mock_server_is_tls (mock->server) ? "wss" : "ws",
-      mock_server_port (mock->server));
+  mock_ws_server_init (&mock->core, &realtime_class, pem_file);
   return mock;
-}
-
-const gchar *
-mock_realtime_url (MockRealtime * mock)
-{
-  return mock->url;
 }
 
 void
@@ -2041,476 +1279,38 @@ mock_realtime_free (MockRealtime * mock)
 {
   if (!mock)
     return;
-  mock_server_free (mock->server);
-  g_hash_table_remove_all (mock->sockets);
-  g_queue_clear_full (&mock->queue, (GDestroyNotify)
-      mock_realtime_script_free);
-  g_ptr_array_unref (mock->conns);
-  g_ptr_array_unref (mock->violations);
-  g_ptr_array_unref (mock->failures);
-  g_hash_table_unref (mock->sockets);
-  g_free (mock->url);
-  g_mutex_clear (&mock->lock);
-  g_cond_clear (&mock->cond);
+  mock_ws_server_clear (&mock->core);
   g_free (mock);
 }
 
-void
-mock_realtime_push_script (MockRealtime * mock, MockRealtimeScript * script)
-{
-  g_return_if_fail (script != NULL);
-  g_mutex_lock (&mock->lock);
-  g_queue_push_tail (&mock->queue, script);
-  g_mutex_unlock (&mock->lock);
-}
-
-void
-mock_realtime_push_reject (MockRealtime * mock, guint http_status,
-    const gchar * body)
-{
-  MockRealtimeScript *script;
-
-  g_return_if_fail (http_status >= 200);
-  script = mock_realtime_script_new ();
-  script->reject_status = http_status;
-  script->reject_body = g_strdup (body ? body : "");
-  mock_realtime_push_script (mock, script);
-}
-
-typedef struct
-{
-  Conn *conn;
-  MockRealtimeScript *script;
-} Run;
-
-static gboolean
-run_cb (gpointer user_data)
-{
-  Run *run = user_data;
-  Conn *conn = run->conn;
-  MockRealtime *mock = conn->mock;
-  gboolean ended, idle;
-  Step *s;
-
-  g_mutex_lock (&mock->lock);
-  conn->runs_pending--;
-  ended = conn->script_ended || conn->closed;
-  g_mutex_unlock (&mock->lock);
-
-  if (ended || mock->stopping) {
-    g_mutex_lock (&mock->lock);
-    g_ptr_array_add (mock->failures, g_strdup_printf ("connection %u: "
-            "mock_realtime_run() after its script ended", conn->index));
-    g_cond_broadcast (&mock->cond);
-    g_mutex_unlock (&mock->lock);
-  } else {
-    idle = conn->step == NULL && g_queue_is_empty (&conn->steps);
-    while ((s = g_queue_pop_head (&run->script->steps)))
-      g_queue_push_tail (&conn->steps, s);
-    if (idle)
-      conn_next (conn);
-    else {
-      g_mutex_lock (&mock->lock);
-      g_cond_broadcast (&mock->cond);
-      g_mutex_unlock (&mock->lock);
-    }
-  }
-  mock_realtime_script_free (run->script);
-  g_free (run);
-  return G_SOURCE_REMOVE;
-}
-
-void
-mock_realtime_run (MockRealtime * mock, guint conn, MockRealtimeScript * script)
-{
-  Conn *c;
-  Run *run;
-
-  g_return_if_fail (script != NULL);
-  g_mutex_lock (&mock->lock);
-  c = get_conn (mock, conn);
-  if (!c || c->status != SOUP_STATUS_SWITCHING_PROTOCOLS || c->closed ||
-      c->script_ended) {
-    g_ptr_array_add (mock->failures, g_strdup_printf ("connection %u: "
-            "mock_realtime_run() on a connection that is not open", conn));
-    g_cond_broadcast (&mock->cond);
-    g_mutex_unlock (&mock->lock);
-    mock_realtime_script_free (script);
-    return;
-  }
-  c->script_done = FALSE;
-  c->runs_pending++;
-  g_mutex_unlock (&mock->lock);
-
-  run = g_new0 (Run, 1);
-  run->conn = c;
-  run->script = script;
-  g_main_context_invoke (mock->context, run_cb, run);
-}
-
-/* ------------------------------------------------------------------------
- * Queries
- * ------------------------------------------------------------------------ */
-
-/* Waits on the mock's condition until @done (called with the lock held)
- * returns TRUE; FALSE after @timeout_ms */
-static gboolean
-wait_until (MockRealtime * mock, gboolean (*done) (MockRealtime *, gpointer),
-    gpointer data, guint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
-  gboolean ok;
-
-  g_mutex_lock (&mock->lock);
-  while (!(ok = done (mock, data)))
-    if (!g_cond_wait_until (&mock->cond, &mock->lock, end)) {
-      ok = done (mock, data);
-      break;
-    }
-  g_mutex_unlock (&mock->lock);
-  return ok;
-}
-
-guint
-mock_realtime_n_connections (MockRealtime * mock)
-{
-  guint n;
-
-  g_mutex_lock (&mock->lock);
-  n = mock->conns->len;
-  g_mutex_unlock (&mock->lock);
-  return n;
-}
-
-static gboolean
-have_connections (MockRealtime * mock, gpointer data)
-{
-  return mock->conns->len >= GPOINTER_TO_UINT (data);
-}
-
-gboolean
-mock_realtime_wait_connections (MockRealtime * mock, guint n, guint timeout_ms)
-{
-  return wait_until (mock, have_connections, GUINT_TO_POINTER (n), timeout_ms);
-}
-
-gchar *
-mock_realtime_get_path (MockRealtime * mock, guint conn)
-{
-  gchar *ret = NULL;
-  Conn *c;
-
-  g_mutex_lock (&mock->lock);
-  if ((c = get_conn (mock, conn)))
-    ret = g_strdup (c->path);
-  g_mutex_unlock (&mock->lock);
-  return ret;
-}
+/* *INDENT-OFF* */
+MOCK_WS_DEFINE_API (mock_realtime, MockRealtime, MockRealtimeScript,
+    MockRealtimeAudioSentFunc)
+/* *INDENT-ON* */
 
 gchar *
 mock_realtime_get_query_param (MockRealtime * mock, guint conn,
     const gchar * name)
 {
-  gchar *ret = NULL;
-  Conn *c;
-
-  g_mutex_lock (&mock->lock);
-  if ((c = get_conn (mock, conn)) && c->query)
-    ret = g_strdup (g_hash_table_lookup (c->query, name));
-  g_mutex_unlock (&mock->lock);
-  return ret;
-}
-
-gchar *
-mock_realtime_get_header (MockRealtime * mock, guint conn, const gchar * name)
-{
-  gchar *ret = NULL;
-  Conn *c;
-
-  g_mutex_lock (&mock->lock);
-  if ((c = get_conn (mock, conn)))
-    ret = g_strdup (soup_message_headers_get_list (c->headers, name));
-  g_mutex_unlock (&mock->lock);
-  return ret;
-}
-
-guint
-mock_realtime_get_status (MockRealtime * mock, guint conn)
-{
-  guint ret = 0;
-  Conn *c;
-
-  g_mutex_lock (&mock->lock);
-  if ((c = get_conn (mock, conn)))
-    ret = c->status;
-  g_mutex_unlock (&mock->lock);
-  return ret;
+  return mock_ws_server_get_query_param (&mock->core, conn, name);
 }
 
 gint64
 mock_realtime_get_request_time (MockRealtime * mock, guint conn)
 {
-  gint64 ret = 0;
-  Conn *c;
-
-  g_mutex_lock (&mock->lock);
-  if ((c = get_conn (mock, conn)))
-    ret = c->request_time;
-  g_mutex_unlock (&mock->lock);
-  return ret;
-}
-
-static gboolean
-is_closed (MockRealtime * mock, gpointer data)
-{
-  Conn *c = get_conn (mock, GPOINTER_TO_UINT (data));
-
-  return c && (c->closed || c->status != SOUP_STATUS_SWITCHING_PROTOCOLS);
-}
-
-gboolean
-mock_realtime_wait_closed (MockRealtime * mock, guint conn, guint timeout_ms)
-{
-  return wait_until (mock, is_closed, GUINT_TO_POINTER (conn), timeout_ms);
-}
-
-gint
-mock_realtime_get_close_code (MockRealtime * mock, guint conn)
-{
-  gint ret = -1;
-  Conn *c;
-
-  g_mutex_lock (&mock->lock);
-  if ((c = get_conn (mock, conn)))
-    ret = c->close_code;
-  g_mutex_unlock (&mock->lock);
-  return ret;
-}
-
-/* With the lock held: the script of @conn is done, or never will be */
-static gboolean
-script_settled (MockRealtime * mock, gpointer data)
-{
-  Conn *c = get_conn (mock, GPOINTER_TO_UINT (data));
-
-  return c && (c->script_ended || (c->script_done && c->runs_pending == 0));
-}
-
-gboolean
-mock_realtime_wait_script_done (MockRealtime * mock, guint conn,
-    guint timeout_ms)
-{
-  gboolean ok;
-  Conn *c;
-
-  if (!wait_until (mock, script_settled, GUINT_TO_POINTER (conn), timeout_ms))
-    return FALSE;
-  g_mutex_lock (&mock->lock);
-  c = get_conn (mock, conn);
-  ok = !c->script_ended;
-  g_mutex_unlock (&mock->lock);
-  return ok;
-}
-
-guint
-mock_realtime_n_frames (MockRealtime * mock, guint conn)
-{
-  guint n = 0;
-  Conn *c;
-
-  g_mutex_lock (&mock->lock);
-  if ((c = get_conn (mock, conn)))
-    n = c->frames->len;
-  g_mutex_unlock (&mock->lock);
-  return n;
-}
-
-gchar *
-mock_realtime_get_frame (MockRealtime * mock, guint conn, guint i)
-{
-  gchar *ret = NULL;
-  Conn *c;
-
-  g_mutex_lock (&mock->lock);
-  if ((c = get_conn (mock, conn)) && i < c->frames->len)
-    ret = g_strdup (((Frame *) g_ptr_array_index (c->frames, i))->text);
-  g_mutex_unlock (&mock->lock);
-  return ret;
-}
-
-typedef struct
-{
-  guint conn;
-  const gchar *type;
-  guint index;
-  Frame *found;                 /* out */
-  guint count;                  /* out */
-} Find;
-
-/* With the lock held: counts the events of find->type, and finds the one
- * number find->index */
-static gboolean
-find_event (MockRealtime * mock, gpointer data)
-{
-  Find *find = data;
-  guint i, j;
-
-  find->found = NULL;
-  find->count = 0;
-  for (i = 0; i < mock->conns->len; i++) {
-    Conn *c = g_ptr_array_index (mock->conns, i);
-    if (find->conn != MOCK_REALTIME_ANY_CONNECTION && find->conn != i)
-      continue;
-    for (j = 0; j < c->frames->len; j++) {
-      Frame *f = g_ptr_array_index (c->frames, j);
-      if (g_strcmp0 (f->type, find->type) != 0)
-        continue;
-      if (find->count == find->index)
-        find->found = f;
-      find->count++;
-    }
-  }
-  return find->found != NULL;
+  return mock_ws_server_get_request_time (&mock->core, conn);
 }
 
 guint
 mock_realtime_count_events (MockRealtime * mock, guint conn, const gchar * type)
 {
-  Find find = { conn, type, G_MAXUINT, NULL, 0 };
-
-  g_mutex_lock (&mock->lock);
-  find_event (mock, &find);
-  g_mutex_unlock (&mock->lock);
-  return find.count;
+  return mock_ws_server_count_frames (&mock->core, conn, type);
 }
 
 gchar *
 mock_realtime_wait_event (MockRealtime * mock, guint conn,
     const gchar * type, guint index, guint timeout_ms)
 {
-  Find find = { conn, type, index, NULL, 0 };
-  gchar *ret = NULL;
-
-  if (!wait_until (mock, find_event, &find, timeout_ms))
-    return NULL;
-  /* frames are never removed before the mock is freed */
-  g_mutex_lock (&mock->lock);
-  ret = g_strdup (find.found->text);
-  g_mutex_unlock (&mock->lock);
-  return ret;
-}
-
-/* With the lock held */
-static gsize
-audio_bytes (MockRealtime * mock, guint conn)
-{
-  gsize n = 0;
-  guint i;
-
-  for (i = 0; i < mock->conns->len; i++)
-    if (conn == MOCK_REALTIME_ANY_CONNECTION || conn == i) {
-      Conn *c = g_ptr_array_index (mock->conns, i);
-      n += c->audio->len + c->audio_not_kept;
-    }
-  return n;
-}
-
-gsize
-mock_realtime_get_audio_bytes (MockRealtime * mock, guint conn)
-{
-  gsize n;
-
-  g_mutex_lock (&mock->lock);
-  n = audio_bytes (mock, conn);
-  g_mutex_unlock (&mock->lock);
-  return n;
-}
-
-typedef struct
-{
-  guint conn;
-  gsize n_bytes;
-} AudioWait;
-
-static gboolean
-have_audio (MockRealtime * mock, gpointer data)
-{
-  AudioWait *w = data;
-
-  return audio_bytes (mock, w->conn) >= w->n_bytes;
-}
-
-gboolean
-mock_realtime_wait_audio_bytes (MockRealtime * mock, guint conn,
-    gsize n_bytes, guint timeout_ms)
-{
-  AudioWait w = { conn, n_bytes };
-
-  return wait_until (mock, have_audio, &w, timeout_ms);
-}
-
-GBytes *
-mock_realtime_get_audio (MockRealtime * mock, guint conn)
-{
-  GByteArray *all = g_byte_array_new ();
-  guint i;
-
-  g_mutex_lock (&mock->lock);
-  for (i = 0; i < mock->conns->len; i++) {
-    Conn *c = g_ptr_array_index (mock->conns, i);
-    if (conn == MOCK_REALTIME_ANY_CONNECTION || conn == i)
-      g_byte_array_append (all, c->audio->data, c->audio->len);
-  }
-  g_mutex_unlock (&mock->lock);
-  return g_byte_array_free_to_bytes (all);
-}
-
-void
-mock_realtime_set_audio_sent_func (MockRealtime * mock,
-    MockRealtimeAudioSentFunc func, gpointer user_data)
-{
-  g_mutex_lock (&mock->lock);
-  mock->audio_sent = func;
-  mock->audio_sent_data = user_data;
-  g_mutex_unlock (&mock->lock);
-}
-
-void
-mock_realtime_set_keep_audio (MockRealtime * mock, gboolean keep)
-{
-  g_mutex_lock (&mock->lock);
-  mock->drop_audio = !keep;
-  g_mutex_unlock (&mock->lock);
-}
-
-void
-mock_realtime_set_tcp_nodelay (MockRealtime * mock, gboolean nodelay)
-{
-  g_mutex_lock (&mock->lock);
-  mock->nodelay = nodelay;
-  g_mutex_unlock (&mock->lock);
-}
-
-guint
-mock_realtime_n_violations (MockRealtime * mock)
-{
-  return mock_ws_count_lines (&mock->lock, mock->violations);
-}
-
-gchar *
-mock_realtime_get_violations (MockRealtime * mock)
-{
-  return mock_ws_join_lines (&mock->lock, mock->violations);
-}
-
-guint
-mock_realtime_n_failures (MockRealtime * mock)
-{
-  return mock_ws_count_lines (&mock->lock, mock->failures);
-}
-
-gchar *
-mock_realtime_get_failures (MockRealtime * mock)
-{
-  return mock_ws_join_lines (&mock->lock, mock->failures);
+  return mock_ws_server_wait_frame (&mock->core, conn, type, index,
+      timeout_ms);
 }

@@ -76,6 +76,26 @@ JsonObject *mock_ws_parse_object (const gchar * json, GError ** err);
 gchar *mock_ws_join_lines (GMutex * lock, GPtrArray * lines);
 guint mock_ws_count_lines (GMutex * lock, GPtrArray * lines);
 
+/* Short names for the checks above, for a protocol's check struct @c
+ * whose member "ws" is its MockWsCheck: define MOCK_WS_SHORTHANDS before
+ * including this header */
+#ifdef MOCK_WS_SHORTHANDS
+#define problem(c, ...) mock_ws_problem (&(c)->ws, __VA_ARGS__)
+#define member(c, ...) mock_ws_member (&(c)->ws, __VA_ARGS__)
+#define string_member(c, ...) mock_ws_string_member (&(c)->ws, __VA_ARGS__)
+#define object_member(c, ...) mock_ws_object_member (&(c)->ws, __VA_ARGS__)
+#define array_member(c, ...) mock_ws_array_member (&(c)->ws, __VA_ARGS__)
+#define bool_member(c, ...) mock_ws_bool_member (&(c)->ws, __VA_ARGS__)
+#define int_member(c, ...) mock_ws_int_member (&(c)->ws, __VA_ARGS__)
+#define number_member(c, ...) mock_ws_number_member (&(c)->ws, __VA_ARGS__)
+#define enum_member(c, ...) mock_ws_enum_member (&(c)->ws, __VA_ARGS__)
+#define json_kind mock_ws_json_kind
+#define is_string mock_ws_is_string
+#define is_int mock_ws_is_int
+#define is_array mock_ws_is_array
+#define in_list mock_ws_in_list
+#endif
+
 G_END_DECLS
 
 #endif /* __MOCK_WS_H__ */
