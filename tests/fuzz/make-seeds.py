@@ -10,11 +10,14 @@ when the exchanges or the tests change. Seed files are named by the SHA-1
 of their content, as libFuzzer names what it adds. The regress-* files are
 inputs that found a bug, added by hand: kept as they are.
 """
+import base64
 import hashlib
 import json
 import os
 import re
+import struct
 import sys
+import zlib
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CORPUS = os.path.join(TOP, "tests", "fuzz", "corpus")
@@ -270,6 +273,71 @@ for s in set(re.findall(r'provider-config=\\"([^\\]*)\\"',
                                 for d, _, fs in os.walk(os.path.join(TOP, "tests", "check"))
                                 for f in fs if f.endswith(".c")))):
     add("fuzz_config", s)
+
+# --- fuzz_eventstream: the byte examples of nova-sonic.md §4-§6 --------------
+# Rebuilt here from what the doc shows (its CRCs are checked against the
+# text), then framed as the target reads its input: a byte (low 3 bits: how
+# many slice sizes follow, minus one; top bit: a small size limit), the
+# slice sizes, the stream.
+nova_doc = open(os.path.join(PROTOCOLS, "nova-sonic.md"), encoding="utf-8").read()
+
+
+def es_message(headers, payload):
+    prelude = struct.pack(">II", 16 + len(headers) + len(payload), len(headers))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    body = prelude + headers + payload
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+def es_string(name, value):
+    return (bytes([len(name)]) + name.encode() + b"\x07" +
+            struct.pack(">H", len(value)) + value.encode())
+
+
+def es_signed(ms, sig, payload):
+    return es_message(b"\x05:date\x08" + struct.pack(">q", ms) +
+                      b"\x10:chunk-signature\x06\x00\x20" + bytes.fromhex(sig),
+                      payload)
+
+
+def doc_crc(message):
+    """the message's CRC as the doc prints it, which must be there"""
+    crc = message[-4:].hex()
+    assert crc in nova_doc, "nova-sonic.md has no CRC " + crc
+    return message
+
+
+example1 = doc_crc(es_message(es_string("some-header", "value"), b"test payload"))
+end_b64 = re.search(r"base64\s*`([A-Za-z0-9+/=]+)`", nova_doc).group(1)
+example2 = doc_crc(base64.b64decode(end_b64))
+inner = doc_crc(es_message(
+    es_string(":event-type", "chunk") + es_string(":message-type", "event") +
+    es_string(":content-type", "application/json"),
+    b'{"bytes":"' + base64.b64encode(b'{"event":{"sessionEnd":{}}}') + b'"}'))
+outer = doc_crc(es_signed(1767268801000, "35fbdc673fb8b4b0593ee716058f5b74dc37c460eaf8f559c72a62276eaebe0f", inner))
+final = doc_crc(es_signed(1767268802000, "b7fb802dd0dad3785ee3d720d22fb6aceb55e654a2f1e5bbce02dc81764a07b3", b""))
+exception = es_message(
+    es_string(":message-type", "exception") +
+    es_string(":exception-type", "validationException"),
+    b'{"message":"Invalid input"}')
+error = es_message(
+    es_string(":message-type", "error") + es_string(":error-code", "x") +
+    es_string(":error-message", "y"), b"")
+every_type = es_message(
+    b"\x01t\x00" b"\x01f\x01" b"\x01b\x02\xfe" b"\x01s\x03\x01\x02"
+    b"\x01i\x04\x00\x00\x00\x01" b"\x01l\x05" + bytes(8) +
+    b"\x01y\x06\x00\x01z" b"\x01m\x08" + bytes(8) + b"\x01u\x09" + bytes(16),
+    b"p")
+streams = [example1, example2, inner, outer, final, exception, error,
+           every_type, outer + final, example1 + example2 + inner,
+           outer[:100], example1[:5]]
+for stream in streams:
+    add("fuzz_eventstream", b"\x00\x00" + stream)        # byte by byte
+    add("fuzz_eventstream", b"\x00\xff" + stream)        # whole (up to 256)
+    add("fuzz_eventstream", b"\x03\x04\x10\x00\x40" + stream)
+# with the 512-byte limit: one under it, one over
+add("fuzz_eventstream", b"\x80\xff" + outer)
+add("fuzz_eventstream", b"\x80\xff" + es_message(b"", bytes(600)))
 
 # --- write ------------------------------------------------------------------
 for target, files in sorted(seeds.items()):
