@@ -103,6 +103,8 @@ struct _GstBidiWs
   GSocket *socket;              /* the TCP socket; NULL once closed */
   guint64 queued;               /* sent while the socket was full */
   guint64 last_outq;            /* unacknowledged at the last look */
+  guint64 written;              /* handed to the socket since the last
+                                 * look, when it could take them */
   gint64 stuck_since;
 
   /* a refused upgrade */
@@ -742,10 +744,12 @@ ws_send_text (GstBidiTransport * transport, const gchar * text)
   soup_websocket_connection_send_text (ws->conn, text);
   /* a socket that cannot take more: libsoup keeps the rest */
   if (ws->socket && !(g_socket_condition_check (ws->socket, G_IO_OUT) &
-          G_IO_OUT))
+          G_IO_OUT)) {
     ws->queued += len;
-  else
+  } else {
     ws->queued = 0;
+    ws->written += len;
+  }
   return TRUE;
 }
 
@@ -786,9 +790,12 @@ socket_unacked (GSocket * socket, guint64 * bytes)
 #endif
 }
 
-/* A peer that reads has the kernel's queue go down, or empty, between two
- * looks; one that does not leaves it as it was, or growing (a closed TCP
- * window, or a peer that is gone). */
+/* A peer that reads acknowledges some of what the kernel holds between two
+ * looks: what was unacknowledged at the last look, plus what was written
+ * since, is more than what is unacknowledged now. One that does not leaves
+ * at least all of that (a closed TCP window, or a peer that is gone). The
+ * count alone does not tell: a steady stream may hold the same number of
+ * bytes in flight at every look, each time other bytes. */
 static gboolean
 ws_get_send_state (GstBidiTransport * transport,
     GstBidiTransportSendState * state)
@@ -802,11 +809,12 @@ ws_get_send_state (GstBidiTransport * transport,
   /* room in the socket: libsoup has written what it kept */
   if (g_socket_condition_check (ws->socket, G_IO_OUT) & G_IO_OUT)
     ws->queued = 0;
-  if (unacked == 0 || unacked < ws->last_outq)
+  if (unacked == 0 || unacked < ws->last_outq + ws->written)
     ws->stuck_since = 0;
   else if (!ws->stuck_since)
     ws->stuck_since = g_get_monotonic_time ();
   ws->last_outq = unacked;
+  ws->written = 0;
 
   state->queued = ws->queued;
   state->unacked = unacked;
