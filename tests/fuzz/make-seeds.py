@@ -105,18 +105,25 @@ for name in sorted(os.listdir(PROTOCOLS)):
         all_values += list(objects_in(open(os.path.join(PROTOCOLS, name),
                                            encoding="utf-8").read()))
 
+def server_exchanges(doc, target):
+    """Each fenced block's server messages (lines "S\u2192 ...") as one seed
+    of target; returns them all, in order"""
+    every = []
+    for block in re.findall(r"```\w*\n(.*?)```", doc, re.S):
+        exchange = []
+        for line in block.splitlines():
+            if line.startswith("S\u2192 "):
+                for v in objects_in(line[2:]):
+                    if isinstance(v, dict):
+                        exchange.append(compact(v))
+        if exchange:
+            add(target, "\n".join(exchange) + "\n")
+            every += exchange
+    return every
+
+
 doc = open(openai_doc, encoding="utf-8").read()
-session = []
-for block in re.findall(r"```\w*\n(.*?)```", doc, re.S):
-    exchange = []
-    for line in block.splitlines():
-        if line.startswith("S\u2192 "):
-            for v in objects_in(line[2:]):
-                if isinstance(v, dict):
-                    exchange.append(compact(v))
-    if exchange:
-        add("fuzz_openai", "\n".join(exchange) + "\n")
-        session += exchange
+session = server_exchanges(doc, "fuzz_openai")
 for v in objects_in(doc):
     if isinstance(v, dict) and isinstance(v.get("type"), str) and \
             v["type"] not in OPENAI_CLIENT_TYPES:
@@ -148,17 +155,7 @@ GEMINI_SERVER_FIELDS = {
 }
 gemini_doc = open(os.path.join(PROTOCOLS, "gemini-live.md"),
                   encoding="utf-8").read()
-gemini_session = []
-for block in re.findall(r"```\w*\n(.*?)```", gemini_doc, re.S):
-    exchange = []
-    for line in block.splitlines():
-        if line.startswith("S\u2192 "):
-            for v in objects_in(line[2:]):
-                if isinstance(v, dict):
-                    exchange.append(compact(v))
-    if exchange:
-        add("fuzz_gemini", "\n".join(exchange) + "\n")
-        gemini_session += exchange
+gemini_session = server_exchanges(gemini_doc, "fuzz_gemini")
 for v in list(objects_in(gemini_doc)) + \
         list(test_values("common/mockgemini.c")) + \
         list(test_values("providers/gemini.c")):
