@@ -696,7 +696,7 @@ static const Mock mocks[] = {
         rt_answer, rt_n_connections, rt_wait_connections, rt_wait_script_done,
       rt_wait_closed, rt_audio_bytes},
 #ifdef HAVE_BENCH_GEMINI
-  {"gemini", "AIza-bench-not-a-real-key-0123456789", 16000, FALSE, gm_start,
+  {"gemini", "fake-gemini-bench-key-0123456789", 16000, FALSE, gm_start,
         gm_finish, gm_push_setup, gm_answer, gm_n_connections,
         gm_wait_connections, gm_wait_script_done, gm_wait_closed,
       gm_audio_bytes},

@@ -31,7 +31,7 @@
 #include "session.h"
 #include "testjson.h"
 
-#define KEY "AIzaTest-0123456789abcdefghij"
+#define KEY "fake-gemini-key-0123456789abcdefghij"
 #define KEY_TAIL "0123456789abcdefghij"
 
 #define IN_RATE 16000
@@ -1267,7 +1267,7 @@ GST_START_TEST (test_bad_key)
   gint code;
   Session *s;
 
-  mock_gemini_set_api_key (mock, "AIzaRight-key-000000000000");
+  mock_gemini_set_api_key (mock, "fake-right-key-000000000000");
   s = gemini_session_new (mock, DESC_NO_INPUT, NULL);
   text = wait_error (s, &code);
   fail_unless_equals_int (code, GST_RESOURCE_ERROR_NOT_AUTHORIZED);
@@ -1402,7 +1402,7 @@ GST_START_TEST (test_no_secret_in_logs)
   session_assert_no_secret (s, KEY, KEY_TAIL);
   session_free (s);
 
-  mock_gemini_set_api_key (mock, "AIzaRight-key-000000000000");
+  mock_gemini_set_api_key (mock, "fake-right-key-000000000000");
   s = gemini_session_new (mock, DESC_NO_INPUT, NULL);
   wait_error (s, &code);
   fail_unless_equals_int (code, GST_RESOURCE_ERROR_NOT_AUTHORIZED);
