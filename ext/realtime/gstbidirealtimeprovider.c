@@ -115,7 +115,6 @@ GST_DEBUG_CATEGORY_STATIC (bidi_realtime_provider_debug);
 #define MAX_PENDING_IMAGE_BYTES (16 * 1024 * 1024)
 #define MAX_ARGS_SIZE (1024 * 1024)     /* tool arguments, tool results */
 #define MAX_CALLS 64
-#define MAX_CANCELLED 64        /* withdrawn calls remembered */
 #define MAX_BAD_MESSAGE_EVENTS 10       /* per connection; then logs only */
 #define MAX_JSON_DEPTH 64
 #define MAX_ANSWER_SIZE (64 * 1024)
@@ -230,8 +229,6 @@ typedef struct
   gboolean input_finished;
 
   GPtrArray *calls;             /* Call */
-  GQueue cancelled;             /* ids of the latest calls the server
-                                 * withdrew, oldest first */
 
   /* the conversation: the element's (not owned, valid until stop), the
    * JSON to replay into the next session, and the answer the element has
@@ -787,14 +784,6 @@ gst_bidi_realtime_provider_calls_close (GstBidiRealtimeProvider * self,
   return has_calls;
 }
 
-static gboolean
-call_is_cancelled (GstBidiRealtimeProviderPrivate * priv,
-    const gchar * call_id)
-{
-  return g_queue_find_custom (&priv->cancelled, call_id,
-      (GCompareFunc) g_strcmp0) != NULL;
-}
-
 gboolean
 gst_bidi_realtime_provider_call_cancel (GstBidiRealtimeProvider * self,
     const gchar * call_id)
@@ -809,10 +798,8 @@ gst_bidi_realtime_provider_call_cancel (GstBidiRealtimeProvider * self,
     return FALSE;
   }
   announced = c->emitted;
-  g_queue_push_tail (&priv->cancelled, g_strdup (call_id));
-  if (g_queue_get_length (&priv->cancelled) > MAX_CANCELLED)
-    g_free (g_queue_pop_head (&priv->cancelled));
-  /* its response needs no result for it any more */
+  /* its response needs no result for it any more; a late one is dropped
+   * by the element, told by tool_cancel */
   c->emitted = FALSE;
   c->invalid = TRUE;
   GST_INFO_OBJECT (self, "the server withdrew tool call %s", call_id);
@@ -917,22 +904,18 @@ static void
 maybe_renew (GstBidiRealtimeProvider * self)
 {
   GstBidiRealtimeProviderPrivate *priv = PRIV (self);
+  gchar *reason;
 
   if (!priv->renew || priv->state != STATE_READY || priv->end_input ||
       KLASS (self)->busy (self) != 0)
     return;
   priv->renew = FALSE;
   priv->attempt = 0;
-  if (priv->renew_reason) {
-    gchar *reason = g_steal_pointer (&priv->renew_reason);
-
-    gst_bidi_realtime_provider_connection_lost (self, reason, "renewing "
-        "the session as the server asked", TRUE);
-    g_free (reason);
-    return;
-  }
-  gst_bidi_realtime_provider_connection_lost (self, "timeout", "renewing "
-      "the session before its time limit", TRUE);
+  reason = g_steal_pointer (&priv->renew_reason);
+  gst_bidi_realtime_provider_connection_lost (self, reason ? reason :
+      "timeout", reason ? "renewing the session as the server asked" :
+      "renewing the session before its time limit", TRUE);
+  g_free (reason);
 }
 
 /* After end_input: once nothing is left to answer, the session is
@@ -1469,11 +1452,10 @@ on_closed (GstBidiTransport * transport,
   if (info->not_authorized || how == GST_BIDI_REALTIME_CLOSE_NOT_AUTHORIZED) {
     gst_bidi_realtime_provider_fail (self, error->message, "not_authorized",
         NULL);
-  } else if (how == GST_BIDI_REALTIME_CLOSE_FATAL) {
-    gst_bidi_realtime_provider_fail (self, error->message, info->was_open ?
-        "connection_lost" : "connection_failed", NULL);
-  } else if (priv->n_sessions == 0 || refused) {
-    /* the first connection, or a refusal: no point in trying again */
+  } else if (how == GST_BIDI_REALTIME_CLOSE_FATAL || priv->n_sessions == 0 ||
+      refused) {
+    /* the subclass says so, the first connection, or a refusal: no point
+     * in trying again */
     gst_bidi_realtime_provider_fail (self, error->message, info->was_open ?
         "connection_lost" : "connection_failed", NULL);
   } else if (info->close_code == SOUP_WEBSOCKET_CLOSE_TOO_BIG) {
@@ -1856,11 +1838,6 @@ gst_bidi_realtime_provider_send_tool_result (GstBidiProvider * provider,
 
   if (!priv->started || priv->state == STATE_CLOSED || !tool_use_id)
     return;
-  if (call_is_cancelled (priv, tool_use_id)) {
-    GST_DEBUG_OBJECT (self, "result for call %s dropped: the server "
-        "withdrew the call", tool_use_id);
-    return;
-  }
   /* the element records the pair, after the answer before it */
   if (!priv->user_pending)
     answer_clear (priv);
@@ -1969,7 +1946,6 @@ gst_bidi_realtime_provider_stop (GstBidiProvider * provider)
   g_clear_pointer (&priv->model, g_free);
   g_clear_pointer (&priv->restart_reason, g_free);
   g_clear_pointer (&priv->renew_reason, g_free);
-  g_queue_clear_full (&priv->cancelled, g_free);
 
   priv->n_sessions = priv->attempt = 0;
   priv->renew = FALSE;
@@ -2028,7 +2004,6 @@ gst_bidi_realtime_provider_init (GstBidiRealtimeProvider * self)
   gst_bidi_audio_queue_init (&priv->audio, 0);
   g_queue_init (&priv->inputs);
   priv->calls = g_ptr_array_new_with_free_func ((GDestroyNotify) call_free);
-  g_queue_init (&priv->cancelled);
   priv->answer = g_string_new (NULL);
   priv->answer_heard_ms = G_MAXUINT64;
 }

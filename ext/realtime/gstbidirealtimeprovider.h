@@ -282,8 +282,8 @@ void gst_bidi_realtime_provider_call_ready (GstBidiRealtimeProvider * self,
 gboolean gst_bidi_realtime_provider_calls_close (GstBidiRealtimeProvider *
     self, const gchar * response_id, gboolean completed);
 /* The server withdrew the call @call_id (the user spoke over it): it is
- * forgotten, tool_cancel is emitted when it had been announced, and a
- * result that comes for it later is dropped. FALSE when it was not
+ * forgotten, and tool_cancel is emitted when it had been announced (the
+ * element then drops a result that comes for it). FALSE when it was not
  * pending (unknown, or answered already). */
 gboolean gst_bidi_realtime_provider_call_cancel (GstBidiRealtimeProvider *
     self, const gchar * call_id);

@@ -52,8 +52,8 @@ typedef struct
    * gst_bidi_realtime_clean_text() before logging pieces of it. */
   void (*message) (GstBidiTransport * transport, JsonObject * message,
       const gchar * json, gsize len, gpointer user_data);
-  /* A message was refused (binary unless binary_json, too large, not JSON, nested too deep):
-   * @error (GST_STREAM_ERROR_DECODE) says why. The connection stays open. */
+  /* A message was refused (binary unless binary_json, too large, not
+   * JSON, nested too deep): @error (GST_STREAM_ERROR_DECODE) says why. The connection stays open. */
   void (*bad_message) (GstBidiTransport * transport, const GError * error,
       gpointer user_data);
   /* The connection failed or ended (not after gst_bidi_transport_close()).
