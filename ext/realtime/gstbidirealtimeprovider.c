@@ -88,6 +88,7 @@
 
 #include <gst/bidi/gstbidievents.h>
 #include <gst/bidi/gstbidijson.h>
+#include <gst/bidi/gstbiditools.h>
 #include <gst/bidi/gstbidiaudioqueue.h>
 
 #include "gstbidirealtimeprovider.h"
@@ -1797,36 +1798,6 @@ gst_bidi_realtime_provider_send_image (GstBidiProvider * provider,
   send_or_queue_input (self, in);
 }
 
-/* A failed call's result as {"error": ...}, so that every server tells
- * it from an answer: @json as it is when it says so already, else
- * wrapped */
-static gchar *
-error_result (const gchar * json)
-{
-  JsonNode *node = json ? gst_bidi_json_parse (json, NULL) : NULL;
-  JsonObject *obj = node && JSON_NODE_HOLDS_OBJECT (node) ?
-      json_node_get_object (node) : NULL;
-  JsonObject *wrap;
-  JsonNode *root;
-  gchar *out;
-
-  if (obj && json_object_has_member (obj, "error")) {
-    json_node_unref (node);
-    return gst_bidi_realtime_make_valid (json, MAX_ARGS_SIZE);
-  }
-  wrap = json_object_new ();
-  if (node)
-    json_object_set_member (wrap, "error", node);
-  else
-    json_object_set_string_member (wrap, "error", json && *json ? json :
-        "the tool failed");
-  root = json_node_init_object (json_node_alloc (), wrap);
-  out = gst_bidi_json_to_string (root);
-  json_node_unref (root);
-  json_object_unref (wrap);
-  return out;
-}
-
 static void
 gst_bidi_realtime_provider_send_tool_result (GstBidiProvider * provider,
     const gchar * tool_use_id, const gchar * name, const gchar * json,
@@ -1860,7 +1831,8 @@ gst_bidi_realtime_provider_send_tool_result (GstBidiProvider * provider,
     GST_WARNING_OBJECT (self, "result of %s is too large", tool_use_id);
     c->result = g_strdup ("{\"error\": \"the result was too large\"}");
   } else if (g_strcmp0 (status, "error") == 0) {
-    c->result = error_result (json);
+    /* so that every server tells it from an answer */
+    c->result = gst_bidi_tool_error_result (json);
   } else {
     c->result = gst_bidi_realtime_make_valid (json ? json : "{}",
         MAX_ARGS_SIZE);

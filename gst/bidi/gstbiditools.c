@@ -523,6 +523,44 @@ gst_bidi_tool_error_json (const gchar * message)
 }
 
 /**
+ * gst_bidi_tool_error_result:
+ * @json: (nullable): what a failed tool gave, as JSON text
+ *
+ * Returns: (transfer full): @json when it is an object with an "error"
+ * member already, else {"error": @json} (text that is not JSON as a
+ * string, made valid UTF-8; nothing as "the tool failed").
+ */
+gchar *
+gst_bidi_tool_error_result (const gchar * json)
+{
+  JsonNode *node = json ? gst_bidi_json_parse (json, NULL) : NULL;
+  JsonObject *wrap;
+  JsonNode *root;
+  gchar *out;
+
+  if (node && JSON_NODE_HOLDS_OBJECT (node) &&
+      json_object_has_member (json_node_get_object (node), "error")) {
+    json_node_unref (node);
+    return g_strdup (json);
+  }
+  if (!node) {
+    gchar *text = json && *json ? g_utf8_make_valid (json, -1) :
+        g_strdup ("the tool failed");
+
+    out = gst_bidi_tool_error_json (text);
+    g_free (text);
+    return out;
+  }
+  wrap = json_object_new ();
+  json_object_set_member (wrap, "error", node);
+  root = json_node_init_object (json_node_alloc (), wrap);
+  out = gst_bidi_json_to_string (root);
+  json_node_unref (root);
+  json_object_unref (wrap);
+  return out;
+}
+
+/**
  * gst_bidi_builtin_tool_run:
  * @name: a built-in tool
  * @input_json: (nullable): its input, a JSON object

@@ -54,6 +54,11 @@ gchar *gst_bidi_builtin_tools_spec_json (const gchar * const *names);
 /* {"error": @message}, the result of a failed tool call, as JSON text */
 GST_BIDI_API
 gchar *gst_bidi_tool_error_json (const gchar * message);
+/* A failed call's result (JSON text, nullable) as {"error": ...}: as it
+ * is when it is such an object already, else wrapped (text that is not
+ * JSON as a string). (transfer full) */
+GST_BIDI_API
+gchar *gst_bidi_tool_error_result (const gchar * json);
 
 GST_BIDI_API
 gboolean gst_bidi_builtin_tool_run (const gchar * name,

@@ -10,6 +10,7 @@
 
 #include "fuzzcommon.h"
 
+#include <gst/bidi/gstbidijson.h>
 #include <gst/bidi/gstbiditools.h>
 
 /* gst_bidi_tools_parse has no depth limit of its own yet (a separate fix):
@@ -81,6 +82,19 @@ run_builtins (const gchar * json)
   }
 }
 
+/* A failed call's result: always a JSON object with an "error" member */
+static void
+error_result (const gchar * json)
+{
+  gchar *out = gst_bidi_tool_error_result (json);
+  JsonNode *node = gst_bidi_json_parse (out, NULL);
+
+  BIDI_FUZZ_ASSERT (node && JSON_NODE_HOLDS_OBJECT (node) &&
+      json_object_has_member (json_node_get_object (node), "error"));
+  json_node_unref (node);
+  g_free (out);
+}
+
 static int
 bidi_fuzz_one (const uint8_t * data, size_t size)
 {
@@ -101,6 +115,7 @@ bidi_fuzz_one (const uint8_t * data, size_t size)
   }
   merge (json);
   run_builtins (json);
+  error_result (json);
   g_free (json);
   return 0;
 }

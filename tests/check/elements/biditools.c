@@ -136,6 +136,35 @@ GST_START_TEST (test_calculator_bad_input)
 
 GST_END_TEST;
 
+/* A failed call's result always says "error", whatever the tool gave */
+GST_START_TEST (test_error_result)
+{
+  static const struct
+  {
+    const gchar *in, *out;
+  } cases[] = {
+    {"{\"error\":\"down\",\"retry\":true}",
+        "{\"error\":\"down\",\"retry\":true}"},
+    {"{\"code\":7}", "{\"error\":{\"code\":7}}"},
+    {"[1,2]", "{\"error\":[1,2]}"},
+    {"the service is down", "{\"error\":\"the service is down\"}"},
+    {"", "{\"error\":\"the tool failed\"}"},
+    {NULL, "{\"error\":\"the tool failed\"}"},
+    /* found by fuzz_tools: not UTF-8 */
+    {"\xdb", "{\"error\":\"\xef\xbf\xbd\"}"},
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *out = gst_bidi_tool_error_result (cases[i].in);
+
+    fail_unless_equals_string (out, cases[i].out);
+    g_free (out);
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_current_time)
 {
   JsonObject *obj = run_ok ("current_time", "{}");
@@ -1279,6 +1308,7 @@ biditools_suite (void)
   tcase_add_loop_test (tc, test_calculator_bad_input, 0,
       G_N_ELEMENTS (bad_inputs));
   tcase_add_test (tc, test_current_time);
+  tcase_add_test (tc, test_error_result);
   tcase_add_test (tc, test_specs);
   tcase_add_test (tc, test_app_tools_merge);
 
