@@ -1503,6 +1503,8 @@ connect_session (GstBidiRealtimeProvider * self)
   options.keepalive_s = priv->set.keepalive_s;
   options.connect_timeout_s = (priv->set.connect_timeout_ms + 999) / 1000;
   options.binary_json = klass->binary_messages;
+  options.transport_data = klass->get_transport_data ?
+      klass->get_transport_data (self) : NULL;
 
   priv->state = STATE_CONNECTING;
   priv->transport = klass->connect (&options, &transport_callbacks, self,
@@ -1536,6 +1538,8 @@ find_api_key (GstBidiRealtimeProviderClass * klass,
 {
   const gchar *env;
 
+  if (!klass->key_name)
+    return NULL;
   if (config->api_key && *config->api_key)
     return config->api_key;
   env = klass->key_env ? g_getenv (klass->key_env) : NULL;
@@ -1557,11 +1561,12 @@ read_settings (GstBidiRealtimeProvider * self,
   const gchar *key;
   gchar *url;
 
-  /* credentials: checked before anything connects */
+  /* credentials: checked before anything connects (a class without
+   * key_name reads its own in parse_settings) */
   key = find_api_key (klass, config);
-  if (!key)
+  if (klass->key_name && !key)
     goto no_key;
-  if (!gst_bidi_realtime_header_value_ok (key))
+  if (key && !gst_bidi_realtime_header_value_ok (key))
     goto bad_key;
 
   if (!(url = klass->parse_settings (self, config, keep, error)))

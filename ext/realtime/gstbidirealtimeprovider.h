@@ -68,7 +68,9 @@ typedef enum
  *
  * @name: provider name in config errors ("openai")
  * @server_name: name of the server in messages ("OpenAI Realtime")
- * @key_name: whose key, in messages ("OpenAI")
+ * @key_name: whose key, in messages ("OpenAI"); NULL for a class that
+ *     takes no API key (the base ignores api-key) and reads its own
+ *     credentials in parse_settings
  * @key_env: environment variable read when the element has no api-key
  *     ("OPENAI_API_KEY")
  * @key_env_fallback: another one read when @key_env is not set (nullable)
@@ -131,6 +133,10 @@ typedef enum
  *     apply to the others. *@reason is the restart reason
  *     ("connection_lost" by default, "timeout" for the server's session
  *     limit).
+ * @get_transport_data: (nullable) what the class's own @connect needs
+ *     beyond the options (GstBidiTransportOptions.transport_data), asked
+ *     at each connection attempt; owned by the subclass, valid until the
+ *     next reset.
  * @awaiting_reply: whether the server owes a message now (an answer was
  *     asked for, or is under way); asked after every message either way.
  *     While it does, a session on which nothing arrives for
@@ -180,6 +186,7 @@ struct _GstBidiRealtimeProviderClass
   GstBidiRealtimeClose (*classify_close) (GstBidiRealtimeProvider * self,
       const GstBidiTransportCloseInfo * info, const gchar ** reason);
   gboolean (*awaiting_reply) (GstBidiRealtimeProvider * self);
+  gconstpointer (*get_transport_data) (GstBidiRealtimeProvider * self);
 
   /*< private >*/
   gpointer _gst_reserved[GST_PADDING];

@@ -90,6 +90,10 @@ typedef struct
   /* binary messages hold JSON too (UTF-8), as text ones do; otherwise a
    * binary message is refused (bad_message) */
   gboolean binary_json;
+  /* what a subclass's own transport needs beyond these (the realtime
+   * class's get_transport_data), e.g. credentials to sign with; NULL for
+   * the WebSocket */
+  gconstpointer transport_data;
 } GstBidiTransportOptions;
 
 /* How the peer takes what is written, for a dead peer that a protocol
