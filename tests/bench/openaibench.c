@@ -1,4 +1,5 @@
-/* gst-bidi: benchmarks of the OpenAI Realtime provider
+/* gst-bidi: benchmarks of the realtime providers (OpenAI Realtime, Gemini
+ * Live, Nova Sonic)
  * Copyright (C) 2026 gst-bidi developers
  *
  * This library is free software; you can redistribute it and/or
@@ -8,26 +9,31 @@
  */
 
 /* openaibench: prints figures of bidiagent with provider=openai and
- * provider=gemini for docs/performance.md, one provider after the other in
- * the same process, each against its mock server of tests/check/common
- * (mockrealtime.c, mockgemini.c: libsoup WebSocket servers on 127.0.0.1,
- * in a thread of this process), so that both sets of figures come from the
+ * provider=gemini and provider=nova-sonic for docs/performance.md, one
+ * provider after the other in the same process, each against its mock
+ * server of tests/check/common (mockrealtime.c, mockgemini.c: libsoup
+ * WebSocket servers; mockbedrock.c: HTTP/2 over TLS; on 127.0.0.1, in a
+ * thread of this process), so that every set of figures comes from the
  * same machine at the same time. It never fails on a time: the exit status
  * is non-zero only when something does not work.
  *
  * Each session is
  *
  *   appsrc is-live=true (S16LE mono at the provider's input rate, 24 kHz
- *     for openai, 16 kHz for gemini; 20 ms every 20 ms) !
- *     bidiagent provider=openai|gemini url=<mock> ! fakesink sync=true
+ *     for openai, 16 kHz for gemini and nova-sonic; 20 ms every 20 ms) !
+ *     bidiagent provider=openai|gemini|nova-sonic url=<mock> !
+ *     fakesink sync=true
  *
  * and the mock answers it without a pause with answers of --answer-ms in
  * paced audio messages of --delta-ms (24 kHz), so audio flows both ways
  * all the time. OpenAI: a response.created ... response.done envelope
  * around response.output_audio.delta events; Gemini: serverContent
- * modelTurn audio messages, then turnComplete. What differs between the
- * two is only the mock and its scripts (the Mock table below). Runs, for
- * each provider (--provider, default both), one after the other:
+ * modelTurn audio messages, then turnComplete; Nova Sonic: a SPECULATIVE
+ * text block, an AUDIO block of audioOutput events and a FINAL text block
+ * ending the turn, each an event-stream chunk on the HTTP/2 response
+ * (the client's side is signed, frame by frame). What differs between the
+ * providers is only the mock and its scripts (the Mock table below). Runs,
+ * for each provider (--provider, default all), one after the other:
  *
  *  0. one session comes and goes: what stays is the process's one-time
  *     cost (libraries, types, malloc arenas), not a session's
@@ -44,7 +50,8 @@
  *  4. (openai only) the sessions again with fakesink sync=false (latency
  *     only): the delivery part of the latency, without waiting for the sink
  *
- * then, when both providers ran, a table of their figures side by side.
+ * then, when several providers ran, a table of their figures side by
+ * side.
  *
  * The mocks' sockets get TCP_NODELAY, as a production server's would;
  * without it (--mock-nagle) Nagle's algorithm holds each delta until the
@@ -59,7 +66,7 @@
  * Nothing goes beyond 127.0.0.1; the API keys are fake ones.
  * Run: meson test -C build --benchmark -v openaibench, or
  *      GST_PLUGIN_PATH=build/gst/bidiagent build/tests/bench/openaibench
- *      [--provider openai|gemini|both]
+ *      [--provider openai|gemini|nova-sonic|all]
  */
 
 #ifdef HAVE_CONFIG_H
@@ -82,6 +89,9 @@
 #include "mockrealtime.h"
 #ifdef HAVE_BENCH_GEMINI
 #include "mockgemini.h"
+#ifdef HAVE_BENCH_NOVA
+#include "mockbedrock.h"
+#endif
 #endif
 #include "benchutil.h"
 
@@ -130,7 +140,8 @@ static GOptionEntry entries[] = {
   {"only", 'o', 0, G_OPTION_ARG_STRING, &opt_only,
       "Run only \"one\", \"many\", \"clients\" or \"nosync\"", "RUN"},
   {"provider", 'p', 0, G_OPTION_ARG_STRING, &opt_provider,
-      "\"openai\", \"gemini\" or \"both\" (default), one after the other",
+      "\"openai\", \"gemini\", \"nova-sonic\" or \"all\" (default; \"both\" "
+        "says the same), one after the other",
       "NAME"},
   {NULL, 0, 0, 0, NULL, NULL, NULL}
 };
@@ -224,7 +235,8 @@ thread_kind (const gchar * comm, gint tid)
 {
   if (tid == getpid ())
     return T_MAIN;
-  if (strcmp (comm, "mockrealtime") == 0 || strcmp (comm, "mockgemini") == 0)
+  if (strcmp (comm, "mockrealtime") == 0 || strcmp (comm, "mockgemini") == 0
+      || strcmp (comm, "mockbedrock") == 0)
     return T_MOCK;
   if (strcmp (comm, "feeder") == 0)
     return T_FEEDER;
@@ -477,6 +489,9 @@ typedef struct
 {
   const gchar *name;            /* bidiagent's provider */
   const gchar *key;             /* a fake one */
+  /* sets the credentials when an API key is not what the provider takes
+   * (nullable) */
+  void (*configure) (GstElement * agent);
   guint in_rate;                /* of the input bidiagent takes */
   gboolean extra;               /* runs 3 and 4 (bare OpenAI clients) */
   void (*start) (void);         /* a new mock with the bench's hooks */
@@ -691,15 +706,105 @@ gm_audio_bytes (void)
 }
 #endif
 
+#ifdef HAVE_BENCH_NOVA
+static MockBedrock *nv_mock;
+
+static void
+nv_start (void)
+{
+  nv_mock = mock_bedrock_new ();
+  mock_url = mock_bedrock_url (nv_mock);
+  mock_bedrock_set_keep_audio (nv_mock, FALSE);
+  mock_bedrock_set_audio_sent_func (nv_mock, audio_sent_cb, NULL);
+}
+
+static void
+nv_configure (GstElement * agent)
+{
+  g_object_set (agent, "access-key", MOCK_BEDROCK_ACCESS_KEY,
+      "secret-access-key", MOCK_BEDROCK_SECRET_KEY, "region",
+      MOCK_BEDROCK_REGION, "ssl-ca-file", mock_bedrock_ca_file (nv_mock),
+      NULL);
+}
+
+static void
+nv_finish (void)
+{
+  mock_complaints ("protocol violations", mock_bedrock_n_violations (nv_mock),
+      mock_bedrock_get_violations (nv_mock));
+  mock_complaints ("script failures", mock_bedrock_n_failures (nv_mock),
+      mock_bedrock_get_failures (nv_mock));
+  g_clear_pointer (&nv_mock, mock_bedrock_free);
+}
+
+/* Nova sends nothing to confirm a session: the script waits for the
+ * system prompt */
+static void
+nv_push_setup (void)
+{
+  MockBedrockScript *script = mock_bedrock_script_new ();
+
+  mock_bedrock_script_wait (script, "contentEnd", 1, 30000);
+  mock_bedrock_push_script (nv_mock, script);
+}
+
+/* one sentence as Nova says it: speculative text, paced audio, final
+ * text ending the turn */
+static void
+nv_answer (Peer * p, const gint16 * pcm, gsize size)
+{
+  MockBedrockScript *script = mock_bedrock_script_new ();
+
+  mock_bedrock_script_say (script, "Fine.", pcm, size, opt_delta_ms, TRUE,
+      TRUE);
+  mock_bedrock_run (nv_mock, p->conn, script);
+}
+
+static guint
+nv_n_connections (void)
+{
+  return mock_bedrock_n_connections (nv_mock);
+}
+
+static gboolean
+nv_wait_connections (guint n, guint timeout_ms)
+{
+  return mock_bedrock_wait_connections (nv_mock, n, timeout_ms);
+}
+
+static gboolean
+nv_wait_script_done (guint conn, guint timeout_ms)
+{
+  return mock_bedrock_wait_script_done (nv_mock, conn, timeout_ms);
+}
+
+static gboolean
+nv_wait_closed (guint conn, guint timeout_ms)
+{
+  return mock_bedrock_wait_closed (nv_mock, conn, timeout_ms);
+}
+
+static gsize
+nv_audio_bytes (void)
+{
+  return mock_bedrock_get_audio_bytes (nv_mock, MOCK_BEDROCK_ANY_CONNECTION);
+}
+#endif
+
 static const Mock mocks[] = {
-  {"openai", FAKE_KEY, 24000, TRUE, rt_start, rt_finish, rt_push_setup,
+  {"openai", FAKE_KEY, NULL, 24000, TRUE, rt_start, rt_finish, rt_push_setup,
         rt_answer, rt_n_connections, rt_wait_connections, rt_wait_script_done,
       rt_wait_closed, rt_audio_bytes},
 #ifdef HAVE_BENCH_GEMINI
-  {"gemini", "fake-gemini-bench-key-0123456789", 16000, FALSE, gm_start,
-        gm_finish, gm_push_setup, gm_answer, gm_n_connections,
+  {"gemini", "fake-gemini-bench-key-0123456789", NULL, 16000, FALSE,
+        gm_start, gm_finish, gm_push_setup, gm_answer, gm_n_connections,
         gm_wait_connections, gm_wait_script_done, gm_wait_closed,
       gm_audio_bytes},
+#endif
+#ifdef HAVE_BENCH_NOVA
+  {"nova-sonic", NULL, nv_configure, 16000, FALSE, nv_start, nv_finish,
+        nv_push_setup, nv_answer, nv_n_connections, nv_wait_connections,
+      nv_wait_script_done, nv_wait_closed, nv_audio_bytes},
 #endif
 };
 
@@ -831,8 +936,12 @@ session_start (Peer * p)
     g_error ("pipeline: %s", err->message);
   p->src = bin_get (p->pipeline, "s", p->index);
   p->agent = bin_get (p->pipeline, "a", p->index);
-  g_object_set (p->agent, "url", mock_url, "api-key", mk->key,
-      "input-chunk-ms", (guint) opt_input_chunk_ms, NULL);
+  g_object_set (p->agent, "url", mock_url, "input-chunk-ms",
+      (guint) opt_input_chunk_ms, NULL);
+  if (mk->configure)
+    mk->configure (p->agent);
+  else
+    g_object_set (p->agent, "api-key", mk->key, NULL);
   pad = gst_element_get_static_pad (p->agent, "src");
   p->latency = GST_CLOCK_TIME_NONE;
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
@@ -1684,6 +1793,10 @@ print_side_by_side (Result (*res)[2])
     g_free (heads[i]);
 }
 
+static const gchar *const all_providers[] = { "openai", "gemini",
+  "nova-sonic"
+};
+
 /* The mock @name, NULL when not built */
 static const Mock *
 find_mock (const gchar * name)
@@ -1699,7 +1812,7 @@ find_mock (const gchar * name)
 int
 main (int argc, char **argv)
 {
-  GOptionContext *ctx = g_option_context_new ("- OpenAI and Gemini provider "
+  GOptionContext *ctx = g_option_context_new ("- realtime providers' "
       "benchmark");
   GError *err = NULL;
   gchar *cpuinfo = NULL, *model = NULL, *load = NULL;
@@ -1721,14 +1834,16 @@ main (int argc, char **argv)
     opt_sessions = opt_quick ? 10 : 50;
   if (opt_seconds < 0)
     opt_seconds = opt_quick ? 5 : 20;
-  both = !opt_provider || strcmp (opt_provider, "both") == 0;
+  both = !opt_provider || strcmp (opt_provider, "both") == 0 ||
+      strcmp (opt_provider, "all") == 0;
   if (opt_sessions < 1 || opt_sessions > 1000 || opt_seconds < 1 ||
       opt_delta_ms < 10 || opt_delta_ms > 1000 || opt_answer_ms <
       opt_delta_ms || opt_stagger_ms < 0 || opt_input_chunk_ms < 10 ||
       opt_input_chunk_ms > 1000 || (opt_only && !wants ("one") &&
           !wants ("many") && !wants ("clients") && !wants ("nosync")) ||
       (!both && strcmp (opt_provider, "openai") != 0 &&
-          strcmp (opt_provider, "gemini") != 0)) {
+          strcmp (opt_provider, "gemini") != 0 &&
+          strcmp (opt_provider, "nova-sonic") != 0)) {
     g_printerr ("openaibench: bad option value\n");
     return 2;
   }
@@ -1762,8 +1877,9 @@ main (int argc, char **argv)
       "ms apart%s\n", opt_sessions, opt_seconds, opt_quick ? 1.0 : 3.0,
       opt_answer_ms, opt_delta_ms, IN_CHUNK_MS, opt_input_chunk_ms,
       opt_stagger_ms, opt_mock_nagle ? "; Nagle left on at the mock" : "");
-  if (both && !find_mock ("gemini"))
-    g_print ("provider=gemini was not built: openai only\n");
+  for (i = 0; both && i < G_N_ELEMENTS (all_providers); i++)
+    if (!find_mock (all_providers[i]))
+      g_print ("provider=%s was not built: left out\n", all_providers[i]);
   g_free (cpuinfo);
   g_free (model);
   g_free (load);

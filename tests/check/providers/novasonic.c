@@ -221,7 +221,7 @@ GST_START_TEST (test_request_and_setup)
   Session *s;
 
   s = nova_session_new (mock, DESC_APPSRC, "tools", app_tools,
-      "instructions", "You are a test.", NULL);
+      "system-prompt", "You are a test.", NULL);
   session_wait_connected (s);
 
   /* the request */
@@ -668,13 +668,36 @@ GST_END_TEST;
  * 6. Restarts
  * ------------------------------------------------------------------------ */
 
-/* The history of the conversation, as the replayed blocks of @conn:
- * "USER:text;ASSISTANT:text;" */
+/* Waits until the element's history holds @text: the answer was heard */
+static void
+wait_history_has (Session * s, const gchar * text)
+{
+  gint64 end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  gchar *history = NULL;
+
+  do {
+    g_free (history);
+    g_usleep (20 * 1000);
+    g_object_get (s->agent, "history", &history, NULL);
+  } while ((!history || !strstr (history, text)) &&
+      g_get_monotonic_time () < end);
+  fail_unless (history && strstr (history, text), "%s is not in the "
+      "history: %s", text, history);
+  g_free (history);
+}
+
+/* The history of the conversation, as the @n_blocks replayed blocks of
+ * @conn: "USER:text;ASSISTANT:text;" */
 static gchar *
-replayed_history (MockBedrock * mock, guint conn)
+replayed_history (MockBedrock * mock, guint conn, guint n_blocks)
 {
   GString *all = g_string_new (NULL);
-  guint i, n = mock_bedrock_count_events (mock, conn, "contentStart.TEXT");
+  guint i, n;
+
+  /* the system prompt's block and the replayed ones have come */
+  g_free (mock_bedrock_wait_event (mock, conn, "contentStart.TEXT", n_blocks,
+          WAIT_MS));
+  n = mock_bedrock_count_events (mock, conn, "contentStart.TEXT");
 
   /* block 0 is the system prompt */
   for (i = 1; i < n; i++) {
@@ -701,24 +724,28 @@ GST_START_TEST (test_server_ends_stream)
   MockBedrockScript *sc = mock_bedrock_script_new ();
   gboolean ok = FALSE;
   gchar *history;
+  gint i_restart;
   Session *s;
 
   mock_bedrock_script_wait (sc, "textInput", 2, WAIT_MS);
-  script_answer (sc, "I am Ada.", "Nice to meet you, Ada.", pcm);
-  mock_bedrock_script_sleep (sc, 200);
-  mock_bedrock_script_end (sc);
+  script_answer (sc, NULL, "Nice to meet you, Ada.", pcm);
   mock_bedrock_push_script (mock, sc);
   s = nova_session_new (mock, DESC_NO_INPUT, NULL);
   session_wait_connected (s);
   g_signal_emit_by_name (s->agent, "send-text", "I am Ada.", &ok);
+  /* once the answer was heard, the server ends the stream */
+  wait_history_has (s, "Nice to meet you, Ada.");
+  sc = mock_bedrock_script_new ();
+  mock_bedrock_script_end (sc);
+  mock_bedrock_run (mock, 0, sc);
 
-  fail_unless (session_wait (s, 0, "bidi_connection_restart", NULL, NULL,
-          WAIT_MS * 2) >= 0, "no restart");
+  i_restart = session_wait (s, 0, "bidi_connection_restart", NULL, NULL,
+      WAIT_MS * 2);
+  fail_unless (i_restart >= 0, "no restart");
   fail_unless (mock_bedrock_wait_connections (mock, 2, WAIT_MS));
-  /* the replay comes before the session counts as ready */
-  fail_unless (session_wait (s, 1, "bidi_connection_start", NULL, NULL,
-          WAIT_MS) >= 0);
-  history = replayed_history (mock, 1);
+  fail_unless (session_wait (s, i_restart, "bidi_connection_start", NULL,
+          NULL, WAIT_MS) > i_restart);
+  history = replayed_history (mock, 1, 2);
   fail_unless_equals_string (history, "USER:I am Ada.;ASSISTANT:Nice to "
       "meet you, Ada.;");
   g_free (history);
@@ -747,9 +774,7 @@ GST_START_TEST (test_exceptions)
   Session *s;
 
   mock_bedrock_script_wait (sc, "textInput", 2, WAIT_MS);
-  script_answer (sc, "Hello there.", "Hi.", pcm);
-  mock_bedrock_script_exception (sc, "modelTimeoutException",
-      "Model has timed out in processing the request");
+  script_answer (sc, NULL, "Hi.", pcm);
   mock_bedrock_push_script (mock, sc);
   sc = mock_bedrock_script_new ();
   mock_bedrock_script_wait (sc, "contentEnd", 3, WAIT_MS);
@@ -765,13 +790,19 @@ GST_START_TEST (test_exceptions)
   s = nova_session_new (mock, DESC_NO_INPUT, NULL);
   session_wait_connected (s);
   g_signal_emit_by_name (s->agent, "send-text", "Hello there.", &ok);
+  /* once the answer was heard, the stream's time is up */
+  wait_history_has (s, "Hi.");
+  sc = mock_bedrock_script_new ();
+  mock_bedrock_script_exception (sc, "modelTimeoutException",
+      "Model has timed out in processing the request");
+  mock_bedrock_run (mock, 0, sc);
 
   i_restart = session_wait (s, 0, "bidi_connection_restart", NULL, NULL,
       WAIT_MS * 2);
   fail_unless (i_restart >= 0, "no restart");
   fail_unless_equals_string (msg_str (s, i_restart, "reason"), "timeout");
   fail_unless (mock_bedrock_wait_connections (mock, 3, WAIT_MS * 2));
-  history = replayed_history (mock, 2);
+  history = replayed_history (mock, 2, 2);
   fail_unless_equals_string (history, "USER:Hello there.;ASSISTANT:Hi.;");
   g_free (history);
 
