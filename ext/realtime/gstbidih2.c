@@ -35,8 +35,9 @@
  * nothing is freed under a callback. Our own sources (reads, writes,
  * timers, the deferred `closed`) are destroyed at teardown. Free marks
  * the stream freed: no callback runs after that. nghttp2 must not be
- * asked to send from inside its own callbacks, so while mem_recv runs
- * (in_recv) writes only queue and the teardown waits until it returns.
+ * asked to send from inside its own callbacks, so while mem_recv or
+ * mem_send runs (in_nghttp2) writes only queue and the teardown waits
+ * until it returns.
  *
  * Output: nghttp2 frames go to `outbuf` one mem_send chunk at a time and
  * are written without blocking; a pollable output source exists only
@@ -68,8 +69,9 @@ struct _GstBidiH2Stream
   gboolean done;                /* closed: `closed` is due or was called */
   gboolean connected;
   gboolean torn_down;
-  gboolean teardown_pending;    /* asked for while in_recv */
-  gboolean in_recv;             /* inside nghttp2_session_mem_recv() */
+  gboolean teardown_pending;    /* asked for while in_nghttp2 */
+  gboolean in_nghttp2;          /* inside nghttp2_session_mem_recv() or
+                                 * _mem_send(): its callbacks may run */
   GstBidiH2Callbacks cb;
   gpointer user_data;
   GMainContext *context;
@@ -159,6 +161,8 @@ h2_unref (GstBidiH2Stream * h2)
   g_byte_array_unref (h2->outbuf);
   g_ptr_array_unref (h2->resp_headers);
   g_clear_error (&h2->error);
+  if (h2->tls)
+    g_signal_handlers_disconnect_by_data (h2->tls, h2);
   g_clear_object (&h2->tls);
   g_clear_object (&h2->tcp);
   g_clear_object (&h2->client);
@@ -188,6 +192,18 @@ h2_attach (GstBidiH2Stream * h2, GSource * source, GSourceFunc func)
 static void h2_fail (GstBidiH2Stream * h2, GQuark domain, gint code,
     const gchar * format, ...) G_GNUC_PRINTF (4, 5);
 static void h2_flush (GstBidiH2Stream * h2);
+static void h2_teardown (GstBidiH2Stream * h2);
+
+/* After a call into nghttp2: what its callbacks asked for */
+static void
+h2_leave_nghttp2 (GstBidiH2Stream * h2)
+{
+  h2->in_nghttp2 = FALSE;
+  if (h2->teardown_pending) {
+    h2->teardown_pending = FALSE;
+    h2_teardown (h2);
+  }
+}
 
 static gboolean
 out_ready_cb (G_GNUC_UNUSED GObject * pollable, gpointer user_data)
@@ -239,7 +255,11 @@ h2_send_all (GstBidiH2Stream * h2, gboolean watch)
   gssize n;
 
   while (h2_write_out (h2, watch)) {
+    h2->in_nghttp2 = TRUE;
     n = nghttp2_session_mem_send (h2->session, &data);
+    if (n > 0)
+      g_byte_array_append (h2->outbuf, data, n);
+    h2_leave_nghttp2 (h2);
     if (n < 0) {
       if (watch)
         h2_fail (h2, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE,
@@ -248,7 +268,9 @@ h2_send_all (GstBidiH2Stream * h2, gboolean watch)
     }
     if (n == 0)
       return TRUE;
-    g_byte_array_append (h2->outbuf, data, n);
+    /* closed by a callback of nghttp2's while sending */
+    if (watch && h2->torn_down)
+      return FALSE;
   }
   return FALSE;
 }
@@ -256,7 +278,7 @@ h2_send_all (GstBidiH2Stream * h2, gboolean watch)
 static void
 h2_flush (GstBidiH2Stream * h2)
 {
-  if (h2->session && !h2->in_recv && !h2->torn_down && !h2->out_source)
+  if (h2->session && !h2->in_nghttp2 && !h2->torn_down && !h2->out_source)
     h2_send_all (h2, TRUE);
 }
 
@@ -271,7 +293,7 @@ h2_teardown (GstBidiH2Stream * h2)
 {
   if (h2->torn_down)
     return;
-  if (h2->in_recv) {
+  if (h2->in_nghttp2) {
     h2->teardown_pending = TRUE;
     return;
   }
@@ -538,13 +560,9 @@ h2_recv (GstBidiH2Stream * h2, gssize len)
 {
   gssize n;
 
-  h2->in_recv = TRUE;
+  h2->in_nghttp2 = TRUE;
   n = nghttp2_session_mem_recv (h2->session, h2->readbuf, len);
-  h2->in_recv = FALSE;
-  if (h2->teardown_pending) {
-    h2->teardown_pending = FALSE;
-    h2_teardown (h2);
-  }
+  h2_leave_nghttp2 (h2);
   if (n < 0)
     h2_fail (h2, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
         "HTTP/2 error from %s: %s", h2->authority, nghttp2_strerror ((int) n));
@@ -936,7 +954,6 @@ gst_bidi_h2_stream_free (GstBidiH2Stream * h2)
 {
   if (!h2)
     return;
-  g_return_if_fail (!h2->freed);
 
   GST_DEBUG ("freeing the stream to %s", h2->authority);
   h2->freed = TRUE;

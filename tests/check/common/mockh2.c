@@ -58,7 +58,7 @@ struct _MockH2Conn
   nghttp2_session *session;
   GByteArray *outbuf;
   GList *streams;               /* MockH2Stream */
-  gboolean in_recv;
+  gboolean in_recv;             /* inside nghttp2: hooks may run */
   gboolean frozen;
   gboolean dead;                /* to be torn down */
   gboolean handshaking;         /* the handshake's callback is to come */
@@ -216,12 +216,16 @@ conn_flush (MockH2Conn * conn)
       !conn->session)
     return;
   while (conn_write_out (conn)) {
+    /* the closed hook may run in there, and call us */
+    conn->in_recv = TRUE;
     n = nghttp2_session_mem_send (conn->session, &data);
+    if (n > 0)
+      g_byte_array_append (conn->outbuf, data, n);
+    conn->in_recv = FALSE;
     if (n < 0)
       conn_kill (conn);
-    if (n <= 0)
+    if (n <= 0 || conn->dead)
       return;
-    g_byte_array_append (conn->outbuf, data, n);
   }
 }
 
