@@ -880,8 +880,10 @@ gst_bidi_h2_stream_open (const GstBidiH2Options * options,
   h2->connect_timeout_s = options->connect_timeout_s ?
       options->connect_timeout_s : DEFAULT_CONNECT_TIMEOUT_S;
   h2->keepalive_s = options->keepalive_s;
+  /* HTTP/2 windows stop at 2^31 - 1 */
   h2->receive_window = options->receive_window ?
-      options->receive_window : DEFAULT_RECEIVE_WINDOW;
+      MIN (options->receive_window, (guint32) NGHTTP2_MAX_WINDOW_SIZE) :
+      DEFAULT_RECEIVE_WINDOW;
   h2->cancellable = g_cancellable_new ();
 
   GST_INFO ("connecting to %s", h2->authority);
