@@ -222,31 +222,29 @@ tls_policy_free (gpointer data, G_GNUC_UNUSED GClosure * closure)
   g_free (policy);
 }
 
-/* Only called when the system's trust refused the certificate. */
-static gboolean
-accept_certificate_cb (SoupMessage * msg, GTlsCertificate * cert,
-    GTlsCertificateFlags errors, gpointer user_data)
+gboolean
+gst_bidi_realtime_tls_accept_certificate (const gchar * host, gint port,
+    GTlsCertificate * cert, GTlsCertificateFlags errors,
+    GTlsDatabase * ca_database, gboolean strict)
 {
-  TlsPolicy *policy = user_data;
-  GUri *uri = soup_message_get_uri (msg);
-  const gchar *host = g_uri_get_host (uri);
   GSocketConnectable *identity;
   GTlsCertificateFlags flags;
   GError *err = NULL;
 
-  if (!policy->strict && gst_bidi_realtime_host_is_loopback (host)) {
+  debug_init ();
+
+  if (!strict && gst_bidi_realtime_host_is_loopback (host)) {
     GST_WARNING ("accepting an unverified certificate from %s "
         "(ssl-strict is off; flags 0x%x)", host, errors);
     return TRUE;
   }
-  if (!policy->ca_database) {
+  if (!ca_database || !host) {
     GST_DEBUG ("certificate of %s refused (flags 0x%x)", host, errors);
     return FALSE;
   }
 
-  identity = g_network_address_new (host,
-      g_uri_get_port (uri) > 0 ? g_uri_get_port (uri) : 443);
-  flags = g_tls_database_verify_chain (policy->ca_database, cert,
+  identity = g_network_address_new (host, port > 0 ? port : 443);
+  flags = g_tls_database_verify_chain (ca_database, cert,
       G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER, identity, NULL,
       G_TLS_DATABASE_VERIFY_NONE, NULL, &err);
   g_object_unref (identity);
@@ -258,6 +256,19 @@ accept_certificate_cb (SoupMessage * msg, GTlsCertificate * cert,
   GST_DEBUG ("system TLS check flags 0x%x, with ssl-ca-file 0x%x", errors,
       flags);
   return flags == 0;
+}
+
+/* Only called when the system's trust refused the certificate. */
+static gboolean
+accept_certificate_cb (SoupMessage * msg, GTlsCertificate * cert,
+    GTlsCertificateFlags errors, gpointer user_data)
+{
+  TlsPolicy *policy = user_data;
+  GUri *uri = soup_message_get_uri (msg);
+
+  return gst_bidi_realtime_tls_accept_certificate (g_uri_get_host (uri),
+      g_uri_get_port (uri), cert, errors, policy->ca_database,
+      policy->strict);
 }
 
 void

@@ -79,6 +79,14 @@ GTlsDatabase *gst_bidi_realtime_load_ca_file (const gchar * path,
 void gst_bidi_realtime_message_setup_tls (SoupMessage * msg,
     GTlsDatabase * ca_database, gboolean strict);
 
+/* The policy above for a certificate the system's trust refused with
+ * @errors, from @host (@port <= 0: 443): what the "accept-certificate"
+ * handler of any TLS connection to a server returns (libsoup's, and the
+ * HTTP/2 client's GTlsClientConnection) */
+gboolean gst_bidi_realtime_tls_accept_certificate (const gchar * host,
+    gint port, GTlsCertificate * cert, GTlsCertificateFlags errors,
+    GTlsDatabase * ca_database, gboolean strict);
+
 /* ------------------------------------------------------------------------
  * Untrusted text and JSON
  * ------------------------------------------------------------------------ */
