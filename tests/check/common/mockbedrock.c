@@ -22,6 +22,7 @@
 
 #define MOCK_WS_SHORTHANDS
 #include "mockws.h"
+#include "mockwscore.h"
 #include "mockbedrock.h"
 #include "mockh2.h"
 #include "testcert.h"
@@ -53,43 +54,23 @@
  * Types
  * ------------------------------------------------------------------------ */
 
-typedef enum
-{
-  STEP_SEND,                    /* text: a Nova event */
-  STEP_RAW,                     /* data */
-  STEP_EXCEPTION,               /* text: type, message */
-  STEP_WAIT,                    /* text: kind, n: count */
-  STEP_SLEEP,                   /* n: ms */
-  STEP_AUDIO,                   /* text: contentId, data: PCM, n: chunk ms */
-  STEP_USAGE,                   /* usage: the deltas */
-  STEP_RESPOND,                 /* the 200 headers alone */
-  STEP_END,
-  STEP_RESET,
-  STEP_DROP,
-  STEP_STALL
-} StepKind;
+/* Scripts are the WebSocket mocks' (mockwscore.h): send, raw, wait,
+ * sleep, audio, drop and stall steps as they are, the rest custom steps
+ * of these kinds (in n) */
+typedef MockWsStep Step;
+#define CORE(script) ((MockWsScript *) (script))
 
-static const gchar *const step_names[] = {
-  "send", "raw", "exception", "wait", "sleep", "say (audio)", "usage",
-  "respond", "end", "reset", "drop", "stall"
+enum
+{
+  CUSTOM_EXCEPTION,             /* text: type, extra: message */
+  CUSTOM_USAGE,                 /* extra: the four deltas */
+  CUSTOM_RESPOND,               /* the 200 headers alone */
+  CUSTOM_END,
+  CUSTOM_RESET
 };
 
-typedef struct
-{
-  StepKind kind;
-  gchar *text;
-  gchar *message;
-  GBytes *data;
-  guint n;
-  guint timeout_ms;
-  gboolean paced;
-  guint usage[4];               /* input speech, input text, output speech,
-                                 * output text */
-} Step;
-
-struct _MockBedrockScript
-{
-  GQueue steps;                 /* Step * */
+static const gchar *const custom_names[] = {
+  "exception", "usage", "respond", "end", "reset"
 };
 
 /* An entry of the queue of the next connections */
@@ -196,42 +177,36 @@ static void conn_next (Conn * conn);
  * Scripts
  * ------------------------------------------------------------------------ */
 
+static Step *
+add_custom (MockBedrockScript * script, guint custom, const gchar * text)
+{
+  Step *s = mock_ws_script_add (CORE (script), MOCK_WS_STEP_CUSTOM, text);
+
+  s->n = custom;
+  s->name = custom_names[custom];
+  return s;
+}
+
+/* The core frees steps with their scripts: a script of one */
 static void
 step_free (Step * s)
 {
-  g_free (s->text);
-  g_free (s->message);
-  if (s->data)
-    g_bytes_unref (s->data);
-  g_free (s);
-}
+  MockWsScript *one = mock_ws_script_new ();
 
-static Step *
-step_add (MockBedrockScript * script, StepKind kind)
-{
-  Step *s = g_new0 (Step, 1);
-
-  s->kind = kind;
-  g_queue_push_tail (&script->steps, s);
-  return s;
+  g_queue_push_tail (&one->steps, s);
+  mock_ws_script_free (one);
 }
 
 MockBedrockScript *
 mock_bedrock_script_new (void)
 {
-  MockBedrockScript *script = g_new0 (MockBedrockScript, 1);
-
-  g_queue_init (&script->steps);
-  return script;
+  return (MockBedrockScript *) mock_ws_script_new ();
 }
 
 void
 mock_bedrock_script_free (MockBedrockScript * script)
 {
-  if (!script)
-    return;
-  g_queue_clear_full (&script->steps, (GDestroyNotify) step_free);
-  g_free (script);
+  mock_ws_script_free (CORE (script));
 }
 
 /* @json parsed when it is a JSON object, else a critical warning */
@@ -256,7 +231,7 @@ mock_bedrock_script_send (MockBedrockScript * script, const gchar * json)
   if (!node)
     return;
   json_node_unref (node);
-  step_add (script, STEP_SEND)->text = g_strdup (json);
+  mock_ws_script_add (CORE (script), MOCK_WS_STEP_SEND, json);
 }
 
 void
@@ -264,47 +239,44 @@ mock_bedrock_script_send_printf (MockBedrockScript * script,
     const gchar * format, ...)
 {
   va_list args;
-  gchar *json;
+  GString *json = g_string_new (NULL);
 
   va_start (args, format);
-  json = g_strdup_vprintf (format, args);
+  g_string_append_vprintf (json, format, args);
   va_end (args);
-  mock_bedrock_script_send (script, json);
-  g_free (json);
+  mock_bedrock_script_send (script, json->str);
+  g_string_free (json, TRUE);
 }
 
 void
 mock_bedrock_script_send_raw (MockBedrockScript * script,
     gconstpointer data, gsize size)
 {
-  step_add (script, STEP_RAW)->data = g_bytes_new (data, size);
+  mock_ws_script_add (CORE (script), MOCK_WS_STEP_RAW, NULL)->data =
+      g_bytes_new (data, size);
 }
 
 void
 mock_bedrock_script_exception (MockBedrockScript * script,
     const gchar * type, const gchar * message)
 {
-  Step *s = step_add (script, STEP_EXCEPTION);
+  Step *s = add_custom (script, CUSTOM_EXCEPTION, type);
 
-  s->text = g_strdup (type);
-  s->message = g_strdup (message);
+  s->extra = g_strdup (message);
+  s->extra_free = g_free;
 }
 
 void
 mock_bedrock_script_wait (MockBedrockScript * script, const gchar * kind,
     guint count, guint timeout_ms)
 {
-  Step *s = step_add (script, STEP_WAIT);
-
-  s->text = g_strdup (kind);
-  s->n = MAX (count, 1);
-  s->timeout_ms = timeout_ms;
+  mock_ws_script_wait (CORE (script), kind, count, timeout_ms);
 }
 
 void
 mock_bedrock_script_sleep (MockBedrockScript * script, guint ms)
 {
-  step_add (script, STEP_SLEEP)->n = ms;
+  mock_ws_script_sleep (CORE (script), ms);
 }
 
 /* Each content block the mock sends has an id of its own, over all
@@ -327,7 +299,10 @@ add_event (MockBedrockScript * script, const gchar * name, JsonObject * body)
   json_object_set_object_member (inner, name, body);
   json_object_set_object_member (top, "event", inner);
   json_node_take_object (node, top);
-  step_add (script, STEP_SEND)->text = json_to_string (node, FALSE);
+  gchar *json = json_to_string (node, FALSE);
+
+  mock_ws_script_add (CORE (script), MOCK_WS_STEP_SEND, json);
+  g_free (json);
   json_node_unref (node);
 }
 
@@ -413,11 +388,9 @@ mock_bedrock_script_say (MockBedrockScript * script, const gchar * text,
   json_object_set_string_member (conf, "audioType", "SPEECH");
   json_object_set_object_member (o, "audioOutputConfiguration", conf);
   add_event (script, "contentStart", o);
-  s = step_add (script, STEP_AUDIO);
+  s = mock_ws_script_audio (CORE (script), pcm, size, MAX (chunk_ms, 1),
+      paced);
   s->text = id;
-  s->data = g_bytes_new (pcm, size);
-  s->n = MAX (chunk_ms, 1);
-  s->paced = paced;
   add_content_end (script, id, "AUDIO", stop);
   add_text_block (script, "ASSISTANT", "FINAL", text, stop);
 }
@@ -459,36 +432,37 @@ void
 mock_bedrock_script_usage (MockBedrockScript * script, guint input_speech,
     guint input_text, guint output_speech, guint output_text)
 {
-  Step *s = step_add (script, STEP_USAGE);
+  const guint deltas[4] = { input_speech, input_text, output_speech,
+    output_text
+  };
+  Step *s = add_custom (script, CUSTOM_USAGE, NULL);
 
-  s->usage[0] = input_speech;
-  s->usage[1] = input_text;
-  s->usage[2] = output_speech;
-  s->usage[3] = output_text;
+  s->extra = g_memdup2 (deltas, sizeof (deltas));
+  s->extra_free = g_free;
 }
 
 void
 mock_bedrock_script_end (MockBedrockScript * script)
 {
-  step_add (script, STEP_END);
+  add_custom (script, CUSTOM_END, NULL);
 }
 
 void
 mock_bedrock_script_reset (MockBedrockScript * script)
 {
-  step_add (script, STEP_RESET);
+  add_custom (script, CUSTOM_RESET, NULL);
 }
 
 void
 mock_bedrock_script_drop (MockBedrockScript * script)
 {
-  step_add (script, STEP_DROP);
+  mock_ws_script_drop (CORE (script));
 }
 
 void
 mock_bedrock_script_stall (MockBedrockScript * script)
 {
-  step_add (script, STEP_STALL);
+  mock_ws_script_stall (CORE (script));
 }
 
 void
@@ -517,7 +491,7 @@ default_script (void)
   MockBedrockScript *script = mock_bedrock_script_new ();
 
   mock_bedrock_script_wait (script, "contentEnd", 1, DEFAULT_SETUP_WAIT_MS);
-  step_add (script, STEP_RESPOND);
+  add_custom (script, CUSTOM_RESPOND, NULL);
   return script;
 }
 
@@ -667,7 +641,7 @@ conn_failure (Conn * conn, const gchar * format, ...)
   MockBedrock *mock = conn->mock;
   va_list args;
   gchar *what;
-  const gchar *name = conn->step ? step_names[conn->step->kind] : "-";
+  const gchar *name = conn->step ? conn->step->name : "-";
 
   va_start (args, format);
   what = g_strdup_vprintf (format, args);
@@ -1012,7 +986,7 @@ send_exception (Conn * conn, Step * s)
   GBytes *payload, *bytes;
   gchar *text;
 
-  json_object_set_string_member (o, "message", s->message);
+  json_object_set_string_member (o, "message", s->extra);
   json_node_take_object (node, o);
   text = json_to_string (node, FALSE);
   payload = g_bytes_new_take (text, strlen (text));
@@ -1052,7 +1026,7 @@ token_figures (const guint64 f[4])
 
 /* A usageEvent of the step's deltas and the connection's running totals */
 static void
-send_usage (Conn * conn, Step * s)
+send_usage (Conn * conn, const guint * deltas)
 {
   JsonObject *body = json_object_new (), *details = json_object_new ();
   JsonObject *inner = json_object_new (), *top = json_object_new ();
@@ -1062,8 +1036,8 @@ send_usage (Conn * conn, Step * s)
   guint i;
 
   for (i = 0; i < 4; i++) {
-    delta[i] = s->usage[i];
-    conn->totals[i] += s->usage[i];
+    delta[i] = deltas[i];
+    conn->totals[i] += deltas[i];
   }
   json_object_set_object_member (details, "delta", token_figures (delta));
   json_object_set_object_member (details, "total",
@@ -1124,7 +1098,7 @@ timer_cb (gpointer user_data)
   Step *s = conn->step;
 
   g_clear_pointer (&conn->timer, g_source_unref);
-  if (s && s->kind == STEP_WAIT) {
+  if (s && s->kind == MOCK_WS_STEP_WAIT) {
     conn_failure (conn, "no \"%s\" (%u of them) from the client within %u "
         "ms", s->text, s->n, s->timeout_ms);
     g_clear_pointer (&conn->step, step_free);
@@ -1201,18 +1175,21 @@ run_audio (Conn * conn, Step * s, gboolean first)
 static void
 run_last (Conn * conn, Step * s)
 {
+  gboolean custom = s->kind == MOCK_WS_STEP_CUSTOM;
+
   if (!g_queue_is_empty (&conn->steps)) {
-    conn_failure (conn, "steps after %s, which must be the last",
-        step_names[s->kind]);
+    conn_failure (conn, "steps after %s, which must be the last", s->name);
     return;
   }
-  if (s->kind == STEP_END && can_send (conn))
+  if (custom && s->n == CUSTOM_EXCEPTION && can_send (conn))
+    send_exception (conn, s);
+  else if (custom && s->n == CUSTOM_END && can_send (conn))
     mock_h2_stream_end (conn->stream);
-  else if (s->kind == STEP_RESET)
+  else if (custom && s->n == CUSTOM_RESET)
     mock_h2_stream_reset (conn->stream, H2_INTERNAL_ERROR);
-  else if (s->kind == STEP_DROP)
+  else if (s->kind == MOCK_WS_STEP_DROP)
     mock_h2_stream_drop (conn->stream);
-  else if (s->kind == STEP_STALL)
+  else if (s->kind == MOCK_WS_STEP_STALL)
     mock_h2_stream_freeze (conn->stream);
   conn->halted = TRUE;
 }
@@ -1221,47 +1198,34 @@ run_last (Conn * conn, Step * s)
 static gboolean
 run_step (Conn * conn, Step * s, gboolean first)
 {
-  switch (s->kind) {
-    case STEP_SEND:
-      if (can_send (conn))
-        send_event (conn, s->text);
+  if (s->kind == MOCK_WS_STEP_WAIT) {
+    if (wait_satisfied (conn, s))
       return TRUE;
-    case STEP_RAW:
-      if (can_send (conn))
-        send_bytes (conn, g_bytes_ref (s->data));
-      return TRUE;
-    case STEP_EXCEPTION:
-      if (!can_send (conn))
-        return TRUE;
-      send_exception (conn, s);
-      conn->halted = TRUE;
-      if (!g_queue_is_empty (&conn->steps))
-        conn_failure (conn, "steps after exception, which must be the last");
-      return TRUE;
-    case STEP_WAIT:
-      if (wait_satisfied (conn, s))
-        return TRUE;
-      if (first)
-        start_timer (conn, (gint64) s->timeout_ms * 1000);
-      return FALSE;
-    case STEP_SLEEP:
-      if (first)
-        start_timer (conn, (gint64) s->n * 1000);
-      return !first;
-    case STEP_AUDIO:
-      return run_audio (conn, s, first);
-    case STEP_USAGE:
-      if (can_send (conn))
-        send_usage (conn, s);
-      return TRUE;
-    case STEP_RESPOND:
-      can_send (conn);
-      return TRUE;
-    default:
-      if (conn->stream)
-        run_last (conn, s);
-      return TRUE;
+    if (first)
+      start_timer (conn, (gint64) s->timeout_ms * 1000);
+    return FALSE;
   }
+  if (s->kind == MOCK_WS_STEP_SLEEP) {
+    if (first)
+      start_timer (conn, (gint64) s->n * 1000);
+    return !first;
+  }
+  if (s->kind == MOCK_WS_STEP_AUDIO)
+    return run_audio (conn, s, first);
+  if (s->kind == MOCK_WS_STEP_SEND && can_send (conn))
+    send_event (conn, s->text);
+  else if (s->kind == MOCK_WS_STEP_RAW && can_send (conn))
+    send_bytes (conn, g_bytes_ref (s->data));
+  else if (s->kind == MOCK_WS_STEP_CUSTOM && s->n == CUSTOM_USAGE
+      && can_send (conn))
+    send_usage (conn, s->extra);
+  else if (s->kind == MOCK_WS_STEP_CUSTOM && s->n == CUSTOM_RESPOND)
+    can_send (conn);
+  else if (conn->stream && (s->kind == MOCK_WS_STEP_DROP
+          || s->kind == MOCK_WS_STEP_STALL
+          || (s->kind == MOCK_WS_STEP_CUSTOM && s->n != CUSTOM_USAGE)))
+    run_last (conn, s);
+  return TRUE;
 }
 
 static void
@@ -1307,7 +1271,7 @@ conn_next (Conn * conn)
 static void
 conn_poke (Conn * conn)
 {
-  if (conn->step && conn->step->kind == STEP_WAIT && !conn->running)
+  if (conn->step && conn->step->kind == MOCK_WS_STEP_WAIT && !conn->running)
     conn_next (conn);
 }
 
@@ -1849,6 +1813,17 @@ handle_frame (Conn * conn, GstBidiEsMessage * msg)
  * The HTTP/2 hooks (mock thread)
  * ------------------------------------------------------------------------ */
 
+/* Appends the steps of @script (taken) to those of @conn */
+static void
+take_steps (Conn * conn, MockBedrockScript * script)
+{
+  Step *s;
+
+  while ((s = g_queue_pop_head (&CORE (script)->steps)))
+    g_queue_push_tail (&conn->steps, s);
+  mock_bedrock_script_free (script);
+}
+
 static void
 respond_error (Conn * conn, guint status, const gchar * type,
     const gchar * message)
@@ -1903,12 +1878,8 @@ on_request (MockH2Stream * stream, const gchar * const *headers,
   if (!conn->rejected) {
     MockBedrockScript *script = entry ? g_steal_pointer (&entry->script) :
         default_script ();
-    Step *s;
-
     conn->decoder = gst_bidi_es_decoder_new (0);
-    while ((s = g_queue_pop_head (&script->steps)))
-      g_queue_push_tail (&conn->steps, s);
-    mock_bedrock_script_free (script);
+    take_steps (conn, script);
     conn_next (conn);
   }
   if (entry)
@@ -2143,7 +2114,6 @@ run_cb (gpointer user_data)
   MockBedrock *mock = run->mock;
   Conn *conn = g_ptr_array_index (mock->conns, run->conn);
   gboolean idle = !conn->step && g_queue_is_empty (&conn->steps);
-  Step *s;
 
   g_mutex_lock (&mock->lock);
   conn->runs_pending--;
@@ -2153,8 +2123,7 @@ run_cb (gpointer user_data)
     add_line (mock, mock->failures, g_strdup_printf ("connection %u: "
             "mock_bedrock_run() after its script ended", conn->index));
   } else {
-    while ((s = g_queue_pop_head (&run->script->steps)))
-      g_queue_push_tail (&conn->steps, s);
+    take_steps (conn, g_steal_pointer (&run->script));
     if (idle)
       conn_next (conn);
   }
