@@ -999,7 +999,7 @@ GST_START_TEST (test_steps_more)
 GST_END_TEST;
 
 /* A wait that times out is a failure; keep-audio FALSE counts the audio
- * without keeping it */
+ * without keeping it or its events */
 GST_START_TEST (test_wait_failure_keep_audio)
 {
   MockBedrock *mock = mock_bedrock_new ();
@@ -1014,18 +1014,20 @@ GST_START_TEST (test_wait_failure_keep_audio)
   mock_bedrock_script_user_text (script, "never sent");
   run_steps (mock, script, &c, 0);
   client_send_audio (&c, 320, sent);
-  fail_unless (pump (&c, mock, mock_got, "audioInput", WAIT_MS));
+  fail_unless (pump (&c, mock, mock_got, "contentStart.AUDIO", WAIT_MS));
   fail_unless (!mock_bedrock_wait_script_done (mock, 0, WAIT_MS));
   f = mock_bedrock_get_failures (mock);
   fail_unless (strstr (f, "no \"toolResult\"") != NULL, "%s", f);
   g_free (f);
-  fail_unless_equals_int (mock_bedrock_get_audio_bytes (mock, 0), 320);
+  fail_unless (mock_bedrock_wait_audio_bytes (mock, 0, 320, WAIT_MS));
   kept = mock_bedrock_get_audio (mock, 0);
   fail_unless_equals_int (g_bytes_get_size (kept), 0);
-  ev = mock_bedrock_wait_event (mock, 0, "audioInput", 0, WAIT_MS);
-  fail_unless (ev != NULL);
-  fail_unless (!got_event (&c, mock, "never sent"));
+  fail_unless_equals_int (mock_bedrock_count_events (mock, 0, "audioInput"),
+      0);
+  ev = mock_bedrock_get_event (mock, 0, 5);
+  fail_unless (ev && strstr (ev, "contentStart") != NULL);
   g_free (ev);
+  fail_unless (!got_event (&c, mock, "never sent"));
   g_bytes_unref (kept);
   g_byte_array_unref (sent);
   client_close (&c);

@@ -8,11 +8,12 @@
  * version 2 of the License, or (at your option) any later version.
  */
 
-/* The WebSocket mocks share mockwscore.c, which is built around a
- * SoupServer and its WebSocket connections; this one speaks HTTP/2
- * streams (mockh2.c) whose request body is a chain of signed event-stream
- * frames, so it keeps its own connections, scripts and queries and only
- * shares the JSON checks and problem lists of mockws.h. */
+/* What the WebSocket mocks share is used as it is: the scripts, the
+ * records of connections, events and audio with their queries
+ * (mockwscore.h: its records alone, without its SoupServer), and the JSON
+ * checks (mockws.h). This file adds the wire (HTTP/2 streams of mockh2.c,
+ * their body a chain of signed event-stream frames), SigV4, the Nova
+ * order, and its own runner of the script steps on that wire. */
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -66,29 +67,13 @@ enum
   CUSTOM_USAGE,                 /* extra: the four deltas */
   CUSTOM_RESPOND,               /* the 200 headers alone */
   CUSTOM_END,
-  CUSTOM_RESET
+  CUSTOM_RESET,
+  CUSTOM_ERROR_TYPE             /* text: a rejection's x-amzn-errortype */
 };
 
 static const gchar *const custom_names[] = {
-  "exception", "usage", "respond", "end", "reset"
+  "exception", "usage", "respond", "end", "reset", "error type"
 };
-
-/* An entry of the queue of the next connections */
-typedef struct
-{
-  MockBedrockScript *script;    /* or a rejection: */
-  guint status;
-  gchar *error_type;
-  gchar *message;
-} Entry;
-
-/* A client event as recorded */
-typedef struct
-{
-  gchar *json;                  /* NULL: audio not kept */
-  gchar *name;                  /* "contentStart" */
-  gchar *typed;                 /* "contentStart.AUDIO", or NULL */
-} Event;
 
 /* A content block the client opened */
 typedef struct
@@ -98,28 +83,20 @@ typedef struct
   gboolean open;
 } Block;
 
+/* A connection: the core's record (its script fields are used as the core
+ * uses them), then the wire and the protocol (the mock thread only, but
+ * for request, set before the connection is added) */
 typedef struct
 {
-  MockBedrock *mock;
-  guint index;
+  MockWsConn ws;
+  gchar **request;              /* header names and values, as received */
+  gboolean client_ended;        /* under the lock */
 
-  /* Recorded, under mock->lock */
-  gchar **headers;              /* names and values, as received */
-  guint status;
-  GPtrArray *events;            /* Event * */
-  GByteArray *audio;
-  gsize audio_not_kept;
-  gboolean closed;
-  gboolean client_ended;
-  gboolean script_done;
-  gboolean script_ended;
-  guint runs_pending;
-
-  /* The mock thread only */
   MockH2Stream *stream;         /* NULL once closed */
   gboolean rejected;            /* the body is not read */
   gboolean responded;
   gboolean halted;              /* a last step ran: nothing is sent */
+  gboolean running;             /* inside run_step () */
   GstBidiSigV4Signer *signer;
   gboolean chain_broken;
   GstBidiEsDecoder *decoder;
@@ -127,6 +104,7 @@ typedef struct
   gboolean end_frame;           /* the signed empty frame came */
   gboolean after_end_told;
   /* the Nova order */
+  guint n_events;
   gboolean session_started, session_ended;
   gchar *prompt_name;
   gboolean prompt_ended;
@@ -140,35 +118,21 @@ typedef struct
   gchar *session_id;
   gchar *completion_id;
   guint64 totals[4];
-  /* the script */
-  GQueue steps;
-  Step *step;
-  gboolean running;             /* inside run_step () */
-  guint step_no;
-  GSource *timer;
-  guint wait_from;
-  gsize audio_pos;
-  gint64 audio_start;
 } Conn;
 
+#define CONN(c) ((Conn *) (c))
+#define MOCK(conn) ((MockBedrock *) (conn)->ws.server)
+
+/* The core first: a connection's server is the mock */
 struct _MockBedrock
 {
+  MockWsServer core;
   TestCert cert;
   MockH2 *h2;
-  gchar *url;
   gboolean stopping;            /* the thread only */
   gboolean shut;                /* under the lock: shut_down_cb () ran */
-
-  GMutex lock;
-  GCond cond;
-  GQueue queue;                 /* Entry * */
-  GPtrArray *conns;             /* Conn * */
-  GPtrArray *violations;
-  GPtrArray *failures;
+  /* under the lock */
   gchar *access_key, *secret_key, *session_token, *region;
-  gboolean keep_audio;
-  MockBedrockAudioSentFunc audio_sent;
-  gpointer audio_sent_data;
 };
 
 static void conn_next (Conn * conn);
@@ -185,16 +149,6 @@ add_custom (MockBedrockScript * script, guint custom, const gchar * text)
   s->n = custom;
   s->name = custom_names[custom];
   return s;
-}
-
-/* The core frees steps with their scripts: a script of one */
-static void
-step_free (Step * s)
-{
-  MockWsScript *one = mock_ws_script_new ();
-
-  g_queue_push_tail (&one->steps, s);
-  mock_ws_script_free (one);
 }
 
 MockBedrockScript *
@@ -495,27 +449,9 @@ default_script (void)
   return script;
 }
 
-static void
-entry_free (Entry * e)
-{
-  mock_bedrock_script_free (e->script);
-  g_free (e->error_type);
-  g_free (e->message);
-  g_free (e);
-}
-
 /* ------------------------------------------------------------------------
- * Connections and their records
+ * Connections
  * ------------------------------------------------------------------------ */
-
-static void
-event_free (Event * ev)
-{
-  g_free (ev->json);
-  g_free (ev->name);
-  g_free (ev->typed);
-  g_free (ev);
-}
 
 static void
 block_free (Block * b)
@@ -525,61 +461,26 @@ block_free (Block * b)
   g_free (b);
 }
 
-static Conn *
-conn_new (MockBedrock * mock, const gchar * const *headers)
+/* The klass's conn_init and conn_clear: what the core does not know */
+static void
+conn_init (MockWsConn * ws)
 {
-  Conn *conn = g_new0 (Conn, 1);
+  Conn *conn = CONN (ws);
 
-  conn->mock = mock;
-  conn->headers = g_strdupv ((gchar **) headers);
-  conn->events = g_ptr_array_new_with_free_func ((GDestroyNotify) event_free);
-  conn->audio = g_byte_array_new ();
   conn->blocks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       (GDestroyNotify) block_free);
   conn->tools_sent = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       NULL);
   conn->tools_answered = g_hash_table_new_full (g_str_hash, g_str_equal,
       g_free, NULL);
-  g_queue_init (&conn->steps);
-
-  g_mutex_lock (&mock->lock);
-  conn->index = mock->conns->len;
-  g_ptr_array_add (mock->conns, conn);
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
-
-  conn->session_id = g_strdup_printf ("mock-session-%u", conn->index);
-  conn->completion_id = g_strdup_printf ("mock-completion-%u", conn->index);
-  return conn;
 }
 
 static void
-stop_timer (Conn * conn)
+conn_clear (MockWsConn * ws)
 {
-  if (!conn->timer)
-    return;
-  g_source_destroy (conn->timer);
-  g_clear_pointer (&conn->timer, g_source_unref);
-}
+  Conn *conn = CONN (ws);
 
-/* Drops what is left of the script (the running step is conn_next's) */
-static void
-drop_steps (Conn * conn)
-{
-  stop_timer (conn);
-  g_queue_clear_full (&conn->steps, (GDestroyNotify) step_free);
-  if (!conn->running)
-    g_clear_pointer (&conn->step, step_free);
-}
-
-static void
-conn_free (Conn * conn)
-{
-  drop_steps (conn);
-  g_clear_pointer (&conn->step, step_free);
-  g_strfreev (conn->headers);
-  g_ptr_array_unref (conn->events);
-  g_byte_array_unref (conn->audio);
+  g_strfreev (conn->request);
   g_clear_pointer (&conn->signer, gst_bidi_sigv4_signer_free);
   g_clear_pointer (&conn->decoder, gst_bidi_es_decoder_free);
   g_free (conn->prompt_name);
@@ -589,7 +490,26 @@ conn_free (Conn * conn)
   g_hash_table_unref (conn->tools_answered);
   g_free (conn->session_id);
   g_free (conn->completion_id);
-  g_free (conn);
+}
+
+static void
+stop_timer (Conn * conn)
+{
+  if (!conn->ws.timer)
+    return;
+  g_source_destroy (conn->ws.timer);
+  g_clear_pointer (&conn->ws.timer, g_source_unref);
+}
+
+/* Drops what is left of the script (the running step is conn_next's) */
+static void
+drop_steps (Conn * conn)
+{
+  stop_timer (conn);
+  g_queue_clear_full (&conn->ws.steps, (GDestroyNotify) mock_ws_step_free);
+  g_queue_init (&conn->ws.steps);
+  if (!conn->running)
+    g_clear_pointer (&conn->ws.step, mock_ws_step_free);
 }
 
 /* The first value of request header @name, or NULL */
@@ -598,63 +518,44 @@ conn_header (Conn * conn, const gchar * name)
 {
   guint i;
 
-  for (i = 0; conn->headers[i] && conn->headers[i + 1]; i += 2)
-    if (g_ascii_strcasecmp (conn->headers[i], name) == 0)
-      return conn->headers[i + 1];
+  for (i = 0; conn->request[i] && conn->request[i + 1]; i += 2)
+    if (g_ascii_strcasecmp (conn->request[i], name) == 0)
+      return conn->request[i + 1];
   return NULL;
 }
 
-/* Appends a line to @list (mock->violations or failures) */
+/* Appends a line to @list (the violations or the failures) */
 static void
 add_line (MockBedrock * mock, GPtrArray * list, gchar * line)
 {
-  g_mutex_lock (&mock->lock);
+  g_mutex_lock (&mock->core.lock);
   g_ptr_array_add (list, line);
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
+  g_cond_broadcast (&mock->core.cond);
+  g_mutex_unlock (&mock->core.lock);
 }
 
+/* A violation of the request or the body as a whole */
 static void
 conn_violation (Conn * conn, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
 
 static void
 conn_violation (Conn * conn, const gchar * format, ...)
 {
+  GString *line = g_string_new (NULL);
   va_list args;
-  gchar *what;
 
+  g_string_printf (line, "connection %u: ", conn->ws.index);
   va_start (args, format);
-  what = g_strdup_vprintf (format, args);
+  g_string_append_vprintf (line, format, args);
   va_end (args);
-  add_line (conn->mock, conn->mock->violations,
-      g_strdup_printf ("connection %u: %s", conn->index, what));
-  g_free (what);
+  add_line (MOCK (conn), MOCK (conn)->core.violations,
+      g_string_free (line, FALSE));
 }
 
-/* A script failure: the script of @conn ends here */
-static void
-conn_failure (Conn * conn, const gchar * format, ...) G_GNUC_PRINTF (2, 3);
-
-static void
-conn_failure (Conn * conn, const gchar * format, ...)
-{
-  MockBedrock *mock = conn->mock;
-  va_list args;
-  gchar *what;
-  const gchar *name = conn->step ? conn->step->name : "-";
-
-  va_start (args, format);
-  what = g_strdup_vprintf (format, args);
-  va_end (args);
-  drop_steps (conn);
-  g_mutex_lock (&mock->lock);
-  g_ptr_array_add (mock->failures, g_strdup_printf ("connection %u, step %u "
-          "(%s): %s", conn->index, conn->step_no, name, what));
-  conn->script_ended = TRUE;
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
-  g_free (what);
-}
+/* A script failure: the script of @conn ends here (its running step is
+ * freed) */
+#define conn_failure(conn, ...) \
+  mock_ws_conn_add_failure (&(conn)->ws, __VA_ARGS__)
 
 /* ------------------------------------------------------------------------
  * The request: headers and SigV4
@@ -826,7 +727,7 @@ signature_matches (Conn * conn, const Credentials * cred, Authorization * a)
     conn->signer = g_steal_pointer (&signer);
   else if (signed_req)
     g_debug ("mockbedrock: connection %u: expected the canonical request\n%s",
-        conn->index, signed_req->canonical_request);
+        conn->ws.index, signed_req->canonical_request);
   g_clear_pointer (&signed_req, gst_bidi_sigv4_signed_free);
   g_clear_pointer (&signer, gst_bidi_sigv4_signer_free);
   g_free (headers);
@@ -839,19 +740,19 @@ signature_matches (Conn * conn, const Credentials * cred, Authorization * a)
 static const gchar *
 authorize (Conn * conn, const gchar ** message)
 {
-  MockBedrock *mock = conn->mock;
+  MockBedrock *mock = MOCK (conn);
   Credentials cred;
   Authorization a;
   const gchar *date = conn_header (conn, "x-amz-date");
   const gchar *token = conn_header (conn, "x-amz-security-token");
   const gchar *verdict = NULL;
 
-  g_mutex_lock (&mock->lock);
+  g_mutex_lock (&mock->core.lock);
   cred.access_key = g_strdup (mock->access_key);
   cred.secret_key = g_strdup (mock->secret_key);
   cred.session_token = g_strdup (mock->session_token);
   cred.region = g_strdup (mock->region);
-  g_mutex_unlock (&mock->lock);
+  g_mutex_unlock (&mock->core.lock);
 
   *message = SIGNATURE_MISMATCH_MESSAGE;
   if (!parse_authorization (conn_header (conn, "authorization"), &a)) {
@@ -890,7 +791,7 @@ ensure_response (Conn * conn)
 
   if (conn->responded)
     return;
-  id = g_strdup_printf ("mock-request-%u", conn->index);
+  id = g_strdup_printf ("mock-request-%u", conn->ws.index);
   {
     const gchar *headers[] = { "content-type", EVENTSTREAM_TYPE,
       "x-amzn-requestid", id, NULL
@@ -899,10 +800,10 @@ ensure_response (Conn * conn)
   }
   g_free (id);
   conn->responded = TRUE;
-  g_mutex_lock (&conn->mock->lock);
-  conn->status = 200;
-  g_cond_broadcast (&conn->mock->cond);
-  g_mutex_unlock (&conn->mock->lock);
+  g_mutex_lock (&MOCK (conn)->core.lock);
+  conn->ws.status = 200;
+  g_cond_broadcast (&MOCK (conn)->core.cond);
+  g_mutex_unlock (&MOCK (conn)->core.lock);
 }
 
 /* FALSE and a failure when the response can take no more */
@@ -964,17 +865,20 @@ prepare_event (Conn * conn, const gchar * json)
   return out;
 }
 
-static void
+/* FALSE after a failure */
+static gboolean
 send_event (Conn * conn, const gchar * json)
 {
   gchar *text = prepare_event (conn, json);
   GBytes *chunk = gst_bidi_bedrock_chunk_encode (text, -1, NULL);
 
-  if (chunk)
-    send_bytes (conn, chunk);
-  else
-    conn_failure (conn, "the event cannot be framed");
   g_free (text);
+  if (!chunk) {
+    conn_failure (conn, "the event cannot be framed");
+    return FALSE;
+  }
+  send_bytes (conn, chunk);
+  return TRUE;
 }
 
 static void
@@ -1061,30 +965,33 @@ send_usage (Conn * conn, const guint * deltas)
 static void
 report_audio_sent (Conn * conn, const guint8 * pcm, gsize size)
 {
-  MockBedrock *mock = conn->mock;
-  MockBedrockAudioSentFunc func;
+  MockBedrock *mock = MOCK (conn);
+  MockWsAudioSentFunc func;
   gpointer data;
 
-  g_mutex_lock (&mock->lock);
-  func = mock->audio_sent;
-  data = mock->audio_sent_data;
-  g_mutex_unlock (&mock->lock);
+  g_mutex_lock (&mock->core.lock);
+  func = mock->core.audio_sent;
+  data = mock->core.audio_sent_data;
+  g_mutex_unlock (&mock->core.lock);
   if (func)
-    func (conn->index, pcm, size, g_get_monotonic_time (), data);
+    func (conn->ws.index, pcm, size, g_get_monotonic_time (), data);
 }
 
-static void
+/* FALSE after a failure (which freed the step that holds @pcm) */
+static gboolean
 send_audio_chunk (Conn * conn, const gchar * content_id, const guint8 * pcm,
     gsize size)
 {
   gchar *b64 = g_base64_encode (pcm, size);
   gchar *json = g_strdup_printf ("{\"event\":{\"audioOutput\":{\"contentId\":"
       "\"%s\",\"role\":\"ASSISTANT\",\"content\":\"%s\"}}}", content_id, b64);
+  gboolean sent = send_event (conn, json);
 
-  send_event (conn, json);
-  report_audio_sent (conn, pcm, size);
+  if (sent)
+    report_audio_sent (conn, pcm, size);
   g_free (json);
   g_free (b64);
+  return sent;
 }
 
 /* ------------------------------------------------------------------------
@@ -1095,13 +1002,13 @@ static gboolean
 timer_cb (gpointer user_data)
 {
   Conn *conn = user_data;
-  Step *s = conn->step;
+  Step *s = conn->ws.step;
 
-  g_clear_pointer (&conn->timer, g_source_unref);
+  g_clear_pointer (&conn->ws.timer, g_source_unref);
   if (s && s->kind == MOCK_WS_STEP_WAIT) {
     conn_failure (conn, "no \"%s\" (%u of them) from the client within %u "
         "ms", s->text, s->n, s->timeout_ms);
-    g_clear_pointer (&conn->step, step_free);
+    g_clear_pointer (&conn->ws.step, mock_ws_step_free);
     return G_SOURCE_REMOVE;
   }
   conn_next (conn);
@@ -1112,15 +1019,20 @@ static void
 start_timer (Conn * conn, gint64 delay_us)
 {
   stop_timer (conn);
-  conn->timer = g_timeout_source_new (MAX (delay_us, 0) / 1000);
-  g_source_set_callback (conn->timer, timer_cb, conn, NULL);
-  g_source_attach (conn->timer, mock_h2_context (conn->mock->h2));
+  conn->ws.timer = g_timeout_source_new (MAX (delay_us, 0) / 1000);
+  g_source_set_callback (conn->ws.timer, timer_cb, conn, NULL);
+  g_source_attach (conn->ws.timer, mock_h2_context (MOCK (conn)->h2));
 }
 
+/* The klass's frame_matches: an event is recorded as a frame of kind its
+ * name and, for contentStart, member its type */
 static gboolean
-event_is (Event * ev, const gchar * kind)
+event_is (MockWsFrame * ev, const gchar * kind)
 {
-  return strcmp (ev->name, kind) == 0 || g_strcmp0 (ev->typed, kind) == 0;
+  return g_strcmp0 (ev->kind, kind) == 0 || (ev->member
+      && g_str_has_prefix (kind, "contentStart.")
+      && g_strcmp0 (ev->kind, "contentStart") == 0
+      && strcmp (ev->member, kind + strlen ("contentStart.")) == 0);
 }
 
 /* TRUE when the running wait has its events; the next wait counts from
@@ -1132,10 +1044,10 @@ wait_satisfied (Conn * conn, Step * s)
 
   if (strcmp (s->text, "end") == 0)
     return conn->end_frame;
-  for (i = conn->wait_from; i < conn->events->len; i++) {
-    if (event_is (g_ptr_array_index (conn->events, i), s->text)
+  for (i = conn->ws.wait_from; i < conn->ws.frames->len; i++) {
+    if (event_is (g_ptr_array_index (conn->ws.frames, i), s->text)
         && ++seen == s->n) {
-      conn->wait_from = i + 1;
+      conn->ws.wait_from = i + 1;
       return TRUE;
     }
   }
@@ -1151,50 +1063,63 @@ run_audio (Conn * conn, Step * s, gboolean first)
 
   chunk = MAX (chunk - chunk % 2, 2);
   if (first) {
-    conn->audio_pos = 0;
-    conn->audio_start = g_get_monotonic_time ();
+    conn->ws.audio_pos = 0;
+    conn->ws.audio_start = g_get_monotonic_time ();
   }
-  while (conn->audio_pos < size) {
-    gsize n = MIN (chunk, size - conn->audio_pos);
-    gint64 due = conn->audio_start +
-        (gint64) (conn->audio_pos / chunk) * s->n * 1000;
+  while (conn->ws.audio_pos < size) {
+    gsize n = MIN (chunk, size - conn->ws.audio_pos);
+    gint64 due = conn->ws.audio_start +
+        (gint64) (conn->ws.audio_pos / chunk) * s->n * 1000;
 
     if (s->paced && due > g_get_monotonic_time ()) {
       start_timer (conn, due - g_get_monotonic_time ());
       return FALSE;
     }
-    if (!can_send (conn))
+    if (!can_send (conn)
+        || !send_audio_chunk (conn, s->text, pcm + conn->ws.audio_pos, n))
       return TRUE;
-    send_audio_chunk (conn, s->text, pcm + conn->audio_pos, n);
-    conn->audio_pos += n;
+    conn->ws.audio_pos += n;
   }
   return TRUE;
 }
 
-/* A step that must be the last: the ones after it are a failure */
+/* A step that must be the last: the ones after it are a failure (which
+ * frees @s) */
 static void
 run_last (Conn * conn, Step * s)
 {
   gboolean custom = s->kind == MOCK_WS_STEP_CUSTOM;
 
-  if (!g_queue_is_empty (&conn->steps)) {
+  if (!g_queue_is_empty (&conn->ws.steps)) {
     conn_failure (conn, "steps after %s, which must be the last", s->name);
     return;
   }
-  if (custom && s->n == CUSTOM_EXCEPTION && can_send (conn))
-    send_exception (conn, s);
-  else if (custom && s->n == CUSTOM_END && can_send (conn))
-    mock_h2_stream_end (conn->stream);
-  else if (custom && s->n == CUSTOM_RESET)
+  if (custom && (s->n == CUSTOM_EXCEPTION || s->n == CUSTOM_END)) {
+    if (!can_send (conn))
+      return;
+    if (s->n == CUSTOM_EXCEPTION)
+      send_exception (conn, s);
+    else
+      mock_h2_stream_end (conn->stream);
+  } else if (custom) {
     mock_h2_stream_reset (conn->stream, H2_INTERNAL_ERROR);
-  else if (s->kind == MOCK_WS_STEP_DROP)
+  } else if (s->kind == MOCK_WS_STEP_DROP) {
     mock_h2_stream_drop (conn->stream);
-  else if (s->kind == MOCK_WS_STEP_STALL)
+  } else {
     mock_h2_stream_freeze (conn->stream);
+  }
   conn->halted = TRUE;
 }
 
-/* TRUE when @s is complete */
+static gboolean
+is_last_step (Step * s)
+{
+  return s->kind == MOCK_WS_STEP_DROP || s->kind == MOCK_WS_STEP_STALL
+      || (s->kind == MOCK_WS_STEP_CUSTOM && s->n != CUSTOM_USAGE
+      && s->n != CUSTOM_RESPOND);
+}
+
+/* TRUE when @s is complete (a failure frees it: not used after one) */
 static gboolean
 run_step (Conn * conn, Step * s, gboolean first)
 {
@@ -1212,29 +1137,30 @@ run_step (Conn * conn, Step * s, gboolean first)
   }
   if (s->kind == MOCK_WS_STEP_AUDIO)
     return run_audio (conn, s, first);
-  if (s->kind == MOCK_WS_STEP_SEND && can_send (conn))
+  if (is_last_step (s)) {
+    if (conn->stream)
+      run_last (conn, s);
+    return TRUE;
+  }
+  /* send, raw, usage, respond: the response goes on */
+  if (!can_send (conn))
+    return TRUE;
+  if (s->kind == MOCK_WS_STEP_SEND)
     send_event (conn, s->text);
-  else if (s->kind == MOCK_WS_STEP_RAW && can_send (conn))
+  else if (s->kind == MOCK_WS_STEP_RAW)
     send_bytes (conn, g_bytes_ref (s->data));
-  else if (s->kind == MOCK_WS_STEP_CUSTOM && s->n == CUSTOM_USAGE
-      && can_send (conn))
+  else if (s->n == CUSTOM_USAGE)
     send_usage (conn, s->extra);
-  else if (s->kind == MOCK_WS_STEP_CUSTOM && s->n == CUSTOM_RESPOND)
-    can_send (conn);
-  else if (conn->stream && (s->kind == MOCK_WS_STEP_DROP
-          || s->kind == MOCK_WS_STEP_STALL
-          || (s->kind == MOCK_WS_STEP_CUSTOM && s->n != CUSTOM_USAGE)))
-    run_last (conn, s);
   return TRUE;
 }
 
 static void
 set_script_done (Conn * conn)
 {
-  g_mutex_lock (&conn->mock->lock);
-  conn->script_done = TRUE;
-  g_cond_broadcast (&conn->mock->cond);
-  g_mutex_unlock (&conn->mock->lock);
+  g_mutex_lock (&MOCK (conn)->core.lock);
+  conn->ws.script_done = TRUE;
+  g_cond_broadcast (&MOCK (conn)->core.cond);
+  g_mutex_unlock (&MOCK (conn)->core.lock);
 }
 
 /* Runs steps until one has to wait for a timer or the client */
@@ -1245,25 +1171,25 @@ conn_next (Conn * conn)
     gboolean first = FALSE, complete;
     Step *s;
 
-    if (!conn->step) {
-      if (g_queue_is_empty (&conn->steps)) {
+    if (!conn->ws.step) {
+      if (g_queue_is_empty (&conn->ws.steps)) {
         set_script_done (conn);
         return;
       }
-      if (!conn->stream || conn->mock->stopping)
+      if (!conn->stream || MOCK (conn)->stopping)
         return;
-      conn->step = g_queue_pop_head (&conn->steps);
-      conn->step_no++;
+      conn->ws.step = g_queue_pop_head (&conn->ws.steps);
+      conn->ws.step_no++;
       first = TRUE;
     }
-    s = conn->step;
+    s = conn->ws.step;
     conn->running = TRUE;
     complete = run_step (conn, s, first);
     conn->running = FALSE;
-    if (!complete && conn->step == s && conn->stream)
+    if (!complete && conn->ws.step == s && conn->stream)
       return;
     stop_timer (conn);
-    g_clear_pointer (&conn->step, step_free);
+    g_clear_pointer (&conn->ws.step, mock_ws_step_free);
   }
 }
 
@@ -1271,7 +1197,7 @@ conn_next (Conn * conn)
 static void
 conn_poke (Conn * conn)
 {
-  if (conn->step && conn->step->kind == MOCK_WS_STEP_WAIT && !conn->running)
+  if (conn->ws.step && conn->ws.step->kind == MOCK_WS_STEP_WAIT && !conn->running)
     conn_next (conn);
 }
 
@@ -1312,7 +1238,7 @@ check_session_start (Check * c, JsonObject * body)
 
   if (conn->session_started)
     problem (c, "a second sessionStart");
-  else if (conn->events->len > 0)
+  else if (conn->n_events > 1)
     problem (c, "sessionStart must be the first event");
   conn->session_started = TRUE;
   object_member (c, body, "", "inferenceConfiguration", TRUE);
@@ -1440,7 +1366,7 @@ check_tool_block (Check * c, JsonObject * body)
 }
 
 static void
-check_content_start (Check * c, JsonObject * body, Event * ev)
+check_content_start (Check * c, JsonObject * body, MockWsFrame * ev)
 {
   static const gchar *const types[] = { "TEXT", "AUDIO", "TOOL", NULL };
   static const gchar *const roles[] = { "SYSTEM", "USER", "ASSISTANT",
@@ -1457,8 +1383,7 @@ check_content_start (Check * c, JsonObject * body, Event * ev)
   type = enum_member (c, body, "", "type", TRUE, types);
   role = enum_member (c, body, "", "role", TRUE, roles);
   interactive = bool_member (c, body, "", "interactive", FALSE);
-  if (type)
-    ev->typed = g_strconcat ("contentStart.", type, NULL);
+  ev->member = g_strdup (type);
   if (!name)
     return;
   if (g_hash_table_contains (conn->blocks, name)) {
@@ -1603,7 +1528,7 @@ check_session_end (Check * c)
 
 /* Checks @name's @body in the order so far; the audio of an audioInput */
 static GByteArray *
-check_event (Check * c, const gchar * name, JsonObject * body, Event * ev)
+check_event (Check * c, const gchar * name, JsonObject * body, MockWsFrame * ev)
 {
   Conn *conn = c->conn;
 
@@ -1636,27 +1561,6 @@ check_event (Check * c, const gchar * name, JsonObject * body, Event * ev)
   return NULL;
 }
 
-/* Records @ev with its audio and the problems found */
-static void
-record_event (Conn * conn, Event * ev, GByteArray * pcm, GPtrArray * problems)
-{
-  MockBedrock *mock = conn->mock;
-  guint i;
-
-  g_mutex_lock (&mock->lock);
-  if (pcm && !mock->keep_audio) {
-    conn->audio_not_kept += pcm->len;
-    g_clear_pointer (&ev->json, g_free);
-  } else if (pcm) {
-    g_byte_array_append (conn->audio, pcm->data, pcm->len);
-  }
-  g_ptr_array_add (conn->events, ev);
-  for (i = 0; i < problems->len; i++)
-    g_ptr_array_add (mock->violations, g_strdup (problems->pdata[i]));
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
-}
-
 /* One Nova event {"event": {"<name>": {...}}} of the client */
 static void
 handle_event (Conn * conn, Check * c, const gchar * json)
@@ -1666,7 +1570,7 @@ handle_event (Conn * conn, Check * c, const gchar * json)
   GList *names = NULL;
   JsonNode *body;
   GByteArray *pcm = NULL;
-  Event *ev;
+  MockWsFrame *ev;
 
   if (!top) {
     problem (c, "the chunk is not a JSON object (%s)", err->message);
@@ -1682,15 +1586,16 @@ handle_event (Conn * conn, Check * c, const gchar * json)
   } else if (names) {
     c->ws.what = names->data;
     body = json_object_get_member (inner, names->data);
-    ev = g_new0 (Event, 1);
-    ev->json = g_strdup (json);
-    ev->name = g_strdup (names->data);
+    ev = g_new0 (MockWsFrame, 1);
+    ev->text = g_strdup (json);
+    ev->size = strlen (json);
+    ev->kind = g_strdup (names->data);
+    conn->n_events++;
     if (JSON_NODE_HOLDS_OBJECT (body))
       pcm = check_event (c, names->data, json_node_get_object (body), ev);
     else
       problem (c, "the event is %s, not an object", json_kind (body));
-    record_event (conn, ev, pcm, c->ws.problems);
-    g_ptr_array_set_size (c->ws.problems, 0);
+    mock_ws_conn_record (&conn->ws, &c->ws, ev, pcm);
     if (pcm)
       g_byte_array_unref (pcm);
   }
@@ -1772,23 +1677,24 @@ handle_chunk (Conn * conn, Check * c, GBytes * payload)
   gst_bidi_es_message_free (inner);
 }
 
-/* Moves the problems of @c to the violations */
+/* Moves the problems of @c that no event took to the violations */
 static void
 flush_problems (Conn * conn, Check * c)
 {
   guint i;
 
   for (i = 0; i < c->ws.problems->len; i++)
-    add_line (conn->mock, conn->mock->violations,
-        g_strdup (c->ws.problems->pdata[i]));
+    add_line (MOCK (conn), MOCK (conn)->core.violations,
+        c->ws.problems->pdata[i]);
   g_ptr_array_set_size (c->ws.problems, 0);
 }
 
 static void
 handle_frame (Conn * conn, GstBidiEsMessage * msg)
 {
-  Check c = { {conn->index, ++conn->n_frames, NULL,
-          g_ptr_array_new_with_free_func (g_free)}, conn
+  /* the problems are taken by the records: the array does not own them */
+  Check c = { {conn->ws.index, ++conn->n_frames, NULL, g_ptr_array_new ()},
+  conn
   };
 
   if (conn->end_frame) {
@@ -1820,7 +1726,7 @@ take_steps (Conn * conn, MockBedrockScript * script)
   Step *s;
 
   while ((s = g_queue_pop_head (&CORE (script)->steps)))
-    g_queue_push_tail (&conn->steps, s);
+    g_queue_push_tail (&conn->ws.steps, s);
   mock_bedrock_script_free (script);
 }
 
@@ -1846,11 +1752,30 @@ respond_error (Conn * conn, guint status, const gchar * type,
   mock_h2_stream_end (conn->stream);
   json_node_unref (node);
 
-  g_mutex_lock (&conn->mock->lock);
-  conn->status = status;
-  conn->script_done = TRUE;
-  g_cond_broadcast (&conn->mock->cond);
-  g_mutex_unlock (&conn->mock->lock);
+  g_mutex_lock (&MOCK (conn)->core.lock);
+  conn->ws.status = status;
+  conn->ws.script_done = TRUE;
+  g_cond_broadcast (&MOCK (conn)->core.cond);
+  g_mutex_unlock (&MOCK (conn)->core.lock);
+}
+
+/* The request recorded: the core's connection, numbered */
+static Conn *
+conn_add (MockBedrock * mock, MockH2Stream * stream,
+    const gchar * const *headers)
+{
+  Conn *conn = CONN (mock_ws_conn_new (&mock->core));
+
+  conn->request = g_strdupv ((gchar **) headers);
+  conn->ws.request_time = g_get_monotonic_time ();
+  conn->ws.path = g_strdup (conn_header (conn, ":path"));
+  conn->stream = stream;
+  mock_h2_stream_set_data (stream, conn, NULL);
+  mock_ws_server_add_conn (&mock->core, &conn->ws);
+  conn->session_id = g_strdup_printf ("mock-session-%u", conn->ws.index);
+  conn->completion_id = g_strdup_printf ("mock-completion-%u",
+      conn->ws.index);
+  return conn;
 }
 
 static void
@@ -1858,32 +1783,30 @@ on_request (MockH2Stream * stream, const gchar * const *headers,
     gpointer user_data)
 {
   MockBedrock *mock = user_data;
-  Conn *conn = conn_new (mock, headers);
+  Conn *conn = conn_add (mock, stream, headers);
   const gchar *type, *message;
-  Entry *entry;
+  MockWsScript *script;
 
-  conn->stream = stream;
-  mock_h2_stream_set_data (stream, conn, NULL);
-  g_mutex_lock (&mock->lock);
-  entry = g_queue_pop_head (&mock->queue);
-  g_mutex_unlock (&mock->lock);
+  g_mutex_lock (&mock->core.lock);
+  script = g_queue_pop_head (&mock->core.queue);
+  g_mutex_unlock (&mock->core.lock);
 
   check_request_headers (conn);
   /* a bad signature is answered at once, as the service does */
   type = authorize (conn, &message);
-  if (type)
+  if (type) {
     respond_error (conn, 403, type, message);
-  else if (entry && !entry->script)
-    respond_error (conn, entry->status, entry->error_type, entry->message);
-  if (!conn->rejected) {
-    MockBedrockScript *script = entry ? g_steal_pointer (&entry->script) :
-        default_script ();
+  } else if (script && script->reject_status) {
+    Step *s = g_queue_peek_head (&script->steps);
+    respond_error (conn, script->reject_status, s ? s->text : NULL,
+        script->reject_body);
+  } else {
     conn->decoder = gst_bidi_es_decoder_new (0);
-    take_steps (conn, script);
+    take_steps (conn, script ? (MockBedrockScript *) g_steal_pointer (&script)
+        : default_script ());
     conn_next (conn);
   }
-  if (entry)
-    entry_free (entry);
+  mock_ws_script_free (script);
 }
 
 static void
@@ -1925,10 +1848,10 @@ on_end (MockH2Stream * stream, gpointer user_data)
         gst_bidi_es_decoder_pending (conn->decoder));
   if (!conn->end_frame)
     conn_violation (conn, "END_STREAM without the signed empty frame");
-  g_mutex_lock (&mock->lock);
+  g_mutex_lock (&mock->core.lock);
   conn->client_ended = conn->end_frame;
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
+  g_cond_broadcast (&mock->core.cond);
+  g_mutex_unlock (&mock->core.lock);
 }
 
 static void
@@ -1940,19 +1863,19 @@ on_closed (MockH2Stream * stream, guint32 error_code, gpointer user_data)
 
   if (!conn)
     return;
-  g_debug ("mockbedrock: connection %u: stream closed (%u)", conn->index,
+  g_debug ("mockbedrock: connection %u: stream closed (%u)", conn->ws.index,
       error_code);
   /* a last step (reset, drop) may close it while it runs: that is done */
-  unfinished = (conn->step && !conn->running)
-      || !g_queue_is_empty (&conn->steps);
+  unfinished = (conn->ws.step && !conn->running)
+      || !g_queue_is_empty (&conn->ws.steps);
   conn->stream = NULL;
   drop_steps (conn);
-  g_mutex_lock (&mock->lock);
-  conn->closed = TRUE;
+  g_mutex_lock (&mock->core.lock);
+  conn->ws.closed = TRUE;
   if (unfinished)
-    conn->script_ended = TRUE;
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
+    conn->ws.script_ended = TRUE;
+  g_cond_broadcast (&mock->core.cond);
+  g_mutex_unlock (&mock->core.lock);
 }
 
 static const MockH2Callbacks h2_callbacks = {
@@ -1966,25 +1889,31 @@ static const MockH2Callbacks h2_callbacks = {
  * The server
  * ------------------------------------------------------------------------ */
 
+static const MockWsClass bedrock_class = {
+  .name = "mockbedrock",
+  .api = "mock_bedrock",
+  .open_status = 200,
+  .conn_size = sizeof (Conn),
+  .conn_init = conn_init,
+  .conn_clear = conn_clear,
+  .frame_matches = event_is,
+  .audio_kind = "audioInput",
+};
+
 MockBedrock *
 mock_bedrock_new (void)
 {
   MockBedrock *mock = g_new0 (MockBedrock, 1);
 
-  g_mutex_init (&mock->lock);
-  g_cond_init (&mock->cond);
-  g_queue_init (&mock->queue);
-  mock->conns = g_ptr_array_new ();
-  mock->violations = g_ptr_array_new_with_free_func (g_free);
-  mock->failures = g_ptr_array_new_with_free_func (g_free);
+  mock_ws_records_init (&mock->core, &bedrock_class);
   mock->access_key = g_strdup (MOCK_BEDROCK_ACCESS_KEY);
   mock->secret_key = g_strdup (MOCK_BEDROCK_SECRET_KEY);
   mock->region = g_strdup (MOCK_BEDROCK_REGION);
-  mock->keep_audio = TRUE;
   test_cert_init (&mock->cert);
   mock->h2 = mock_h2_new ("mockbedrock", mock->cert.pem, &h2_callbacks,
       mock);
-  mock->url = g_strdup_printf ("https://127.0.0.1:%u",
+  mock->core.context = mock_h2_context (mock->h2);
+  mock->core.url = g_strdup_printf ("https://127.0.0.1:%u",
       mock_h2_port (mock->h2));
   return mock;
 }
@@ -1992,7 +1921,7 @@ mock_bedrock_new (void)
 const gchar *
 mock_bedrock_url (MockBedrock * mock)
 {
-  return mock->url;
+  return mock->core.url;
 }
 
 const gchar *
@@ -2009,47 +1938,38 @@ shut_down_cb (gpointer user_data)
   guint i;
 
   mock->stopping = TRUE;
-  for (i = 0; i < mock->conns->len; i++) {
-    Conn *conn = g_ptr_array_index (mock->conns, i);
+  for (i = 0; i < mock->core.conns->len; i++) {
+    Conn *conn = g_ptr_array_index (mock->core.conns, i);
     drop_steps (conn);
     if (conn->stream)
       mock_h2_stream_reset (conn->stream, H2_INTERNAL_ERROR);
   }
-  g_mutex_lock (&mock->lock);
+  g_mutex_lock (&mock->core.lock);
   mock->shut = TRUE;
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
+  g_cond_broadcast (&mock->core.cond);
+  g_mutex_unlock (&mock->core.lock);
   return G_SOURCE_REMOVE;
 }
 
 void
 mock_bedrock_free (MockBedrock * mock)
 {
-  guint i;
-
   if (!mock)
     return;
   /* the streams are the thread's: it resets them, then says so */
-  g_main_context_invoke (mock_h2_context (mock->h2), shut_down_cb, mock);
-  g_mutex_lock (&mock->lock);
+  g_main_context_invoke (mock->core.context, shut_down_cb, mock);
+  g_mutex_lock (&mock->core.lock);
   while (!mock->shut)
-    g_cond_wait (&mock->cond, &mock->lock);
-  g_mutex_unlock (&mock->lock);
+    g_cond_wait (&mock->core.cond, &mock->core.lock);
+  g_mutex_unlock (&mock->core.lock);
   mock_h2_free (mock->h2);
-  for (i = 0; i < mock->conns->len; i++)
-    conn_free (g_ptr_array_index (mock->conns, i));
-  g_ptr_array_unref (mock->conns);
-  g_queue_clear_full (&mock->queue, (GDestroyNotify) entry_free);
-  g_ptr_array_unref (mock->violations);
-  g_ptr_array_unref (mock->failures);
+  mock_ws_records_clear (&mock->core);
+  g_free (mock->core.url);
   g_free (mock->access_key);
   g_free (mock->secret_key);
   g_free (mock->session_token);
   g_free (mock->region);
-  g_free (mock->url);
   test_cert_clear (&mock->cert);
-  g_cond_clear (&mock->cond);
-  g_mutex_clear (&mock->lock);
   g_free (mock);
 }
 
@@ -2058,7 +1978,7 @@ mock_bedrock_set_credentials (MockBedrock * mock, const gchar * access_key,
     const gchar * secret_key, const gchar * session_token,
     const gchar * region)
 {
-  g_mutex_lock (&mock->lock);
+  g_mutex_lock (&mock->core.lock);
   g_free (mock->access_key);
   g_free (mock->secret_key);
   g_free (mock->session_token);
@@ -2067,37 +1987,28 @@ mock_bedrock_set_credentials (MockBedrock * mock, const gchar * access_key,
   mock->secret_key = g_strdup (secret_key);
   mock->session_token = g_strdup (session_token);
   mock->region = g_strdup (region);
-  g_mutex_unlock (&mock->lock);
-}
-
-static void
-push_entry (MockBedrock * mock, Entry * e)
-{
-  g_mutex_lock (&mock->lock);
-  g_queue_push_tail (&mock->queue, e);
-  g_mutex_unlock (&mock->lock);
+  g_mutex_unlock (&mock->core.lock);
 }
 
 void
 mock_bedrock_push_script (MockBedrock * mock, MockBedrockScript * script)
 {
-  Entry *e = g_new0 (Entry, 1);
-
-  g_return_if_fail (script != NULL);
-  e->script = script;
-  push_entry (mock, e);
+  mock_ws_server_push_script (&mock->core, CORE (script));
 }
 
+/* A rejection is a script with a status, its body the message and its one
+ * step the error type */
 void
 mock_bedrock_push_reject (MockBedrock * mock, guint http_status,
     const gchar * error_type, const gchar * message)
 {
-  Entry *e = g_new0 (Entry, 1);
+  MockBedrockScript *script = mock_bedrock_script_new ();
 
-  e->status = http_status;
-  e->error_type = g_strdup (error_type);
-  e->message = g_strdup (message);
-  push_entry (mock, e);
+  g_return_if_fail (http_status >= 200);
+  CORE (script)->reject_status = http_status;
+  CORE (script)->reject_body = g_strdup (message);
+  add_custom (script, CUSTOM_ERROR_TYPE, error_type);
+  mock_ws_server_push_script (&mock->core, CORE (script));
 }
 
 typedef struct
@@ -2112,16 +2023,16 @@ run_cb (gpointer user_data)
 {
   Run *run = user_data;
   MockBedrock *mock = run->mock;
-  Conn *conn = g_ptr_array_index (mock->conns, run->conn);
-  gboolean idle = !conn->step && g_queue_is_empty (&conn->steps);
+  Conn *conn = g_ptr_array_index (mock->core.conns, run->conn);
+  gboolean idle = !conn->ws.step && g_queue_is_empty (&conn->ws.steps);
 
-  g_mutex_lock (&mock->lock);
-  conn->runs_pending--;
-  g_cond_broadcast (&mock->cond);
-  g_mutex_unlock (&mock->lock);
+  g_mutex_lock (&mock->core.lock);
+  conn->ws.runs_pending--;
+  g_cond_broadcast (&mock->core.cond);
+  g_mutex_unlock (&mock->core.lock);
   if (!conn->stream || conn->halted || conn->rejected) {
-    add_line (mock, mock->failures, g_strdup_printf ("connection %u: "
-            "mock_bedrock_run() after its script ended", conn->index));
+    add_line (mock, mock->core.failures, g_strdup_printf ("connection %u: "
+            "mock_bedrock_run() after its script ended", conn->ws.index));
   } else {
     take_steps (conn, g_steal_pointer (&run->script));
     if (idle)
@@ -2132,364 +2043,182 @@ run_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The core's run wants a WebSocket: steps are appended on the thread here */
 void
 mock_bedrock_run (MockBedrock * mock, guint conn, MockBedrockScript * script)
 {
+  MockWsConn *c;
   Run *run;
-  Conn *c;
 
   g_return_if_fail (script != NULL);
-  g_mutex_lock (&mock->lock);
-  c = conn < mock->conns->len ? g_ptr_array_index (mock->conns, conn) : NULL;
+  g_mutex_lock (&mock->core.lock);
+  c = conn < mock->core.conns->len ?
+      g_ptr_array_index (mock->core.conns, conn) : NULL;
   if (!c || c->closed || c->script_ended || c->status > 200) {
-    g_ptr_array_add (mock->failures, g_strdup_printf ("connection %u: "
+    g_ptr_array_add (mock->core.failures, g_strdup_printf ("connection %u: "
             "mock_bedrock_run() on a connection that is not open", conn));
-    g_cond_broadcast (&mock->cond);
-    g_mutex_unlock (&mock->lock);
+    g_cond_broadcast (&mock->core.cond);
+    g_mutex_unlock (&mock->core.lock);
     mock_bedrock_script_free (script);
     return;
   }
   c->script_done = FALSE;
   c->runs_pending++;
-  g_mutex_unlock (&mock->lock);
+  g_mutex_unlock (&mock->core.lock);
   run = g_new0 (Run, 1);
   run->mock = mock;
   run->conn = conn;
   run->script = script;
-  g_main_context_invoke (mock_h2_context (mock->h2), run_cb, run);
+  g_main_context_invoke (mock->core.context, run_cb, run);
 }
 
 /* ------------------------------------------------------------------------
- * Queries (any thread)
+ * Queries (any thread): the core's records
  * ------------------------------------------------------------------------ */
-
-typedef gboolean (*Ready) (MockBedrock * mock, guint conn, gconstpointer arg);
-
-/* Waits until @ready (called with the lock held) is TRUE; FALSE when
- * @timeout_ms passed first */
-static gboolean
-wait_for (MockBedrock * mock, Ready ready, guint conn, gconstpointer arg,
-    guint timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  gboolean ok;
-
-  g_mutex_lock (&mock->lock);
-  while (!(ok = ready (mock, conn, arg)))
-    if (!g_cond_wait_until (&mock->cond, &mock->lock, deadline)) {
-      ok = ready (mock, conn, arg);
-      break;
-    }
-  g_mutex_unlock (&mock->lock);
-  return ok;
-}
-
-/* With the lock held */
-static Conn *
-conn_at (MockBedrock * mock, guint i)
-{
-  return i < mock->conns->len ? g_ptr_array_index (mock->conns, i) : NULL;
-}
 
 guint
 mock_bedrock_n_connections (MockBedrock * mock)
 {
-  guint n;
-
-  g_mutex_lock (&mock->lock);
-  n = mock->conns->len;
-  g_mutex_unlock (&mock->lock);
-  return n;
-}
-
-static gboolean
-has_connections (MockBedrock * mock, guint n, gconstpointer arg)
-{
-  (void) arg;
-  return mock->conns->len >= n;
+  return mock_ws_server_n_connections (&mock->core);
 }
 
 gboolean
 mock_bedrock_wait_connections (MockBedrock * mock, guint n, guint timeout_ms)
 {
-  return wait_for (mock, has_connections, n, NULL, timeout_ms);
-}
-
-gchar *
-mock_bedrock_get_header (MockBedrock * mock, guint conn, const gchar * name)
-{
-  Conn *c;
-  gchar *value = NULL;
-
-  g_mutex_lock (&mock->lock);
-  c = conn_at (mock, conn);
-  if (c)
-    value = g_strdup (conn_header (c, name));
-  g_mutex_unlock (&mock->lock);
-  return value;
+  return mock_ws_server_wait_connections (&mock->core, n, timeout_ms);
 }
 
 gchar *
 mock_bedrock_get_path (MockBedrock * mock, guint conn)
 {
-  return mock_bedrock_get_header (mock, conn, ":path");
+  return mock_ws_server_get_path (&mock->core, conn);
+}
+
+/* Pseudo-headers included: not the core's SoupMessageHeaders */
+gchar *
+mock_bedrock_get_header (MockBedrock * mock, guint conn, const gchar * name)
+{
+  gchar *value = NULL;
+
+  g_mutex_lock (&mock->core.lock);
+  if (conn < mock->core.conns->len)
+    value = g_strdup (conn_header (g_ptr_array_index (mock->core.conns, conn),
+            name));
+  g_mutex_unlock (&mock->core.lock);
+  return value;
 }
 
 guint
 mock_bedrock_get_status (MockBedrock * mock, guint conn)
 {
-  Conn *c;
-  guint status;
-
-  g_mutex_lock (&mock->lock);
-  c = conn_at (mock, conn);
-  status = c ? c->status : 0;
-  g_mutex_unlock (&mock->lock);
-  return status;
-}
-
-static gboolean
-is_closed (MockBedrock * mock, guint conn, gconstpointer arg)
-{
-  Conn *c = conn_at (mock, conn);
-
-  (void) arg;
-  return c && c->closed;
+  return mock_ws_server_get_status (&mock->core, conn);
 }
 
 gboolean
 mock_bedrock_wait_closed (MockBedrock * mock, guint conn, guint timeout_ms)
 {
-  return wait_for (mock, is_closed, conn, NULL, timeout_ms);
+  return mock_ws_server_wait_closed (&mock->core, conn, timeout_ms);
 }
 
 gboolean
 mock_bedrock_client_ended (MockBedrock * mock, guint conn)
 {
-  Conn *c;
-  gboolean ended;
+  gboolean ended = FALSE;
 
-  g_mutex_lock (&mock->lock);
-  c = conn_at (mock, conn);
-  ended = c && c->client_ended;
-  g_mutex_unlock (&mock->lock);
+  g_mutex_lock (&mock->core.lock);
+  if (conn < mock->core.conns->len)
+    ended = CONN (g_ptr_array_index (mock->core.conns, conn))->client_ended;
+  g_mutex_unlock (&mock->core.lock);
   return ended;
-}
-
-static gboolean
-script_settled (MockBedrock * mock, guint conn, gconstpointer arg)
-{
-  Conn *c = conn_at (mock, conn);
-
-  (void) arg;
-  return c && (c->script_ended || (c->script_done && !c->runs_pending));
 }
 
 gboolean
 mock_bedrock_wait_script_done (MockBedrock * mock, guint conn,
     guint timeout_ms)
 {
-  gboolean ok = wait_for (mock, script_settled, conn, NULL, timeout_ms);
-
-  g_mutex_lock (&mock->lock);
-  ok = ok && conn_at (mock, conn) && !conn_at (mock, conn)->script_ended;
-  g_mutex_unlock (&mock->lock);
-  return ok;
+  return mock_ws_server_wait_script_done (&mock->core, conn, timeout_ms);
 }
 
 guint
 mock_bedrock_n_events (MockBedrock * mock, guint conn)
 {
-  Conn *c;
-  guint n;
-
-  g_mutex_lock (&mock->lock);
-  c = conn_at (mock, conn);
-  n = c ? c->events->len : 0;
-  g_mutex_unlock (&mock->lock);
-  return n;
-}
-
-/* The text of an event; the placeholder of an audioInput not kept */
-static gchar *
-event_text (Event * ev)
-{
-  return g_strdup (ev->json ? ev->json :
-      "{\"event\":{\"audioInput\":{\"notKept\":true}}}");
+  return mock_ws_server_n_frames (&mock->core, conn);
 }
 
 gchar *
 mock_bedrock_get_event (MockBedrock * mock, guint conn, guint i)
 {
-  Conn *c;
-  gchar *json = NULL;
-
-  g_mutex_lock (&mock->lock);
-  c = conn_at (mock, conn);
-  if (c && i < c->events->len)
-    json = event_text (g_ptr_array_index (c->events, i));
-  g_mutex_unlock (&mock->lock);
-  return json;
-}
-
-/* With the lock held: event number @index of @kind on @conn (or ANY), or
- * NULL; @seen counts the ones before it */
-static Event *
-find_event (MockBedrock * mock, guint conn, const gchar * kind, guint index,
-    guint * seen)
-{
-  guint i, j;
-
-  *seen = 0;
-  for (i = 0; i < mock->conns->len; i++) {
-    Conn *c = g_ptr_array_index (mock->conns, i);
-    if (conn != MOCK_BEDROCK_ANY_CONNECTION && conn != i)
-      continue;
-    for (j = 0; j < c->events->len; j++) {
-      Event *ev = g_ptr_array_index (c->events, j);
-      if (event_is (ev, kind) && (*seen)++ == index)
-        return ev;
-    }
-  }
-  return NULL;
+  return mock_ws_server_get_frame (&mock->core, conn, i);
 }
 
 guint
 mock_bedrock_count_events (MockBedrock * mock, guint conn,
     const gchar * kind)
 {
-  guint seen;
-
-  g_mutex_lock (&mock->lock);
-  find_event (mock, conn, kind, G_MAXUINT, &seen);
-  g_mutex_unlock (&mock->lock);
-  return seen;
-}
-
-typedef struct
-{
-  const gchar *kind;
-  guint index;
-} EventWanted;
-
-static gboolean
-has_event (MockBedrock * mock, guint conn, gconstpointer arg)
-{
-  const EventWanted *w = arg;
-  guint seen;
-
-  return find_event (mock, conn, w->kind, w->index, &seen) != NULL;
+  return mock_ws_server_count_frames (&mock->core, conn, kind);
 }
 
 gchar *
 mock_bedrock_wait_event (MockBedrock * mock, guint conn, const gchar * kind,
     guint index, guint timeout_ms)
 {
-  EventWanted w = { kind, index };
-  gchar *json = NULL;
-  guint seen;
-
-  if (!wait_for (mock, has_event, conn, &w, timeout_ms))
-    return NULL;
-  g_mutex_lock (&mock->lock);
-  json = event_text (find_event (mock, conn, kind, index, &seen));
-  g_mutex_unlock (&mock->lock);
-  return json;
-}
-
-/* With the lock held: the input audio of @conn (or ANY), kept or not */
-static gsize
-audio_total (MockBedrock * mock, guint conn)
-{
-  gsize n = 0;
-  guint i;
-
-  for (i = 0; i < mock->conns->len; i++) {
-    Conn *c = g_ptr_array_index (mock->conns, i);
-    if (conn == MOCK_BEDROCK_ANY_CONNECTION || conn == i)
-      n += c->audio->len + c->audio_not_kept;
-  }
-  return n;
+  return mock_ws_server_wait_frame (&mock->core, conn, kind, index,
+      timeout_ms);
 }
 
 gsize
 mock_bedrock_get_audio_bytes (MockBedrock * mock, guint conn)
 {
-  gsize n;
-
-  g_mutex_lock (&mock->lock);
-  n = audio_total (mock, conn);
-  g_mutex_unlock (&mock->lock);
-  return n;
-}
-
-static gboolean
-has_audio (MockBedrock * mock, guint conn, gconstpointer arg)
-{
-  return audio_total (mock, conn) >= *(const gsize *) arg;
+  return mock_ws_server_get_audio_bytes (&mock->core, conn);
 }
 
 gboolean
 mock_bedrock_wait_audio_bytes (MockBedrock * mock, guint conn, gsize n_bytes,
     guint timeout_ms)
 {
-  return wait_for (mock, has_audio, conn, &n_bytes, timeout_ms);
+  return mock_ws_server_wait_audio_bytes (&mock->core, conn, n_bytes,
+      timeout_ms);
 }
 
 GBytes *
 mock_bedrock_get_audio (MockBedrock * mock, guint conn)
 {
-  GByteArray *all = g_byte_array_new ();
-  guint i;
-
-  g_mutex_lock (&mock->lock);
-  for (i = 0; i < mock->conns->len; i++) {
-    Conn *c = g_ptr_array_index (mock->conns, i);
-    if (conn == MOCK_BEDROCK_ANY_CONNECTION || conn == i)
-      g_byte_array_append (all, c->audio->data, c->audio->len);
-  }
-  g_mutex_unlock (&mock->lock);
-  return g_byte_array_free_to_bytes (all);
+  return mock_ws_server_get_audio (&mock->core, conn);
 }
 
 guint
 mock_bedrock_n_violations (MockBedrock * mock)
 {
-  return mock_ws_count_lines (&mock->lock, mock->violations);
+  return mock_ws_count_lines (&mock->core.lock, mock->core.violations);
 }
 
 gchar *
 mock_bedrock_get_violations (MockBedrock * mock)
 {
-  return mock_ws_join_lines (&mock->lock, mock->violations);
+  return mock_ws_join_lines (&mock->core.lock, mock->core.violations);
 }
 
 guint
 mock_bedrock_n_failures (MockBedrock * mock)
 {
-  return mock_ws_count_lines (&mock->lock, mock->failures);
+  return mock_ws_count_lines (&mock->core.lock, mock->core.failures);
 }
 
 gchar *
 mock_bedrock_get_failures (MockBedrock * mock)
 {
-  return mock_ws_join_lines (&mock->lock, mock->failures);
+  return mock_ws_join_lines (&mock->core.lock, mock->core.failures);
 }
 
 void
 mock_bedrock_set_audio_sent_func (MockBedrock * mock,
     MockBedrockAudioSentFunc func, gpointer user_data)
 {
-  g_mutex_lock (&mock->lock);
-  mock->audio_sent = func;
-  mock->audio_sent_data = user_data;
-  g_mutex_unlock (&mock->lock);
+  mock_ws_server_set_audio_sent_func (&mock->core, func, user_data);
 }
 
 void
 mock_bedrock_set_keep_audio (MockBedrock * mock, gboolean keep)
 {
-  g_mutex_lock (&mock->lock);
-  mock->keep_audio = keep;
-  g_mutex_unlock (&mock->lock);
+  mock_ws_server_set_keep_audio (&mock->core, keep);
 }
