@@ -910,30 +910,13 @@ check_last_step (void (*last_step) (MockBedrockScript *), gboolean clean,
   mock_bedrock_free (mock);
 }
 
-GST_START_TEST (test_step_end)
+/* end, reset, drop, stall: a stalled server answers no PING, the
+ * client's keepalive gives up */
+GST_START_TEST (test_last_steps)
 {
   check_last_step (mock_bedrock_script_end, TRUE, 0);
-}
-
-GST_END_TEST;
-
-GST_START_TEST (test_step_reset)
-{
   check_last_step (mock_bedrock_script_reset, FALSE, 0);
-}
-
-GST_END_TEST;
-
-GST_START_TEST (test_step_drop)
-{
   check_last_step (mock_bedrock_script_drop, FALSE, 0);
-}
-
-GST_END_TEST;
-
-/* A stalled server answers no PING: the client's keepalive gives up */
-GST_START_TEST (test_step_stall)
-{
   check_last_step (mock_bedrock_script_stall, FALSE, 1);
 }
 
@@ -1055,10 +1038,7 @@ mock_bedrock_suite (void)
   tcase_add_test (tc, test_tool_result);
   tcase_add_test (tc, test_audio_outside);
   tcase_add_test (tc, test_step_exception);
-  tcase_add_test (tc, test_step_end);
-  tcase_add_test (tc, test_step_reset);
-  tcase_add_test (tc, test_step_drop);
-  tcase_add_test (tc, test_step_stall);
+  tcase_add_test (tc, test_last_steps);
   tcase_add_test (tc, test_steps_more);
   tcase_add_test (tc, test_wait_failure_keep_audio);
   return s;

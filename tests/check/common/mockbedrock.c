@@ -123,16 +123,51 @@ typedef struct
 #define CONN(c) ((Conn *) (c))
 #define MOCK(conn) ((MockBedrock *) (conn)->ws.server)
 
+/* What requests are signed with: the key id, the secret, the session
+ * token (nullable) and the region */
+enum
+{
+  CRED_KEY_ID,
+  CRED_SECRET,
+  CRED_TOKEN,
+  CRED_REGION,
+  N_CRED
+};
+
+typedef struct
+{
+  gchar *v[N_CRED];
+} Credentials;
+
+/* @c takes copies of @values (its old ones freed) */
+static void
+credentials_set (Credentials * c, const gchar * const values[N_CRED])
+{
+  guint i;
+
+  for (i = 0; i < N_CRED; i++) {
+    gchar *old = c->v[i];
+    c->v[i] = g_strdup (values[i]);
+    g_free (old);
+  }
+}
+
+static void
+credentials_clear (Credentials * c)
+{
+  const gchar *const none[N_CRED] = { NULL };
+
+  credentials_set (c, none);
+}
+
 /* The core first: a connection's server is the mock */
 struct _MockBedrock
 {
   MockWsServer core;
   TestCert cert;
   MockH2 *h2;
-  gboolean stopping;            /* the thread only */
   gboolean shut;                /* under the lock: shut_down_cb () ran */
-  /* under the lock */
-  gchar *access_key, *secret_key, *session_token, *region;
+  Credentials cred;             /* under the lock */
 };
 
 static void conn_next (Conn * conn);
@@ -680,21 +715,6 @@ check_signed_names (Conn * conn, gchar ** names, gboolean with_token)
       conn_violation (conn, "request: SignedHeaders lacks %s", required[i]);
 }
 
-/* What the mock signs with, copied under the lock */
-typedef struct
-{
-  gchar *access_key, *secret_key, *session_token, *region;
-} Credentials;
-
-static void
-credentials_clear (Credentials * c)
-{
-  g_free (c->access_key);
-  g_free (c->secret_key);
-  g_free (c->session_token);
-  g_free (c->region);
-}
-
 /* Recomputes the request's signature from the headers it names; TRUE when
  * it matches, with the signer left to check the event chain */
 static gboolean
@@ -707,14 +727,15 @@ signature_matches (Conn * conn, const Credentials * cred, Authorization * a)
   GstBidiSigV4Signer *signer;
   gboolean ok = TRUE;
 
-  check_signed_names (conn, names, cred->session_token != NULL);
+  check_signed_names (conn, names, cred->v[CRED_TOKEN] != NULL);
   for (i = 0; i < n && ok; i++) {
     headers[i].name = names[i];
     headers[i].value = conn_header (conn, names[i]);
     ok = headers[i].value != NULL;
   }
-  signer = gst_bidi_sigv4_signer_new (cred->access_key, cred->secret_key,
-      cred->session_token, cred->region, GST_BIDI_SIGV4_SERVICE_BEDROCK,
+  signer = gst_bidi_sigv4_signer_new (cred->v[CRED_KEY_ID],
+      cred->v[CRED_SECRET], cred->v[CRED_TOKEN], cred->v[CRED_REGION],
+      GST_BIDI_SIGV4_SERVICE_BEDROCK,
       NULL);
   if (ok && signer)
     signed_req = gst_bidi_sigv4_signer_sign_request (signer,
@@ -741,17 +762,14 @@ static const gchar *
 authorize (Conn * conn, const gchar ** message)
 {
   MockBedrock *mock = MOCK (conn);
-  Credentials cred;
+  Credentials cred = { {NULL} };
   Authorization a;
   const gchar *date = conn_header (conn, "x-amz-date");
   const gchar *token = conn_header (conn, "x-amz-security-token");
   const gchar *verdict = NULL;
 
   g_mutex_lock (&mock->core.lock);
-  cred.access_key = g_strdup (mock->access_key);
-  cred.secret_key = g_strdup (mock->secret_key);
-  cred.session_token = g_strdup (mock->session_token);
-  cred.region = g_strdup (mock->region);
+  credentials_set (&cred, (const gchar * const *) mock->cred.v);
   g_mutex_unlock (&mock->core.lock);
 
   *message = SIGNATURE_MISMATCH_MESSAGE;
@@ -759,17 +777,17 @@ authorize (Conn * conn, const gchar ** message)
     conn_violation (conn, "request: no authorization header of the form "
         "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...");
     verdict = SIGNATURE_MISMATCH_TYPE;
-  } else if (strcmp (a.credential[0], cred.access_key) != 0
-      || g_strcmp0 (token, cred.session_token) != 0) {
+  } else if (g_strcmp0 (a.credential[0], cred.v[CRED_KEY_ID]) != 0
+      || g_strcmp0 (token, cred.v[CRED_TOKEN]) != 0) {
     *message = BAD_TOKEN_MESSAGE;
     verdict = BAD_TOKEN_TYPE;
   } else if (!date || strlen (date) < 8
       || strncmp (a.credential[1], date, 8) != 0
-      || strcmp (a.credential[2], cred.region) != 0
+      || g_strcmp0 (a.credential[2], cred.v[CRED_REGION]) != 0
       || strcmp (a.credential[3], GST_BIDI_SIGV4_SERVICE_BEDROCK) != 0
       || strcmp (a.credential[4], "aws4_request") != 0) {
     conn_violation (conn, "request: the credential scope is not "
-        "<x-amz-date's day>/%s/bedrock/aws4_request", cred.region);
+        "<x-amz-date's day>/%s/bedrock/aws4_request", cred.v[CRED_REGION]);
     verdict = SIGNATURE_MISMATCH_TYPE;
   } else if (!signature_matches (conn, &cred, &a)) {
     verdict = SIGNATURE_MISMATCH_TYPE;
@@ -787,23 +805,15 @@ authorize (Conn * conn, const gchar ** message)
 static void
 ensure_response (Conn * conn)
 {
-  gchar *id;
+  gchar *id = g_strdup_printf ("mock-request-%u", conn->ws.index);
+  const gchar *headers[] = { "content-type", EVENTSTREAM_TYPE,
+    "x-amzn-requestid", id, NULL
+  };
 
-  if (conn->responded)
-    return;
-  id = g_strdup_printf ("mock-request-%u", conn->ws.index);
-  {
-    const gchar *headers[] = { "content-type", EVENTSTREAM_TYPE,
-      "x-amzn-requestid", id, NULL
-    };
+  if (!conn->responded)
     mock_h2_stream_respond (conn->stream, 200, headers, FALSE);
-  }
-  g_free (id);
   conn->responded = TRUE;
-  g_mutex_lock (&MOCK (conn)->core.lock);
-  conn->ws.status = 200;
-  g_cond_broadcast (&MOCK (conn)->core.cond);
-  g_mutex_unlock (&MOCK (conn)->core.lock);
+  g_free (id);
 }
 
 /* FALSE and a failure when the response can take no more */
@@ -1176,7 +1186,7 @@ conn_next (Conn * conn)
         set_script_done (conn);
         return;
       }
-      if (!conn->stream || MOCK (conn)->stopping)
+      if (!conn->stream || MOCK (conn)->core.stopping)
         return;
       conn->ws.step = g_queue_pop_head (&conn->ws.steps);
       conn->ws.step_no++;
@@ -1191,6 +1201,14 @@ conn_next (Conn * conn)
     stop_timer (conn);
     g_clear_pointer (&conn->ws.step, mock_ws_step_free);
   }
+}
+
+/* The klass's next_step: mock_bedrock_run () gave steps to an idle
+ * connection */
+static void
+next_step (MockWsConn * ws)
+{
+  conn_next (CONN (ws));
 }
 
 /* A client event or the end frame came: a wait may be over */
@@ -1801,6 +1819,10 @@ on_request (MockH2Stream * stream, const gchar * const *headers,
     respond_error (conn, script->reject_status, s ? s->text : NULL,
         script->reject_body);
   } else {
+    /* the 200 goes before the first thing sent; it is decided now */
+    g_mutex_lock (&mock->core.lock);
+    conn->ws.status = 200;
+    g_mutex_unlock (&mock->core.lock);
     conn->decoder = gst_bidi_es_decoder_new (0);
     take_steps (conn, script ? (MockBedrockScript *) g_steal_pointer (&script)
         : default_script ());
@@ -1897,6 +1919,7 @@ static const MockWsClass bedrock_class = {
   .conn_init = conn_init,
   .conn_clear = conn_clear,
   .frame_matches = event_is,
+  .next_step = next_step,
   .audio_kind = "audioInput",
 };
 
@@ -1906,9 +1929,8 @@ mock_bedrock_new (void)
   MockBedrock *mock = g_new0 (MockBedrock, 1);
 
   mock_ws_records_init (&mock->core, &bedrock_class);
-  mock->access_key = g_strdup (MOCK_BEDROCK_ACCESS_KEY);
-  mock->secret_key = g_strdup (MOCK_BEDROCK_SECRET_KEY);
-  mock->region = g_strdup (MOCK_BEDROCK_REGION);
+  mock_bedrock_set_credentials (mock, MOCK_BEDROCK_ACCESS_KEY,
+      MOCK_BEDROCK_SECRET_KEY, NULL, MOCK_BEDROCK_REGION);
   test_cert_init (&mock->cert);
   mock->h2 = mock_h2_new ("mockbedrock", mock->cert.pem, &h2_callbacks,
       mock);
@@ -1937,7 +1959,7 @@ shut_down_cb (gpointer user_data)
   MockBedrock *mock = user_data;
   guint i;
 
-  mock->stopping = TRUE;
+  mock->core.stopping = TRUE;
   for (i = 0; i < mock->core.conns->len; i++) {
     Conn *conn = g_ptr_array_index (mock->core.conns, i);
     drop_steps (conn);
@@ -1965,10 +1987,7 @@ mock_bedrock_free (MockBedrock * mock)
   mock_h2_free (mock->h2);
   mock_ws_records_clear (&mock->core);
   g_free (mock->core.url);
-  g_free (mock->access_key);
-  g_free (mock->secret_key);
-  g_free (mock->session_token);
-  g_free (mock->region);
+  credentials_clear (&mock->cred);
   test_cert_clear (&mock->cert);
   g_free (mock);
 }
@@ -1978,15 +1997,12 @@ mock_bedrock_set_credentials (MockBedrock * mock, const gchar * access_key,
     const gchar * secret_key, const gchar * session_token,
     const gchar * region)
 {
+  const gchar *const values[N_CRED] = { access_key, secret_key,
+    session_token, region
+  };
+
   g_mutex_lock (&mock->core.lock);
-  g_free (mock->access_key);
-  g_free (mock->secret_key);
-  g_free (mock->session_token);
-  g_free (mock->region);
-  mock->access_key = g_strdup (access_key);
-  mock->secret_key = g_strdup (secret_key);
-  mock->session_token = g_strdup (session_token);
-  mock->region = g_strdup (region);
+  credentials_set (&mock->cred, values);
   g_mutex_unlock (&mock->core.lock);
 }
 
@@ -2011,65 +2027,10 @@ mock_bedrock_push_reject (MockBedrock * mock, guint http_status,
   mock_ws_server_push_script (&mock->core, CORE (script));
 }
 
-typedef struct
-{
-  MockBedrock *mock;
-  guint conn;
-  MockBedrockScript *script;
-} Run;
-
-static gboolean
-run_cb (gpointer user_data)
-{
-  Run *run = user_data;
-  MockBedrock *mock = run->mock;
-  Conn *conn = g_ptr_array_index (mock->core.conns, run->conn);
-  gboolean idle = !conn->ws.step && g_queue_is_empty (&conn->ws.steps);
-
-  g_mutex_lock (&mock->core.lock);
-  conn->ws.runs_pending--;
-  g_cond_broadcast (&mock->core.cond);
-  g_mutex_unlock (&mock->core.lock);
-  if (!conn->stream || conn->halted || conn->rejected) {
-    add_line (mock, mock->core.failures, g_strdup_printf ("connection %u: "
-            "mock_bedrock_run() after its script ended", conn->ws.index));
-  } else {
-    take_steps (conn, g_steal_pointer (&run->script));
-    if (idle)
-      conn_next (conn);
-  }
-  mock_bedrock_script_free (run->script);
-  g_free (run);
-  return G_SOURCE_REMOVE;
-}
-
-/* The core's run wants a WebSocket: steps are appended on the thread here */
 void
 mock_bedrock_run (MockBedrock * mock, guint conn, MockBedrockScript * script)
 {
-  MockWsConn *c;
-  Run *run;
-
-  g_return_if_fail (script != NULL);
-  g_mutex_lock (&mock->core.lock);
-  c = conn < mock->core.conns->len ?
-      g_ptr_array_index (mock->core.conns, conn) : NULL;
-  if (!c || c->closed || c->script_ended || c->status > 200) {
-    g_ptr_array_add (mock->core.failures, g_strdup_printf ("connection %u: "
-            "mock_bedrock_run() on a connection that is not open", conn));
-    g_cond_broadcast (&mock->core.cond);
-    g_mutex_unlock (&mock->core.lock);
-    mock_bedrock_script_free (script);
-    return;
-  }
-  c->script_done = FALSE;
-  c->runs_pending++;
-  g_mutex_unlock (&mock->core.lock);
-  run = g_new0 (Run, 1);
-  run->mock = mock;
-  run->conn = conn;
-  run->script = script;
-  g_main_context_invoke (mock->core.context, run_cb, run);
+  mock_ws_server_run (&mock->core, conn, CORE (script));
 }
 
 /* ------------------------------------------------------------------------

@@ -975,6 +975,14 @@ mock_ws_server_push_reject (MockWsServer * mock, guint http_status,
   mock_ws_server_push_script (mock, script);
 }
 
+/* The status of a connection that goes on */
+static guint
+open_status (MockWsServer * mock)
+{
+  return mock->klass->open_status ? mock->klass->open_status :
+      SOUP_STATUS_SWITCHING_PROTOCOLS;
+}
+
 typedef struct
 {
   MockWsConn *conn;
@@ -1003,7 +1011,9 @@ run_cb (gpointer user_data)
     idle = conn->step == NULL && g_queue_is_empty (&conn->steps);
     while ((s = g_queue_pop_head (&run->script->steps)))
       g_queue_push_tail (&conn->steps, s);
-    if (idle)
+    if (idle && mock->klass->next_step)
+      mock->klass->next_step (conn);
+    else if (idle)
       conn_next (conn);
   }
   mock_ws_script_free (run->script);
@@ -1020,8 +1030,7 @@ mock_ws_server_run (MockWsServer * mock, guint conn, MockWsScript * script)
   g_return_if_fail (script != NULL);
   g_mutex_lock (&mock->lock);
   c = get_conn (mock, conn);
-  if (!c || c->status != SOUP_STATUS_SWITCHING_PROTOCOLS || c->closed ||
-      c->script_ended) {
+  if (!c || c->status != open_status (mock) || c->closed || c->script_ended) {
     g_ptr_array_add (mock->failures, g_strdup_printf ("connection %u: "
             "%s_run() on a connection that is not open", conn,
             mock->klass->api));
@@ -1186,11 +1195,10 @@ static gboolean
 is_closed (MockWsServer * mock, gpointer data)
 {
   MockWsConn *c = get_conn (mock, GPOINTER_TO_UINT (data));
-  guint open = mock->klass->open_status ? mock->klass->open_status :
-      SOUP_STATUS_SWITCHING_PROTOCOLS;
 
   /* a refused request is over; 0: no answer yet */
-  return c && (c->closed || (c->status != 0 && c->status != open));
+  return c && (c->closed || (c->status != 0
+          && c->status != open_status (mock)));
 }
 
 gboolean

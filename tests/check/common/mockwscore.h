@@ -163,6 +163,10 @@ struct _MockWsClass
   /* A close or drop step runs, then the steps after it are a failure
    * (else they are one before it runs) */
   gboolean close_checks_after;
+  /* Runs the steps of @conn on a wire of the class's own, instead of the
+   * WebSocket's runner (optional: a class without a server, see
+   * mock_ws_records_init ()) */
+  void (*next_step) (MockWsConn * conn);
 };
 
 struct _MockWsServer
