@@ -1614,6 +1614,7 @@ handle_event (Conn * conn, Check * c, const gchar * json)
     else
       problem (c, "the event is %s, not an object", json_kind (body));
     mock_ws_conn_record (&conn->ws, &c->ws, ev, pcm);
+    c->ws.what = NULL;          /* top's, freed below */
     if (pcm)
       g_byte_array_unref (pcm);
   }
