@@ -37,8 +37,8 @@ static const gchar *const step_names[] = {
   "stall", "freeze", "custom"
 };
 
-static void
-step_free (MockWsStep * s)
+void
+mock_ws_step_free (MockWsStep * s)
 {
   g_free (s->text);
   if (s->data)
@@ -75,7 +75,7 @@ mock_ws_script_free (MockWsScript * script)
 {
   if (!script)
     return;
-  g_queue_clear_full (&script->steps, (GDestroyNotify) step_free);
+  g_queue_clear_full (&script->steps, (GDestroyNotify) mock_ws_step_free);
   g_free (script->reject_body);
   g_free (script);
 }
@@ -163,8 +163,8 @@ frame_free (MockWsFrame * f)
   g_free (f);
 }
 
-static MockWsConn *
-conn_new (MockWsServer * mock)
+MockWsConn *
+mock_ws_conn_new (MockWsServer * mock)
 {
   MockWsConn *conn = g_malloc0 (mock->klass->conn_size);
 
@@ -192,9 +192,9 @@ conn_free (MockWsConn * conn)
     soup_message_headers_unref (conn->headers);
   g_ptr_array_unref (conn->frames);
   g_byte_array_unref (conn->audio);
-  g_queue_clear_full (&conn->steps, (GDestroyNotify) step_free);
+  g_queue_clear_full (&conn->steps, (GDestroyNotify) mock_ws_step_free);
   if (conn->step)
-    step_free (conn->step);
+    mock_ws_step_free (conn->step);
   g_free (conn);
 }
 
@@ -255,9 +255,9 @@ static void
 clear_steps (MockWsConn * conn)
 {
   stop_timer (conn);
-  g_queue_clear_full (&conn->steps, (GDestroyNotify) step_free);
+  g_queue_clear_full (&conn->steps, (GDestroyNotify) mock_ws_step_free);
   g_queue_init (&conn->steps);
-  g_clear_pointer (&conn->step, step_free);
+  g_clear_pointer (&conn->step, mock_ws_step_free);
 }
 
 /* A script step that could not run: recorded, and the script ends */
@@ -303,9 +303,8 @@ frame_matches (MockWsServer * mock, MockWsFrame * f, const gchar * what)
  * The WebSocket (mock thread)
  * ------------------------------------------------------------------------ */
 
-/* Records the frame, its problems and its audio */
-static void
-record_frame (MockWsConn * conn, MockWsCheck * c, MockWsFrame * frame,
+void
+mock_ws_conn_record (MockWsConn * conn, MockWsCheck * c, MockWsFrame * frame,
     GByteArray * audio)
 {
   MockWsServer *mock = conn->server;
@@ -314,6 +313,7 @@ record_frame (MockWsConn * conn, MockWsCheck * c, MockWsFrame * frame,
   g_mutex_lock (&mock->lock);
   for (i = 0; i < c->problems->len; i++)
     g_ptr_array_add (mock->violations, g_ptr_array_index (c->problems, i));
+  g_ptr_array_set_size (c->problems, 0);
   if (mock->drop_audio && frame_matches (mock, frame,
           mock->klass->audio_kind)) {
     if (audio)
@@ -369,7 +369,7 @@ ws_message_cb (SoupWebsocketConnection * ws, gint type, GBytes * message,
   else
     frame->text = g_strndup (data, frame->size);
   audio = check_frame (conn, &c, frame);
-  record_frame (conn, &c, frame, audio);
+  mock_ws_conn_record (conn, &c, frame, audio);
   g_ptr_array_unref (c.problems);
   if (audio)
     g_byte_array_unref (audio);
@@ -667,7 +667,7 @@ conn_next (MockWsConn * conn)
     if (mock->klass->close_checks_after && (s->kind == MOCK_WS_STEP_CLOSE
             || s->kind == MOCK_WS_STEP_DROP) && !is_last (conn, s, TRUE))
       return;
-    g_clear_pointer (&conn->step, step_free);
+    g_clear_pointer (&conn->step, mock_ws_step_free);
   }
 }
 
@@ -753,7 +753,7 @@ request_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
     return;
   }
 
-  conn = conn_new (mock);
+  conn = mock_ws_conn_new (mock);
   record_request (mock, conn, msg, path, query);
   upgrade = soup_websocket_server_check_handshake (msg, NULL, NULL, NULL, &err);
   if (upgrade) {
@@ -784,7 +784,12 @@ request_cb (SoupServer * server, SoupServerMessage * msg, const char *path,
     g_object_set_data (G_OBJECT (msg), "mockws-conn", conn);
   }
   mock_ws_script_free (script);
+  mock_ws_server_add_conn (mock, conn);
+}
 
+void
+mock_ws_server_add_conn (MockWsServer * mock, MockWsConn * conn)
+{
   g_mutex_lock (&mock->lock);
   conn->index = mock->conns->len;
   g_ptr_array_add (mock->conns, conn);
@@ -901,8 +906,7 @@ stop_cb (gpointer user_data)
  * ------------------------------------------------------------------------ */
 
 void
-mock_ws_server_init (MockWsServer * mock, const MockWsClass * klass,
-    const gchar * pem_file)
+mock_ws_records_init (MockWsServer * mock, const MockWsClass * klass)
 {
   mock->klass = klass;
   g_mutex_init (&mock->lock);
@@ -911,6 +915,24 @@ mock_ws_server_init (MockWsServer * mock, const MockWsClass * klass,
   mock->conns = g_ptr_array_new_with_free_func ((GDestroyNotify) conn_free);
   mock->violations = g_ptr_array_new_with_free_func (g_free);
   mock->failures = g_ptr_array_new_with_free_func (g_free);
+}
+
+void
+mock_ws_records_clear (MockWsServer * mock)
+{
+  g_queue_clear_full (&mock->queue, (GDestroyNotify) mock_ws_script_free);
+  g_ptr_array_unref (mock->conns);
+  g_ptr_array_unref (mock->violations);
+  g_ptr_array_unref (mock->failures);
+  g_mutex_clear (&mock->lock);
+  g_cond_clear (&mock->cond);
+}
+
+void
+mock_ws_server_init (MockWsServer * mock, const MockWsClass * klass,
+    const gchar * pem_file)
+{
+  mock_ws_records_init (mock, klass);
   mock->sockets = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
   mock->nodelay = TRUE;
   mock->server = mock_server_new (klass->name, pem_file, setup_cb, accept_cb,
@@ -926,14 +948,9 @@ mock_ws_server_clear (MockWsServer * mock)
 {
   mock_server_free (mock->server);
   g_hash_table_remove_all (mock->sockets);
-  g_queue_clear_full (&mock->queue, (GDestroyNotify) mock_ws_script_free);
-  g_ptr_array_unref (mock->conns);
-  g_ptr_array_unref (mock->violations);
-  g_ptr_array_unref (mock->failures);
+  mock_ws_records_clear (mock);
   g_hash_table_unref (mock->sockets);
   g_free (mock->url);
-  g_mutex_clear (&mock->lock);
-  g_cond_clear (&mock->cond);
 }
 
 void
@@ -956,6 +973,14 @@ mock_ws_server_push_reject (MockWsServer * mock, guint http_status,
   script->reject_status = http_status;
   script->reject_body = g_strdup (body ? body : "");
   mock_ws_server_push_script (mock, script);
+}
+
+/* The status of a connection that goes on */
+static guint
+open_status (MockWsServer * mock)
+{
+  return mock->klass->open_status ? mock->klass->open_status :
+      SOUP_STATUS_SWITCHING_PROTOCOLS;
 }
 
 typedef struct
@@ -986,7 +1011,9 @@ run_cb (gpointer user_data)
     idle = conn->step == NULL && g_queue_is_empty (&conn->steps);
     while ((s = g_queue_pop_head (&run->script->steps)))
       g_queue_push_tail (&conn->steps, s);
-    if (idle)
+    if (idle && mock->klass->next_step)
+      mock->klass->next_step (conn);
+    else if (idle)
       conn_next (conn);
   }
   mock_ws_script_free (run->script);
@@ -1003,8 +1030,7 @@ mock_ws_server_run (MockWsServer * mock, guint conn, MockWsScript * script)
   g_return_if_fail (script != NULL);
   g_mutex_lock (&mock->lock);
   c = get_conn (mock, conn);
-  if (!c || c->status != SOUP_STATUS_SWITCHING_PROTOCOLS || c->closed ||
-      c->script_ended) {
+  if (!c || c->status != open_status (mock) || c->closed || c->script_ended) {
     g_ptr_array_add (mock->failures, g_strdup_printf ("connection %u: "
             "%s_run() on a connection that is not open", conn,
             mock->klass->api));
@@ -1170,7 +1196,9 @@ is_closed (MockWsServer * mock, gpointer data)
 {
   MockWsConn *c = get_conn (mock, GPOINTER_TO_UINT (data));
 
-  return c && (c->closed || c->status != SOUP_STATUS_SWITCHING_PROTOCOLS);
+  /* a refused request is over; 0: no answer yet */
+  return c && (c->closed || (c->status != 0
+          && c->status != open_status (mock)));
 }
 
 gboolean

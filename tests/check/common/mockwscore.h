@@ -119,6 +119,8 @@ struct _MockWsClass
   const gchar *name;            /* "mockrealtime": thread, logs */
   const gchar *api;             /* "mock_realtime": in failures */
   const gchar *path;            /* the WebSocket's */
+  /* the status of a connection that goes on (0: 101, a WebSocket's) */
+  guint open_status;
   const gchar *not_found;       /* the body answered on another path */
   gboolean json_replies;        /* a body starting with '{' is JSON */
   gsize conn_size;              /* a struct starting with a MockWsConn */
@@ -161,6 +163,10 @@ struct _MockWsClass
   /* A close or drop step runs, then the steps after it are a failure
    * (else they are one before it runs) */
   gboolean close_checks_after;
+  /* Runs the steps of @conn on a wire of the class's own, instead of the
+   * WebSocket's runner (optional: a class without a server, see
+   * mock_ws_records_init ()) */
+  void (*next_step) (MockWsConn * conn);
 };
 
 struct _MockWsServer
@@ -201,6 +207,8 @@ void mock_ws_script_stall (MockWsScript * script);
 MockWsStep *mock_ws_script_audio (MockWsScript * script, gconstpointer pcm,
     gsize size, guint chunk_ms, gboolean paced);
 
+void mock_ws_step_free (MockWsStep * s);
+
 /* TRUE when @json is what @klass parses, else a critical warning
  * "NAME: not a server @what (why)": for the JSON a test gives */
 gboolean mock_ws_check_server_json (const MockWsClass * klass,
@@ -215,6 +223,23 @@ void mock_ws_server_push_reject (MockWsServer * mock, guint http_status,
     const gchar * body);
 void mock_ws_server_run (MockWsServer * mock, guint conn,
     MockWsScript * script);
+
+/* The records alone (connections, frames, audio, problems, failures and
+ * the queries below), for a mock on another wire than a WebSocket
+ * (mockbedrock.c, HTTP/2): no server runs, the klass's frame_matches,
+ * audio_kind, conn_size and conn_clear are used, and the mock makes its
+ * connections and records their frames on its own thread */
+void mock_ws_records_init (MockWsServer * mock, const MockWsClass * klass);
+void mock_ws_records_clear (MockWsServer * mock);
+/* A connection of klass->conn_size bytes, not numbered yet */
+MockWsConn *mock_ws_conn_new (MockWsServer * mock);
+/* Numbers @conn (taken) and adds it: the queries see it from then on */
+void mock_ws_server_add_conn (MockWsServer * mock, MockWsConn * conn);
+/* Records @frame (taken) with the problems of @c (taken: its array, which
+ * must not free them, is emptied) and the input @audio it carries
+ * (nullable) */
+void mock_ws_conn_record (MockWsConn * conn, MockWsCheck * c,
+    MockWsFrame * frame, GByteArray * audio);
 
 /* For the hooks (mock thread): FALSE and a failure when the WebSocket is
  * no longer open; a failure that ends the script */
