@@ -886,6 +886,21 @@ gst_bidi_realtime_provider_flush_calls (GstBidiRealtimeProvider * self)
   }
 }
 
+/* Closes the connection we close ourselves (not one the peer closed or
+ * that was lost: on_closed clears it first), letting the subclass end the
+ * session cleanly on the server first */
+static void
+close_transport (GstBidiRealtimeProvider * self)
+{
+  GstBidiRealtimeProviderPrivate *priv = PRIV (self);
+
+  if (!priv->transport)
+    return;
+  if (KLASS (self)->closing && gst_bidi_transport_is_open (priv->transport))
+    KLASS (self)->closing (self);
+  g_clear_pointer (&priv->transport, gst_bidi_transport_close_normal);
+}
+
 /* ------------------------------------------------------------------------
  * Ending, renewing
  * ------------------------------------------------------------------------ */
@@ -946,7 +961,7 @@ check_close (GstBidiRealtimeProvider * self)
   gst_bidi_realtime_provider_clear_timer (&priv->age_timer);
   gst_bidi_realtime_provider_clear_timer (&priv->recheck_timer);
   gst_bidi_realtime_provider_clear_timer (&priv->watch_timer);
-  g_clear_pointer (&priv->transport, gst_bidi_transport_close_normal);
+  close_transport (self);
   gst_bidi_realtime_provider_emit (self,
       gst_bidi_event_new_connection_close (priv->conn_id, "complete"));
 }
@@ -1198,7 +1213,7 @@ gst_bidi_realtime_provider_fail (GstBidiRealtimeProvider * self,
     return;
   GST_ERROR_OBJECT (self, "%s", message);
   priv->state = STATE_CLOSED;
-  g_clear_pointer (&priv->transport, gst_bidi_transport_close_normal);
+  close_transport (self);
   clear_timers (priv);
   set_input_full (self, FALSE, "closed");
   if (gst_bidi_realtime_provider_emit (self, gst_bidi_event_new_error
@@ -1226,7 +1241,7 @@ gst_bidi_realtime_provider_connection_lost (GstBidiRealtimeProvider * self,
 
   if (priv->state == STATE_CLOSED || priv->state == STATE_IDLE)
     return;
-  g_clear_pointer (&priv->transport, gst_bidi_transport_close_normal);
+  close_transport (self);
 
   /* what belonged to the connection that went */
   if (!KLASS (self)->connection_lost (self))
@@ -1768,7 +1783,10 @@ accepted_image (GstBidiRealtimeProvider * self, GBytes * data,
   if (type && size > 0 && size <= klass->max_image_size)
     return type;
 
-  if (!type)
+  if (!klass->image_types)
+    msg = g_strdup_printf ("Image not sent: %s takes no images",
+        klass->server_name);
+  else if (!type)
     msg = g_strdup_printf ("Image not sent to %s: only %s images are "
         "accepted", klass->server_name, klass->image_types_text);
   else
@@ -1897,7 +1915,7 @@ gst_bidi_realtime_provider_stop (GstBidiProvider * provider)
   priv->epoch++;
   priv->state = STATE_IDLE;
 
-  g_clear_pointer (&priv->transport, gst_bidi_transport_close_normal);
+  close_transport (self);
   clear_timers (priv);
   KLASS (self)->reset (self);
 
