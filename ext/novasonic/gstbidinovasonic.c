@@ -86,6 +86,7 @@
 #include <gst/bidi/gstbidievents.h>
 #include <gst/bidi/gstbidihistory.h>
 #include <gst/bidi/gstbidijson.h>
+#include <gst/bidi/gstbiditools.h>
 
 #include "gstbidinovasonic.h"
 #include "gstbidinovasonicprivate.h"
@@ -603,6 +604,47 @@ on_audio_output (GstBidiNovaSonic * self, JsonObject * body)
   return alive;
 }
 
+/* @args (nullable) is the text of a JSON object */
+static gboolean
+args_are_object (const gchar * args)
+{
+  JsonNode *node = args ? gst_bidi_json_parse (args, NULL) : NULL;
+  gboolean ok = node && JSON_NODE_HOLDS_OBJECT (node);
+
+  if (node)
+    json_node_unref (node);
+  return ok;
+}
+
+/* A tool result: the TOOL block's three events back to back */
+static void
+send_tool_block (GstBidiNovaSonic * self, const gchar * call_id,
+    const gchar * output)
+{
+  JsonObject *start, *conf, *result;
+  gchar *name = next_content_name (self, "tool");
+
+  start = gst_bidi_nova_content_ref (self->prompt, name);
+  json_object_set_boolean_member (start, "interactive", FALSE);
+  json_object_set_string_member (start, "type", "TOOL");
+  json_object_set_string_member (start, "role", "TOOL");
+  conf = json_object_new ();
+  json_object_set_string_member (conf, "toolUseId", call_id);
+  json_object_set_string_member (conf, "type", "TEXT");
+  json_object_set_object_member (conf, "textInputConfiguration",
+      gst_bidi_nova_media_type ("text/plain"));
+  json_object_set_object_member (start, "toolResultInputConfiguration",
+      conf);
+  result = gst_bidi_nova_content_ref (self->prompt, name);
+  json_object_set_string_member (result, "content", output);
+  GST_DEBUG_OBJECT (self, "result of %s", call_id);
+  send_event (self, "contentStart", start);
+  send_event (self, "toolResult", result);
+  send_event (self, "contentEnd", gst_bidi_nova_content_ref (self->prompt,
+          name));
+  g_free (name);
+}
+
 /* toolUse: announced at once; the model may go on talking, so the result
  * may go back as soon as it comes */
 static gboolean
@@ -614,6 +656,10 @@ on_tool_use (GstBidiNovaSonic * self, JsonObject * body)
   const gchar *args = gst_bidi_json_get_string (body, "content");
   gchar *group;
 
+  /* no arguments: none are needed */
+  if (!json_object_has_member (body, "content"))
+    args = "{}";
+
   if (!id || !*id || !name || !*name) {
     bad_message (self, "a toolUse without a toolUseId or a toolName");
     return TRUE;
@@ -621,6 +667,17 @@ on_tool_use (GstBidiNovaSonic * self, JsonObject * body)
   if (g_hash_table_contains (self->calls, id) ||
       g_hash_table_size (self->calls) >= MAX_CALLS) {
     bad_message (self, "a tool call it made already, or too many");
+    return TRUE;
+  }
+  if (!args_are_object (args)) {
+    gchar *error = gst_bidi_tool_error_json ("the call's arguments were not "
+        "a JSON object");
+
+    /* the model waits for a result: it gets an error, not silence */
+    bad_message (self, "a tool call whose arguments are not a JSON object "
+        "(the call gets an error)");
+    send_tool_block (self, id, error);
+    g_free (error);
     return TRUE;
   }
   if (!turn_begin (self))
@@ -635,9 +692,7 @@ on_tool_use (GstBidiNovaSonic * self, JsonObject * body)
       GUINT_TO_POINTER (self->stream_seq));
   gst_bidi_realtime_provider_calls_close (base, group, TRUE);
   g_free (group);
-  /* arguments are JSON text; anything else is refused by the base */
-  gst_bidi_realtime_provider_call_ready (base, id, NULL, args ? args :
-      json_object_has_member (body, "content") ? "not an object" : "{}");
+  gst_bidi_realtime_provider_call_ready (base, id, NULL, args);
   if (!self->run)
     return FALSE;
   gst_bidi_realtime_provider_flush_calls (base);
@@ -1038,8 +1093,6 @@ gst_bidi_nova_sonic_send_tool_result (GstBidiRealtimeProvider * base,
 {
   GstBidiNovaSonic *self = GST_BIDI_NOVA_SONIC (base);
   gpointer stream;
-  JsonObject *start, *conf, *result;
-  gchar *name;
 
   if (!g_hash_table_lookup_extended (self->calls, call_id, NULL, &stream) ||
       GPOINTER_TO_UINT (stream) != self->stream_seq) {
@@ -1055,27 +1108,7 @@ gst_bidi_nova_sonic_send_tool_result (GstBidiRealtimeProvider * base,
     g_hash_table_remove (self->calls, call_id);
     return;
   }
-  name = next_content_name (self, "tool");
-  start = gst_bidi_nova_content_ref (self->prompt, name);
-  json_object_set_boolean_member (start, "interactive", FALSE);
-  json_object_set_string_member (start, "type", "TOOL");
-  json_object_set_string_member (start, "role", "TOOL");
-  conf = json_object_new ();
-  json_object_set_string_member (conf, "toolUseId", call_id);
-  json_object_set_string_member (conf, "type", "TEXT");
-  json_object_set_object_member (conf, "textInputConfiguration",
-      gst_bidi_nova_media_type ("text/plain"));
-  json_object_set_object_member (start, "toolResultInputConfiguration",
-      conf);
-  result = gst_bidi_nova_content_ref (self->prompt, name);
-  json_object_set_string_member (result, "content", output);
-  GST_DEBUG_OBJECT (self, "result of %s", call_id);
-  /* the three back to back */
-  send_event (self, "contentStart", start);
-  send_event (self, "toolResult", result);
-  send_event (self, "contentEnd", gst_bidi_nova_content_ref (self->prompt,
-          name));
-  g_free (name);
+  send_tool_block (self, call_id, output);
   g_hash_table_remove (self->calls, call_id);
   expect_reply (self);
 }

@@ -464,6 +464,25 @@ wait_sent (guint conn, guint from, const gchar * name, guint nth)
   return found;
 }
 
+/* How many events named @name were sent on @conn so far */
+static guint
+count_sent (guint conn, const gchar * name)
+{
+  GPtrArray *sent;
+  guint i, n = 0;
+
+  g_mutex_lock (&lock);
+  sent = ((Conn *) g_ptr_array_index (conns, conn))->sent;
+  for (i = 0; i < sent->len; i++) {
+    gchar *e = event_name (g_ptr_array_index (sent, i));
+
+    n += g_strcmp0 (e, name) == 0;
+    g_free (e);
+  }
+  g_mutex_unlock (&lock);
+  return n;
+}
+
 /* Event @i of @conn: its body (json_node_unref the returned root) */
 static JsonObject *
 sent_body (guint conn, gint i, JsonNode ** root)
@@ -953,6 +972,7 @@ GST_START_TEST (test_tool_round_trip)
   JsonObject *b;
   gboolean ok = FALSE;
   Session *s;
+  guint n, k;
   gint i;
 
   s = nova_session_new (DESC_NO_INPUT, "tools", app_tools, NULL);
@@ -1005,15 +1025,74 @@ GST_START_TEST (test_tool_round_trip)
   json_node_unref (content);
   json_node_unref (root);
 
-  /* arguments that are not an object: no call */
+  /* arguments that are not an object: no call, an error back at once */
+  n = n_sent (0);
   inject (0, EV ("toolUse", IDS "\"contentId\":\"t-3\",\"toolName\":"
           "\"get_weather\",\"toolUseId\":\"tu-79\",\"content\":\"[1,2]\""),
       EV ("toolUse", IDS "\"contentId\":\"t-4\",\"toolName\":"
-          "\"get_weather\",\"toolUseId\":\"tu-80\",\"content\":{}}"));
+          "\"get_weather\",\"toolUseId\":\"tu-80\",\"content\":{}"));
   fail_unless (session_wait (s, 0, "bidi_error", "code", "bad_message",
           WAIT_MS) >= 0);
+  for (k = 0; k < 2; k++) {
+    i = wait_sent (0, n, "contentStart", k);
+    b = sent_body (0, i, &root);
+    fail_unless_equals_string (jstr (b,
+            "toolResultInputConfiguration.toolUseId"), k ? "tu-80" :
+        "tu-79");
+    json_node_unref (root);
+    b = sent_body (0, i + 1, &root);
+    content = parse_json (jstr (b, "content"));
+    fail_unless (jstr (json_node_get_object (content), "error") != NULL);
+    json_node_unref (content);
+    json_node_unref (root);
+  }
   fail_unless_equals_int (session_n_tool_calls (s), 2);
   session_free (s);
+}
+
+GST_END_TEST;
+
+/* The result of a call the stream before made: the new stream does not
+ * know the call, the model hears the result in words */
+GST_START_TEST (test_tool_result_new_stream)
+{
+  GstStructure *pc = gst_structure_new ("config", "reconnect-delay-ms",
+      G_TYPE_INT, 0, NULL);
+  JsonNode *root;
+  JsonObject *b;
+  gboolean ok = FALSE;
+  Session *s;
+  gint i;
+
+  s = nova_session_new (DESC_NO_INPUT, "tools", app_tools,
+      "provider-config", pc, NULL);
+  session_wait_connected (s);
+  inject (0, EV ("toolUse", IDS "\"contentId\":\"t-1\",\"toolName\":"
+          "\"get_weather\",\"toolUseId\":\"tu-90\",\"content\":"
+          "\"{\\\"city\\\":\\\"Oslo\\\"}\""),
+      "{\"exception\":{\"type\":\"modelTimeoutException\",\"message\":"
+      "\"timed out\"}}");
+  fail_unless (session_wait_tool_call (s, 0) != NULL);
+  fail_unless (wait_conns (2));
+  wait_open (1);
+  fail_unless (session_wait (s, 0, "bidi_connection_restart", NULL, NULL,
+          WAIT_MS) >= 0);
+  g_signal_emit_by_name (s->agent, "send-tool-result", "tu-90",
+      "{\"temp_c\": 3}", "success", &ok);
+  fail_unless (ok);
+  i = wait_sent (1, 5, "textInput", 0);
+  b = sent_body (1, i, &root);
+  fail_unless (strstr (jstr (b, "content"), "tu-90") != NULL &&
+      strstr (jstr (b, "content"), "temp_c") != NULL, "%s",
+      jstr (b, "content"));
+  json_node_unref (root);
+  b = sent_body (1, i - 1, &root);
+  fail_unless_equals_string (jstr (b, "role"), "USER");
+  fail_unless (jbool (b, "interactive"));
+  json_node_unref (root);
+  fail_unless_equals_int (count_sent (1, "toolResult"), 0);
+  session_free (s);
+  gst_structure_free (pc);
 }
 
 GST_END_TEST;
@@ -1629,6 +1708,7 @@ novasonic_events_suite (void)
   tcase_add_test (tc, test_golden_exchange);
   tcase_add_test (tc, test_text_and_image);
   tcase_add_test (tc, test_tool_round_trip);
+  tcase_add_test (tc, test_tool_result_new_stream);
   tcase_add_test (tc, test_barge_in_marker_first);
   tcase_add_test (tc, test_barge_in_interrupted_first);
   tcase_add_test (tc, test_usage_deltas);
