@@ -921,10 +921,19 @@ maybe_renew (GstBidiRealtimeProvider * self)
 {
   GstBidiRealtimeProviderPrivate *priv = PRIV (self);
   gchar *reason;
+  guint busy;
 
-  if (!priv->renew || priv->state != STATE_READY || priv->end_input ||
-      KLASS (self)->busy (self) != 0)
+  if (!priv->renew || priv->state != STATE_READY || priv->end_input)
     return;
+  busy = KLASS (self)->busy (self);
+  if (busy == G_MAXUINT)
+    return;
+  if (busy > 0) {
+    /* asked again then: nothing else may come to say it is idle */
+    gst_bidi_realtime_provider_start_timer (self, &priv->recheck_timer,
+        busy, recheck_cb, "bidirealtime-recheck");
+    return;
+  }
   priv->renew = FALSE;
   priv->attempt = 0;
   reason = g_steal_pointer (&priv->renew_reason);

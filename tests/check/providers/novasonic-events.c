@@ -1464,6 +1464,37 @@ GST_START_TEST (test_retried_exceptions)
 
 GST_END_TEST;
 
+/* A stream on which the user says nothing for silence-restart-s is
+ * renewed before Nova ends it; the user's words put it off */
+GST_START_TEST (test_silence_renewal)
+{
+  GstStructure *pc = gst_structure_new ("config", "silence-restart-s",
+      G_TYPE_INT, 1, NULL);
+  GPtrArray *l = lines_new ();
+  gint64 start;
+  Session *s;
+  gint i;
+
+  s = nova_session_new (DESC_NO_INPUT, "provider-config", pc, NULL);
+  session_wait_connected (s);
+  start = g_get_monotonic_time ();
+  /* words, and the answer the user waited for */
+  add_user_turn (l, "u-1", "hello");
+  add_sentence (l, 1, "Hi.", NULL, TRUE);
+  lines_inject (0, l);
+  i = session_wait (s, 0, "bidi_connection_restart", NULL, NULL, WAIT_MS);
+  fail_unless (i >= 0, "the silent stream was not renewed");
+  fail_unless_equals_string (msg_str (s, i, "reason"), "timeout");
+  /* not before a second without words (a lower bound only) */
+  fail_unless (g_get_monotonic_time () - start >= G_TIME_SPAN_SECOND);
+  fail_unless (wait_closed (0));
+  fail_unless_equals_int (n_conns (), 2);
+  session_free (s);
+  gst_structure_free (pc);
+}
+
+GST_END_TEST;
+
 /* History limits: the oldest messages beyond history-max-bytes go, and
  * the first replayed is the user's */
 GST_START_TEST (test_history_limits)
@@ -1715,6 +1746,7 @@ novasonic_events_suite (void)
   tcase_add_test (tc, test_end_input);
   tcase_add_test (tc, test_exceptions);
   tcase_add_test (tc, test_retried_exceptions);
+  tcase_add_test (tc, test_silence_renewal);
   tcase_add_test (tc, test_history_limits);
   tcase_add_test (tc, test_missing_credentials);
   tcase_add_test (tc, test_credential_precedence);
