@@ -776,23 +776,11 @@ on_usage (GstBidiGeminiProvider * self, JsonObject * usage)
           "totalTokenCount"));
   add_details (counts, usage, "promptTokensDetails", 0, order);
   add_details (counts, usage, "responseTokensDetails", 1, order);
-  if (order->len > 0) {
-    GValue details = G_VALUE_INIT;
+  for (i = 0; i < order->len; i++) {
+    const gchar *modality = g_ptr_array_index (order, i);
+    gint *c = g_hash_table_lookup (counts, modality);
 
-    g_value_init (&details, GST_TYPE_ARRAY);
-    for (i = 0; i < order->len; i++) {
-      const gchar *modality = g_ptr_array_index (order, i);
-      gint *c = g_hash_table_lookup (counts, modality);
-      GValue v = G_VALUE_INIT;
-
-      g_value_init (&v, GST_TYPE_STRUCTURE);
-      g_value_take_boxed (&v, gst_structure_new ("modality_details",
-              "modality", G_TYPE_STRING, modality,
-              "input_tokens", G_TYPE_INT, c[0],
-              "output_tokens", G_TYPE_INT, c[1], NULL));
-      gst_value_array_append_and_take_value (&details, &v);
-    }
-    gst_structure_take_value (ev, "modality_details", &details);
+    gst_bidi_event_usage_add_modality (ev, modality, c[0], c[1]);
   }
   if (json_object_has_member (usage, "cachedContentTokenCount"))
     gst_structure_set (ev, "cacheReadInputTokens", G_TYPE_INT,

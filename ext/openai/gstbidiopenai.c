@@ -1121,22 +1121,14 @@ usage_count (JsonObject * obj, const gchar * name)
 }
 
 static void
-add_modality (GValue * array, const gchar * modality, JsonObject * in,
+add_modality (GstStructure * ev, const gchar * modality, JsonObject * in,
     JsonObject * out, const gchar * name)
 {
-  GValue v = G_VALUE_INIT;
-  GstStructure *s;
-
   if (!(in && json_object_has_member (in, name)) &&
       !(out && json_object_has_member (out, name)))
     return;
-  s = gst_structure_new ("modality_details",
-      "modality", G_TYPE_STRING, modality,
-      "input_tokens", G_TYPE_INT, in ? usage_count (in, name) : 0,
-      "output_tokens", G_TYPE_INT, out ? usage_count (out, name) : 0, NULL);
-  g_value_init (&v, GST_TYPE_STRUCTURE);
-  g_value_take_boxed (&v, s);
-  gst_value_array_append_and_take_value (array, &v);
+  gst_bidi_event_usage_add_modality (ev, modality, in ? usage_count (in,
+          name) : 0, out ? usage_count (out, name) : 0);
 }
 
 static gboolean
@@ -1146,18 +1138,13 @@ emit_usage (GstBidiOpenAIProvider * self, JsonObject * usage)
   JsonObject *out = gst_bidi_json_get_object (usage,
       "output_token_details");
   GstStructure *ev;
-  GValue details = G_VALUE_INIT;
 
   ev = gst_bidi_event_new_usage (usage_count (usage, "input_tokens"),
       usage_count (usage, "output_tokens"), usage_count (usage,
           "total_tokens"));
-  if (in || out) {
-    g_value_init (&details, GST_TYPE_ARRAY);
-    add_modality (&details, "text", in, out, "text_tokens");
-    add_modality (&details, "audio", in, out, "audio_tokens");
-    add_modality (&details, "image", in, out, "image_tokens");
-    gst_structure_take_value (ev, "modality_details", &details);
-  }
+  add_modality (ev, "text", in, out, "text_tokens");
+  add_modality (ev, "audio", in, out, "audio_tokens");
+  add_modality (ev, "image", in, out, "image_tokens");
   if (in && json_object_has_member (in, "cached_tokens"))
     gst_structure_set (ev, "cacheReadInputTokens", G_TYPE_INT,
         usage_count (in, "cached_tokens"), NULL);

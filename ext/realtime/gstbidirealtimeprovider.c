@@ -886,6 +886,21 @@ gst_bidi_realtime_provider_flush_calls (GstBidiRealtimeProvider * self)
   }
 }
 
+/* Closes the connection we close ourselves (not one the peer closed or
+ * that was lost: on_closed clears it first), letting the subclass end the
+ * session cleanly on the server first */
+static void
+close_transport (GstBidiRealtimeProvider * self)
+{
+  GstBidiRealtimeProviderPrivate *priv = PRIV (self);
+
+  if (!priv->transport)
+    return;
+  if (KLASS (self)->closing && gst_bidi_transport_is_open (priv->transport))
+    KLASS (self)->closing (self);
+  g_clear_pointer (&priv->transport, gst_bidi_transport_close_normal);
+}
+
 /* ------------------------------------------------------------------------
  * Ending, renewing
  * ------------------------------------------------------------------------ */
@@ -906,10 +921,19 @@ maybe_renew (GstBidiRealtimeProvider * self)
 {
   GstBidiRealtimeProviderPrivate *priv = PRIV (self);
   gchar *reason;
+  guint busy;
 
-  if (!priv->renew || priv->state != STATE_READY || priv->end_input ||
-      KLASS (self)->busy (self) != 0)
+  if (!priv->renew || priv->state != STATE_READY || priv->end_input)
     return;
+  busy = KLASS (self)->busy (self);
+  if (busy == G_MAXUINT)
+    return;
+  if (busy > 0) {
+    /* asked again then: nothing else may come to say it is idle */
+    gst_bidi_realtime_provider_start_timer (self, &priv->recheck_timer,
+        busy, recheck_cb, "bidirealtime-recheck");
+    return;
+  }
   priv->renew = FALSE;
   priv->attempt = 0;
   reason = g_steal_pointer (&priv->renew_reason);
@@ -946,7 +970,7 @@ check_close (GstBidiRealtimeProvider * self)
   gst_bidi_realtime_provider_clear_timer (&priv->age_timer);
   gst_bidi_realtime_provider_clear_timer (&priv->recheck_timer);
   gst_bidi_realtime_provider_clear_timer (&priv->watch_timer);
-  g_clear_pointer (&priv->transport, gst_bidi_transport_close_normal);
+  close_transport (self);
   gst_bidi_realtime_provider_emit (self,
       gst_bidi_event_new_connection_close (priv->conn_id, "complete"));
 }
@@ -1198,7 +1222,7 @@ gst_bidi_realtime_provider_fail (GstBidiRealtimeProvider * self,
     return;
   GST_ERROR_OBJECT (self, "%s", message);
   priv->state = STATE_CLOSED;
-  g_clear_pointer (&priv->transport, gst_bidi_transport_close_normal);
+  close_transport (self);
   clear_timers (priv);
   set_input_full (self, FALSE, "closed");
   if (gst_bidi_realtime_provider_emit (self, gst_bidi_event_new_error
@@ -1226,7 +1250,7 @@ gst_bidi_realtime_provider_connection_lost (GstBidiRealtimeProvider * self,
 
   if (priv->state == STATE_CLOSED || priv->state == STATE_IDLE)
     return;
-  g_clear_pointer (&priv->transport, gst_bidi_transport_close_normal);
+  close_transport (self);
 
   /* what belonged to the connection that went */
   if (!KLASS (self)->connection_lost (self))
@@ -1768,7 +1792,10 @@ accepted_image (GstBidiRealtimeProvider * self, GBytes * data,
   if (type && size > 0 && size <= klass->max_image_size)
     return type;
 
-  if (!type)
+  if (!klass->image_types)
+    msg = g_strdup_printf ("Image not sent: %s takes no images",
+        klass->server_name);
+  else if (!type)
     msg = g_strdup_printf ("Image not sent to %s: only %s images are "
         "accepted", klass->server_name, klass->image_types_text);
   else
@@ -1897,7 +1924,7 @@ gst_bidi_realtime_provider_stop (GstBidiProvider * provider)
   priv->epoch++;
   priv->state = STATE_IDLE;
 
-  g_clear_pointer (&priv->transport, gst_bidi_transport_close_normal);
+  close_transport (self);
   clear_timers (priv);
   KLASS (self)->reset (self);
 

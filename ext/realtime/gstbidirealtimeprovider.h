@@ -88,7 +88,8 @@ typedef enum
  *     "image/jpg" is taken for "image/jpeg"), @image_types_text what they
  *     are called in the refusal of another ("PNG and JPEG"), and
  *     @max_image_size the largest. Any other image is refused at once with
- *     a bidi_error "bad_image".
+ *     a bidi_error "bad_image"; NULL @image_types: the server takes no
+ *     image, and every one is refused so.
  * @parse_settings: read @config (check provider_config with
  *     gst_bidi_provider_check_config() and GST_BIDI_REALTIME_CONFIG_FIELDS)
  *     and return the endpoint URL (checked by
@@ -141,6 +142,11 @@ typedef enum
  *     asked for, or is under way); asked after every message either way.
  *     While it does, a session on which nothing arrives for
  *     `stall-timeout-ms` is taken as dead and made again. NULL: never.
+ * @closing: (nullable) the base is about to close a connection that is
+ *     open (the session ends, is renewed, fails, or the provider stops;
+ *     not when the connection was lost): send what ends the session
+ *     cleanly on the server. Called at most once per connection, right
+ *     before gst_bidi_transport_close(); it must not emit.
  */
 struct _GstBidiRealtimeProviderClass
 {
@@ -187,6 +193,7 @@ struct _GstBidiRealtimeProviderClass
       const GstBidiTransportCloseInfo * info, const gchar ** reason);
   gboolean (*awaiting_reply) (GstBidiRealtimeProvider * self);
   gconstpointer (*get_transport_data) (GstBidiRealtimeProvider * self);
+  void (*closing) (GstBidiRealtimeProvider * self);
 
   /*< private >*/
   gpointer _gst_reserved[GST_PADDING];

@@ -1519,6 +1519,38 @@ gst_bidi_event_new_usage (gint input_tokens, gint output_tokens,
 }
 
 /**
+ * gst_bidi_event_usage_add_modality:
+ * @usage: a `bidi_usage` event
+ * @modality: "text", "audio", "image" ...
+ * @input_tokens: input tokens of @modality
+ * @output_tokens: output tokens of @modality
+ *
+ * Appends one entry to the event's `modality_details` (made when it has
+ * none yet), so that every provider breaks its usage down alike.
+ */
+void
+gst_bidi_event_usage_add_modality (GstStructure * usage,
+    const gchar * modality, gint input_tokens, gint output_tokens)
+{
+  GValue details = G_VALUE_INIT, v = G_VALUE_INIT;
+  const GValue *old;
+
+  g_return_if_fail (usage != NULL && modality != NULL);
+
+  old = gst_structure_get_value (usage, "modality_details");
+  g_value_init (&details, GST_TYPE_ARRAY);
+  if (old && GST_VALUE_HOLDS_ARRAY (old))
+    g_value_copy (old, &details);
+  g_value_init (&v, GST_TYPE_STRUCTURE);
+  g_value_take_boxed (&v, gst_structure_new ("modality_details",
+          "modality", G_TYPE_STRING, modality,
+          "input_tokens", G_TYPE_INT, MAX (input_tokens, 0),
+          "output_tokens", G_TYPE_INT, MAX (output_tokens, 0), NULL));
+  gst_value_array_append_and_take_value (&details, &v);
+  gst_structure_take_value (usage, "modality_details", &details);
+}
+
+/**
  * gst_bidi_event_new_connection_close:
  * @connection_id: (nullable): the connection's identifier
  * @reason: "client_disconnect", "timeout", "error", "complete" or

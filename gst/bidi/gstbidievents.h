@@ -77,6 +77,11 @@ GstStructure *gst_bidi_event_new_response_complete (const gchar * response_id,
 GST_BIDI_API
 GstStructure *gst_bidi_event_new_usage (gint input_tokens, gint output_tokens,
     gint total_tokens);
+/* Appends {modality, input_tokens, output_tokens} to @usage's
+ * modality_details */
+GST_BIDI_API
+void gst_bidi_event_usage_add_modality (GstStructure * usage,
+    const gchar * modality, gint input_tokens, gint output_tokens);
 GST_BIDI_API
 GstStructure *gst_bidi_event_new_connection_close (const gchar * connection_id,
     const gchar * reason);

@@ -102,6 +102,10 @@ gst_bidi_provider_config_copy (const GstBidiProviderConfig * config)
   copy->ssl_ca_file = g_strdup (config->ssl_ca_file);
   copy->ssl_strict = config->ssl_strict;
   copy->history = config->history;
+  copy->aws_access_key_id = g_strdup (config->aws_access_key_id);
+  copy->aws_secret_access_key = g_strdup (config->aws_secret_access_key);
+  copy->aws_session_token = g_strdup (config->aws_session_token);
+  copy->aws_region = g_strdup (config->aws_region);
   return copy;
 }
 
@@ -120,6 +124,11 @@ gst_bidi_provider_config_free (GstBidiProviderConfig * config)
   g_free (config->tools_json);
   g_free (config->history_json);
   g_free (config->ssl_ca_file);
+  /* the key id is not secret to AWS, but it names the account */
+  gst_bidi_clear_secret (&config->aws_access_key_id);
+  gst_bidi_clear_secret (&config->aws_secret_access_key);
+  gst_bidi_clear_secret (&config->aws_session_token);
+  g_free (config->aws_region);
   g_free (config);
 }
 

@@ -25,6 +25,12 @@ G_BEGIN_DECLS
  * @voice: (nullable): voice name, %NULL for the provider's default
  * @url: (nullable): endpoint override, %NULL for the provider's default
  * @api_key: (nullable): secret; never log it
+ * @aws_access_key_id: (nullable): AWS access key id (providers that sign
+ *     their requests with AWS credentials); never log it
+ * @aws_secret_access_key: (nullable): AWS secret key; never log it
+ * @aws_session_token: (nullable): AWS session token of temporary
+ *     credentials; never log it
+ * @aws_region: (nullable): AWS region, %NULL for the provider's lookup
  * @provider_config: (nullable): provider specific settings
  * @tools_json: (nullable): JSON array of tool specs ({name, description,
  *     parameters})
@@ -52,9 +58,13 @@ typedef struct
   gchar *ssl_ca_file;
   gboolean ssl_strict;
   GstBidiHistory *history;
+  gchar *aws_access_key_id;
+  gchar *aws_secret_access_key;
+  gchar *aws_session_token;
+  gchar *aws_region;
 
   /*< private >*/
-  gpointer _gst_reserved[GST_PADDING_LARGE - 1];
+  gpointer _gst_reserved[GST_PADDING_LARGE - 5];
 } GstBidiProviderConfig;
 
 GST_BIDI_API

@@ -121,6 +121,10 @@ enum
   PROP_PROVIDER,
   PROP_MODEL,
   PROP_API_KEY,
+  PROP_ACCESS_KEY,
+  PROP_SECRET_ACCESS_KEY,
+  PROP_SESSION_TOKEN,
+  PROP_REGION,
   PROP_URL,
   PROP_SYSTEM_PROMPT,
   PROP_VOICE,
@@ -440,6 +444,59 @@ gst_bidi_agent_class_init (GstBidiAgentClass * klass)
           "Secret API key (write-only; never logged); NULL to use the "
           "provider's environment variable", NULL,
           G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  /**
+   * GstBidiAgent:access-key:
+   *
+   * The AWS access key id, for providers that sign their requests with
+   * AWS credentials (nova-sonic). Write-only and never logged, as
+   * #GstBidiAgent:api-key. When unset, the provider looks in
+   * AWS_ACCESS_KEY_ID, then in the shared credentials and config files.
+   */
+  g_object_class_install_property (gobject_class, PROP_ACCESS_KEY,
+      g_param_spec_string ("access-key", "AWS access key id",
+          "AWS access key id (write-only; never logged), with "
+          "secret-access-key; NULL to use the AWS environment variables or "
+          "credentials files", NULL,
+          G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  /**
+   * GstBidiAgent:secret-access-key:
+   *
+   * The AWS secret access key that goes with #GstBidiAgent:access-key.
+   * Write-only: it cannot be read back, and it is never logged or posted.
+   */
+  g_object_class_install_property (gobject_class, PROP_SECRET_ACCESS_KEY,
+      g_param_spec_string ("secret-access-key", "AWS secret access key",
+          "AWS secret access key (write-only; never logged), with "
+          "access-key", NULL,
+          G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  /**
+   * GstBidiAgent:session-token:
+   *
+   * The AWS session token of temporary credentials (with
+   * #GstBidiAgent:access-key and #GstBidiAgent:secret-access-key).
+   * Write-only: it cannot be read back, and it is never logged or posted.
+   */
+  g_object_class_install_property (gobject_class, PROP_SESSION_TOKEN,
+      g_param_spec_string ("session-token", "AWS session token",
+          "AWS session token of temporary credentials (write-only; never "
+          "logged)", NULL,
+          G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  /**
+   * GstBidiAgent:region:
+   *
+   * The AWS region (nova-sonic: us-east-1, us-west-2 ...). When unset,
+   * AWS_REGION, AWS_DEFAULT_REGION or the profile's region; else the
+   * provider's default.
+   */
+  g_object_class_install_property (gobject_class, PROP_REGION,
+      g_param_spec_string ("region", "AWS region",
+          "AWS region of providers on AWS; NULL for AWS_REGION, "
+          "AWS_DEFAULT_REGION, the profile's or the provider's default",
+          NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_URL,
       g_param_spec_string ("url", "URL",
@@ -917,6 +974,17 @@ gst_bidi_agent_get_stats (GstBidiAgent * self)
       "interruptions", G_TYPE_UINT, interruptions, NULL);
 }
 
+/* A write-only secret property: the old value wiped; the log says only
+ * whether it is set (called with the object lock) */
+static void
+set_secret (GstBidiAgent * self, gchar ** field, const GValue * value,
+    const gchar * name)
+{
+  gst_bidi_clear_secret (field);
+  *field = g_value_dup_string (value);
+  GST_DEBUG_OBJECT (self, "%s %s", name, *field ? "set" : "unset");
+}
+
 static void
 gst_bidi_agent_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
@@ -935,10 +1003,23 @@ gst_bidi_agent_set_property (GObject * object, guint prop_id,
       self->settings->model = g_value_dup_string (value);
       break;
     case PROP_API_KEY:
-      gst_bidi_clear_secret (&self->settings->api_key);
-      self->settings->api_key = g_value_dup_string (value);
-      GST_DEBUG_OBJECT (self, "api-key %s",
-          self->settings->api_key ? "set" : "unset");
+      set_secret (self, &self->settings->api_key, value, "api-key");
+      break;
+    case PROP_ACCESS_KEY:
+      set_secret (self, &self->settings->aws_access_key_id, value,
+          "access-key");
+      break;
+    case PROP_SECRET_ACCESS_KEY:
+      set_secret (self, &self->settings->aws_secret_access_key, value,
+          "secret-access-key");
+      break;
+    case PROP_SESSION_TOKEN:
+      set_secret (self, &self->settings->aws_session_token, value,
+          "session-token");
+      break;
+    case PROP_REGION:
+      g_free (self->settings->aws_region);
+      self->settings->aws_region = g_value_dup_string (value);
       break;
     case PROP_URL:
       g_free (self->settings->url);
@@ -1048,6 +1129,9 @@ gst_bidi_agent_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_MODEL:
       g_value_set_string (value, self->settings->model);
+      break;
+    case PROP_REGION:
+      g_value_set_string (value, self->settings->aws_region);
       break;
     case PROP_URL:
       g_value_set_string (value, self->settings->url);

@@ -17,10 +17,17 @@
 
 #include "gstbidiopenai.h"
 #include "gstbidigemini.h"
+#ifdef HAVE_NOVA_SONIC
+#include "gstbidinovasonic.h"
+#endif
 
 GType gst_bidi_echo_provider_get_type (void);
 
+#ifdef HAVE_NOVA_SONIC
+static GstBidiProvider *providers[4];
+#else
 static GstBidiProvider *providers[3];
+#endif
 
 int
 LLVMFuzzerInitialize (G_GNUC_UNUSED int *argc, G_GNUC_UNUSED char ***argv)
@@ -30,6 +37,12 @@ LLVMFuzzerInitialize (G_GNUC_UNUSED int *argc, G_GNUC_UNUSED char ***argv)
   providers[0] = g_object_new (GST_TYPE_BIDI_OPENAI_PROVIDER, NULL);
   providers[1] = g_object_new (gst_bidi_echo_provider_get_type (), NULL);
   providers[2] = g_object_new (GST_TYPE_BIDI_GEMINI_PROVIDER, NULL);
+#ifdef HAVE_NOVA_SONIC
+  /* fake AWS keys, so that its configure goes as far as the URL */
+  g_setenv ("AWS_ACCESS_KEY_ID", "AKIDFUZZ", TRUE);
+  g_setenv ("AWS_SECRET_ACCESS_KEY", "fuzz-secret", TRUE);
+  providers[3] = g_object_new (GST_TYPE_BIDI_NOVA_SONIC, NULL);
+#endif
   return 0;
 }
 

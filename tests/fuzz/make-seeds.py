@@ -172,6 +172,37 @@ if gemini_session:
                                   gemini_session + ["#close 1007",
                                                     "#close 1008"]))
 
+# --- Nova Sonic: the golden exchange's server events, and exceptions -------
+nova_path = os.path.join(PROTOCOLS, "nova-sonic.md")
+if os.path.exists(nova_path):
+    nova_doc = open(nova_path, encoding="utf-8").read()
+    nova_session = server_exchanges(nova_doc, "fuzz_novasonic")
+    for v in objects_in(nova_doc):
+        if isinstance(v, dict) and isinstance(v.get("event"), dict) and \
+                set(v["event"]) & {"completionStart", "contentStart",
+                                   "textOutput", "audioOutput", "toolUse",
+                                   "contentEnd", "completionEnd",
+                                   "usageEvent"}:
+            add("fuzz_novasonic", compact(v))
+    exceptions = [compact({"exception": {"type": t, "message": m}})
+                  for t, m in [("modelTimeoutException", "timed out"),
+                               ("validationException",
+                                "InternalErrorCode=531"),
+                               ("throttlingException", "slow down"),
+                               ("validationException", "Duplicate SYSTEM")]]
+    for e in exceptions:
+        add("fuzz_novasonic", e)
+    if nova_session:
+        add("fuzz_novasonic", "\n".join(nova_session) + "\n")
+        add("fuzz_novasonic", "\n".join(["#audio", "#text", "#image"] +
+                                         nova_session +
+                                         ["#result tu-77", "#interrupt 500",
+                                          "#end"]))
+        add("fuzz_novasonic", "\n".join(["#audio"] + nova_session[:4] +
+                                         exceptions[:1] + nova_session +
+                                         exceptions[2:3] + nova_session +
+                                         ["#close 1000"]))
+
 for rel in ["elements/bidievents.c", "examples/bidiserver.c",
             "examples/bidichat.c", "common/mockrealtime-selftest.c"]:
     for v in test_values(rel):

@@ -789,6 +789,13 @@ gst_bidi_scripted_provider_start (GstBidiProvider * provider,
   set_string_maybe (call, "history-json", config->history_json);
   gst_structure_set (call, "has-api-key", G_TYPE_BOOLEAN,
       config->api_key != NULL && config->api_key[0] != '\0', NULL);
+  /* the AWS secrets only as whether they came; the key id and region
+   * are no secret */
+  set_string_maybe (call, "aws-access-key-id", config->aws_access_key_id);
+  set_string_maybe (call, "aws-region", config->aws_region);
+  gst_structure_set (call, "has-aws-secret", G_TYPE_BOOLEAN,
+      config->aws_secret_access_key != NULL, "has-aws-token",
+      G_TYPE_BOOLEAN, config->aws_session_token != NULL, NULL);
   record_call (self, call);
 
   g_mutex_lock (&self->lock);

@@ -1522,7 +1522,11 @@ GST_END_TEST;
 static const gchar *secret = "sk-test-DO-NOT-LEAK-0123456789";
 GST_START_TEST (test_api_key_secret)
 {
+  const gchar *const secret_props[] = { "api-key", "access-key",
+    "secret-access-key", "session-token"
+  };
   GParamSpec *pspec;
+  guint i;
   Fixture f;
   GstMessage *msg;
   GstStructure *call;
@@ -1530,17 +1534,23 @@ GST_START_TEST (test_api_key_secret)
   gboolean secret_seen;
   guint n_log_lines;
 
-  pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (probe),
-      "api-key");
+  for (i = 0; i < G_N_ELEMENTS (secret_props); i++) {
+    pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (probe),
+        secret_props[i]);
+    fail_unless (pspec != NULL, "no %s", secret_props[i]);
+    fail_if (pspec->flags & G_PARAM_READABLE, "%s can be read back",
+        secret_props[i]);
+  }
   gst_object_unref (probe);
-  fail_unless (pspec != NULL);
-  fail_if (pspec->flags & G_PARAM_READABLE, "api-key can be read back");
 
   bidi_secret_watch_start (secret, "bidi*");
 
   fixture_setup (&f, NULL, NULL);
   gst_element_set_state (f.h->element, GST_STATE_NULL);
-  g_object_set (f.h->element, "api-key", secret, "model", "m1", NULL);
+  /* the AWS secrets are the same string: the watch catches any of them */
+  g_object_set (f.h->element, "api-key", secret, "model", "m1",
+      "access-key", "AKIDTEST", "secret-access-key", secret,
+      "session-token", secret, "region", "eu-west-1", NULL);
   gst_element_set_state (f.h->element, GST_STATE_PLAYING);
   gst_object_unref (f.provider);
   f.provider = gst_bidi_scripted_provider_get_last ();
@@ -1552,6 +1562,16 @@ GST_START_TEST (test_api_key_secret)
     gboolean has_key = FALSE;
     fail_unless (gst_structure_get_boolean (call, "has-api-key", &has_key));
     fail_unless (has_key, "the key did not reach the provider");
+    has_key = FALSE;
+    fail_unless (gst_structure_get_boolean (call, "has-aws-secret",
+            &has_key) && has_key, "the AWS secret did not reach it");
+    has_key = FALSE;
+    fail_unless (gst_structure_get_boolean (call, "has-aws-token",
+            &has_key) && has_key, "the AWS token did not reach it");
+    fail_unless_equals_string (gst_structure_get_string (call,
+            "aws-access-key-id"), "AKIDTEST");
+    fail_unless_equals_string (gst_structure_get_string (call,
+            "aws-region"), "eu-west-1");
   }
   gst_structure_free (call);
 

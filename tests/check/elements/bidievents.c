@@ -1206,6 +1206,36 @@ bidi_log_func (const gchar * domain, GLogLevelFlags level,
   }
 }
 
+/* Modalities appended one by one make a valid usage event whose JSON
+ * lists them in order */
+GST_START_TEST (test_usage_add_modality)
+{
+  GstStructure *ev = gst_bidi_event_new_usage (15, 7, 22);
+  const GValue *details;
+  const GstStructure *d;
+  GError *err = NULL;
+  gchar *json;
+
+  gst_bidi_event_usage_add_modality (ev, "text", 5, 2);
+  gst_bidi_event_usage_add_modality (ev, "audio", 10, 5);
+  fail_unless (gst_bidi_event_validate (ev, &err), "%s",
+      err ? err->message : "");
+  details = gst_structure_get_value (ev, "modality_details");
+  fail_unless (details && GST_VALUE_HOLDS_ARRAY (details));
+  fail_unless_equals_int (gst_value_array_get_size (details), 2);
+  d = gst_value_get_structure (gst_value_array_get_value (details, 1));
+  fail_unless_equals_string (gst_structure_get_string (d, "modality"),
+      "audio");
+  json = gst_bidi_event_to_json (ev);
+  fail_unless (strstr (json, "\"modality\":\"text\"") <
+      strstr (json, "\"modality\":\"audio\"") &&
+      strstr (json, "\"modality\":\"text\"") != NULL, "%s", json);
+  g_free (json);
+  gst_structure_free (ev);
+}
+
+GST_END_TEST;
+
 static Suite *
 bidievents_suite (void)
 {
@@ -1249,6 +1279,7 @@ bidievents_suite (void)
   tcase_add_test (tc_validate, test_is_known);
   tcase_add_test (tc_validate, test_transcript_current_bounded);
   tcase_add_test (tc_validate, test_builder_required_args);
+  tcase_add_test (tc_validate, test_usage_add_modality);
 
   return s;
 }
