@@ -50,6 +50,8 @@
 #endif
 
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
 
 #include "gstbidih2.h"
@@ -774,6 +776,11 @@ tcp_connected_cb (GObject * source, GAsyncResult * res, gpointer user_data)
     g_socket_close (g_socket_connection_get_socket (h2->tcp), NULL);
     goto out;
   }
+  /* every frame is small and due now (20-100 ms of audio): Nagle's
+   * algorithm would hold each one until the previous one is acknowledged,
+   * and the peer's delayed ACK makes that up to 200 ms */
+  g_socket_set_option (g_socket_connection_get_socket (h2->tcp), IPPROTO_TCP,
+      TCP_NODELAY, TRUE, NULL);
   identity = g_network_address_new (h2->host, h2->port);
   h2->tls = g_tls_client_connection_new (G_IO_STREAM (h2->tcp), identity,
       &err);

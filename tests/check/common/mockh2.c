@@ -19,6 +19,8 @@
 #endif
 
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
 
 #include "mockh2.h"
@@ -463,6 +465,10 @@ incoming_cb (G_GNUC_UNUSED GSocketService * service,
   GIOStream *tls;
 
   g_atomic_int_inc (&mock->n_connections);
+  /* as a production server's: no 200 ms stalls from Nagle and delayed
+   * ACKs in the latency figures */
+  g_socket_set_option (g_socket_connection_get_socket (tcp), IPPROTO_TCP,
+      TCP_NODELAY, TRUE, NULL);
   tls = g_tls_server_connection_new (G_IO_STREAM (tcp), mock->certificate,
       &err);
   if (!tls) {

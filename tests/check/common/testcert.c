@@ -16,6 +16,13 @@
 
 #include "testcert.h"
 
+/* g_error, not fail_unless: the benchmarks make certificates too, outside
+ * any check test, where check's assertions have nothing to report to */
+#define REQUIRE(cond, ...) G_STMT_START { \
+  if (!(cond)) \
+    g_error (__VA_ARGS__); \
+} G_STMT_END
+
 void
 test_cert_init (TestCert * tc)
 {
@@ -28,7 +35,7 @@ test_cert_init (TestCert * tc)
   gint status = -1;
 
   tc->dir = g_dir_make_tmp ("bidicert-XXXXXX", &err);
-  fail_unless (tc->dir != NULL, "%s", err ? err->message : "");
+  REQUIRE (tc->dir != NULL, "%s", err ? err->message : "");
   tc->key = g_build_filename (tc->dir, "key.pem", NULL);
   tc->cert = g_build_filename (tc->dir, "cert.pem", NULL);
   tc->pem = g_build_filename (tc->dir, "server.pem", NULL);
@@ -36,16 +43,19 @@ test_cert_init (TestCert * tc)
   argv[15] = tc->cert;
 
   /* openssl is in tests/debian-packages.txt: no certificate is a failure */
-  fail_unless (g_spawn_sync (NULL, (gchar **) argv, NULL,
+  REQUIRE (g_spawn_sync (NULL, (gchar **) argv, NULL,
           G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
           &err_out, &status, &err), "cannot run openssl: %s", err ?
       err->message : "");
-  fail_unless (g_spawn_check_wait_status (status, NULL), "openssl failed: %s",
+  REQUIRE (g_spawn_check_wait_status (status, NULL), "openssl failed: %s",
       err_out);
-  fail_unless (g_file_get_contents (tc->cert, &cert, NULL, NULL));
-  fail_unless (g_file_get_contents (tc->key, &key, NULL, NULL));
+  REQUIRE (g_file_get_contents (tc->cert, &cert, NULL, NULL),
+      "cannot read %s", tc->cert);
+  REQUIRE (g_file_get_contents (tc->key, &key, NULL, NULL),
+      "cannot read %s", tc->key);
   both = g_strconcat (cert, key, NULL);
-  fail_unless (g_file_set_contents (tc->pem, both, -1, NULL));
+  REQUIRE (g_file_set_contents (tc->pem, both, -1, NULL), "cannot write %s",
+      tc->pem);
   g_free (both);
   g_free (cert);
   g_free (key);
