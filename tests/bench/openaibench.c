@@ -66,7 +66,7 @@
  * Nothing goes beyond 127.0.0.1; the API keys are fake ones.
  * Run: meson test -C build --benchmark -v openaibench, or
  *      GST_PLUGIN_PATH=build/gst/bidiagent build/tests/bench/openaibench
- *      [--provider openai|gemini|nova-sonic|all]
+ *      [--provider openai|gemini|nova-sonic|all] [--tls]
  */
 
 #ifdef HAVE_CONFIG_H
@@ -87,6 +87,7 @@
 #include <libsoup/soup.h>
 
 #include "mockrealtime.h"
+#include "testcert.h"
 #ifdef HAVE_BENCH_GEMINI
 #include "mockgemini.h"
 #ifdef HAVE_BENCH_NOVA
@@ -113,6 +114,7 @@ static gint opt_stagger_ms = 20;
 static gint opt_input_chunk_ms = 40;
 static gboolean opt_no_extra = FALSE;
 static gboolean opt_mock_nagle = FALSE;
+static gboolean opt_tls = FALSE;
 static gchar *opt_only = NULL;
 static gchar *opt_provider = NULL;
 
@@ -134,6 +136,10 @@ static GOptionEntry entries[] = {
         "(default 40, the element's default)", "MS"},
   {"no-extra", 'x', 0, G_OPTION_ARG_NONE, &opt_no_extra,
       "Skip runs 3 and 4 (bare clients, sync=false)", NULL},
+  {"tls", 0, 0, G_OPTION_ARG_NONE, &opt_tls,
+        "OpenAI's mock over TLS (wss://, a certificate made for the run), "
+        "as Nova Sonic's always is: TLS's share of the figures (skips runs "
+        "3 and 4)", NULL},
   {"mock-nagle", 0, 0, G_OPTION_ARG_NONE, &opt_mock_nagle,
         "Leave Nagle's algorithm on the mock's sockets (no TCP_NODELAY)",
       NULL},
@@ -379,6 +385,9 @@ struct _Run
 };
 
 static const gchar *mock_url;
+/* the mock's certificate, for ssl-ca-file, when it speaks TLS (--tls) */
+static TestCert mock_cert;
+static const gchar *mock_ca_file;
 static GMutex runs_lock;
 static Run *current_run;        /* for the mock's audio callback */
 
@@ -522,7 +531,13 @@ static MockRealtime *rt_mock;
 static void
 rt_start (void)
 {
-  rt_mock = mock_realtime_new ();
+  if (opt_tls) {
+    test_cert_init (&mock_cert);
+    rt_mock = mock_realtime_new_tls (mock_cert.pem);
+    mock_ca_file = mock_cert.cert;
+  } else {
+    rt_mock = mock_realtime_new ();
+  }
   mock_url = mock_realtime_url (rt_mock);
   mock_realtime_set_keep_audio (rt_mock, FALSE);
   mock_realtime_set_audio_sent_func (rt_mock, audio_sent_cb, NULL);
@@ -538,6 +553,8 @@ rt_finish (void)
   mock_complaints ("script failures", mock_realtime_n_failures (rt_mock),
       mock_realtime_get_failures (rt_mock));
   g_clear_pointer (&rt_mock, mock_realtime_free);
+  mock_ca_file = NULL;
+  test_cert_clear (&mock_cert);
 }
 
 /* session.created; session.update awaited and answered */
@@ -749,7 +766,9 @@ nv_push_setup (void)
 }
 
 /* one sentence as Nova says it: speculative text, paced audio, final
- * text ending the turn */
+ * text ending the turn; then the same pause as the others' (the last
+ * delta's time: without it the next answer's first delta would go while
+ * the last one plays, and each answer would come one delta earlier) */
 static void
 nv_answer (Peer * p, const gint16 * pcm, gsize size)
 {
@@ -757,6 +776,7 @@ nv_answer (Peer * p, const gint16 * pcm, gsize size)
 
   mock_bedrock_script_say (script, "Fine.", pcm, size, opt_delta_ms, TRUE,
       TRUE);
+  mock_bedrock_script_sleep (script, opt_delta_ms);
   mock_bedrock_run (nv_mock, p->conn, script);
 }
 
@@ -942,6 +962,8 @@ session_start (Peer * p)
     mk->configure (p->agent);
   else
     g_object_set (p->agent, "api-key", mk->key, NULL);
+  if (mock_ca_file)
+    g_object_set (p->agent, "ssl-ca-file", mock_ca_file, NULL);
   pad = gst_element_get_static_pad (p->agent, "src");
   p->latency = GST_CLOCK_TIME_NONE;
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
@@ -963,6 +985,11 @@ session_stop (Peer * p)
 
   if (!p->pipeline)
     return;
+  /* no answer is queued for it from now on (the feeder checks under the
+   * lock): a script for a connection the client closed is a failure */
+  g_mutex_lock (&p->lock);
+  p->ready = FALSE;
+  g_mutex_unlock (&p->lock);
   bus = gst_element_get_bus (p->pipeline);
   gst_element_set_state (p->pipeline, GST_STATE_NULL);
   gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
@@ -1168,11 +1195,11 @@ feeder_thread (gpointer user_data)
       g_mutex_lock (&p->lock);
       ready = p->ready;
       sent = p->n_sent;
-      g_mutex_unlock (&p->lock);
       /* keep 0.5 to 1.5 answers queued at the mock */
       if (ready && (p->n_queued - sent) * opt_delta_ms < (guint) opt_answer_ms
           / 2)
         peer_queue_answer (p, tone);
+      g_mutex_unlock (&p->lock);
     }
     k++;
     bench_sleep_until (t0 + (gint64) k * IN_CHUNK_MS * 1000);
@@ -1697,7 +1724,7 @@ static void
 bench_provider (const Mock * m, gboolean first, Result * res)
 {
   gdouble warmup = opt_quick ? 1.0 : 3.0;
-  gboolean extra = m->extra && !opt_no_extra;
+  gboolean extra = m->extra && !opt_no_extra && !opt_tls;
   guint n_runs = extra ? 4 : 2;
   Result prime, bare = { 0, }, nosync = { 0, };
   const Result *cols[2] = { &res[0], &res[1] }, *alone[2] = { NULL, };
