@@ -17,10 +17,12 @@
  * and back, without the signature, on the response body. Everything runs
  * on the provider's network thread.
  *
- * Ending: a clean close writes the signed empty frame and ends the body;
- * the stream then lingers, detached from the provider, until the server
- * ends its side too (or LINGER_MS pass), so that the server sees a
- * complete stream and frees its resources, as AWS asks. */
+ * Ending: a clean close writes the signed empty frame and ends the body
+ * (the HTTP/2 client writes them to the socket at once), then cancels the
+ * stream: the server has seen a complete stream and frees its resources,
+ * as AWS asks, and nothing waits for its answer. Waiting for it would
+ * need the network thread's loop, which stops right after a provider
+ * does. */
 
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -44,8 +46,6 @@ GST_DEBUG_CATEGORY_STATIC (bidi_nova_transport_debug);
 /* a refused request's body: only its message is wanted */
 #define MAX_ERROR_BODY_SIZE (64 * 1024)
 #define ERROR_EXCERPT_CHARS 300
-/* how long a closed stream waits for the server to end its side */
-#define LINGER_MS 3000
 
 typedef struct
 {
@@ -71,7 +71,6 @@ typedef struct
   gboolean done;                /* closed was reported, or close() ran */
   gboolean detached;            /* close() ran: no callback from now on */
   gboolean ended;               /* the empty frame was written */
-  GSource *linger;
 
   /* the response */
   guint status;
@@ -103,10 +102,6 @@ wipe_free (gchar * s)
 static void
 nt_free (NovaTransport * t)
 {
-  if (t->linger) {
-    g_source_destroy (t->linger);
-    g_source_unref (t->linger);
-  }
   gst_bidi_h2_stream_free (t->h2);
   g_clear_pointer (&t->signer, gst_bidi_sigv4_signer_free);
   g_clear_pointer (&t->decoder, gst_bidi_es_decoder_free);
@@ -410,14 +405,6 @@ nt_h2_closed (G_GNUC_UNUSED GstBidiH2Stream * h2, const GError * error,
 {
   NovaTransport *t = user_data;
 
-  if (t->linger) {
-    /* the server ended its side after ours: all is said */
-    GST_DEBUG ("%s: the closed stream ended", t->server_name);
-    g_source_destroy (t->linger);
-    g_clear_pointer (&t->linger, g_source_unref);
-    nt_unref (t);
-    return;
-  }
   if (t->done)
     return;
 
@@ -551,18 +538,6 @@ nt_get_send_state (GstBidiTransport * transport,
   return TRUE;
 }
 
-static gboolean
-linger_timeout_cb (gpointer user_data)
-{
-  NovaTransport *t = user_data;
-
-  GST_DEBUG ("%s: the server did not end the closed stream within %u ms",
-      t->server_name, LINGER_MS);
-  g_clear_pointer (&t->linger, g_source_unref);
-  nt_unref (t);
-  return G_SOURCE_REMOVE;
-}
-
 static void
 nt_close (GstBidiTransport * transport, G_GNUC_UNUSED gushort code)
 {
@@ -577,15 +552,10 @@ nt_close (GstBidiTransport * transport, G_GNUC_UNUSED gushort code)
   clean = nt_is_open (transport) && (t->status == 0 || t->status == 200);
   t->detached = TRUE;
   t->done = TRUE;
-  /* the signed empty frame closes the chain, then END_STREAM; the
-   * provider's reference is kept until the server ends its side */
+  /* the signed empty frame closes the chain, then END_STREAM */
   if (clean && nt_write_signed (t, NULL)) {
     t->ended = TRUE;
     gst_bidi_h2_stream_end (t->h2);
-    t->linger = g_timeout_source_new (LINGER_MS);
-    g_source_set_callback (t->linger, linger_timeout_cb, t, NULL);
-    g_source_attach (t->linger, g_main_context_get_thread_default ());
-    return;
   }
   nt_unref (t);
 }

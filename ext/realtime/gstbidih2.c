@@ -306,6 +306,9 @@ h2_teardown (GstBidiH2Stream * h2)
   destroy_source (&h2->out_source);
   destroy_source (&h2->ping_source);
   if (h2->session && h2->connected) {
+    /* what nghttp2 still has of the body (an ended body's last frames and
+     * END_STREAM) goes before the reset, as far as the socket takes it */
+    h2_send_all (h2, FALSE);
     if (h2->stream_id > 0 &&
         nghttp2_session_find_stream (h2->session, h2->stream_id))
       nghttp2_submit_rst_stream (h2->session, NGHTTP2_FLAG_NONE,

@@ -1195,9 +1195,11 @@ feeder_thread (gpointer user_data)
       g_mutex_lock (&p->lock);
       ready = p->ready;
       sent = p->n_sent;
-      /* keep 0.5 to 1.5 answers queued at the mock */
+      /* keep 0.5 to 1.5 answers queued at the mock; a Nova session is
+       * ready before the mock has read its request (nothing confirms
+       * it): the mock must know the connection first */
       if (ready && (p->n_queued - sent) * opt_delta_ms < (guint) opt_answer_ms
-          / 2)
+          / 2 && p->conn < mk->n_connections ())
         peer_queue_answer (p, tone);
       g_mutex_unlock (&p->lock);
     }
