@@ -864,6 +864,8 @@ handle_event (GstBidiNovaSonic * self, const gchar * name, JsonObject * body)
   }
 }
 
+static void mark_ready (GstBidiNovaSonic * self);
+
 static void
 gst_bidi_nova_sonic_handle_message (GstBidiRealtimeProvider * base,
     JsonObject * msg, const gchar * json, gsize len)
@@ -874,6 +876,15 @@ gst_bidi_nova_sonic_handle_message (GstBidiRealtimeProvider * base,
   JsonObjectIter iter;
   const gchar *name;
   JsonNode *node;
+
+  /* the server spoke first (a context that ran the timer late): the
+   * stream is up before what it says */
+  if (self->ready_timer) {
+    gst_bidi_realtime_provider_clear_timer (&self->ready_timer);
+    mark_ready (self);
+    if (!gst_bidi_realtime_provider_is_ready (base))
+      return;
+  }
 
   if (gst_debug_category_get_threshold (GST_CAT_DEFAULT) >= GST_LEVEL_TRACE) {
     gchar *text = gst_bidi_realtime_provider_clean (base, json, len);
@@ -940,16 +951,22 @@ gst_bidi_nova_sonic_get_headers (G_GNUC_UNUSED GstBidiRealtimeProvider *
   /* the transport signs the request itself */
 }
 
+static void
+mark_ready (GstBidiNovaSonic * self)
+{
+  GST_INFO_OBJECT (self, "stream %u ready (%s)", self->stream_seq,
+      self->run->model);
+  silence_watch (self);
+  gst_bidi_realtime_provider_session_ready (BASE (self), self->run->model);
+}
+
 static gboolean
 ready_cb (gpointer user_data)
 {
   GstBidiNovaSonic *self = user_data;
 
   gst_bidi_realtime_provider_timer_fired (&self->ready_timer);
-  GST_INFO_OBJECT (self, "stream %u ready (%s)", self->stream_seq,
-      self->run->model);
-  silence_watch (self);
-  gst_bidi_realtime_provider_session_ready (BASE (self), self->run->model);
+  mark_ready (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -981,6 +998,9 @@ gst_bidi_nova_sonic_open (GstBidiRealtimeProvider * base)
    * (right after this returns) */
   gst_bidi_realtime_provider_start_timer (base, &self->ready_timer, 0,
       ready_cb, "bidinovasonic-ready");
+  /* before anything the server sends or does is dispatched: the stream
+   * is up, and a stream that breaks later is not a refused connection */
+  g_source_set_priority (self->ready_timer, G_PRIORITY_HIGH);
 }
 
 static void
