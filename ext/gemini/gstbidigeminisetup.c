@@ -104,24 +104,9 @@ gst_bidi_gemini_settings_free (Settings * s)
   g_free (s);
 }
 
-static gboolean
-config_error (GError ** error, const gchar * format, ...)
-    G_GNUC_PRINTF (2, 3);
-
-static gboolean
-config_error (GError ** error, const gchar * format, ...)
-{
-  va_list ap;
-  gchar *msg;
-
-  va_start (ap, format);
-  msg = g_strdup_vprintf (format, ap);
-  va_end (ap);
-  g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-      "Invalid provider-config of provider \"" PROVIDER_NAME "\": %s", msg);
-  g_free (msg);
-  return FALSE;
-}
+/* provider-config's errors, as libgstbidi words them */
+#define config_error(error, ...) \
+    gst_bidi_provider_config_error (error, PROVIDER_NAME, __VA_ARGS__)
 
 /* The wire name of @mode (one of @names), or NULL */
 static const gchar *

@@ -286,13 +286,8 @@ gst_bidi_provider_new (const gchar * name, GError ** error)
   return NULL;
 }
 
-/* *INDENT-OFF* */
-static gboolean config_error (GError ** error, const gchar * provider_name,
-    const gchar * format, ...) G_GNUC_PRINTF (3, 4);
-/* *INDENT-ON* */
-
-static gboolean
-config_error (GError ** error, const gchar * provider_name,
+gboolean
+gst_bidi_provider_config_error (GError ** error, const gchar * provider_name,
     const gchar * format, ...)
 {
   va_list ap;
@@ -328,8 +323,8 @@ config_get_number (const GstStructure * config, const gchar * provider_name,
   else if (G_VALUE_HOLDS_UINT64 (v))
     *value = g_value_get_uint64 (v);
   else {
-    config_error (error, provider_name, "\"%s\" must be a number, not a %s",
-        field, G_VALUE_TYPE_NAME (v));
+    gst_bidi_provider_config_error (error, provider_name,
+        "\"%s\" must be a number, not a %s", field, G_VALUE_TYPE_NAME (v));
     return -1;
   }
   return 1;
@@ -346,7 +341,7 @@ gst_bidi_provider_config_get_double (const GstStructure * config,
   if (found <= 0)
     return found == 0;
   if (!(v >= lo && v <= hi))
-    return config_error (error, provider_name,
+    return gst_bidi_provider_config_error (error, provider_name,
         "\"%s\" must be between %g and %g, not %g", field, lo, hi, v);
   *value = v;
   return TRUE;
@@ -365,7 +360,7 @@ config_get_whole (const GstStructure * config, const gchar * provider_name,
   if (found <= 0)
     return found == 0;
   if (!(v >= lo && v <= hi && v == floor (v)))
-    return config_error (error, provider_name,
+    return gst_bidi_provider_config_error (error, provider_name,
         "\"%s\" must be a whole number between %.0f and %.0f, not %g", field,
         lo, hi, v);
   *value = v;
@@ -414,8 +409,8 @@ gst_bidi_provider_config_get_choice (const GstStructure * config,
     return TRUE;
   }
   list = g_strjoinv (", ", (gchar **) choices);
-  config_error (error, provider_name, "\"%s\" must be one of %s, not \"%s\"",
-      field, list, v);
+  gst_bidi_provider_config_error (error, provider_name,
+      "\"%s\" must be one of %s, not \"%s\"", field, list, v);
   g_free (list);
   return FALSE;
 }

@@ -202,6 +202,12 @@ gboolean gst_bidi_provider_check_config (const GstStructure * config,
  * @error (GST_RESOURCE_ERROR_SETTINGS): "Invalid provider-config of
  * provider "NAME": "FIELD" must be ...". Numbers may be given as any
  * integer or double type. */
+/* Sets @error (GST_RESOURCE_ERROR_SETTINGS) to "Invalid provider-config of
+ * provider "@provider_name": <message>" and returns FALSE */
+GST_BIDI_API
+gboolean gst_bidi_provider_config_error (GError ** error,
+    const gchar * provider_name, const gchar * format, ...)
+    G_GNUC_PRINTF (3, 4);
 GST_BIDI_API
 gboolean gst_bidi_provider_config_get_int (const GstStructure * config,
     const gchar * provider_name, const gchar * field, gint lo, gint hi,
