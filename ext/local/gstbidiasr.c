@@ -347,6 +347,7 @@ struct _GstBidiListener
   gboolean early_checked;       /* early_final checked for a whole request */
   gboolean restart;             /* streaming pass to restart if speech resumes */
   guint64 turn_start;
+  guint64 speech_end;           /* end of the turn's last active frame */
   guint64 turn_samples;
   guint64 since_partial;
   gchar *last_partial;
@@ -432,6 +433,7 @@ emit_full (GstBidiListener * l, GstBidiListenerEventType type,
   ev.type = type;
   ev.position = l->position;
   ev.speech_start = l->turn_start;
+  ev.speech_end = l->speech_end;
   ev.text = text;
   ev.early = early;
   ev.semantic = semantic;
@@ -581,6 +583,7 @@ start_turn (GstBidiListener * l)
 
   l->in_turn = TRUE;
   l->turn_start = l->position >= lead ? l->position - lead : 0;
+  l->speech_end = l->position;
   l->turn_samples = 0;
   l->since_partial = 0;
   l->held_frames = 0;
@@ -637,6 +640,7 @@ process_frame (GstBidiListener * l, const gint16 * frame)
     }
     l->tail_fed = 0;
     l->early_checked = FALSE;
+    l->speech_end = l->position;
     release_held (l, G_MAXUINT);
     feed (l, frame, l->frame);
   } else if (l->held_frames < l->held_max) {

@@ -80,6 +80,9 @@ typedef struct
   /* first sample of the turn's speech as the VAD saw it (onset minus
    * start_ms) */
   guint64 speech_start;
+  /* FINAL, REVISED: the end of the turn's last speech frame as the VAD saw
+   * it (the turn ended on the quiet after it) */
+  guint64 speech_end;
   const gchar *text;            /* PARTIAL, FINAL */
   /* FINAL: the second pass was done during the hangover (no wait) */
   gboolean early;

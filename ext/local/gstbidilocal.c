@@ -134,6 +134,8 @@ typedef struct
   GBytes *pcm;                  /* AUDIO */
   guint64 position;
   guint64 speech_start;
+  guint64 speech_end;           /* FINAL, REVISED */
+  gint64 told_us;               /* monotonic time the listener told */
   gboolean revised_follows;     /* FINAL: the transcript comes with REVISED */
 } Msg;
 
@@ -539,6 +541,8 @@ on_listener_event (const GstBidiListenerEvent * ev, gpointer user_data)
   m->text = g_strdup (ev->text);
   m->position = ev->position;
   m->speech_start = ev->speech_start;
+  m->speech_end = ev->speech_end;
+  m->told_us = g_get_monotonic_time ();
   GST_LOG_OBJECT (self, "listener event %d at %" G_GUINT64_FORMAT
       " samples: %s", ev->type, ev->position, GST_STR_NULL (ev->text));
   if (ev->type == GST_BIDI_LISTENER_FINAL)
@@ -1278,6 +1282,18 @@ on_audio (GstBidiLocalProvider * self, Msg * m)
   answer_maybe_finish (self, a);
 }
 
+/* How long ago, in ms, the input sample @sample of a listener's message
+ * was: the listener told at @m's position, then the message waited for
+ * this thread */
+static guint64
+msg_ago_ms (const Msg * m, guint64 sample)
+{
+  gint64 waited = g_get_monotonic_time () - m->told_us;
+
+  return MAX (waited, 0) / 1000 + (m->position - MIN (sample, m->position)) *
+      1000 / RATE;
+}
+
 /* The VAD confirmed speech: a barge-in if an answer is open or may still
  * be playing. */
 static void
@@ -1292,6 +1308,8 @@ on_speech_start (GstBidiLocalProvider * self, Msg * m)
       "(onset at %" G_GUINT64_FORMAT " ms)", m->speech_start * 1000 / RATE,
       m->position * 1000 / RATE);
   self->user_speaking = TRUE;
+  emit (self, gst_bidi_event_new_user_state ("speaking",
+          msg_ago_ms (m, m->speech_start)));
 
   if (!a && !playing)
     return;
@@ -1330,6 +1348,8 @@ static void
 on_final (GstBidiLocalProvider * self, Msg * m)
 {
   self->user_speaking = FALSE;
+  emit (self, gst_bidi_event_new_user_state ("listening",
+          msg_ago_ms (m, m->speech_end)));
   if (!m->text || !*m->text) {
     GST_INFO_OBJECT (self, "speech at %" G_GUINT64_FORMAT " ms was not "
         "recognised: no turn", m->speech_start * 1000 / RATE);
@@ -1348,6 +1368,9 @@ on_final (GstBidiLocalProvider * self, Msg * m)
     post_user_transcript (self, m);
   if (self->stopping)
     return;
+  /* the listener ended the turn: the answer is being made */
+  emit (self, gst_bidi_event_new_agent_state ("thinking",
+          msg_ago_ms (m, m->position)));
   answer_start (self, m->text);
 }
 

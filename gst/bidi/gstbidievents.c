@@ -92,7 +92,7 @@ typedef struct
   GQuark quark;                 /* set once by ensure_init () */
 } FieldSpec;
 
-#define MAX_FIELDS 8
+#define MAX_FIELDS 10
 
 typedef struct
 {
@@ -112,6 +112,9 @@ static const gchar *const close_reasons[] = { "client_disconnect", "timeout",
   "error", "complete", "user_request", NULL
 };
 static const gchar *const tool_statuses[] = { "success", "error", NULL };
+static const gchar *const user_states[] = { "speaking", "listening", NULL };
+static const gchar *const agent_states[] =
+    { "listening", "thinking", "speaking", NULL };
 
 #define FIELD(n, k, r) { .name = n, .kind = k, .required = r }
 #define STRING_FIELD(n, r) FIELD (n, FIELD_STRING, r)
@@ -120,6 +123,7 @@ static const gchar *const tool_statuses[] = { "success", "error", NULL };
 #define INT_FIELD(n, r, lo, hi) \
     { .name = n, .kind = FIELD_INT, .required = r, .min = lo, .max = hi }
 #define COUNT_FIELD(n, r) INT_FIELD (n, r, 0, G_MAXINT)
+#define MS_FIELD(n) INT_FIELD (n, FALSE, G_MININT, G_MAXINT)
 #define R TRUE
 #define O FALSE
 
@@ -177,6 +181,22 @@ static EventSchema schemas[] = {
       FIELD ("content", FIELD_JSON, R)}},
   {.name = GST_BIDI_EVENT_TOOL_CANCEL, .fields = {
       STRING_FIELD ("toolUseId", R)}},
+  {.name = GST_BIDI_EVENT_USER_STATE, .fields = {
+      CHOICE_FIELD ("state", R, user_states),
+      FIELD ("ago_ms", FIELD_UINT64, O)}},
+  {.name = GST_BIDI_EVENT_AGENT_STATE, .fields = {
+      CHOICE_FIELD ("state", R, agent_states),
+      FIELD ("ago_ms", FIELD_UINT64, O)}},
+  {.name = GST_BIDI_EVENT_TURN_LATENCY, .fields = {
+      STRING_FIELD ("response_id", O),
+      FIELD ("speech_end", FIELD_CLOCK_TIME, O),
+      FIELD ("turn_end", FIELD_CLOCK_TIME, O),
+      FIELD ("first_audio", FIELD_CLOCK_TIME, O),
+      FIELD ("first_push", FIELD_CLOCK_TIME, O),
+      MS_FIELD ("speech_end_to_turn_end_ms"),
+      MS_FIELD ("turn_end_to_first_audio_ms"),
+      MS_FIELD ("first_audio_to_first_push_ms"),
+      MS_FIELD ("speech_end_to_first_push_ms")}},
   /* inputs */
   {.name = GST_BIDI_EVENT_TEXT_INPUT, .fields = {
       STRING_FIELD ("text", R),
@@ -1659,4 +1679,98 @@ gst_bidi_event_new_text_input (const gchar * text, const gchar * role)
 
   return string_event (GST_BIDI_EVENT_TEXT_INPUT, "text", text, "role", role,
       NULL);
+}
+
+static GstStructure *
+state_event (const gchar * name, const gchar * state, guint64 ago_ms)
+{
+  GstStructure *s = string_event (name, "state", state, NULL);
+
+  if (ago_ms > 0)
+    gst_structure_set (s, "ago_ms", G_TYPE_UINT64, ago_ms, NULL);
+  return s;
+}
+
+/**
+ * gst_bidi_event_new_user_state:
+ * @state: "speaking" or "listening"
+ * @ago_ms: how long before now the change happened, 0 if now
+ *
+ * Returns: (transfer full): a `bidi_user_state` event.
+ */
+GstStructure *
+gst_bidi_event_new_user_state (const gchar * state, guint64 ago_ms)
+{
+  g_return_val_if_fail (state != NULL, NULL);
+
+  return state_event (GST_BIDI_EVENT_USER_STATE, state, ago_ms);
+}
+
+/**
+ * gst_bidi_event_new_agent_state:
+ * @state: "listening", "thinking" or "speaking"
+ * @ago_ms: how long before now the change happened, 0 if now
+ *
+ * Returns: (transfer full): a `bidi_agent_state` event.
+ */
+GstStructure *
+gst_bidi_event_new_agent_state (const gchar * state, guint64 ago_ms)
+{
+  g_return_val_if_fail (state != NULL, NULL);
+
+  return state_event (GST_BIDI_EVENT_AGENT_STATE, state, ago_ms);
+}
+
+/* Sets @field to @to - @from in ms when both are known */
+static void
+set_interval (GstStructure * s, const gchar * field, GstClockTime from,
+    GstClockTime to)
+{
+  GstClockTimeDiff d;
+
+  if (!GST_CLOCK_TIME_IS_VALID (from) || !GST_CLOCK_TIME_IS_VALID (to))
+    return;
+  d = GST_CLOCK_DIFF (from, to) / GST_MSECOND;
+  gst_structure_set (s, field, G_TYPE_INT, (gint) CLAMP (d, G_MININT,
+          G_MAXINT), NULL);
+}
+
+static void
+set_moment (GstStructure * s, const gchar * field, GstClockTime t)
+{
+  if (GST_CLOCK_TIME_IS_VALID (t))
+    gst_structure_set (s, field, G_TYPE_UINT64, t, NULL);
+}
+
+/**
+ * gst_bidi_event_new_turn_latency:
+ * @times: the moments of the turn; the unknown ones are left out
+ * @response_id: (nullable): the answer's identifier
+ *
+ * Returns: (transfer full): a `bidi_turn_latency` event with the moments
+ * that are known and the intervals between them in milliseconds.
+ */
+GstStructure *
+gst_bidi_event_new_turn_latency (const GstBidiTurnTimes * times,
+    const gchar * response_id)
+{
+  GstStructure *s;
+
+  g_return_val_if_fail (times != NULL, NULL);
+
+  s = string_event (GST_BIDI_EVENT_TURN_LATENCY, "response_id", response_id,
+      NULL);
+  set_moment (s, "speech_end", times->speech_end);
+  set_moment (s, "turn_end", times->turn_end);
+  set_moment (s, "first_audio", times->first_audio);
+  set_moment (s, "first_push", times->first_push);
+  set_interval (s, "speech_end_to_turn_end_ms", times->speech_end,
+      times->turn_end);
+  set_interval (s, "turn_end_to_first_audio_ms", times->turn_end,
+      times->first_audio);
+  set_interval (s, "first_audio_to_first_push_ms", times->first_audio,
+      times->first_push);
+  set_interval (s, "speech_end_to_first_push_ms", times->speech_end,
+      times->first_push);
+  return s;
 }

@@ -46,6 +46,10 @@ G_BEGIN_DECLS
 #define GST_BIDI_EVENT_TOOL_USE_STREAM    "tool_use_stream"
 #define GST_BIDI_EVENT_TOOL_RESULT        "tool_result"
 #define GST_BIDI_EVENT_TOOL_CANCEL        "tool_cancel"
+/* who is speaking, and how fast the agent answered (see docs/reference.md) */
+#define GST_BIDI_EVENT_USER_STATE         "bidi_user_state"
+#define GST_BIDI_EVENT_AGENT_STATE        "bidi_agent_state"
+#define GST_BIDI_EVENT_TURN_LATENCY       "bidi_turn_latency"
 /* inputs */
 #define GST_BIDI_EVENT_TEXT_INPUT         "bidi_text_input"
 #define GST_BIDI_EVENT_AUDIO_INPUT        "bidi_audio_input"
@@ -99,6 +103,35 @@ GstStructure *gst_bidi_event_new_tool_cancel (const gchar * tool_use_id);
 GST_BIDI_API
 GstStructure *gst_bidi_event_new_text_input (const gchar * text,
     const gchar * role);
+
+/* "speaking" or "listening". A provider that tells the change late (its
+ * VAD decides after a hangover, or the news crossed the network) sets
+ * @ago_ms: how long before the event the change happened in the audio;
+ * the element folds it into running_time and drops the field. */
+GST_BIDI_API
+GstStructure *gst_bidi_event_new_user_state (const gchar * state,
+    guint64 ago_ms);
+/* "listening", "thinking" or "speaking". A provider posts "thinking" when
+ * it decides that the user's turn ended (with @ago_ms as above); the
+ * element posts the others itself, from what its src pad pushes. */
+GST_BIDI_API
+GstStructure *gst_bidi_event_new_agent_state (const gchar * state,
+    guint64 ago_ms);
+
+/* The moments of one answered turn, running times on the pipeline clock,
+ * each GST_CLOCK_TIME_NONE when unknown (left out, with the differences
+ * that need it) */
+typedef struct
+{
+  GstClockTime speech_end;      /* the user's speech ended (a VAD) */
+  GstClockTime turn_end;        /* the provider decided the turn ended */
+  GstClockTime first_audio;     /* the answer's first audio came in */
+  GstClockTime first_push;      /* its first sample went out on the src pad */
+} GstBidiTurnTimes;
+
+GST_BIDI_API
+GstStructure *gst_bidi_event_new_turn_latency (const GstBidiTurnTimes * times,
+    const gchar * response_id);
 
 /* Checks that @event is a known event type with its required fields of the
  * right types and allowed values (role, reasons, status ...). */

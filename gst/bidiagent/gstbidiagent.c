@@ -88,6 +88,7 @@
 #include "gstbidirecorder.h"
 #include "gstbidioutput.h"
 #include "gstbidipads.h"
+#include "gstbiditurns.h"
 
 GST_DEBUG_CATEGORY (bidi_agent_debug);
 #define GST_CAT_DEFAULT bidi_agent_debug
@@ -277,6 +278,7 @@ struct _GstBidiAgent
   GstBidiNet net;
   GstBidiToolDispatch tools;
   GstBidiRecorder recorder;
+  GstBidiTurns turns;
   GstBidiOutput output;
   GstBidiPads pads;
 
@@ -386,6 +388,8 @@ static void net_tool_result_now (gpointer user_data, const gchar * id,
     gboolean ok);
 static GstBidiCaptions *get_captions (gpointer user_data);
 static void answer_cut (guint64 played_ms, gpointer user_data);
+static void answer_on_air (guint answer, gboolean on_air, GstClockTime at,
+    gpointer user_data);
 static gboolean pads_send_text (gpointer user_data, const gchar * text);
 static gboolean pads_send_image (gpointer user_data, GBytes * data,
     const gchar * mime);
@@ -864,7 +868,7 @@ static void
 gst_bidi_agent_init (GstBidiAgent * self)
 {
   static const GstBidiOutputCallbacks output_cb = {
-    get_captions, answer_cut
+    get_captions, answer_cut, answer_on_air
   };
   static const GstBidiPadsCallbacks pads_cb = {
     pads_send_text, pads_send_image, pads_takes_images
@@ -908,6 +912,7 @@ gst_bidi_agent_init (GstBidiAgent * self)
       net_tool_result_now, self);
   gst_bidi_tool_dispatch_set_timeout (&self->tools, DEFAULT_TOOL_TIMEOUT);
   gst_bidi_recorder_init (&self->recorder, GST_ELEMENT (self), self->history);
+  gst_bidi_turns_init (&self->turns);
   gst_bidi_output_init (&self->output, GST_ELEMENT (self), self->srcpad,
       self->sinkpad, &output_cb, self);
   self->output.latency_ms = DEFAULT_LATENCY;
@@ -933,6 +938,7 @@ gst_bidi_agent_finalize (GObject * object)
   gst_bidi_input_clear (&self->input);
   gst_bidi_recorder_clear (&self->recorder);
   gst_bidi_output_clear (&self->output);
+  gst_bidi_turns_clear (&self->turns);
 
   g_free (self->provider_name);
   gst_bidi_provider_config_free (self->settings);
@@ -1218,26 +1224,42 @@ gst_bidi_agent_get_property (GObject * object, guint prop_id, GValue * value,
  * Messages
  * ------------------------------------------------------------------------ */
 
-/* Posts @event (transfer full) as an element message with running_time.
- * Call with no lock held. */
-static void
-post_event (GstBidiAgent * self, GstStructure * event)
+/* The running time now on the pipeline clock. Before PLAYING the clock's
+ * time means nothing for this element: the running time is where it stands
+ * (0 before it first played). */
+static GstClockTime
+running_time_now (GstBidiAgent * self)
 {
   GstClockTime rt;
   GstState state;
 
-  /* before PLAYING the clock's time means nothing for this element: the
-   * running time is where it stands (0 before it first played) */
   GST_OBJECT_LOCK (self);
   state = GST_STATE (self);
   rt = GST_ELEMENT_START_TIME (self);
   GST_OBJECT_UNLOCK (self);
   if (state == GST_STATE_PLAYING)
     rt = gst_element_get_current_running_time (GST_ELEMENT (self));
+  return rt;
+}
 
+/* Posts @event (transfer full, may be NULL) as an element message whose
+ * running_time is @rt. Call with no lock held. */
+static void
+post_event_at (GstBidiAgent * self, GstStructure * event, GstClockTime rt)
+{
+  if (!event)
+    return;
   gst_structure_set (event, "running_time", G_TYPE_UINT64, rt, NULL);
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), event));
+}
+
+/* Posts @event (transfer full) as an element message with running_time.
+ * Call with no lock held. */
+static void
+post_event (GstBidiAgent * self, GstStructure * event)
+{
+  post_event_at (self, event, running_time_now (self));
 }
 
 static void
@@ -1590,6 +1612,7 @@ gst_bidi_agent_send_text (GstBidiAgent * self, const gchar * text)
     return FALSE;
   }
   gst_object_unref (provider);
+  gst_bidi_turns_text (&self->turns);
   return gst_bidi_net_invoke (&self->net, net_send_input,
       input_new_text (text), input_free);
 }
@@ -1755,8 +1778,15 @@ handle_audio (GstBidiAgent * self, GstStructure * event)
 
   ms = gst_bidi_output_push_audio (&self->output, pcm, rate, channels,
       resp_id);
-  if (ms > 0)
+  if (ms > 0) {
+    guint answer;
+    gboolean muted;
+
     gst_bidi_recorder_add_audio (&self->recorder, ms);
+    gst_bidi_output_get_answer (&self->output, &answer, &muted);
+    gst_bidi_turns_audio (&self->turns, answer, resp_id,
+        running_time_now (self));
+  }
   if (pcm)
     g_bytes_unref (pcm);
 }
@@ -1777,6 +1807,45 @@ answer_cut (guint64 played_ms, gpointer user_data)
   GstBidiAgent *self = user_data;
 
   gst_bidi_recorder_answer_cut (&self->recorder, played_ms);
+}
+
+/* The output's (src task): the agent speaks from @at, with the turn's
+ * latency; or it finished speaking at @at */
+static void
+answer_on_air (guint answer, gboolean on_air, GstClockTime at,
+    gpointer user_data)
+{
+  GstBidiAgent *self = user_data;
+  GstStructure *latency = NULL, *state;
+
+  if (on_air)
+    state = gst_bidi_turns_on_air (&self->turns, answer, at, &latency);
+  else
+    state = gst_bidi_turns_agent (&self->turns, "listening", at);
+  post_event_at (self, state, at);
+  post_event_at (self, latency, at);
+}
+
+/* A provider's state event: its change happened ago_ms before now */
+static void
+handle_state (GstBidiAgent * self, GstStructure * event)
+{
+  const gchar *state = gst_structure_get_string (event, "state");
+  GstClockTime at = running_time_now (self);
+  guint64 ago_ms = 0;
+
+  gst_structure_get_uint64 (event, "ago_ms", &ago_ms);
+  if (GST_CLOCK_TIME_IS_VALID (at))
+    at -= MIN (at, ago_ms * GST_MSECOND);
+  if (gst_structure_has_name (event, GST_BIDI_EVENT_USER_STATE))
+    post_event_at (self, gst_bidi_turns_user (&self->turns, state, at), at);
+  else if (g_strcmp0 (state, "thinking") == 0)
+    post_event_at (self, gst_bidi_turns_agent (&self->turns, state, at), at);
+  else
+    /* the element tells when the agent speaks or listens, from its src pad */
+    GST_DEBUG_OBJECT (self, "ignoring the provider's agent state %s",
+        GST_STR_NULL (state));
+  gst_structure_free (event);
 }
 
 static void
@@ -1825,6 +1894,7 @@ do_interrupt (GstBidiAgent * self, const gchar * reason, gboolean from_provider,
   gst_structure_set (s, "played_ms", G_TYPE_UINT64, played_ms, NULL);
   post_event (self, s);
   g_free (resp_id);
+  post_event (self, gst_bidi_turns_agent (&self->turns, "listening", 0));
   return TRUE;
 }
 
@@ -1854,6 +1924,12 @@ on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
   }
 
   GST_DEBUG_OBJECT (self, "provider event %" GST_PTR_FORMAT, event);
+
+  if (strcmp (name, GST_BIDI_EVENT_USER_STATE) == 0 ||
+      strcmp (name, GST_BIDI_EVENT_AGENT_STATE) == 0) {
+    handle_state (self, event);
+    return;
+  }
 
   if (strcmp (name, GST_BIDI_EVENT_INTERRUPTION) == 0) {
     const gchar *reason = gst_structure_get_string (event, "reason");
@@ -1903,6 +1979,11 @@ on_provider_event (gpointer provider, GstStructure * event, gpointer user_data)
 
     gst_bidi_output_answer_end (&self->output, &answer, &had_audio);
     gst_bidi_pads_answer_closed (&self->pads, answer, had_audio);
+    /* an answer without a word spoken: the agent listens again (after a
+     * tool call it still thinks) */
+    if (!had_audio && g_strcmp0 (gst_structure_get_string (event,
+                "stop_reason"), "tool_use") != 0)
+      post_event (self, gst_bidi_turns_agent (&self->turns, "listening", 0));
     if (finish) {
       /* the goodbye after stop_conversation is complete */
       post_event (self, event);
@@ -2054,6 +2135,7 @@ history_setup (GstBidiAgent * self, GError ** error)
   fresh = !self->history_live || file;
   GST_OBJECT_UNLOCK (self);
 
+  gst_bidi_turns_reset (&self->turns);
   ok = gst_bidi_recorder_start (&self->recorder, messages, file, fresh,
       error);
   if (ok) {

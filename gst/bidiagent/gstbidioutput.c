@@ -345,6 +345,7 @@ gst_bidi_output_setup (GstBidiOutput * out, const GstAudioInfo * prov_out)
   g_mutex_lock (&out->lock);
   playout_clear (&out->playout);
   playout_end_answer (&out->playout);
+  out->on_air = 0;
   playout_set_format (&out->playout, prov_out);
   out->channels = GST_AUDIO_INFO_CHANNELS (prov_out);
   playout_resync (&out->playout, GST_CLOCK_TIME_NONE);
@@ -611,6 +612,7 @@ flush_src (GstBidiOutput * out, guint32 seqnum)
   cut_answer = out->answer_seq;
   playout_clear (&out->playout);
   playout_end_answer (&out->playout);
+  out->on_air = 0;
   wake_task_unlocked (out);
   g_mutex_unlock (&out->lock);
 
@@ -711,6 +713,7 @@ gst_bidi_output_cut (GstBidiOutput * out, guint32 seqnum,
     cut_answer = out->answer_seq;
     playout_clear (&out->playout);
     playout_end_answer (&out->playout);
+    out->on_air = 0;
     wake_task_unlocked (out);
   }
   g_mutex_unlock (&out->lock);
@@ -893,6 +896,38 @@ src_prepare (GstBidiOutput * out)
   return TRUE;
 }
 
+typedef enum
+{
+  AIR_SAME,
+  AIR_ON,                       /* an answer's first sample goes out */
+  AIR_OFF                       /* silence follows a finished answer */
+} AirChange;
+
+/* With out_lock, for a buffer of @answer (0 = silence) at @ts, pushed at
+ * @now: whether an answer goes on or off the air, and from when. An
+ * answer still open stays on the air through an underrun: the agent is
+ * still speaking. A sample cannot play before it is pushed, hence the
+ * MAX. */
+static AirChange
+track_on_air_unlocked (GstBidiOutput * out, guint answer, GstClockTime ts,
+    GstClockTime now, guint * which, GstClockTime * at)
+{
+  *at = ts;
+  *which = answer ? answer : out->on_air;
+  if (answer != 0 && answer != out->on_air) {
+    out->on_air = answer;
+    if (GST_CLOCK_TIME_IS_VALID (now))
+      *at = MAX (ts, now);
+    return AIR_ON;
+  }
+  if (answer == 0 && out->on_air != 0 &&
+      !(out->resp_open && out->answer_seq == out->on_air)) {
+    out->on_air = 0;
+    return AIR_OFF;
+  }
+  return AIR_SAME;
+}
+
 static void
 src_loop (GstPad * pad)
 {
@@ -908,7 +943,9 @@ src_loop (GstPad * pad)
   GstBuffer *buf;
   gboolean discont, paced;
   guint64 n_samples;
-  guint answer = 0;
+  guint answer = 0, air_answer;
+  AirChange air;
+  GstClockTime air_at;
 
   if (!src_prepare (out))
     goto not_negotiated;
@@ -990,7 +1027,11 @@ take:
   discont |= out->discont;
   out->discont = FALSE;
   queued = playout_queued_time (&out->playout);
+  air = track_on_air_unlocked (out, answer, ts, now, &air_answer, &air_at);
   g_mutex_unlock (&out->lock);
+
+  if (air != AIR_SAME)
+    out->cb.on_air (air_answer, air == AIR_ON, air_at, out->user_data);
 
   /* The transcript pad follows this timeline. Told before the push, which
    * may wait for a sink to preroll: the text sink needs its GAP for the
@@ -1046,7 +1087,13 @@ done:
 drained:
   GST_INFO_OBJECT (element, "answer drained, pushing EOS");
   out->srcresult = GST_FLOW_EOS;
+  /* the last answer ends with the stream */
+  air_answer = out->on_air;
+  air_at = playout_next_time (&out->playout);
+  out->on_air = 0;
   g_mutex_unlock (&out->lock);
+  if (air_answer != 0)
+    out->cb.on_air (air_answer, FALSE, air_at, out->user_data);
   captions = out->cb.get_captions (out->user_data);
   if (captions) {
     gst_bidi_captions_eos (captions);

@@ -75,6 +75,11 @@ typedef struct
    * heard; called with out_lock held, so that nothing of the next answer
    * comes between */
   void (*answer_cut) (guint64 played_ms, gpointer user_data);
+  /* the src task: the first sample of @answer went out, to play at
+   * running time @at (@on_air), or the answer is over and what follows
+   * it, from @at, is silence (!@on_air); called with no lock held */
+  void (*on_air) (guint answer, gboolean on_air, GstClockTime at,
+      gpointer user_data);
 } GstBidiOutputCallbacks;
 
 typedef struct
@@ -124,6 +129,7 @@ typedef struct
   gboolean muted;
   guint answer_seq;
   guint answer_audio_seq;       /* the last answer that queued audio */
+  guint on_air;                 /* the answer the src task plays, 0 = none */
   gchar *resp_id;
   gchar *cancelled_resp_id;
   guint n_answers;

@@ -1089,6 +1089,241 @@ GST_START_TEST (test_played_ms)
 GST_END_TEST;
 
 /* ------------------------------------------------------------------------
+ * Turn state and latency
+ * ------------------------------------------------------------------------ */
+
+/* Pops element messages until one named @name whose "state" is @state (any
+ * when NULL); fails the test on a timeout */
+static GstStructure *
+wait_state (Fixture * f, const gchar * name, const gchar * state)
+{
+  GstStructure *s;
+
+  while ((s = wait_message (f->bus, name))) {
+    if (!state || g_strcmp0 (gst_structure_get_string (s, "state"),
+            state) == 0)
+      return s;
+    GST_INFO ("skipping %" GST_PTR_FORMAT, s);
+    gst_structure_free (s);
+  }
+  fail ("no %s %s", name, GST_STR_NULL (state));
+  return NULL;
+}
+
+static GstClockTime
+get_time (const GstStructure * s, const gchar * field)
+{
+  guint64 t = GST_CLOCK_TIME_NONE;
+
+  fail_unless (gst_structure_get_uint64 (s, field, &t), "no %s in %"
+      GST_PTR_FORMAT, field, s);
+  return t;
+}
+
+static gint
+get_ms (const GstStructure * s, const gchar * field)
+{
+  gint ms = G_MININT;
+
+  fail_unless (gst_structure_get_int (s, field, &ms), "no %s in %"
+      GST_PTR_FORMAT, field, s);
+  return ms;
+}
+
+static void
+set_clock (Fixture * f, GstClockTime t)
+{
+  GstTestClock *clock = gst_harness_get_testclock (f->h);
+
+  gst_test_clock_set_time (clock, t);
+  gst_object_unref (clock);
+}
+
+/* Checks @s's running_time, and frees it */
+static void
+assert_at (GstStructure * s, GstClockTime t)
+{
+  fail_unless_equals_clocktime (get_time (s, "running_time"), t);
+  fail_unless (gst_bidi_event_validate (s, NULL));
+  gst_structure_free (s);
+}
+
+#define T(ms) ((GstClockTime) (ms) * GST_MSECOND)
+
+GST_START_TEST (test_turn_state_and_latency)
+{
+  Fixture f;
+  GstStructure *s;
+  GstClockTime push, first_push;
+  guint i;
+
+  fixture_setup (&f, NULL, NULL);
+  wait_connected (&f);
+
+  /* each message is waited for before the clock moves on: the provider's
+   * events reach the element on its network thread */
+  set_clock (&f, T (2000));
+  gst_bidi_scripted_provider_play (f.provider,
+      gst_bidi_event_new_user_state ("speaking", 0));
+  s = wait_state (&f, "bidi_user_state", NULL);
+  fail_unless_equals_string (gst_structure_get_string (s, "state"),
+      "speaking");
+  fail_if (gst_structure_has_field (s, "ago_ms"));
+  assert_at (s, T (2000));
+  /* told twice, posted once: the next user state is the change */
+  gst_bidi_scripted_provider_play (f.provider,
+      gst_bidi_event_new_user_state ("speaking", 0));
+
+  set_clock (&f, T (3000));
+  /* the VAD decided 400 ms after the speech ended */
+  gst_bidi_scripted_provider_play (f.provider,
+      gst_bidi_event_new_user_state ("listening", 400));
+  s = wait_state (&f, "bidi_user_state", NULL);
+  fail_unless_equals_string (gst_structure_get_string (s, "state"),
+      "listening");
+  assert_at (s, T (2600));
+
+  set_clock (&f, T (3200));
+  gst_bidi_scripted_provider_play (f.provider,
+      gst_bidi_event_new_agent_state ("thinking", 0));
+  assert_at (wait_state (&f, "bidi_agent_state", "thinking"), T (3200));
+
+  set_clock (&f, T (3500));
+  play_answer (&f, "r1", 200, 1000);
+
+  s = wait_state (&f, "bidi_agent_state", NULL);
+  fail_unless_equals_string (gst_structure_get_string (s, "state"),
+      "speaking");
+  push = get_time (s, "running_time");
+  /* the first sample cannot play before it came in */
+  fail_unless (push >= T (3500));
+  assert_at (s, push);
+
+  s = wait_message (f.bus, "bidi_turn_latency");
+  fail_unless (s != NULL);
+  fail_unless (gst_bidi_event_validate (s, NULL));
+  fail_unless_equals_string (gst_structure_get_string (s, "response_id"),
+      "r1");
+  fail_unless_equals_clocktime (get_time (s, "speech_end"), T (2600));
+  fail_unless_equals_clocktime (get_time (s, "turn_end"), T (3200));
+  fail_unless_equals_clocktime (get_time (s, "first_audio"), T (3500));
+  first_push = get_time (s, "first_push");
+  fail_unless_equals_clocktime (first_push, push);
+  fail_unless_equals_int (get_ms (s, "speech_end_to_turn_end_ms"), 600);
+  fail_unless_equals_int (get_ms (s, "turn_end_to_first_audio_ms"), 300);
+  fail_unless_equals_int (get_ms (s, "first_audio_to_first_push_ms"),
+      (gint) ((first_push - T (3500)) / GST_MSECOND));
+  fail_unless_equals_int (get_ms (s, "speech_end_to_first_push_ms"),
+      (gint) ((first_push - T (2600)) / GST_MSECOND));
+  gst_structure_free (s);
+
+  /* the answer is over: once its last sample played, the agent listens */
+  gst_bidi_scripted_provider_play (f.provider,
+      gst_bidi_event_new_response_complete ("r1", "complete"));
+  for (i = 0; i < 20; i++)
+    fail_unless (gst_harness_crank_single_clock_wait (f.h));
+  s = wait_state (&f, "bidi_agent_state", "listening");
+  fail_unless (get_time (s, "running_time") >= push + T (200));
+  gst_structure_free (s);
+  fixture_teardown (&f);
+}
+
+GST_END_TEST;
+
+/* A provider that never tells the user's turns (Gemini, Nova Sonic): each
+ * answer has its latency from what the element saw, nothing guessed */
+GST_START_TEST (test_turn_latency_without_vad)
+{
+  Fixture f;
+  GstStructure *s;
+  const gchar *ids[] = { "r1", "r2" };
+  guint i, j;
+
+  fixture_setup (&f, NULL, NULL);
+  wait_connected (&f);
+  for (i = 0; i < G_N_ELEMENTS (ids); i++) {
+    play_answer (&f, ids[i], 100, 1000 + i);
+    gst_bidi_scripted_provider_play (f.provider,
+        gst_bidi_event_new_response_complete (ids[i], "complete"));
+    s = wait_message (f.bus, "bidi_turn_latency");
+    fail_unless (s != NULL);
+    fail_unless_equals_string (gst_structure_get_string (s, "response_id"),
+        ids[i]);
+    fail_if (gst_structure_has_field (s, "speech_end"));
+    fail_if (gst_structure_has_field (s, "turn_end"));
+    fail_if (gst_structure_has_field (s, "speech_end_to_turn_end_ms"));
+    fail_if (gst_structure_has_field (s, "turn_end_to_first_audio_ms"));
+    fail_if (gst_structure_has_field (s, "speech_end_to_first_push_ms"));
+    fail_unless (get_time (s, "first_push") >= get_time (s, "first_audio"));
+    fail_unless (get_ms (s, "first_audio_to_first_push_ms") >= 0);
+    gst_structure_free (s);
+    for (j = 0; j < 15; j++)
+      fail_unless (gst_harness_crank_single_clock_wait (f.h));
+    gst_structure_free (wait_state (&f, "bidi_agent_state", "listening"));
+  }
+  fixture_teardown (&f);
+}
+
+GST_END_TEST;
+
+/* The agent stops speaking when it is interrupted; an answer with no audio
+ * (text only) puts it back to listening, one with a tool call does not; a
+ * turn that got no answer lends nothing to the next one. */
+GST_START_TEST (test_turn_state_interrupt_and_silent_answers)
+{
+  Fixture f;
+  GstStructure *s;
+  gboolean ret = FALSE;
+
+  fixture_setup (&f, NULL, NULL);
+  wait_connected (&f);
+
+  gst_bidi_scripted_provider_play (f.provider,
+      gst_bidi_event_new_user_state ("speaking", 0));
+  gst_bidi_scripted_provider_play (f.provider,
+      gst_bidi_event_new_user_state ("listening", 0));
+  gst_bidi_scripted_provider_play (f.provider,
+      gst_bidi_event_new_agent_state ("thinking", 0));
+  gst_bidi_scripted_provider_play (f.provider,
+      gst_bidi_event_new_response_start ("r1"));
+  gst_bidi_scripted_provider_play (f.provider,
+      gst_bidi_event_new_response_complete ("r1", "tool_use"));
+  gst_bidi_scripted_provider_play (f.provider,
+      gst_bidi_event_new_response_start ("r2"));
+  gst_bidi_scripted_provider_play (f.provider,
+      gst_bidi_event_new_response_complete ("r2", "complete"));
+  gst_structure_free (wait_state (&f, "bidi_agent_state", "thinking"));
+  s = wait_message (f.bus, "bidi_response_complete");
+  fail_unless_equals_string (gst_structure_get_string (s, "response_id"),
+      "r1");
+  gst_structure_free (s);
+  /* still thinking after the tool call; listening after r2 */
+  s = wait_state (&f, "bidi_agent_state", NULL);
+  fail_unless_equals_string (gst_structure_get_string (s, "state"),
+      "listening");
+  gst_structure_free (s);
+
+  /* the user speaks again: the old turn's moments are forgotten */
+  gst_bidi_scripted_provider_play (f.provider,
+      gst_bidi_event_new_user_state ("speaking", 0));
+  play_answer (&f, "r3", 3000, 1000);
+  gst_structure_free (wait_state (&f, "bidi_agent_state", "speaking"));
+  s = wait_message (f.bus, "bidi_turn_latency");
+  fail_unless (s != NULL);
+  fail_if (gst_structure_has_field (s, "speech_end"));
+  fail_if (gst_structure_has_field (s, "turn_end"));
+  gst_structure_free (s);
+
+  g_signal_emit_by_name (f.h->element, "interrupt", &ret);
+  fail_unless (ret);
+  gst_structure_free (wait_message (f.bus, "bidi_interruption"));
+  gst_structure_free (wait_state (&f, "bidi_agent_state", "listening"));
+  fixture_teardown (&f);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------
  * Events -> messages
  * ------------------------------------------------------------------------ */
 
@@ -2160,6 +2395,9 @@ bidiagent_suite (void)
   tcase_add_test (tc, test_interrupt_nothing_playing);
   tcase_add_test (tc, test_played_ms);
   tcase_add_test (tc, test_every_event_posted);
+  tcase_add_test (tc, test_turn_state_and_latency);
+  tcase_add_test (tc, test_turn_latency_without_vad);
+  tcase_add_test (tc, test_turn_state_interrupt_and_silent_answers);
   tcase_add_test (tc, test_send_text);
   tcase_add_test (tc, test_send_image);
   tcase_add_test (tc, test_eos_drain);

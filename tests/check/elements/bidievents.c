@@ -62,7 +62,7 @@ add_modality_details (GstStructure * usage)
 
 /* One event of every type (with and without optional fields), each with a
  * running_time; the last one has GST_CLOCK_TIME_NONE. */
-#define N_EVENTS 22
+#define N_EVENTS 26
 
 static GstStructure *
 make_event (guint i)
@@ -154,6 +154,28 @@ make_event (guint i)
       s = gst_bidi_event_new_tool_cancel ("tool-2");
       break;
     case 21:
+      s = gst_bidi_event_new_user_state ("speaking", 0);
+      break;
+    case 22:
+      s = gst_bidi_event_new_agent_state ("thinking", 250);
+      break;
+    case 23:{
+      GstBidiTurnTimes t = { 2 * GST_SECOND, 2300 * GST_MSECOND,
+        2400 * GST_MSECOND, 2450 * GST_MSECOND
+      };
+
+      s = gst_bidi_event_new_turn_latency (&t, "resp-1");
+      break;
+    }
+    case 24:{
+      GstBidiTurnTimes t = { GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE,
+        GST_SECOND, GST_SECOND + 5 * GST_MSECOND
+      };
+
+      s = gst_bidi_event_new_turn_latency (&t, NULL);
+      break;
+    }
+    case 25:
       s = gst_bidi_event_new_error ("no clock yet", NULL, NULL);
       break;
     default:
@@ -1045,13 +1067,17 @@ make_bad_event (guint i, const gchar ** message)
       s = gst_bidi_event_new_connection_close (NULL, "bye");
       *message = "field \"reason\" must be client_disconnect";
       break;
+    case 15:
+      s = gst_bidi_event_new_agent_state ("sleeping", 0);
+      *message = "field \"state\" must be listening";
+      break;
     default:
       g_assert_not_reached ();
   }
   return s;
 }
 
-#define N_BAD_EVENTS 15
+#define N_BAD_EVENTS 16
 
 GST_START_TEST (test_validate_rejects)
 {
@@ -1208,6 +1234,40 @@ bidi_log_func (const gchar * domain, GLogLevelFlags level,
 
 /* Modalities appended one by one make a valid usage event whose JSON
  * lists them in order */
+GST_START_TEST (test_turn_latency_intervals)
+{
+  GstBidiTurnTimes t = { 2 * GST_SECOND, 2300 * GST_MSECOND,
+    GST_CLOCK_TIME_NONE, 2950 * GST_MSECOND
+  };
+  GstStructure *s = gst_bidi_event_new_turn_latency (&t, NULL);
+  gint ms = 0;
+  guint64 v = 0;
+
+  fail_unless (gst_bidi_event_validate (s, NULL));
+  fail_if (gst_structure_has_field (s, "response_id"));
+  fail_unless (gst_structure_get_uint64 (s, "turn_end", &v));
+  fail_unless_equals_uint64 (v, 2300 * GST_MSECOND);
+  fail_unless (gst_structure_get_int (s, "speech_end_to_turn_end_ms", &ms));
+  fail_unless_equals_int (ms, 300);
+  fail_unless (gst_structure_get_int (s, "speech_end_to_first_push_ms", &ms));
+  fail_unless_equals_int (ms, 950);
+  /* what needs the unknown first audio is left out, not guessed */
+  fail_if (gst_structure_has_field (s, "first_audio"));
+  fail_if (gst_structure_has_field (s, "turn_end_to_first_audio_ms"));
+  fail_if (gst_structure_has_field (s, "first_audio_to_first_push_ms"));
+  gst_structure_free (s);
+
+  /* an out-of-order pair is told as it is, negative */
+  t.speech_end = 3 * GST_SECOND;
+  s = gst_bidi_event_new_turn_latency (&t, "r");
+  fail_unless (gst_structure_get_int (s, "speech_end_to_turn_end_ms", &ms));
+  fail_unless_equals_int (ms, -700);
+  fail_unless (gst_bidi_event_validate (s, NULL));
+  gst_structure_free (s);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_usage_add_modality)
 {
   GstStructure *ev = gst_bidi_event_new_usage (15, 7, 22);
@@ -1280,6 +1340,7 @@ bidievents_suite (void)
   tcase_add_test (tc_validate, test_transcript_current_bounded);
   tcase_add_test (tc_validate, test_builder_required_args);
   tcase_add_test (tc_validate, test_usage_add_modality);
+  tcase_add_test (tc_validate, test_turn_latency_intervals);
 
   return s;
 }
