@@ -117,12 +117,18 @@ mock_event (MockBedrock * mock, guint conn, const gchar * kind, guint index,
 }
 
 /* The names of the events of @conn, in order, from @from, at most @n:
- * "sessionStart promptStart ..." */
+ * "sessionStart promptStart ...". Waits (up to WAIT_MS) for the mock to
+ * have them all: the client's events cross a socket. */
 static gchar *
 event_names (MockBedrock * mock, guint conn, guint from, guint n)
 {
   GString *names = g_string_new (NULL);
-  guint i, total = mock_bedrock_n_events (mock, conn);
+  gint64 end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  guint i, total;
+
+  while ((total = mock_bedrock_n_events (mock, conn)) < from + n &&
+      g_get_monotonic_time () < end)
+    g_usleep (10 * 1000);
 
   for (i = from; i < total && i < from + n; i++) {
     gchar *text = mock_bedrock_get_event (mock, conn, i);
