@@ -39,6 +39,7 @@ EVENT_TYPES = {
     "bidi_error", "tool_use_stream", "tool_result", "tool_cancel",
     "bidi_text_input",
     "bidi_audio_input", "bidi_image_input",
+    "bidi_user_state", "bidi_agent_state", "bidi_turn_latency",
 }
 
 seeds = {}

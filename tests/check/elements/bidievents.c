@@ -271,6 +271,15 @@ static const gchar *const seed_json[] = {
       "\"sample_rate\":16000,\"channels\":1}",
   "{\"type\":\"bidi_image_input\",\"image\":\"iVBORw0KGgo=\","
       "\"mime_type\":\"image/png\"}",
+  "{\"type\":\"bidi_user_state\",\"state\":\"listening\","
+      "\"running_time\":2600000000}",
+  "{\"type\":\"bidi_agent_state\",\"state\":\"thinking\",\"ago_ms\":40}",
+  "{\"type\":\"bidi_turn_latency\",\"response_id\":\"r1\","
+      "\"speech_end\":2600000000,\"turn_end\":3200000000,"
+      "\"first_audio\":3500000000,\"first_push\":3510000000,"
+      "\"speech_end_to_turn_end_ms\":600,\"turn_end_to_first_audio_ms\":300,"
+      "\"first_audio_to_first_push_ms\":10,"
+      "\"speech_end_to_first_push_ms\":910}",
 };
 
 GST_START_TEST (test_round_trip_json_text)
