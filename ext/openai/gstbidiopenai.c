@@ -210,6 +210,9 @@ struct _GstBidiOpenAIProvider
 
   /* input */
   guint64 audio_since_commit;
+  /* bytes sent in this session: the server VAD's audio_start_ms and
+   * audio_end_ms count from its start */
+  guint64 audio_sent;
   gboolean user_speaking;
   gboolean settling;
 
@@ -1233,14 +1236,32 @@ on_response_done (GstBidiOpenAIProvider * self, JsonObject * ev)
   gst_bidi_realtime_provider_check_idle (BASE (self));
 }
 
+/* How long ago the server VAD's moment @field (ms of the session's input
+ * audio) was, counted back from the audio sent so far; 0 if not told */
+static guint64
+vad_ago_ms (GstBidiOpenAIProvider * self, JsonObject * ev, const gchar * field)
+{
+  guint64 sent_ms = self->audio_sent / BYTES_PER_MS;
+  gint64 at = gst_bidi_json_get_int (ev, field, -1);
+
+  if (at < 0 || (guint64) at >= sent_ms)
+    return 0;
+  return sent_ms - at;
+}
+
 static void
-on_speech_started (GstBidiOpenAIProvider * self)
+on_speech_started (GstBidiOpenAIProvider * self, JsonObject * ev)
 {
   gchar *resp_id = self->resp ? g_strdup (self->resp->id) : NULL;
   gboolean alive;
 
   self->user_speaking = TRUE;
   GST_DEBUG_OBJECT (self, "user speech started");
+  if (!emit (self, gst_bidi_event_new_user_state ("speaking",
+              vad_ago_ms (self, ev, "audio_start_ms")))) {
+    g_free (resp_id);
+    return;
+  }
   /* the element flushes and calls interrupt () from inside */
   self->server_interrupting = TRUE;
   alive = emit (self, gst_bidi_event_new_interruption ("user_speech", resp_id));
@@ -1420,15 +1441,22 @@ gst_bidi_openai_provider_handle_message (GstBidiRealtimeProvider * base,
   } else if (strcmp (type, "response.function_call_arguments.done") == 0) {
     on_function_call_args (self, ev, TRUE);
   } else if (strcmp (type, "input_audio_buffer.speech_started") == 0) {
-    on_speech_started (self);
+    on_speech_started (self, ev);
   } else if (strcmp (type, "input_audio_buffer.speech_stopped") == 0) {
     self->user_speaking = FALSE;
+    if (!emit (self, gst_bidi_event_new_user_state ("listening",
+                vad_ago_ms (self, ev, "audio_end_ms"))))
+      return;
     /* the server commits and answers by itself */
     if (self->run->turn != TURN_NONE && self->run->create_response)
       expect_response (self);
     gst_bidi_realtime_provider_check_idle (base);
   } else if (strcmp (type, "input_audio_buffer.committed") == 0) {
     self->audio_since_commit = 0;
+    /* the turn is over (the server VAD's decision, or the end of a
+     * push-to-talk turn): the answer is on its way */
+    if (!emit (self, gst_bidi_event_new_agent_state ("thinking", 0)))
+      return;
   } else if (strcmp (type, "session.updated") == 0) {
     on_session_updated (self);
   } else if (strcmp (type, "session.created") == 0) {
@@ -1568,8 +1596,10 @@ gst_bidi_openai_provider_send_audio (GstBidiRealtimeProvider * base,
   /* base64 needs no JSON escaping */
   text = g_strconcat ("{\"type\":\"input_audio_buffer.append\",\"audio\":\"",
       b64, "\"}", NULL);
-  if (gst_bidi_realtime_provider_send_json_text (base, text))
+  if (gst_bidi_realtime_provider_send_json_text (base, text)) {
     self->audio_since_commit += size;
+    self->audio_sent += size;
+  }
   g_free (text);
   g_free (b64);
 }
@@ -1783,6 +1813,7 @@ forget_connection (GstBidiOpenAIProvider * self)
   self->user_speaking = FALSE;
   self->awaiting_until = 0;
   self->audio_since_commit = 0;
+  self->audio_sent = 0;
   g_clear_pointer (&self->create_event_id, g_free);
   g_clear_pointer (&self->commit_event_id, g_free);
   g_clear_pointer (&self->update_event_id, g_free);

@@ -1280,54 +1280,18 @@ ask (const gchar * question, const gchar * heard, Session ** session_out)
   return ask_full (question, heard, "", "complete", session_out);
 }
 
-static guint64
-msg_time (Session * s, gint i, const gchar * field)
-{
-  guint64 t = GST_CLOCK_TIME_NONE;
-
-  fail_unless (i >= 0);
-  fail_unless (gst_structure_get_uint64 (session_msg (s, i), field, &t),
-      "no %s in %" GST_PTR_FORMAT, field, session_msg (s, i));
-  fail_unless (GST_CLOCK_TIME_IS_VALID (t));
-  return t;
-}
-
-/* The listener's turn on the bus: the user speaks then listens, the agent
- * thinks then speaks, and the turn's latency has every moment, in order;
- * the speech ended at least a VAD hangover before the turn did. */
+/* The listener's turn on the bus, with one latency message; the speech
+ * ended at least a VAD hangover before the turn did. */
 static void
 check_turn_messages (Session * s)
 {
-  gint i_speak, i_listen, i_think, i_talk, i_lat, ms = 0;
-  const GstStructure *lat;
+  const GstStructure *lat = session_assert_turn (s);
+  gint ms = 0;
 
-  i_speak = session_wait (s, 0, "bidi_user_state", "state", "speaking", 0);
-  i_listen = session_wait (s, 0, "bidi_user_state", "state", "listening", 0);
-  i_think = session_wait (s, 0, "bidi_agent_state", "state", "thinking", 0);
-  i_talk = session_wait (s, 0, "bidi_agent_state", "state", "speaking", 0);
-  i_lat = session_wait (s, 0, "bidi_turn_latency", NULL, NULL, 0);
-  fail_unless (i_speak >= 0 && i_speak < i_listen && i_listen < i_think &&
-      i_think < i_talk && i_talk < i_lat, "turn messages out of order: %d %d "
-      "%d %d %d", i_speak, i_listen, i_think, i_talk, i_lat);
   fail_unless_equals_int (session_count (s, "bidi_turn_latency", NULL, NULL),
       1);
-
-  lat = session_msg (s, i_lat);
-  fail_unless_equals_uint64 (msg_time (s, i_lat, "speech_end"),
-      msg_time (s, i_listen, "running_time"));
-  fail_unless_equals_uint64 (msg_time (s, i_lat, "turn_end"),
-      msg_time (s, i_think, "running_time"));
-  fail_unless_equals_uint64 (msg_time (s, i_lat, "first_push"),
-      msg_time (s, i_talk, "running_time"));
-  fail_unless (msg_time (s, i_lat, "turn_end") <=
-      msg_time (s, i_lat, "first_audio"));
-  fail_unless (msg_time (s, i_lat, "first_audio") <=
-      msg_time (s, i_lat, "first_push"));
   fail_unless (gst_structure_get_int (lat, "speech_end_to_turn_end_ms", &ms));
   fail_unless (ms >= 100, "the turn ended %d ms after the speech", ms);
-  fail_unless (gst_structure_get_int (lat, "speech_end_to_first_push_ms",
-          &ms));
-  fail_unless (ms >= 100);
 }
 
 GST_START_TEST (test_e2e_what_time)

@@ -784,6 +784,9 @@ GST_START_TEST (test_golden_turn)
   session_assert_tokens (d, "input_tokens", MOCK_REALTIME_GOLDEN_INPUT_AUDIO_TOKENS);
   session_assert_tokens (d, "output_tokens", MOCK_REALTIME_GOLDEN_OUTPUT_AUDIO_TOKENS);
 
+  /* the server VAD's turn on the bus */
+  session_assert_turn (s);
+
   /* speech_started came with nothing playing: no interruption */
   fail_unless_equals_int (session_count (s, "bidi_interruption", NULL, NULL),
       0);
@@ -900,6 +903,61 @@ check_cut (Session * s, MockRealtime * mock, guint conn, guint nth,
 /* The server's VAD hears the user over an answer that is still coming:
  * the element flushes, the provider truncates what was not heard and
  * leaves the cancelling to the server (interrupt-response) */
+/* The server VAD's moments are audio_start_ms and audio_end_ms of the
+ * session's input: the user's state changes are dated there, not when the
+ * events came in */
+GST_START_TEST (test_vad_moments)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  GBytes *q = make_pcm (1200, 21), *pcm = make_pcm (300, 22);
+  MockRealtimeScript *sc = script_setup ("sess_vad");
+  Session *s;
+  gint i_speak, i_listen;
+  guint64 t_speak = 0, t_listen = 0;
+
+  /* all the question is sent, and the pipeline runs for long enough that
+   * no moment comes before its start */
+  mock_realtime_script_wait (sc, "input_audio_buffer.append", 30, WAIT_MS);
+  mock_realtime_script_sleep (sc, 1500);
+  mock_realtime_script_send (sc, "{\"type\":"
+      "\"input_audio_buffer.speech_started\",\"audio_start_ms\":100,"
+      "\"item_id\":\"item_U1\"}");
+  mock_realtime_script_send (sc, "{\"type\":"
+      "\"input_audio_buffer.speech_stopped\",\"audio_end_ms\":700,"
+      "\"item_id\":\"item_U1\"}");
+  mock_realtime_script_send (sc, "{\"type\":\"input_audio_buffer.committed\","
+      "\"item_id\":\"item_U1\",\"previous_item_id\":null}");
+  script_answer (sc, "resp_1", "item_A1", "Hello.", pcm);
+  mock_realtime_push_script (mock, sc);
+
+  s = openai_session_new (mock, DESC_APPSRC, NULL);
+  session_wait_connected (s);
+  session_push_bytes (s, q, 20);
+  fail_unless (session_wait (s, 0, "bidi_response_complete", NULL, NULL,
+          WAIT_MS) >= 0);
+  fail_unless (session_wait (s, 0, "bidi_turn_latency", NULL, NULL,
+          WAIT_MS) >= 0);
+  session_assert_turn (s);
+
+  i_speak = session_wait (s, 0, "bidi_user_state", "state", "speaking", 0);
+  i_listen = session_wait (s, 0, "bidi_user_state", "state", "listening", 0);
+  fail_unless (gst_structure_get_uint64 (session_msg (s, i_speak),
+          "running_time", &t_speak));
+  fail_unless (gst_structure_get_uint64 (session_msg (s, i_listen),
+          "running_time", &t_listen));
+  /* 600 ms of speech, plus the time between the two events */
+  fail_unless (t_listen >= t_speak + 590 * GST_MSECOND &&
+      t_listen <= t_speak + 1500 * GST_MSECOND, "speech of %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (t_listen - t_speak));
+
+  session_free (s);
+  mock_realtime_free (mock);
+  g_bytes_unref (q);
+  g_bytes_unref (pcm);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_barge_in)
 {
   MockRealtime *mock = mock_realtime_new ();
@@ -3085,6 +3143,7 @@ openai_suite (void)
   tcase_add_test (tc, test_setup_turn_detection);
   tcase_add_test (tc, test_setup_audio_waits);
   tcase_add_test (tc, test_golden_turn);
+  tcase_add_test (tc, test_vad_moments);
   tcase_add_test (tc, test_barge_in);
   tcase_add_test (tc, test_barge_in_client_cancel);
   tcase_add_test (tc, test_interrupt_signal);
