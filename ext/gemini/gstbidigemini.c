@@ -826,10 +826,16 @@ on_voice_activity (GstBidiGeminiProvider * self, JsonObject * activity)
   const gchar *type = gst_bidi_json_get_string (activity,
       "voiceActivityType");
 
+  /* the server's VAD, when it tells: dated when it came (its audioOffset
+   * is not documented well enough to count back from) */
   if (g_strcmp0 (type, "ACTIVITY_START") == 0) {
     self->user_speaking = TRUE;
+    emit (self, gst_bidi_event_new_user_state ("speaking", 0));
   } else if (g_strcmp0 (type, "ACTIVITY_END") == 0) {
     self->user_speaking = FALSE;
+    if (!emit (self, gst_bidi_event_new_user_state ("listening", 0)) ||
+        !emit (self, gst_bidi_event_new_agent_state ("thinking", 0)))
+      return;
     expect_reply (self);
     gst_bidi_realtime_provider_check_idle (BASE (self));
   }
@@ -1177,6 +1183,9 @@ gst_bidi_gemini_provider_end_input (GstBidiRealtimeProvider * base)
       gst_bidi_realtime_provider_send_json_text (base,
           "{\"realtimeInput\":{\"activityEnd\":{}}}");
       self->activity_open = FALSE;
+      /* push-to-talk: this is where the turn ends */
+      if (!emit (self, gst_bidi_event_new_agent_state ("thinking", 0)))
+        return;
       expect_reply (self);
     }
     return;

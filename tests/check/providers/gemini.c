@@ -1157,6 +1157,38 @@ GST_START_TEST (test_session_lifetime)
 
 GST_END_TEST;
 
+/* The server's voiceActivity hints are the user's state and the end of
+ * the turn */
+GST_START_TEST (test_voice_activity)
+{
+  MockGemini *mock = mock_gemini_new ();
+  GBytes *pcm = make_answer (300, 20), *question = make_question (400, 21);
+  MockGeminiScript *sc = script_setup ();
+  Session *s;
+
+  mock_gemini_script_wait (sc, "realtimeInput.audio", 3, WAIT_MS);
+  mock_gemini_script_send (sc, "{\"voiceActivity\":{\"voiceActivityType\":"
+      "\"ACTIVITY_START\"}}");
+  mock_gemini_script_send (sc, "{\"voiceActivity\":{\"voiceActivityType\":"
+      "\"ACTIVITY_END\"}}");
+  script_answer (sc, "Heard you.", pcm);
+  mock_gemini_push_script (mock, sc);
+  s = gemini_session_new (mock, DESC_APPSRC, NULL);
+  session_wait_connected (s);
+  session_push_bytes (s, question, 20);
+
+  fail_unless (session_wait (s, 0, "bidi_turn_latency", NULL, NULL,
+          WAIT_MS) >= 0);
+  session_assert_turn (s);
+
+  session_free (s);
+  mock_gemini_free (mock);
+  g_bytes_unref (pcm);
+  g_bytes_unref (question);
+}
+
+GST_END_TEST;
+
 /* turn-detection=none: the input is one turn between activityStart and
  * activityEnd; its end asks for the answer, then the session completes */
 GST_START_TEST (test_push_to_talk)
@@ -1198,6 +1230,23 @@ GST_START_TEST (test_push_to_talk)
           "realtimeInput.audioStreamEnd"), 0);
   fail_unless (mock_gemini_get_audio_bytes (mock, 0) ==
       g_bytes_get_size (question));
+
+  /* the turn ended where the element sent activityEnd; no VAD told when
+   * the speech ended, so the latency says nothing of it */
+  {
+    gint i_lat = session_wait (s, 0, "bidi_turn_latency", NULL, NULL, 0);
+    const GstStructure *lat;
+
+    fail_unless (session_wait (s, 0, "bidi_agent_state", "state",
+            "thinking", 0) >= 0);
+    fail_unless (i_lat >= 0);
+    lat = session_msg (s, i_lat);
+    fail_unless (gst_structure_has_field (lat, "turn_end"));
+    fail_unless (gst_structure_has_field (lat, "first_push"));
+    fail_if (gst_structure_has_field (lat, "speech_end"));
+    fail_unless_equals_int (session_count (s, "bidi_user_state", NULL, NULL),
+        0);
+  }
 
   session_free (s);
   assert_mock_clean (mock);
@@ -1449,6 +1498,7 @@ gemini_suite (void)
   tcase_add_test (tc, test_session_renewed);
   tcase_add_test (tc, test_session_lifetime);
   tcase_add_test (tc, test_push_to_talk);
+  tcase_add_test (tc, test_voice_activity);
   tcase_add_test (tc, test_close_1008);
   tcase_add_test (tc, test_bad_key);
   tcase_add_test (tc, test_key_from_environment);
