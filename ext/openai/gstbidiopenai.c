@@ -17,7 +17,8 @@
  * transcripts of both sides, interruptions, tool calls and usage.
  *
  * Endpoint: `wss://api.openai.com/v1/realtime?model=<model>` (model
- * `gpt-realtime` unless the element's `model` is set). The element's
+ * `gpt-realtime-2` unless the element's `model` is set; older models such
+ * as `gpt-realtime` keep working through it). The element's
  * `url` replaces the endpoint (a `model` query parameter is added when it
  * has none); plain `ws://` is accepted for loopback hosts only. The key is
  * the element's `api-key`, else the `OPENAI_API_KEY` environment variable;
@@ -58,6 +59,9 @@
  * * `speed` (double, not set): 0.25-1.5
  * * `tool-choice` (string, not set = `auto`): `auto`, `none`, `required`
  * * `image-detail` (string, `auto`): `auto`, `low` or `high`
+ * * `reasoning-effort` (string, not set = the server's default, `low`):
+ *   `minimal`, `low`, `medium`, `high` or `xhigh`; the `gpt-realtime-2`
+ *   family only (older models refuse the session)
  * * `reconnect-attempts` (int, 5), `reconnect-delay-ms` (int, 500),
  *   `max-session-s` (int, 3300: renewed before the server's 60-minute
  *   limit), `connect-timeout-ms` (int, 20000), `keepalive-s` (int, 20:
@@ -82,9 +86,14 @@
  * once.
  *
  * Interruption: `interrupt (played_ms)` truncates the assistant audio item
- * being played to what was heard (`conversation.item.truncate`), cancels
- * the answer when it is still running (unless the server's VAD already
- * did); the history keeps only the heard share of its transcript.
+ * being played to what was heard of it (`conversation.item.truncate`),
+ * cancels the answer when it is still running (unless the server's VAD
+ * already did); the history keeps only the heard share of its transcript.
+ *
+ * Response phases: an answer of the `gpt-realtime-2` family may hold
+ * several spoken items, a `commentary` preamble ("let me check") and the
+ * `final_answer`. Each item has transcripts of its own, which carry its
+ * `phase`; a barge-in truncates whichever item was playing.
  */
 
 #ifdef HAVE_CONFIG_H
@@ -110,7 +119,7 @@ GST_DEBUG_CATEGORY_STATIC (bidi_openai_debug);
 #define PROVIDER_NAME "openai"
 #define SERVER_NAME "OpenAI Realtime"
 #define DEFAULT_URL "wss://api.openai.com/v1/realtime"
-#define DEFAULT_MODEL "gpt-realtime"
+#define DEFAULT_MODEL "gpt-realtime-2"
 #define DEFAULT_VOICE "alloy"
 #define DEFAULT_TRANSCRIPTION_MODEL "gpt-4o-transcribe"
 #define DEFAULT_VAD_THRESHOLD 0.5
@@ -171,6 +180,7 @@ typedef struct
   gdouble speed;                /* 0: not sent */
   gchar *tool_choice;
   gchar *image_detail;
+  gchar *reasoning_effort;      /* NULL: not sent */
   JsonArray *tools;             /* GA function tools, NULL when none */
 } Settings;
 
@@ -182,6 +192,7 @@ typedef struct
   guint64 audio_bytes;          /* audio received for it */
   GString *transcript;          /* deltas, then the final text */
   guint64 heard_ms;             /* G_MAXUINT64: not interrupted */
+  const gchar *phase;           /* static; NULL: the server told none */
 } OutItem;
 
 typedef struct
@@ -346,6 +357,7 @@ settings_free (Settings * s)
   g_free (s->noise_reduction);
   g_free (s->tool_choice);
   g_free (s->image_detail);
+  g_free (s->reasoning_effort);
   if (s->tools)
     json_array_unref (s->tools);
   g_free (s);
@@ -423,6 +435,9 @@ settings_parse (const GstBidiProviderConfig * config, gchar ** url,
   const gchar *const modalities[] = { "audio", "text", NULL };
   const gchar *const tool_choices[] = { "auto", "none", "required", NULL };
   const gchar *const details[] = { "auto", "low", "high", NULL };
+  const gchar *const efforts[] = { "minimal", "low", "medium", "high",
+    "xhigh", NULL
+  };
   const gchar *name = PROVIDER_NAME;
   gchar *turn = NULL, *modality = NULL;
   const gchar *str;
@@ -448,6 +463,7 @@ settings_parse (const GstBidiProviderConfig * config, gchar ** url,
           "speed", G_TYPE_DOUBLE,
           "tool-choice", G_TYPE_STRING,
           "image-detail", G_TYPE_STRING,
+          "reasoning-effort", G_TYPE_STRING,
           GST_BIDI_REALTIME_CONFIG_FIELDS, NULL))
     goto fail;
 
@@ -501,7 +517,9 @@ settings_parse (const GstBidiProviderConfig * config, gchar ** url,
       !gst_bidi_provider_config_get_choice (pc, name, "tool-choice",
           tool_choices, &s->tool_choice, error) ||
       !gst_bidi_provider_config_get_choice (pc, name, "image-detail",
-          details, &s->image_detail, error))
+          details, &s->image_detail, error) ||
+      !gst_bidi_provider_config_get_choice (pc, name, "reasoning-effort",
+          efforts, &s->reasoning_effort, error))
     goto fail;
 
   if (g_strcmp0 (turn, "semantic_vad") == 0)
@@ -606,6 +624,14 @@ build_session (GstBidiOpenAIProvider * self)
   if (s->max_output_tokens > 0)
     json_object_set_int_member (session, "max_output_tokens",
         s->max_output_tokens);
+  /* only when asked for, whatever the model: the server's default is
+   * already "low", and older models (and deployments whose names tell
+   * nothing of the model) refuse the whole session when it is there */
+  if (s->reasoning_effort) {
+    JsonObject *reasoning = json_object_new ();
+    json_object_set_string_member (reasoning, "effort", s->reasoning_effort);
+    json_object_set_object_member (session, "reasoning", reasoning);
+  }
 
   format = json_object_new ();
   json_object_set_string_member (format, "type", "audio/pcm");
@@ -903,6 +929,41 @@ out_item_ms (OutItem * item)
   return item->audio_bytes / BYTES_PER_MS;
 }
 
+/* The phase of an assistant message item, as the schema names it: a
+ * phase the schema does not know is left out (the transcript stays a
+ * plain assistant transcript) */
+static void
+out_item_set_phase (GstBidiOpenAIProvider * self, Response * r,
+    JsonObject * item)
+{
+  static const gchar *const phases[] = { "commentary", "final_answer", NULL };
+  const gchar *phase = gst_bidi_json_get_string (item, "phase");
+  const gchar *id = gst_bidi_json_get_string (item, "id");
+  OutItem *out;
+  guint i;
+
+  if (!phase || !id || !r || !(out = out_item_get (r, id, 0)))
+    return;
+  for (i = 0; phases[i]; i++)
+    if (strcmp (phase, phases[i]) == 0)
+      out->phase = phases[i];
+  if (!out->phase)
+    GST_DEBUG_OBJECT (self, "item %s: unknown phase ignored", id);
+}
+
+/* An assistant transcript event, with the phase of its item */
+static GstStructure *
+assistant_transcript (OutItem * item, const gchar * text, gboolean is_final,
+    const gchar * so_far)
+{
+  GstStructure *ev = gst_bidi_event_new_transcript ("assistant", text,
+      is_final, so_far);
+
+  if (item)
+    gst_bidi_event_transcript_set_phase (ev, item->phase);
+  return ev;
+}
+
 static void
 on_session_updated (GstBidiOpenAIProvider * self)
 {
@@ -942,6 +1003,7 @@ on_output_item_added (GstBidiOpenAIProvider * self, JsonObject * ev)
           gst_bidi_json_get_string (ev, "response_id"));
   } else if (g_strcmp0 (type, "message") == 0 && id && r) {
     out_item_get (r, id, 0);
+    out_item_set_phase (self, r, item);
   }
 }
 
@@ -1000,7 +1062,7 @@ on_assistant_delta (GstBidiOpenAIProvider * self, JsonObject * ev)
   text = gst_bidi_realtime_make_valid (delta, MAX_TEXT_SIZE);
   if (item && item->transcript->len + strlen (text) <= MAX_TEXT_SIZE)
     g_string_append (item->transcript, text);
-  emit (self, gst_bidi_event_new_transcript ("assistant", text, FALSE,
+  emit (self, assistant_transcript (item, text, FALSE,
           item ? item->transcript->str : NULL));
   g_free (text);
 }
@@ -1021,7 +1083,7 @@ on_assistant_done (GstBidiOpenAIProvider * self, JsonObject * ev,
     g_string_assign (item->transcript, text);
   }
   GST_DEBUG_OBJECT (self, "assistant said: %s", text);
-  emit (self, gst_bidi_event_new_transcript ("assistant", text, TRUE, text));
+  emit (self, assistant_transcript (item, text, TRUE, text));
   g_free (text);
 }
 
@@ -1101,6 +1163,8 @@ on_output_item_done (GstBidiOpenAIProvider * self, JsonObject * ev)
   JsonObject *item = gst_bidi_json_get_object (ev, "item");
   const gchar *call_id;
 
+  if (g_strcmp0 (gst_bidi_json_get_string (item, "type"), "message") == 0)
+    out_item_set_phase (self, response_for (self, ev), item);
   if (g_strcmp0 (gst_bidi_json_get_string (item, "type"),
           "function_call") != 0)
     return;
@@ -1151,6 +1215,10 @@ emit_usage (GstBidiOpenAIProvider * self, JsonObject * usage)
   if (in && json_object_has_member (in, "cached_tokens"))
     gst_structure_set (ev, "cacheReadInputTokens", G_TYPE_INT,
         usage_count (in, "cached_tokens"), NULL);
+  /* the gpt-realtime-2 family: the output tokens spent thinking */
+  if (out && json_object_has_member (out, "reasoning_tokens"))
+    gst_structure_set (ev, "reasoningTokens", G_TYPE_INT,
+        usage_count (out, "reasoning_tokens"), NULL);
   return emit (self, ev);
 }
 
@@ -1661,7 +1729,11 @@ gst_bidi_openai_provider_tool_results_done (GstBidiRealtimeProvider * base)
 }
 
 /* Cuts the answer being played to @played_ms: the server's memory of it
- * (conversation.item.truncate). */
+ * (conversation.item.truncate). @played_ms counts from the start of the
+ * response; an answer may hold several spoken items (a commentary, then
+ * the final answer), played one after the other: the item that was
+ * playing is cut to what was heard of it, those before were heard whole,
+ * and those after not at all. */
 static void
 truncate_response (GstBidiOpenAIProvider * self, Response * r,
     guint64 played_ms)
@@ -1680,8 +1752,11 @@ truncate_response (GstBidiOpenAIProvider * self, Response * r,
       remaining -= item_ms;
       continue;
     }
-    if (item->heard_ms != G_MAXUINT64)
+    /* the first cut counts; the items after it were not heard */
+    if (item->heard_ms != G_MAXUINT64) {
+      remaining = 0;
       continue;
+    }
     item->heard_ms = remaining;
     if (remaining > 0 && gst_bidi_realtime_provider_is_ready (BASE (self))) {
       JsonObject *obj = client_event ("conversation.item.truncate");

@@ -102,6 +102,8 @@ typedef struct
 } EventSchema;
 
 static const gchar *const transcript_roles[] = { "user", "assistant", NULL };
+static const gchar *const transcript_phases[] =
+    { "commentary", "final_answer", NULL };
 static const gchar *const input_roles[] =
     { "user", "assistant", "system", NULL };
 static const gchar *const interruption_reasons[] =
@@ -149,7 +151,8 @@ static EventSchema schemas[] = {
       STRING_FIELD ("text", R),
       CHOICE_FIELD ("role", R, transcript_roles),
       FIELD ("is_final", FIELD_BOOLEAN, R),
-      STRING_FIELD ("current_transcript", O)}},
+      STRING_FIELD ("current_transcript", O),
+      CHOICE_FIELD ("phase", O, transcript_phases)}},
   {.name = GST_BIDI_EVENT_INTERRUPTION, .fields = {
       CHOICE_FIELD ("reason", R, interruption_reasons),
       STRING_FIELD ("response_id", O),
@@ -163,7 +166,8 @@ static EventSchema schemas[] = {
       COUNT_FIELD ("totalTokens", R),
       FIELD ("modality_details", FIELD_STRUCT_ARRAY, O),
       COUNT_FIELD ("cacheReadInputTokens", O),
-      COUNT_FIELD ("cacheWriteInputTokens", O)}},
+      COUNT_FIELD ("cacheWriteInputTokens", O),
+      COUNT_FIELD ("reasoningTokens", O)}},
   {.name = GST_BIDI_EVENT_CONNECTION_CLOSE, .fields = {
       STRING_FIELD ("connection_id", O),
       CHOICE_FIELD ("reason", R, close_reasons)}},
@@ -1481,6 +1485,28 @@ gst_bidi_event_new_transcript (const gchar * role, const gchar * text,
 }
 
 /**
+ * gst_bidi_event_transcript_set_phase:
+ * @transcript: a `bidi_transcript_stream` event
+ * @phase: (nullable): "commentary" or "final_answer"; NULL leaves it out
+ *
+ * Tells which part of a response an assistant transcript belongs to, for
+ * a provider whose model speaks a preamble (commentary) before its final
+ * answer: each part is a transcript of its own, so that an application
+ * (and the history) keeps them apart.
+ */
+void
+gst_bidi_event_transcript_set_phase (GstStructure * transcript,
+    const gchar * phase)
+{
+  g_return_if_fail (transcript != NULL);
+
+  if (phase)
+    gst_structure_set (transcript, "phase", G_TYPE_STRING, phase, NULL);
+  else
+    gst_structure_remove_field (transcript, "phase");
+}
+
+/**
  * gst_bidi_event_new_interruption:
  * @reason: "user_speech" or "error"
  * @response_id: (nullable): the interrupted response
@@ -1522,7 +1548,9 @@ gst_bidi_event_new_response_complete (const gchar * response_id,
  * @total_tokens: total tokens, not negative
  *
  * Returns: (transfer full): a `bidi_usage` event. Providers may add
- * `modality_details`, `cacheReadInputTokens` and `cacheWriteInputTokens`.
+ * `modality_details`, `cacheReadInputTokens`, `cacheWriteInputTokens` and
+ * `reasoningTokens` (the share of the output tokens the model spent
+ * thinking).
  */
 GstStructure *
 gst_bidi_event_new_usage (gint input_tokens, gint output_tokens,

@@ -72,6 +72,11 @@ GstStructure *gst_bidi_event_new_audio_stream (GBytes * audio,
 GST_BIDI_API
 GstStructure *gst_bidi_event_new_transcript (const gchar * role,
     const gchar * text, gboolean is_final, const gchar * current_transcript);
+/* Sets (or with NULL removes) the optional "phase" of a transcript:
+ * "commentary" or "final_answer" */
+GST_BIDI_API
+void gst_bidi_event_transcript_set_phase (GstStructure * transcript,
+    const gchar * phase);
 GST_BIDI_API
 GstStructure *gst_bidi_event_new_interruption (const gchar * reason,
     const gchar * response_id);

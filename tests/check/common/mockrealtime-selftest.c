@@ -479,6 +479,215 @@ GST_START_TEST (test_violations)
 
 GST_END_TEST;
 
+/* Waits until the mock recorded @n frames of connection @conn */
+static void
+wait_frames (MockRealtime * mock, MockClient * c, guint conn, guint n)
+{
+  gint64 end = g_get_monotonic_time () + WAIT_MS * 1000;
+
+  while (mock_realtime_n_frames (mock, conn) < n &&
+      g_get_monotonic_time () < end) {
+    g_main_context_iteration (c->ctx, FALSE);
+    g_usleep (1000);
+  }
+  fail_unless_equals_int (mock_realtime_n_frames (mock, conn), n);
+}
+
+/* An answer in two phases: each item with its phase, its own audio and
+ * transcript, and the usage with reasoning tokens; a truncate is checked
+ * against the audio of its own item, not of the response */
+GST_START_TEST (test_phased_answer)
+{
+  static const gchar update[] = "{\"type\":\"session.update\",\"session\":"
+      "{\"type\":\"realtime\",\"reasoning\":{\"effort\":\"high\"}}}";
+  MockRealtime *mock = mock_realtime_new ();
+  MockRealtimeScript *script = mock_realtime_script_new ();
+  GBytes *first = make_tone (300), *second = make_tone (500);
+  GString *audio[2] = { g_string_new (NULL), g_string_new (NULL) };
+  const gchar *items[2] = { MOCK_REALTIME_PHASED_COMMENTARY_ITEM,
+    MOCK_REALTIME_PHASED_FINAL_ITEM
+  };
+  guint n_added = 0, n_done = 0, i, k;
+  JsonArray *output;
+  JsonNode *node;
+  gchar *url, *v;
+  MockClient c;
+
+  mock_realtime_script_send (script, "{\"type\":\"session.created\","
+      "\"session\":{\"type\":\"realtime\",\"id\":\"sess_p\"}}");
+  mock_realtime_script_wait (script, "session.update", 1, WAIT_MS);
+  mock_realtime_script_add_phased_answer (script, g_bytes_get_data (first,
+          NULL), g_bytes_get_size (first), g_bytes_get_data (second, NULL),
+      g_bytes_get_size (second));
+  mock_realtime_push_script (mock, script);
+  mock_realtime_expect_reasoning_effort (mock, "high");
+
+  mock_client_init (&c);
+  url = g_strdup_printf ("%s?model=gpt-realtime-2", mock_realtime_url (mock));
+  fail_unless (mock_client_connect (&c, url, NULL));
+  g_free (url);
+  mock_client_send (&c, update);
+  node = client_wait_type (&c, "response.done");
+  fail_unless_equals_string (mock_json_str (node, "response.status"),
+      "completed");
+  fail_unless_equals_int (mock_json_int (node, "response.usage.total_tokens"),
+      MOCK_REALTIME_PHASED_TOTAL_TOKENS);
+  fail_unless_equals_int (mock_json_int (node,
+          "response.usage.output_tokens"), MOCK_REALTIME_PHASED_OUTPUT_TOKENS);
+  fail_unless_equals_int (mock_json_int (node,
+          "response.usage.output_token_details.reasoning_tokens"),
+      MOCK_REALTIME_PHASED_REASONING_TOKENS);
+  output = json_node_get_array (mock_json_get (node, "response.output"));
+  fail_unless_equals_int (json_array_get_length (output), 2);
+  fail_unless_equals_string (json_object_get_string_member
+      (json_array_get_object_element (output, 1), "phase"), "final_answer");
+  json_node_unref (node);
+  fail_unless (mock_realtime_wait_script_done (mock, 0, WAIT_MS));
+
+  /* the items, in order, each with its phase, audio and transcript */
+  for (i = 0; i < c.received->len; i++) {
+    const gchar *type = received_type (&c, i);
+
+    node = received_json (&c, i);
+    if (g_strcmp0 (type, "response.output_item.added") == 0) {
+      fail_unless (n_added < 2);
+      fail_unless_equals_string (mock_json_str (node, "item.id"),
+          items[n_added]);
+      fail_unless_equals_string (mock_json_str (node, "item.phase"),
+          n_added == 0 ? "commentary" : "final_answer");
+      fail_unless_equals_int (mock_json_int (node, "output_index"), n_added);
+      n_added++;
+    } else if (g_strcmp0 (type, "response.output_audio.delta") == 0) {
+      guchar *pcm;
+      gsize n;
+
+      fail_unless_equals_string (mock_json_str (node, "item_id"),
+          items[n_added - 1]);
+      pcm = g_base64_decode (mock_json_str (node, "delta"), &n);
+      g_string_append_len (audio[n_added - 1], (gchar *) pcm, n);
+      g_free (pcm);
+    } else if (g_strcmp0 (type,
+            "response.output_audio_transcript.done") == 0) {
+      fail_unless_equals_string (mock_json_str (node, "item_id"),
+          items[n_done]);
+      fail_unless_equals_string (mock_json_str (node, "transcript"),
+          n_done == 0 ? MOCK_REALTIME_PHASED_COMMENTARY :
+          MOCK_REALTIME_PHASED_FINAL);
+      n_done++;
+    }
+    json_node_unref (node);
+  }
+  fail_unless_equals_int (n_added, 2);
+  fail_unless_equals_int (n_done, 2);
+  for (k = 0; k < 2; k++) {
+    GBytes *pcm = k == 0 ? first : second;
+
+    fail_unless_equals_int (audio[k]->len, g_bytes_get_size (pcm));
+    fail_unless (memcmp (audio[k]->str, g_bytes_get_data (pcm, NULL),
+            audio[k]->len) == 0);
+    g_string_free (audio[k], TRUE);
+  }
+  assert_clean (mock);
+
+  /* the final answer has 500 ms, the response 800 */
+  mock_client_send (&c, "{\"type\":\"conversation.item.truncate\","
+      "\"item_id\":\"" MOCK_REALTIME_PHASED_FINAL_ITEM "\","
+      "\"content_index\":0,\"audio_end_ms\":500}");
+  mock_client_send (&c, "{\"type\":\"conversation.item.truncate\","
+      "\"item_id\":\"" MOCK_REALTIME_PHASED_FINAL_ITEM "\","
+      "\"content_index\":0,\"audio_end_ms\":700}");
+  wait_frames (mock, &c, 0, 3);
+  v = mock_realtime_get_violations (mock);
+  fail_unless_equals_int (mock_realtime_n_violations (mock), 1);
+  fail_unless (strstr (v, "audio_end_ms 700 is beyond the 500 ms of audio "
+          "sent for item " MOCK_REALTIME_PHASED_FINAL_ITEM) != NULL, "%s", v);
+  g_free (v);
+
+  mock_client_clear (&c);
+  mock_realtime_free (mock);
+  g_bytes_unref (first);
+  g_bytes_unref (second);
+}
+
+GST_END_TEST;
+
+/* session.reasoning: its form, the models that take it, and the effort
+ * the test expects */
+GST_START_TEST (test_reasoning)
+{
+  static const struct
+  {
+    const gchar *model;
+    const gchar *reasoning;     /* the session's member, NULL: none */
+    guint n_violations;
+    const gchar *says;
+  } cases[] = {
+    /* not checked yet: any valid effort, or none */
+    {"gpt-realtime-2", "{\"effort\":\"xhigh\"}", 0, NULL},
+    {"gpt-realtime-2.1-mini", "{\"effort\":\"minimal\"}", 0, NULL},
+    {"gpt-realtime-2", NULL, 0, NULL},
+    /* an older model refuses it */
+    {"gpt-realtime", "{\"effort\":\"low\"}", 1, "does not take it"},
+    {"gpt-realtime-2025-08-28", "{\"effort\":\"low\"}", 1,
+        "does not take it"},
+    /* its form */
+    {"gpt-realtime-2", "{\"effort\":\"max\"}", 1, "session.reasoning.effort"},
+    {"gpt-realtime-2", "{\"effort\":\"low\",\"summary\":\"auto\"}", 1,
+        "session.reasoning.summary"},
+    {"gpt-realtime-2", "\"low\"", 1, "session.reasoning"},
+  };
+  MockRealtime *mock = mock_realtime_new ();
+  guint i, total = 0;
+  gchar *v;
+
+  for (i = 0; i < G_N_ELEMENTS (cases) + 2; i++) {
+    const gchar *model = i < G_N_ELEMENTS (cases) ? cases[i].model :
+        "gpt-realtime-2";
+    const gchar *reasoning = i < G_N_ELEMENTS (cases) ? cases[i].reasoning :
+        NULL;
+    gchar *url, *update;
+    MockClient c;
+
+    /* the last two: the test expects "low", then no reasoning */
+    if (i == G_N_ELEMENTS (cases))
+      mock_realtime_expect_reasoning_effort (mock, "low");
+    else if (i == G_N_ELEMENTS (cases) + 1) {
+      mock_realtime_expect_reasoning_effort (mock, NULL);
+      reasoning = "{\"effort\":\"low\"}";
+    }
+    mock_client_init (&c);
+    url = g_strdup_printf ("%s?model=%s", mock_realtime_url (mock), model);
+    fail_unless (mock_client_connect (&c, url, NULL));
+    update = g_strdup_printf ("{\"type\":\"session.update\",\"session\":"
+        "{\"type\":\"realtime\"%s%s}}", reasoning ? ",\"reasoning\":" : "",
+        reasoning ? reasoning : "");
+    mock_client_send (&c, update);
+    wait_frames (mock, &c, i, 1);
+    total += i < G_N_ELEMENTS (cases) ? cases[i].n_violations : 1;
+    v = mock_realtime_get_violations (mock);
+    fail_unless (mock_realtime_n_violations (mock) == total, "case %u: %u "
+        "violations, not %u:\n%s", i, mock_realtime_n_violations (mock),
+        total, v);
+    if (i < G_N_ELEMENTS (cases) && cases[i].says)
+      fail_unless (strstr (v, cases[i].says) != NULL, "case %u: %s", i, v);
+    g_free (v);
+    g_free (update);
+    g_free (url);
+    mock_client_close (&c);
+    mock_client_clear (&c);
+  }
+  v = mock_realtime_get_violations (mock);
+  fail_unless (strstr (v, "session.reasoning.effort is left out, expected "
+          "\"low\"") != NULL, "%s", v);
+  fail_unless (strstr (v, "session.reasoning.effort is \"low\", expected "
+          "left out") != NULL, "%s", v);
+  g_free (v);
+  fail_unless_equals_int (mock_realtime_n_failures (mock), 0);
+  mock_realtime_free (mock);
+}
+
+GST_END_TEST;
+
 /* A 401, then a script closing with 1001, then a reconnect with the next
  * script that drops the TCP connection */
 GST_START_TEST (test_reject_reconnect)
@@ -906,6 +1115,8 @@ mockrealtime_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_golden);
   tcase_add_test (tc, test_violations);
+  tcase_add_test (tc, test_phased_answer);
+  tcase_add_test (tc, test_reasoning);
   tcase_add_test (tc, test_reject_reconnect);
   tcase_add_test (tc, test_frames);
   tcase_add_test (tc, test_free_while_open);

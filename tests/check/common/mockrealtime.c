@@ -56,6 +56,9 @@ struct _MockRealtime
 {
   MockWsServer core;
   guint next_event_id;          /* the thread only */
+  /* with core.lock */
+  gboolean check_effort;        /* session.reasoning.effort is checked */
+  gchar *effort;                /* NULL: must be left out */
 };
 
 /* ------------------------------------------------------------------------
@@ -207,7 +210,7 @@ mock_realtime_script_freeze (MockRealtimeScript * script)
 static const gchar golden_session[] =
     "{\"type\":\"realtime\",\"object\":\"realtime.session\","
     "\"id\":\"" MOCK_REALTIME_GOLDEN_SESSION_ID "\","
-    "\"model\":\"gpt-realtime\",\"output_modalities\":[\"audio\"],"
+    "\"model\":\"gpt-realtime-2\",\"output_modalities\":[\"audio\"],"
     "\"instructions\":\"You are a helpful, witty, and friendly AI. "
     "Keep your answers short.\",\"tools\":[],\"tool_choice\":\"auto\","
     "\"max_output_tokens\":\"inf\",\"tracing\":null,\"prompt\":null,"
@@ -397,6 +400,110 @@ mock_realtime_script_add_golden (MockRealtimeScript * script,
       "{\"type\":\"audio/pcm\",\"rate\":24000},\"voice\":\"alloy\"}},"
       "\"usage\":" GOLDEN_USAGE ",\"metadata\":null}}", item);
   g_free (item);
+}
+
+/* ------------------------------------------------------------------------
+ * An answer in two phases (the gpt-realtime-2 family)
+ * ------------------------------------------------------------------------ */
+
+#define PHASED_USAGE \
+  "{\"total_tokens\":680,\"input_tokens\":420,\"output_tokens\":260," \
+  "\"input_token_details\":{\"text_tokens\":300,\"audio_tokens\":120}," \
+  "\"output_token_details\":{\"text_tokens\":40,\"audio_tokens\":180," \
+  "\"reasoning_tokens\":40}}"
+
+G_STATIC_ASSERT (MOCK_REALTIME_PHASED_INPUT_TOKENS +
+    MOCK_REALTIME_PHASED_OUTPUT_TOKENS == MOCK_REALTIME_PHASED_TOTAL_TOKENS);
+
+/* The assistant message @id of @phase, "in_progress" without content or
+ * "completed" with @transcript */
+static gchar *
+phased_item (const gchar * id, const gchar * phase, const gchar * transcript)
+{
+  if (!transcript)
+    return g_strdup_printf ("{\"id\":\"%s\",\"object\":\"realtime.item\","
+        "\"type\":\"message\",\"role\":\"assistant\",\"phase\":\"%s\","
+        "\"status\":\"in_progress\",\"content\":[]}", id, phase);
+  return g_strdup_printf ("{\"id\":\"%s\",\"object\":\"realtime.item\","
+      "\"type\":\"message\",\"role\":\"assistant\",\"phase\":\"%s\","
+      "\"status\":\"completed\",\"content\":[{\"type\":\"output_audio\","
+      "\"transcript\":\"%s\"}]}", id, phase, transcript);
+}
+
+/* One spoken item of the phased answer, number @index; returns the
+ * completed item (g_free) */
+static gchar *
+phased_add_item (MockRealtimeScript * script, guint index, const gchar * id,
+    const gchar * phase, const gchar * transcript, gconstpointer pcm,
+    gsize size)
+{
+  gchar *item = phased_item (id, phase, NULL);
+  gchar *ids = g_strdup_printf ("\"response_id\":\""
+      MOCK_REALTIME_PHASED_RESPONSE_ID "\",\"item_id\":\"%s\","
+      "\"output_index\":%u,\"content_index\":0", id, index);
+
+  mock_realtime_script_send_printf (script,
+      "{\"type\":\"response.output_item.added\",\"response_id\":\""
+      MOCK_REALTIME_PHASED_RESPONSE_ID "\",\"output_index\":%u,"
+      "\"item\":%s}", index, item);
+  mock_realtime_script_send_printf (script,
+      "{\"type\":\"conversation.item.added\",\"item\":%s}", item);
+  g_free (item);
+  mock_realtime_script_send_printf (script,
+      "{\"type\":\"response.content_part.added\",%s,"
+      "\"part\":{\"type\":\"audio\",\"transcript\":\"\"}}", ids);
+  mock_realtime_script_send_printf (script,
+      "{\"type\":\"response.output_audio_transcript.delta\",%s,"
+      "\"delta\":\"%s\"}", ids, transcript);
+  mock_realtime_script_send_audio (script, pcm, size,
+      MOCK_REALTIME_GOLDEN_CHUNK_MS, FALSE, MOCK_REALTIME_PHASED_RESPONSE_ID,
+      id, index, 0);
+  mock_realtime_script_send_printf (script,
+      "{\"type\":\"response.output_audio.done\",%s}", ids);
+  mock_realtime_script_send_printf (script,
+      "{\"type\":\"response.output_audio_transcript.done\",%s,"
+      "\"transcript\":\"%s\"}", ids, transcript);
+  mock_realtime_script_send_printf (script,
+      "{\"type\":\"response.content_part.done\",%s,\"part\":"
+      "{\"type\":\"audio\",\"transcript\":\"%s\"}}", ids, transcript);
+  item = phased_item (id, phase, transcript);
+  mock_realtime_script_send_printf (script,
+      "{\"type\":\"response.output_item.done\",\"response_id\":\""
+      MOCK_REALTIME_PHASED_RESPONSE_ID "\",\"output_index\":%u,"
+      "\"item\":%s}", index, item);
+  mock_realtime_script_send_printf (script,
+      "{\"type\":\"conversation.item.done\",\"item\":%s}", item);
+  g_free (ids);
+  return item;
+}
+
+void
+mock_realtime_script_add_phased_answer (MockRealtimeScript * script,
+    gconstpointer commentary_pcm, gsize commentary_size,
+    gconstpointer final_pcm, gsize final_size)
+{
+  gchar *first, *second;
+
+  g_return_if_fail (script != NULL);
+
+  mock_realtime_script_send (script,
+      "{\"type\":\"response.created\",\"response\":{\"id\":\""
+      MOCK_REALTIME_PHASED_RESPONSE_ID "\",\"object\":\"realtime.response\","
+      "\"status\":\"in_progress\",\"status_details\":null,\"output\":[],"
+      "\"output_modalities\":[\"audio\"],\"usage\":null}}");
+  first = phased_add_item (script, 0, MOCK_REALTIME_PHASED_COMMENTARY_ITEM,
+      "commentary", MOCK_REALTIME_PHASED_COMMENTARY, commentary_pcm,
+      commentary_size);
+  second = phased_add_item (script, 1, MOCK_REALTIME_PHASED_FINAL_ITEM,
+      "final_answer", MOCK_REALTIME_PHASED_FINAL, final_pcm, final_size);
+  mock_realtime_script_send_printf (script,
+      "{\"type\":\"response.done\",\"response\":{\"id\":\""
+      MOCK_REALTIME_PHASED_RESPONSE_ID "\",\"object\":\"realtime.response\","
+      "\"status\":\"completed\",\"status_details\":null,"
+      "\"output\":[%s,%s],\"output_modalities\":[\"audio\"],"
+      "\"usage\":" PHASED_USAGE "}}", first, second);
+  g_free (first);
+  g_free (second);
 }
 
 /* ------------------------------------------------------------------------
@@ -714,6 +821,53 @@ merge_object (JsonObject * dst, JsonObject * src)
   g_list_free (names);
 }
 
+/* The server takes session.reasoning from the gpt-realtime-2 family
+ * only (the model of the request's query) */
+static gboolean
+model_reasons (Conn * conn)
+{
+  const gchar *model = conn->core.query ?
+      g_hash_table_lookup (conn->core.query, "model") : NULL;
+
+  return model && (strcmp (model, "gpt-realtime-2") == 0 ||
+      g_str_has_prefix (model, "gpt-realtime-2.") ||
+      g_str_has_prefix (model, "gpt-realtime-2-"));
+}
+
+static void
+check_reasoning (Check * c, JsonObject * session)
+{
+  static const gchar *const fields[] = { "effort", NULL };
+  static const gchar *const efforts[] = { "minimal", "low", "medium", "high",
+    "xhigh", NULL
+  };
+  MockRealtime *mock = (MockRealtime *) c->conn->core.server;
+  JsonObject *reasoning = object_member (c, session, "session.", "reasoning",
+      FALSE);
+  const gchar *effort = NULL;
+  gboolean checked;
+  gchar *expected;
+
+  if (reasoning) {
+    only_members (c, reasoning, "session.reasoning.", fields, NULL);
+    effort = enum_member (c, reasoning, "session.reasoning.", "effort", TRUE,
+        efforts);
+    if (!model_reasons (c->conn))
+      problem (c, "session.reasoning: the model does not take it (the "
+          "gpt-realtime-2 family only)");
+  }
+  g_mutex_lock (&mock->core.lock);
+  checked = mock->check_effort;
+  expected = g_strdup (mock->effort);
+  g_mutex_unlock (&mock->core.lock);
+  if (checked && g_strcmp0 (effort, expected) != 0)
+    problem (c, "session.reasoning.effort is %s%s%s, expected %s%s%s",
+        effort ? "\"" : "", effort ? effort : "left out", effort ? "\"" : "",
+        expected ? "\"" : "", expected ? expected : "left out",
+        expected ? "\"" : "");
+  g_free (expected);
+}
+
 static void
 check_session_update (Check * c, JsonObject * ev)
 {
@@ -747,6 +901,7 @@ check_session_update (Check * c, JsonObject * ev)
     check_session_audio (c, audio);
   check_tools (c, session, "session.");
   check_tool_choice (c, session, "session.");
+  check_reasoning (c, session);
 
   conn->session_update_seen = TRUE;
   if (!conn->client_session) {
@@ -1280,7 +1435,19 @@ mock_realtime_free (MockRealtime * mock)
   if (!mock)
     return;
   mock_ws_server_clear (&mock->core);
+  g_free (mock->effort);
   g_free (mock);
+}
+
+void
+mock_realtime_expect_reasoning_effort (MockRealtime * mock,
+    const gchar * effort)
+{
+  g_mutex_lock (&mock->core.lock);
+  mock->check_effort = TRUE;
+  g_free (mock->effort);
+  mock->effort = g_strdup (effort);
+  g_mutex_unlock (&mock->core.lock);
 }
 
 /* *INDENT-OFF* */

@@ -176,6 +176,46 @@ void mock_realtime_script_add_golden (MockRealtimeScript * script,
 #define MOCK_REALTIME_GOLDEN_OUTPUT_TEXT_TOKENS 31
 #define MOCK_REALTIME_GOLDEN_OUTPUT_AUDIO_TOKENS 105
 
+/* An answer in two phases, as the gpt-realtime-2 family may speak one:
+ * response.created (MOCK_REALTIME_PHASED_RESPONSE_ID), then two assistant
+ * message items, each with its "phase": MOCK_REALTIME_PHASED_COMMENTARY_ITEM
+ * ("commentary", saying MOCK_REALTIME_PHASED_COMMENTARY over
+ * @commentary_pcm) and MOCK_REALTIME_PHASED_FINAL_ITEM ("final_answer",
+ * MOCK_REALTIME_PHASED_FINAL over @final_pcm). Each item: output_item.added,
+ * conversation.item.added, content_part.added, its transcript in one delta,
+ * its audio in deltas of MOCK_REALTIME_GOLDEN_CHUNK_MS (all at once),
+ * output_audio.done, output_audio_transcript.done, content_part.done,
+ * output_item.done, conversation.item.done. Then response.done
+ * ("completed") with the usage below, reasoning tokens included. */
+void mock_realtime_script_add_phased_answer (MockRealtimeScript * script,
+    gconstpointer commentary_pcm, gsize commentary_size,
+    gconstpointer final_pcm, gsize final_size);
+
+#define MOCK_REALTIME_PHASED_RESPONSE_ID "resp_P"
+#define MOCK_REALTIME_PHASED_COMMENTARY_ITEM "item_P1"
+#define MOCK_REALTIME_PHASED_FINAL_ITEM "item_P2"
+#define MOCK_REALTIME_PHASED_COMMENTARY "Let me check that."
+#define MOCK_REALTIME_PHASED_FINAL "It is sunny in Paris today."
+#define MOCK_REALTIME_PHASED_TOTAL_TOKENS 680
+#define MOCK_REALTIME_PHASED_INPUT_TOKENS 420
+#define MOCK_REALTIME_PHASED_OUTPUT_TOKENS 260
+#define MOCK_REALTIME_PHASED_OUTPUT_AUDIO_TOKENS 180
+#define MOCK_REALTIME_PHASED_REASONING_TOKENS 40
+
+/* ------------------------------------------------------------------------
+ * Reasoning (the gpt-realtime-2 family)
+ * ------------------------------------------------------------------------ */
+
+/* session.reasoning is always checked for its form ({"effort": one of
+ * minimal, low, medium, high, xhigh}) and refused (a violation) on a
+ * connection whose model (the request's "model" query parameter) is not of
+ * the gpt-realtime-2 family, as the server refuses it. Once this is
+ * called, every session.update from then on must also set
+ * session.reasoning.effort to @effort, or leave session.reasoning out when
+ * @effort is NULL. */
+void mock_realtime_expect_reasoning_effort (MockRealtime * mock,
+    const gchar * effort);
+
 /* ------------------------------------------------------------------------
  * Queries. @conn is a connection number, or MOCK_REALTIME_ANY_CONNECTION
  * where stated. Waits return FALSE (or NULL) on timeout. Strings are newly
@@ -185,7 +225,7 @@ void mock_realtime_script_add_golden (MockRealtimeScript * script,
 guint mock_realtime_n_connections (MockRealtime * mock);
 gboolean mock_realtime_wait_connections (MockRealtime * mock, guint n,
     guint timeout_ms);
-/* The request path and query, e.g. "/v1/realtime?model=gpt-realtime" */
+/* The request path and query, e.g. "/v1/realtime?model=gpt-realtime-2" */
 gchar *mock_realtime_get_path (MockRealtime * mock, guint conn);
 /* One decoded query parameter, e.g. @name "model" */
 gchar *mock_realtime_get_query_param (MockRealtime * mock, guint conn,

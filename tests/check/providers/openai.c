@@ -23,6 +23,7 @@
 #include <gst/check/gstcheck.h>
 #include <json-glib/json-glib.h>
 
+#include <gst/bidi/gstbidievents.h>
 #include <gst/bidi/gstbidiprovider.h>
 #include "mockrealtime.h"
 #include "testcert.h"
@@ -142,7 +143,7 @@ script_session_created (MockRealtimeScript * sc, const gchar * session_id)
     sc = mock_realtime_script_new ();
   mock_realtime_script_send_printf (sc, "{\"type\":\"session.created\","
       "\"session\":{\"type\":\"realtime\",\"object\":\"realtime.session\","
-      "\"id\":\"%s\",\"model\":\"gpt-realtime\","
+      "\"id\":\"%s\",\"model\":\"gpt-realtime-2\","
       "\"output_modalities\":[\"audio\"]}}", session_id);
   mock_realtime_script_wait (sc, "session.update", 1, WAIT_MS);
   return sc;
@@ -358,10 +359,10 @@ GST_START_TEST (test_setup_request_defaults)
   session = jobj (json_node_get_object (ev), "session");
 
   str = mock_realtime_get_path (mock, 0);
-  fail_unless_equals_string (str, "/v1/realtime?model=gpt-realtime");
+  fail_unless_equals_string (str, "/v1/realtime?model=gpt-realtime-2");
   g_free (str);
   str = mock_realtime_get_query_param (mock, 0, "model");
-  fail_unless_equals_string (str, "gpt-realtime");
+  fail_unless_equals_string (str, "gpt-realtime-2");
   g_free (str);
   str = mock_realtime_get_header (mock, 0, "Authorization");
   fail_unless_equals_string (str, "Bearer " KEY);
@@ -382,6 +383,7 @@ GST_START_TEST (test_setup_request_defaults)
   fail_unless_equals_string (str, "audio");
   g_free (str);
   fail_if (jhas (session, "max_output_tokens"));
+  fail_if (jhas (session, "reasoning"));
   fail_unless_equals_string (jstr (session, "audio.input.format.type"),
       "audio/pcm");
   fail_unless_equals_int (jint (session, "audio.input.format.rate"), 24000);
@@ -710,7 +712,7 @@ GST_START_TEST (test_golden_turn)
   i_conn = session_wait_connected (s);
   st = session_msg (s, i_conn);
   fail_unless_equals_string (gst_structure_get_string (st, "model"),
-      "gpt-realtime");
+      "gpt-realtime-2");
   fail_unless (gst_structure_get_string (st, "connection_id") != NULL);
 
   /* the user asks */
@@ -1203,6 +1205,248 @@ GST_START_TEST (test_interrupt_signal)
   assert_mock_clean (mock);
   mock_realtime_free (mock);
   g_bytes_unref (pcm);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------------
+ * 3b. The gpt-realtime-2 family: reasoning, response phases
+ * ------------------------------------------------------------------------ */
+
+/* reasoning-effort goes into session.reasoning only when set; a value
+ * the server does not know is refused at start, before connecting */
+GST_START_TEST (test_reasoning_effort)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  GstStructure *pc;
+  const GstStructure *st;
+  const gchar *msg;
+  Session *s;
+  JsonNode *ev;
+  gint i_error, code = -1;
+
+  /* set: sent as is (the mock checks it too) */
+  mock_realtime_expect_reasoning_effort (mock, "xhigh");
+  pc = gst_structure_new ("config", "reasoning-effort", G_TYPE_STRING,
+      "xhigh", NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
+  gst_structure_free (pc);
+  ev = first_session_update (mock, 0);
+  fail_unless_equals_string (jstr (json_node_get_object (ev),
+          "session.reasoning.effort"), "xhigh");
+  json_node_unref (ev);
+  session_free (s);
+
+  /* not set: left out, so that an older model takes the session */
+  mock_realtime_expect_reasoning_effort (mock, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, "model", "gpt-realtime",
+      NULL);
+  ev = first_session_update (mock, 1);
+  fail_if (jhas (json_node_get_object (ev), "session.reasoning"));
+  json_node_unref (ev);
+  session_free (s);
+  assert_mock_clean (mock);
+
+  /* a value the server does not know */
+  s = openai_session (mock, DESC_NO_INPUT, TRUE);
+  pc = gst_structure_new ("config", "reasoning-effort", G_TYPE_STRING,
+      "maximal", NULL);
+  g_object_set (s->agent, "provider-config", pc, NULL);
+  gst_structure_free (pc);
+  fail_unless_equals_int (gst_element_set_state (s->pipeline,
+          GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+  i_error = session_wait (s, 0, "error", NULL, NULL, WAIT_MS);
+  fail_unless (i_error >= 0, "no ERROR message");
+  st = session_msg (s, i_error);
+  gst_structure_get_int (st, "code", &code);
+  fail_unless_equals_int (code, GST_RESOURCE_ERROR_SETTINGS);
+  msg = gst_structure_get_string (st, "message");
+  fail_unless (strstr (msg, "\"reasoning-effort\" must be one of minimal, "
+          "low, medium, high, xhigh, not \"maximal\"") != NULL, "%s", msg);
+  session_free (s);
+  fail_unless_equals_int (mock_realtime_n_connections (mock), 2);
+
+  assert_mock_clean (mock);
+  mock_realtime_free (mock);
+}
+
+GST_END_TEST;
+
+/* The assistant's transcripts, one line each: "text|phase|final" */
+static gchar *
+assistant_lines (Session * s)
+{
+  GString *out = g_string_new (NULL);
+  guint i;
+
+  for (i = 0; i < bus_log_length (s->log); i++) {
+    const GstStructure *st = bus_log_get (s->log, i);
+    gboolean final = FALSE;
+
+    if (!bus_log_matches (st, "bidi_transcript_stream", "role", "assistant"))
+      continue;
+    gst_structure_get_boolean (st, "is_final", &final);
+    g_string_append_printf (out, "%s%s|%s|%s", out->len ? "\n" : "",
+        gst_structure_get_string (st, "text"),
+        GST_STR_NULL (gst_structure_get_string (st, "phase")),
+        final ? "final" : "partial");
+  }
+  return g_string_free (out, FALSE);
+}
+
+/* @st in the JSON form and back: the same event */
+static void
+assert_json_round_trip (const GstStructure * st, const gchar * member)
+{
+  gchar *json = gst_bidi_event_to_json (st);
+  GError *err = NULL;
+  GstStructure *back = gst_bidi_event_from_json (json, -1, &err);
+
+  fail_unless (strstr (json, member) != NULL, "%s has no %s", json, member);
+  fail_unless (back != NULL, "%s: %s", json, err ? err->message : "");
+  fail_unless (gst_structure_is_equal (st, back), "%s came back different",
+      json);
+  gst_structure_free (back);
+  g_free (json);
+}
+
+/* One answer, a commentary then the final answer: each item is a
+ * transcript of its own with its phase; the usage counts the reasoning */
+GST_START_TEST (test_response_phases)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  GBytes *pcm1 = make_pcm (300, 40), *pcm2 = make_pcm (500, 41);
+  MockRealtimeScript *sc = script_setup ("sess_ph");
+  const GstStructure *st;
+  GstStructure *copy;
+  Session *s;
+  gint i_done, i_usage, i_final, reasoning = -1;
+  gchar *text;
+
+  mock_realtime_script_add_phased_answer (sc, g_bytes_get_data (pcm1, NULL),
+      g_bytes_get_size (pcm1), g_bytes_get_data (pcm2, NULL),
+      g_bytes_get_size (pcm2));
+  mock_realtime_push_script (mock, sc);
+  s = openai_session_new (mock, DESC_NO_INPUT, NULL);
+  i_done = session_wait (s, 0, "bidi_response_complete", "response_id",
+      MOCK_REALTIME_PHASED_RESPONSE_ID, WAIT_MS);
+  fail_unless (i_done >= 0, "the answer did not complete");
+  fail_unless_equals_string (gst_structure_get_string (session_msg (s,
+              i_done), "stop_reason"), "complete");
+
+  /* both items spoken, one after the other */
+  fail_unless (session_wait_answer (s, g_bytes_get_size (pcm1) +
+          g_bytes_get_size (pcm2), WAIT_MS));
+  session_assert_answer_tail (s, g_bytes_get_size (pcm1), pcm2);
+
+  /* two transcripts, each final once, each with its phase */
+  text = assistant_lines (s);
+  fail_unless_equals_string (text,
+      MOCK_REALTIME_PHASED_COMMENTARY "|commentary|partial\n"
+      MOCK_REALTIME_PHASED_COMMENTARY "|commentary|final\n"
+      MOCK_REALTIME_PHASED_FINAL "|final_answer|partial\n"
+      MOCK_REALTIME_PHASED_FINAL "|final_answer|final");
+  g_free (text);
+  i_final = session_wait (s, 0, "bidi_transcript_stream", "phase",
+      "final_answer", 0);
+  fail_unless (i_final >= 0);
+  /* the phase in the JSON form (without the bus's running_time) */
+  copy = gst_structure_copy (session_msg (s, i_final));
+  gst_structure_remove_field (copy, "running_time");
+  assert_json_round_trip (copy, "\"phase\":\"final_answer\"");
+  gst_structure_free (copy);
+
+  /* the usage, reasoning tokens included */
+  i_usage = session_wait (s, 0, "bidi_usage", NULL, NULL, 0);
+  fail_unless (i_usage >= 0 && i_usage < i_done);
+  st = session_msg (s, i_usage);
+  session_assert_tokens (st, "totalTokens",
+      MOCK_REALTIME_PHASED_TOTAL_TOKENS);
+  session_assert_tokens (st, "outputTokens",
+      MOCK_REALTIME_PHASED_OUTPUT_TOKENS);
+  fail_unless (gst_structure_get_int (st, "reasoningTokens", &reasoning));
+  fail_unless_equals_int (reasoning, MOCK_REALTIME_PHASED_REASONING_TOKENS);
+  session_assert_tokens (session_find_modality (st, "audio"),
+      "output_tokens", MOCK_REALTIME_PHASED_OUTPUT_AUDIO_TOKENS);
+  copy = gst_structure_copy (st);
+  gst_structure_remove_field (copy, "running_time");
+  assert_json_round_trip (copy, "\"reasoningTokens\":40");
+  gst_structure_free (copy);
+  /* the golden usage has none: left out */
+  fail_unless_equals_int (session_count (s, "bidi_error", NULL, NULL), 0);
+
+  session_free (s);
+  assert_mock_clean (mock);
+  mock_realtime_free (mock);
+  g_bytes_unref (pcm1);
+  g_bytes_unref (pcm2);
+}
+
+GST_END_TEST;
+
+/* The user talks over the final answer, after the commentary was heard
+ * whole: the final answer is truncated to what was heard of it, the
+ * commentary is left alone */
+GST_START_TEST (test_response_phases_barge_in)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  const guint commentary_ms = slow > 1 ? 2000 : 1000;
+  GBytes *pcm1 = make_pcm (commentary_ms, 42), *pcm2 = make_pcm (LONG_MS, 43);
+  MockRealtimeScript *sc = script_setup ("sess_pb");
+  const GstStructure *st;
+  Session *s;
+  JsonNode *ev;
+  JsonObject *tr;
+  gint i_int;
+  guint64 played = 0;
+  gint64 diff;
+
+  mock_realtime_script_wait (sc, "input_audio_buffer.append", 1, WAIT_MS);
+  mock_realtime_script_add_phased_answer (sc, g_bytes_get_data (pcm1, NULL),
+      g_bytes_get_size (pcm1), g_bytes_get_data (pcm2, NULL),
+      g_bytes_get_size (pcm2));
+  mock_realtime_push_script (mock, sc);
+  s = openai_session_new (mock, DESC_LIVE, NULL);
+  session_wait_connected (s);
+
+  /* the commentary, then half a second of the final answer */
+  wait_played (s, 0, commentary_ms + 500);
+  sc = mock_realtime_script_new ();
+  script_speech_started (sc, "item_U2");
+  mock_realtime_run (mock, 0, sc);
+
+  i_int = session_wait (s, 0, "bidi_interruption", NULL, NULL, WAIT_MS);
+  fail_unless (i_int >= 0, "no bidi_interruption");
+  st = session_msg (s, i_int);
+  fail_unless_equals_string (gst_structure_get_string (st, "response_id"),
+      MOCK_REALTIME_PHASED_RESPONSE_ID);
+  fail_unless (gst_structure_get_uint64 (st, "played_ms", &played));
+  fail_unless (played >= commentary_ms + 300 &&
+      played < commentary_ms + LONG_MS, "played %" G_GUINT64_FORMAT " ms",
+      played);
+
+  /* the first truncate is the final answer's, at its own heard ms */
+  ev = mock_event (mock, 0, "conversation.item.truncate", 0);
+  tr = json_node_get_object (ev);
+  fail_unless_equals_string (jstr (tr, "item_id"),
+      MOCK_REALTIME_PHASED_FINAL_ITEM);
+  fail_unless_equals_int (jint (tr, "content_index"), 0);
+  diff = jint (tr, "audio_end_ms") - (gint64) (played - commentary_ms);
+  fail_unless (ABS (diff) <= 1, "truncated at %" G_GINT64_FORMAT " ms, but "
+      "%" G_GUINT64_FORMAT " ms of the final answer were played",
+      jint (tr, "audio_end_ms"), played - commentary_ms);
+  json_node_unref (ev);
+  /* the answer was over: no cancel; and nothing else was cut */
+  fail_unless_equals_int (mock_realtime_count_events (mock, 0,
+          "response.cancel"), 0);
+  fail_unless_equals_int (mock_realtime_count_events (mock, 0,
+          "conversation.item.truncate"), 1);
+
+  session_free (s);
+  assert_mock_clean (mock);
+  mock_realtime_free (mock);
+  g_bytes_unref (pcm1);
+  g_bytes_unref (pcm2);
 }
 
 GST_END_TEST;
@@ -3147,6 +3391,9 @@ openai_suite (void)
   tcase_add_test (tc, test_barge_in);
   tcase_add_test (tc, test_barge_in_client_cancel);
   tcase_add_test (tc, test_interrupt_signal);
+  tcase_add_test (tc, test_reasoning_effort);
+  tcase_add_test (tc, test_response_phases);
+  tcase_add_test (tc, test_response_phases_barge_in);
   tcase_add_test (tc, test_send_text);
   tcase_add_test (tc, test_send_image);
   tcase_add_test (tc, test_image_provider);
