@@ -25,6 +25,13 @@ typedef struct
   gboolean error;
 } HistPair;
 
+/* The end of one item of a phased answer */
+typedef struct
+{
+  gsize text_end;
+  guint64 audio_end;
+} Cut;
+
 static void
 hist_pair_free (gpointer data)
 {
@@ -47,6 +54,7 @@ gst_bidi_recorder_init (GstBidiRecorder * rec, GstElement * element,
   g_mutex_init (&rec->lock);
   rec->text = g_string_new (NULL);
   rec->heard_ms = G_MAXUINT64;
+  rec->cuts = g_array_new (FALSE, FALSE, sizeof (Cut));
 }
 
 void
@@ -55,6 +63,7 @@ gst_bidi_recorder_clear (GstBidiRecorder * rec)
   g_queue_clear_full (&rec->pairs, hist_pair_free);
   g_mutex_clear (&rec->lock);
   g_string_free (rec->text, TRUE);
+  g_array_unref (rec->cuts);
 }
 
 /* After a session-file write: a failure gives one warning until writing
@@ -87,16 +96,49 @@ hist_add_text (GstBidiRecorder * rec, gboolean assistant, const gchar * text)
   hist_written (rec, ok, err);
 }
 
+/* What was heard of the part of the answer from @from to @to (its items
+ * play one after the other: the cut falls in one of them); with lock */
+static void
+add_heard_part (GstBidiRecorder * rec, GPtrArray * parts, const Cut * from,
+    const Cut * to)
+{
+  gchar *text = g_strndup (rec->text->str + from->text_end,
+      to->text_end - from->text_end);
+
+  if (rec->heard_ms != G_MAXUINT64) {
+    guint64 heard = rec->heard_ms > from->audio_end ?
+        rec->heard_ms - from->audio_end : 0;
+    gchar *cut = gst_bidi_heard_text (text, heard,
+        to->audio_end - from->audio_end);
+
+    g_free (text);
+    text = cut;
+  }
+  if (*text)
+    g_ptr_array_add (parts, text);
+  else
+    g_free (text);
+}
+
 /* The words of the answer being recorded that were heard (all of them
- * unless it was interrupted), NULL if none; with lock */
-static gchar *
+ * unless it was interrupted): one string for each item of a phased
+ * answer, else one; with lock */
+static GPtrArray *
 answer_heard_unlocked (GstBidiRecorder * rec)
 {
-  if (rec->text->len == 0)
-    return NULL;
-  if (rec->heard_ms == G_MAXUINT64)
-    return g_strdup (rec->text->str);
-  return gst_bidi_heard_text (rec->text->str, rec->heard_ms, rec->audio_ms);
+  GPtrArray *parts = g_ptr_array_new_with_free_func (g_free);
+  Cut from = { 0, 0 }, end = { rec->text->len, rec->audio_ms };
+  guint i;
+
+  for (i = 0; i < rec->cuts->len; i++) {
+    Cut *to = &g_array_index (rec->cuts, Cut, i);
+
+    add_heard_part (rec, parts, &from, to);
+    from = *to;
+  }
+  if (end.text_end > from.text_end)
+    add_heard_part (rec, parts, &from, &end);
+  return parts;
 }
 
 /* The answer recorded so far goes into the history, as far as it was
@@ -104,22 +146,24 @@ answer_heard_unlocked (GstBidiRecorder * rec)
 static void
 commit_answer (GstBidiRecorder * rec)
 {
-  gchar *heard;
+  GPtrArray *heard;
+  guint i;
 
   g_mutex_lock (&rec->lock);
   heard = answer_heard_unlocked (rec);
   GST_DEBUG_OBJECT (rec->element, "history: answer of %" G_GUINT64_FORMAT
-      " ms, heard %" G_GINT64_FORMAT " ms: \"%s\"", rec->audio_ms,
-      rec->heard_ms == G_MAXUINT64 ? (gint64) - 1 : (gint64) rec->heard_ms,
-      GST_STR_NULL (heard));
+      " ms in %u parts, heard %" G_GINT64_FORMAT " ms", rec->audio_ms,
+      heard->len, rec->heard_ms == G_MAXUINT64 ? (gint64) - 1 :
+      (gint64) rec->heard_ms);
   g_string_truncate (rec->text, 0);
+  g_array_set_size (rec->cuts, 0);
   rec->audio_ms = 0;
   rec->heard_ms = G_MAXUINT64;
   g_mutex_unlock (&rec->lock);
 
-  if (heard)
-    hist_add_text (rec, TRUE, heard);
-  g_free (heard);
+  for (i = 0; i < heard->len; i++)
+    hist_add_text (rec, TRUE, g_ptr_array_index (heard, i));
+  g_ptr_array_unref (heard);
 }
 
 gboolean
@@ -143,6 +187,7 @@ gst_bidi_recorder_start (GstBidiRecorder * rec, const gchar * messages,
 
   g_mutex_lock (&rec->lock);
   g_string_truncate (rec->text, 0);
+  g_array_set_size (rec->cuts, 0);
   rec->audio_ms = 0;
   rec->heard_ms = G_MAXUINT64;
   g_mutex_unlock (&rec->lock);
@@ -200,10 +245,20 @@ gst_bidi_recorder_on_transcript (GstBidiRecorder * rec,
       user_done (rec);
     }
   } else if (is_final && g_strcmp0 (role, "assistant") == 0) {
+    gsize part_start;
+
     g_mutex_lock (&rec->lock);
-    if (rec->text->len > 0)
+    part_start = rec->cuts->len ? g_array_index (rec->cuts, Cut,
+        rec->cuts->len - 1).text_end : 0;
+    if (rec->text->len > part_start)
       g_string_append_c (rec->text, ' ');
     g_string_append (rec->text, text);
+    /* an item with a phase ends with its final transcript, its audio all
+     * queued: the next one is a message of its own */
+    if (gst_structure_has_field (event, "phase")) {
+      Cut cut = { rec->text->len, rec->audio_ms };
+      g_array_append_val (rec->cuts, cut);
+    }
     g_mutex_unlock (&rec->lock);
   }
 }
@@ -279,33 +334,36 @@ gst_bidi_recorder_answer_cut (GstBidiRecorder * rec, guint64 heard_ms)
 gchar *
 gst_bidi_recorder_get_json (GstBidiRecorder * rec)
 {
-  gchar *json = gst_bidi_history_to_json (rec->history), *heard, *ret;
-  JsonObject *msg, *block;
-  JsonArray *content;
+  gchar *json = gst_bidi_history_to_json (rec->history), *ret;
+  GPtrArray *heard;
   JsonNode *root;
+  guint i;
 
   g_mutex_lock (&rec->lock);
   heard = answer_heard_unlocked (rec);
   g_mutex_unlock (&rec->lock);
-  root = heard && *heard ? json_from_string (json, NULL) : NULL;
+  root = heard->len > 0 ? json_from_string (json, NULL) : NULL;
   if (!root || !JSON_NODE_HOLDS_ARRAY (root)) {
     if (root)
       json_node_unref (root);
-    g_free (heard);
+    g_ptr_array_unref (heard);
     return json;
   }
 
-  block = json_object_new ();
-  json_object_set_string_member (block, "text", heard);
-  content = json_array_new ();
-  json_array_add_object_element (content, block);
-  msg = json_object_new ();
-  json_object_set_string_member (msg, "role", "assistant");
-  json_object_set_array_member (msg, "content", content);
-  json_array_add_object_element (json_node_get_array (root), msg);
+  for (i = 0; i < heard->len; i++) {
+    JsonObject *msg = json_object_new (), *block = json_object_new ();
+    JsonArray *content = json_array_new ();
+
+    json_object_set_string_member (block, "text",
+        g_ptr_array_index (heard, i));
+    json_array_add_object_element (content, block);
+    json_object_set_string_member (msg, "role", "assistant");
+    json_object_set_array_member (msg, "content", content);
+    json_array_add_object_element (json_node_get_array (root), msg);
+  }
   ret = gst_bidi_json_to_string (root);
   json_node_unref (root);
   g_free (json);
-  g_free (heard);
+  g_ptr_array_unref (heard);
   return ret;
 }

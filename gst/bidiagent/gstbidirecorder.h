@@ -43,6 +43,10 @@ typedef struct
   GString *text;
   guint64 audio_ms;
   guint64 heard_ms;
+  /* where each item of a phased answer (a commentary, then the final
+   * answer: each its own history message) ends, in @text and in its
+   * audio */
+  GArray *cuts;
 } GstBidiRecorder;
 
 void gst_bidi_recorder_init (GstBidiRecorder * rec, GstElement * element,

@@ -1294,6 +1294,36 @@ assistant_lines (Session * s)
   return g_string_free (out, FALSE);
 }
 
+/* The agent's history, one line per text block: "role: text" */
+static gchar *
+history_lines (Session * s)
+{
+  GString *out = g_string_new (NULL);
+  gchar *json = NULL;
+  JsonNode *root;
+  JsonArray *messages;
+  guint i, k;
+
+  g_object_get (s->agent, "history", &json, NULL);
+  root = parse_json (json);
+  g_free (json);
+  messages = json_node_get_array (root);
+  for (i = 0; i < json_array_get_length (messages); i++) {
+    JsonObject *msg = json_array_get_object_element (messages, i);
+    JsonArray *content = json_node_get_array (jget (msg, "content"));
+
+    for (k = 0; k < json_array_get_length (content); k++) {
+      JsonObject *block = json_array_get_object_element (content, k);
+
+      if (jhas (block, "text"))
+        g_string_append_printf (out, "%s%s: %s", out->len ? "\n" : "",
+            jstr (msg, "role"), jstr (block, "text"));
+    }
+  }
+  json_node_unref (root);
+  return g_string_free (out, FALSE);
+}
+
 /* @st in the JSON form and back: the same event */
 static void
 assert_json_round_trip (const GstStructure * st, const gchar * member)
@@ -1355,6 +1385,12 @@ GST_START_TEST (test_response_phases)
   gst_structure_remove_field (copy, "running_time");
   assert_json_round_trip (copy, "\"phase\":\"final_answer\"");
   gst_structure_free (copy);
+  /* and two messages in the history */
+  text = history_lines (s);
+  fail_unless_equals_string (text,
+      "assistant: " MOCK_REALTIME_PHASED_COMMENTARY "\n"
+      "assistant: " MOCK_REALTIME_PHASED_FINAL);
+  g_free (text);
 
   /* the usage, reasoning tokens included */
   i_usage = session_wait (s, 0, "bidi_usage", NULL, NULL, 0);
@@ -1400,6 +1436,8 @@ GST_START_TEST (test_response_phases_barge_in)
   gint i_int;
   guint64 played = 0;
   gint64 diff;
+  gchar *history;
+  const gchar *rest;
 
   mock_realtime_script_wait (sc, "input_audio_buffer.append", 1, WAIT_MS);
   mock_realtime_script_add_phased_answer (sc, g_bytes_get_data (pcm1, NULL),
@@ -1441,6 +1479,20 @@ GST_START_TEST (test_response_phases_barge_in)
           "response.cancel"), 0);
   fail_unless_equals_int (mock_realtime_count_events (mock, 0,
           "conversation.item.truncate"), 1);
+
+  /* the history: the commentary whole, then what was heard of the final
+   * answer (a word or two, or nothing) */
+  history = history_lines (s);
+  fail_unless (g_str_has_prefix (history, "assistant: "
+          MOCK_REALTIME_PHASED_COMMENTARY), "%s", history);
+  rest = history + strlen ("assistant: " MOCK_REALTIME_PHASED_COMMENTARY);
+  if (*rest) {
+    fail_unless (g_str_has_prefix (rest, "\nassistant: "), "%s", history);
+    rest += strlen ("\nassistant: ");
+    fail_unless (strlen (rest) < strlen (MOCK_REALTIME_PHASED_FINAL) &&
+        g_str_has_prefix (MOCK_REALTIME_PHASED_FINAL, rest), "%s", history);
+  }
+  g_free (history);
 
   session_free (s);
   assert_mock_clean (mock);
