@@ -87,6 +87,8 @@
  *
  * Interruption: `interrupt (played_ms)` truncates the assistant audio item
  * being played to what was heard of it (`conversation.item.truncate`),
+ * deletes the answer's spoken items that were not heard at all
+ * (`conversation.item.delete`),
  * cancels the answer when it is still running (unless the server's VAD
  * already did); the history keeps only the heard share of its transcript.
  *
@@ -1758,7 +1760,9 @@ truncate_response (GstBidiOpenAIProvider * self, Response * r,
       continue;
     }
     item->heard_ms = remaining;
-    if (remaining > 0 && gst_bidi_realtime_provider_is_ready (BASE (self))) {
+    if (!gst_bidi_realtime_provider_is_ready (BASE (self))) {
+      /* the session is gone: the next one gets the heard history */
+    } else if (remaining > 0) {
       JsonObject *obj = client_event ("conversation.item.truncate");
 
       json_object_set_string_member (obj, "item_id", item->item_id);
@@ -1766,6 +1770,15 @@ truncate_response (GstBidiOpenAIProvider * self, Response * r,
       json_object_set_int_member (obj, "audio_end_ms", remaining);
       GST_INFO_OBJECT (self, "truncating %s to %" G_GUINT64_FORMAT " of %"
           G_GUINT64_FORMAT " ms", item->item_id, remaining, item_ms);
+      send_object (self, obj);
+    } else {
+      /* never heard (a final answer behind the commentary being played):
+       * the model must not believe it said it */
+      JsonObject *obj = client_event ("conversation.item.delete");
+
+      json_object_set_string_member (obj, "item_id", item->item_id);
+      GST_INFO_OBJECT (self, "deleting %s: none of its %" G_GUINT64_FORMAT
+          " ms was heard", item->item_id, item_ms);
       send_object (self, obj);
     }
     remaining = 0;

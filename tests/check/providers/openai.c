@@ -1503,6 +1503,70 @@ GST_START_TEST (test_response_phases_barge_in)
 
 GST_END_TEST;
 
+/* A barge-in during the commentary: it is cut where it was heard, and the
+ * final answer behind it, never heard, leaves the server's memory */
+GST_START_TEST (test_response_phases_barge_in_commentary)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  const guint commentary_ms = slow > 1 ? 4000 : 2000;
+  GBytes *pcm1 = make_pcm (commentary_ms, 44), *pcm2 = make_pcm (1000, 45);
+  MockRealtimeScript *sc = script_setup ("sess_pc");
+  Session *s;
+  JsonNode *ev;
+  guint64 played = 0;
+  gint i_int;
+  gchar *history;
+
+  mock_realtime_script_wait (sc, "input_audio_buffer.append", 1, WAIT_MS);
+  mock_realtime_script_add_phased_answer (sc, g_bytes_get_data (pcm1, NULL),
+      g_bytes_get_size (pcm1), g_bytes_get_data (pcm2, NULL),
+      g_bytes_get_size (pcm2));
+  mock_realtime_push_script (mock, sc);
+  s = openai_session_new (mock, DESC_LIVE, NULL);
+  session_wait_connected (s);
+
+  /* both items came in at once; half a second of the commentary played */
+  wait_played (s, 0, 500);
+  sc = mock_realtime_script_new ();
+  script_speech_started (sc, "item_U2");
+  mock_realtime_run (mock, 0, sc);
+
+  i_int = session_wait (s, 0, "bidi_interruption", NULL, NULL, WAIT_MS);
+  fail_unless (i_int >= 0, "no bidi_interruption");
+  fail_unless (gst_structure_get_uint64 (session_msg (s, i_int), "played_ms",
+          &played));
+  fail_unless (played < commentary_ms, "played %" G_GUINT64_FORMAT " ms",
+      played);
+
+  ev = mock_event (mock, 0, "conversation.item.truncate", 0);
+  fail_unless_equals_string (jstr (json_node_get_object (ev), "item_id"),
+      MOCK_REALTIME_PHASED_COMMENTARY_ITEM);
+  fail_unless_equals_int (jint (json_node_get_object (ev), "audio_end_ms"),
+      played);
+  json_node_unref (ev);
+  ev = mock_event (mock, 0, "conversation.item.delete", 0);
+  fail_unless_equals_string (jstr (json_node_get_object (ev), "item_id"),
+      MOCK_REALTIME_PHASED_FINAL_ITEM);
+  json_node_unref (ev);
+  fail_unless_equals_int (mock_realtime_count_events (mock, 0,
+          "conversation.item.truncate"), 1);
+
+  /* the history has no word of the final answer */
+  history = history_lines (s);
+  fail_if (strstr (history, MOCK_REALTIME_PHASED_FINAL) != NULL, "%s",
+      history);
+  fail_if (strchr (history, '\n') != NULL, "%s", history);
+  g_free (history);
+
+  session_free (s);
+  assert_mock_clean (mock);
+  mock_realtime_free (mock);
+  g_bytes_unref (pcm1);
+  g_bytes_unref (pcm2);
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------
  * 4. Text input
  * ------------------------------------------------------------------------ */
@@ -3446,6 +3510,7 @@ openai_suite (void)
   tcase_add_test (tc, test_reasoning_effort);
   tcase_add_test (tc, test_response_phases);
   tcase_add_test (tc, test_response_phases_barge_in);
+  tcase_add_test (tc, test_response_phases_barge_in_commentary);
   tcase_add_test (tc, test_send_text);
   tcase_add_test (tc, test_send_image);
   tcase_add_test (tc, test_image_provider);
