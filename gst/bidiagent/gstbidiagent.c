@@ -850,8 +850,8 @@ gst_bidi_agent_class_init (GstBidiAgentClass * klass)
   element_class->release_pad = GST_DEBUG_FUNCPTR (gst_bidi_agent_release_pad);
   gst_element_class_set_static_metadata (element_class,
       "Bidirectional speech agent", "Filter/Audio/Network",
-      "Streams audio to a realtime speech-to-speech model (the provider "
-      "property picks it) and pushes its spoken answer; "
+      "Voice agent: sends the audio to a speech model (the provider "
+      "property lists this build's) and pushes its spoken answer; "
       "transcripts, tool calls and interruptions are bus messages",
       "gst-bidi developers");
 

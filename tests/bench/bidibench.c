@@ -7,7 +7,7 @@
  * version 2 of the License, or (at your option) any later version.
  */
 
-/* bidibench: prints figures for docs/performance.md. It never fails on a
+/* bidibench: prints figures for tests/bench/RESULTS.md. It never fails on a
  * time: the exit status is non-zero only when something does not work
  * (a pipeline error, an answer or a flush that never comes).
  *
@@ -25,7 +25,7 @@
  * Everything is local: the "scripted" provider from tests/check/common.
  * Run: meson test -C build --benchmark -v, or
  *      GST_PLUGIN_PATH=build/gst/bidiagent build/tests/bench/bidibench
- * See docs/performance.md for what the figures mean.
+ * See tests/bench/RESULTS.md for what the figures mean.
  */
 
 #ifdef HAVE_CONFIG_H

@@ -8,7 +8,7 @@
  */
 
 /* localbench: prints figures of the offline "local" provider for
- * docs/performance.md. It never fails on a time: the exit status is
+ * tests/bench/RESULTS.md. It never fails on a time: the exit status is
  * non-zero only when something does not work.
  *
  *  1. recognition: CPU time of the listener (VAD + pocketsphinx streaming

@@ -9,7 +9,7 @@
  */
 
 /* openaibench: prints figures of bidiagent with provider=openai and
- * provider=gemini and provider=nova-sonic for docs/performance.md, one
+ * provider=gemini and provider=nova-sonic for tests/bench/RESULTS.md, one
  * provider after the other in the same process, each against its mock
  * server of tests/check/common (mockrealtime.c, mockgemini.c: libsoup
  * WebSocket servers; mockbedrock.c: HTTP/2 over TLS; on 127.0.0.1, in a

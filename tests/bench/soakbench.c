@@ -8,7 +8,7 @@
  */
 
 /* soakbench: long runs that look for deadlocks, criticals and memory
- * growth, not for times. It prints figures for docs/performance.md; the
+ * growth, not for times. It prints figures for tests/bench/RESULTS.md; the
  * exit status is non-zero when a state change hangs, a GLib critical or
  * warning (or a GStreamer ERROR log, or an error message) comes, the mock
  * saw a protocol violation, or the memory of the long conversation grows.

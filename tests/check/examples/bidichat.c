@@ -249,6 +249,19 @@ find_line (Child * c, gint from, LineMatch match, gconstpointer data)
   return found;
 }
 
+/* How many whole lines at or after @from match */
+static gint
+count_lines (Child * c, LineMatch match, gconstpointer data)
+{
+  gint n = 0, i = 0;
+
+  while ((i = find_line (c, i, match, data)) >= 0) {
+    n++;
+    i++;
+  }
+  return n;
+}
+
 static gboolean
 line_is (const gchar * line, gconstpointer data)
 {
@@ -647,17 +660,22 @@ GST_END_TEST;
 
 GST_START_TEST (test_bad_tools)
 {
-  const gchar *inline_json[] = { "--tools", "[{\"name\": ", NULL };
-  const gchar *not_array[] = { "--tools", "{\"name\": \"x\"}", NULL };
-  const gchar *no_file[] = { "--tools", "/nonexistent/tools.json", NULL };
+  const gchar *inline_json[] = { "--app-tools", "[{\"name\": ", NULL };
+  const gchar *not_array[] = { "--app-tools", "{\"name\": \"x\"}", NULL };
+  const gchar *no_file[] = { "--app-tools", "/nonexistent/tools.json", NULL };
   gchar *path = g_build_filename (g_get_tmp_dir (), "bidichat-tools.json",
       NULL);
-  const gchar *bad_file[] = { "--tools", path, NULL };
+  const gchar *bad_file[] = { "--app-tools", path, NULL };
+  /* --tools names built-in tools, as in bidi-server */
+  const gchar *bad_builtin[] = { "--tools", "current_time,clock", NULL };
+  const gchar *json_builtin[] = { "--tools", "[]", NULL };
 
   assert_refused (inline_json, "Invalid tools: not JSON");
   assert_refused (not_array, "Invalid tools: expected a JSON array");
-  assert_refused (no_file, "--tools is neither a JSON array nor a readable "
-      "file");
+  assert_refused (no_file, "--app-tools is neither a JSON array nor a "
+      "readable file");
+  assert_refused (bad_builtin, "Unknown built-in tool \"clock\"");
+  assert_refused (json_builtin, "Unknown built-in tool \"[]\"");
   fail_unless (g_file_set_contents (path, "tools: none", -1, NULL));
   assert_refused (bad_file, "Invalid tools: not JSON");
   g_unlink (path);
@@ -709,14 +727,24 @@ GST_START_TEST (test_audio_file)
   args[1] = source;
   c = child_spawn (TRUE, NULL, args);
 
-  /* what the recogniser heard (not always all the words) */
-  i_heard = child_wait_line (c, 0, line_starts, "what is");
+  /* what the recogniser heard (not always all the words), labelled with
+   * its speaker */
+  i_heard = child_wait_line (c, 0, line_starts, "User: what is");
   assert_child (c, i_heard >= 0, "no transcript of the spoken question");
-  i_answer = child_wait_line (c, i_heard, line_final_with, "four");
+  i_answer = child_wait_line (c, i_heard, line_is,
+      "Assistant: Two plus two is four.");
   assert_child (c, i_answer > i_heard, "no answer");
   /* stdin is still open: the end of the file ended it */
   assert_exit_ok (c);
   assert_clean_stderr (c);
+  /* each line once: no previews (the local provider's preview of the
+   * answer holds the whole sentence), no line without its speaker */
+  assert_child (c, count_lines (c, line_starts, "Preview: ") == 0,
+      "previews in audio mode");
+  assert_child (c, count_lines (c, line_final_with, "four") == 1,
+      "the answer printed more than once");
+  assert_child (c, count_lines (c, line_starts, "User: ") == 1,
+      "the question printed more than once");
   child_free (c);
 
   g_unlink (wav);
@@ -823,7 +851,7 @@ GST_START_TEST (test_openai_interrupted)
   gchar *dir = g_dir_make_tmp ("bidichat-XXXXXX", NULL);
   gchar *tools = g_build_filename (dir, "tools.json", NULL);
   const gchar *args[] = { "--provider", "openai", "--url", NULL,
-    "--system-prompt", SYSTEM_PROMPT, "--tools", tools, "--prompt", PROMPT,
+    "--system-prompt", SYSTEM_PROMPT, "--app-tools", tools, "--prompt", PROMPT,
     NULL
   };
   gchar *text;
@@ -867,7 +895,7 @@ GST_START_TEST (test_openai_interrupted)
   text = mock_realtime_get_header (mock, 0, "Authorization");
   fail_unless_equals_string (text, "Bearer " KEY);
   g_free (text);
-  /* the typed text, the system prompt and --tools (from a file) */
+  /* the typed text, the system prompt and --app-tools (from a file) */
   text = mock_realtime_wait_event (mock, 0, "conversation.item.create", 0, 0);
   fail_unless (text && strstr (text, "\"tell me a story\""), "%s", text);
   g_free (text);
@@ -890,6 +918,88 @@ GST_START_TEST (test_openai_interrupted)
   g_rmdir (dir);
   g_free (tools);
   g_free (dir);
+}
+
+GST_END_TEST;
+
+/* A turn whose final transcripts come twice: the user's as a
+ * transcription segment, then completed; the answer's transcript done
+ * twice */
+static MockRealtimeScript *
+script_finals_twice (void)
+{
+  MockRealtimeScript *sc = mock_realtime_script_new ();
+  gint i;
+
+  mock_realtime_script_send (sc, "{\"type\":\"session.created\","
+      "\"session\":{\"type\":\"realtime\",\"object\":\"realtime.session\","
+      "\"id\":\"sess_twice\",\"model\":\"gpt-realtime\","
+      "\"output_modalities\":[\"audio\"]}}");
+  mock_realtime_script_wait (sc, "session.update", 1, WAIT_MS);
+  mock_realtime_script_send_session_updated (sc);
+  mock_realtime_script_wait (sc, "response.create", 1, WAIT_MS);
+  mock_realtime_script_send (sc,
+      "{\"type\":\"conversation.item.input_audio_transcription.segment\","
+      "\"item_id\":\"item_U1\",\"content_index\":0,\"id\":\"seg_1\","
+      "\"text\":\"hi there\",\"speaker\":\"A\",\"start\":0.0,\"end\":1.0}");
+  mock_realtime_script_send (sc,
+      "{\"type\":\"conversation.item.input_audio_transcription.completed\","
+      "\"item_id\":\"item_U1\",\"content_index\":0,"
+      "\"transcript\":\"hi there\"}");
+  mock_realtime_script_send (sc, "{\"type\":\"response.created\","
+      "\"response\":{\"id\":\"resp_1\",\"object\":\"realtime.response\","
+      "\"status\":\"in_progress\",\"status_details\":null,\"output\":[],"
+      "\"output_modalities\":[\"audio\"],\"usage\":null}}");
+  mock_realtime_script_send (sc,
+      "{\"type\":\"response.output_item.added\",\"response_id\":\"resp_1\","
+      "\"output_index\":0,\"item\":{\"id\":\"item_A1\",\"object\":"
+      "\"realtime.item\",\"type\":\"message\",\"role\":\"assistant\","
+      "\"status\":\"in_progress\",\"content\":[]}}");
+  script_delta (sc, "All good.");
+  for (i = 0; i < 2; i++)
+    mock_realtime_script_send (sc,
+        "{\"type\":\"response.output_audio_transcript.done\","
+        IDS ("resp_1", "item_A1") ",\"transcript\":\"All good.\"}");
+  mock_realtime_script_send (sc, "{\"type\":\"response.done\","
+      "\"response\":{\"id\":\"resp_1\",\"object\":\"realtime.response\","
+      "\"status\":\"completed\",\"status_details\":null,\"output\":[],"
+      "\"usage\":{\"total_tokens\":3,\"input_tokens\":2,"
+      "\"output_tokens\":1}}}");
+  return sc;
+}
+
+/* Each final transcript is printed once, however often it is posted; and
+ * --tools names the built-in tools offered, as bidi-server's does */
+GST_START_TEST (test_final_once)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  const gchar *args[] = { "--provider", "openai", "--url", NULL,
+    "--tools", "current_time, calculator", NULL
+  };
+  gchar *text;
+  Child *c;
+
+  mock_realtime_push_script (mock, script_finals_twice ());
+  args[3] = mock_realtime_url (mock);
+  c = child_spawn (FALSE, KEY, args);
+  child_type (c, "hello\n");
+  child_end_input (c);
+  assert_exit_ok (c);
+  assert_clean_stderr (c);
+  assert_child (c, count_lines (c, line_is, "hi there") == 1,
+      "the user's final transcript not printed once");
+  assert_child (c, count_lines (c, line_is, "All good.") == 1,
+      "the answer's final transcript not printed once");
+  assert_child (c, count_lines (c, line_is, "Preview: All good.") == 1,
+      "no preview of the answer");
+  child_free (c);
+
+  text = mock_realtime_wait_event (mock, 0, "session.update", 0, 0);
+  fail_unless (text && strstr (text, "\"current_time\"") &&
+      strstr (text, "\"calculator\""), "%s", text);
+  fail_unless (strstr (text, "\"stop_conversation\"") == NULL, "%s", text);
+  g_free (text);
+  mock_realtime_free (mock);
 }
 
 GST_END_TEST;
@@ -951,6 +1061,7 @@ bidichat_suite (void)
   tcase_add_test (tc, test_audio_file);
   tcase_add_test (tc, test_openai_interrupted);
   tcase_add_test (tc, test_openai_refused);
+  tcase_add_test (tc, test_final_once);
   return s;
 }
 

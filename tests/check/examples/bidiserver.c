@@ -103,8 +103,9 @@ wait_until (Pred pred, gpointer data, guint timeout_ms)
 }
 
 /* @args: NULL-terminated extra arguments */
+/* Starts bidi-server with @args (NULL-terminated) */
 static Server *
-server_start (const gchar * first_arg, ...)
+server_spawnv (const gchar * first_arg, va_list ap)
 {
   Server *s = g_new0 (Server, 1);
   GSubprocessLauncher *launcher;
@@ -112,8 +113,6 @@ server_start (const gchar * first_arg, ...)
   GError *err = NULL;
   const gchar *arg;
   gchar *registry;
-  gint64 end;
-  va_list ap;
 
   fail_unless (g_file_test (SERVER_PATH, G_FILE_TEST_IS_EXECUTABLE),
       "%s is not built", SERVER_PATH);
@@ -124,10 +123,8 @@ server_start (const gchar * first_arg, ...)
 
   s->valgrind = test_program_wrap (argv, "bidi-server");
   g_ptr_array_add (argv, (gpointer) SERVER_PATH);
-  va_start (ap, first_arg);
   for (arg = first_arg; arg; arg = va_arg (ap, const gchar *))
     g_ptr_array_add (argv, (gpointer) arg);
-  va_end (ap);
   g_ptr_array_add (argv, NULL);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
@@ -150,6 +147,33 @@ server_start (const gchar * first_arg, ...)
   fail_unless (s->proc != NULL, "cannot start %s: %s", SERVER_PATH,
       err ? err->message : "");
   g_subprocess_wait_async (s->proc, NULL, server_on_exit, s);
+  return s;
+}
+
+static Server *
+server_spawn (const gchar * first_arg, ...)
+{
+  Server *s;
+  va_list ap;
+
+  va_start (ap, first_arg);
+  s = server_spawnv (first_arg, ap);
+  va_end (ap);
+  return s;
+}
+
+/* Starts bidi-server with @args (NULL-terminated) and waits until it
+ * listens */
+static Server *
+server_start (const gchar * first_arg, ...)
+{
+  Server *s;
+  gint64 end;
+  va_list ap;
+
+  va_start (ap, first_arg);
+  s = server_spawnv (first_arg, ap);
+  va_end (ap);
 
   /* "listening on http://127.0.0.1:PORT/" */
   end = g_get_monotonic_time () + TIMEOUT_MS * G_GINT64_CONSTANT (1000);
@@ -1279,6 +1303,55 @@ GST_START_TEST (test_sigterm)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------
+ * --tools: the built-in tools, as in bidi-chat
+ * ------------------------------------------------------------------------ */
+
+/* What the agent answers to "what time is it" with --tools @tools */
+static gchar *
+time_answer (const gchar * tools)
+{
+  Server *s = server_start ("--port", "0", "--tools", tools, NULL);
+  Ws *ws = ws_new (s->port, NULL, NULL);
+  gchar *answer;
+  gint i;
+
+  ws_connect_wait (ws);
+  ask (ws, "what time is it");
+  answer = g_strdup (ws_wait_final (ws, 0, "assistant", &i));
+  ws_free (ws);
+  server_free (s);
+  return answer;
+}
+
+GST_START_TEST (test_tools_option)
+{
+  Server *s;
+  gchar *errs, *answer;
+
+  /* an unknown name: refused at the start, with the names there are */
+  s = server_spawn ("--port", "0", "--tools", "current_time,clock", NULL);
+  fail_unless_equals_int (server_wait (s, TIMEOUT_MS *
+          test_program_slowdown ()), 2);
+  errs = read_file (s->err_path);
+  fail_unless (strstr (errs, "unknown built-in tool \"clock\" (there are: "
+          "current_time,calculator,stop_conversation; auto; none)") != NULL,
+      "%s", errs);
+  g_free (errs);
+  server_free (s);
+
+  /* the names given are the tools the agent has: the local provider
+   * tells the time with current_time, and says it cannot without */
+  answer = time_answer ("current_time, stop_conversation");
+  fail_unless (g_str_has_prefix (answer, "It is "), "%s", answer);
+  g_free (answer);
+  answer = time_answer ("none");
+  fail_unless (strstr (answer, "not enabled") != NULL, "%s", answer);
+  g_free (answer);
+}
+
+GST_END_TEST;
+
 static Suite *
 bidiserver_suite (void)
 {
@@ -1297,6 +1370,7 @@ bidiserver_suite (void)
   tcase_add_test (tc, test_pipeline_error);
   tcase_add_test (tc, test_web_page);
   tcase_add_test (tc, test_sigterm);
+  tcase_add_test (tc, test_tools_option);
   return s;
 }
 

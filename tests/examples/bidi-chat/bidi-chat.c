@@ -19,6 +19,20 @@
  *   bidi_connection_close, reason user_request
  *       "user requested connection close using the stop_conversation tool."
  *
+ * With --audio both sides speak, so each final transcript is labelled with
+ * its speaker ("User: <text>", "Assistant: <text>"), and the previews are
+ * not printed: the answer is heard as it comes, and a preview that already
+ * holds the whole sentence would show it twice. A provider may post the
+ * same final transcript twice (OpenAI's transcription segment, then the
+ * completed transcript of the same turn): it is printed once.
+ *
+ * --tools means what it means in bidi-server: the built-in tools the
+ * element offers and runs itself (its builtin-tools property: a comma
+ * separated list of current_time, calculator, stop_conversation; auto;
+ * none). --app-tools declares tools of the application (its tools
+ * property); bidi-chat cannot run them, so their calls get an error
+ * result.
+ *
  * Without --audio nothing is heard or recorded: the pipeline is
  * "bidiagent ! fakesink sync=true", so the answer still "plays" in real
  * time (an interruption cuts it where it was). With --audio the microphone
@@ -64,6 +78,10 @@ GST_DEBUG_CATEGORY_STATIC (bidi_chat_debug);
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
 
+/* indices of Chat.last_final */
+#define ROLE_USER 0
+#define ROLE_ASSISTANT 1
+
 #define STOP_NOTICE \
   "user requested connection close using the stop_conversation tool."
 
@@ -86,6 +104,11 @@ typedef struct
    * continue with a tool call */
   guint pending;
   gboolean answering;
+
+  /* The last final transcript printed of each role (ROLE_*), so that the
+   * same one posted again is not printed twice; forgotten when the other
+   * side speaks, and the assistant's when an answer starts */
+  gchar *last_final[2];
 
   gboolean prompt_shown;        /* the prompt ends stdout's last line */
   gboolean draining;            /* EOS sent, waiting for it on the bus */
@@ -236,11 +259,25 @@ maybe_finish (Chat * chat)
     finish (chat);
 }
 
+/* Whether @text is the final transcript of @role printed last; if not, it
+ * becomes that, and the other side's is forgotten (a new exchange) */
+static gboolean
+final_seen (Chat * chat, gint role, const gchar * text)
+{
+  if (g_strcmp0 (chat->last_final[role], text) == 0)
+    return TRUE;
+  g_free (chat->last_final[role]);
+  chat->last_final[role] = g_strdup (text);
+  g_clear_pointer (&chat->last_final[!role], g_free);
+  return FALSE;
+}
+
 static void
 on_transcript (Chat * chat, const GstStructure * s)
 {
   const gchar *text = gst_structure_get_string (s, "text");
   const gchar *role = gst_structure_get_string (s, "role");
+  gint r = g_strcmp0 (role, "user") == 0 ? ROLE_USER : ROLE_ASSISTANT;
   gboolean is_final = FALSE;
 
   gst_structure_get_boolean (s, "is_final", &is_final);
@@ -248,7 +285,19 @@ on_transcript (Chat * chat, const GstStructure * s)
       is_final, text ? (guint) strlen (text) : 0);
   if (!text)
     return;
-  print_line (chat, is_final ? "" : "Preview: ", text);
+  if (!is_final) {
+    if (!chat->audio)
+      print_line (chat, "Preview: ", text);
+    return;
+  }
+  if (final_seen (chat, r, text)) {
+    GST_DEBUG ("the same final transcript again, not printed");
+    return;
+  }
+  if (chat->audio)
+    print_line (chat, r == ROLE_USER ? "User: " : "Assistant: ", text);
+  else
+    print_line (chat, "", text);
 }
 
 static void
@@ -269,6 +318,8 @@ on_element_message (Chat * chat, GstMessage * msg)
     print_line (chat, "", "interrupted");
   } else if (strcmp (name, "bidi_response_start") == 0) {
     chat->answering = TRUE;
+    /* a new answer may say what the last one said */
+    g_clear_pointer (&chat->last_final[ROLE_ASSISTANT], g_free);
   } else if (strcmp (name, "bidi_response_complete") == 0) {
     const gchar *reason = gst_structure_get_string (s, "stop_reason");
 
@@ -424,7 +475,7 @@ on_signal (gpointer user_data)
  * Setup
  * ------------------------------------------------------------------------ */
 
-/* --tools: inline JSON, or the file holding it */
+/* --app-tools: inline JSON, or the file holding it */
 static gchar *
 load_tools (const gchar * arg, GError ** error)
 {
@@ -436,8 +487,8 @@ load_tools (const gchar * arg, GError ** error)
   if (*p == '[' || *p == '{')
     return g_strdup (arg);
   if (!g_file_get_contents (arg, &contents, NULL, error)) {
-    g_prefix_error (error, "--tools is neither a JSON array nor a readable "
-        "file: ");
+    g_prefix_error (error, "--app-tools is neither a JSON array nor a "
+        "readable file: ");
     return NULL;
   }
   return contents;
@@ -491,7 +542,7 @@ main (int argc, char *argv[])
 {
   gchar *provider = NULL, *model = NULL, *system_prompt = NULL;
   gchar *tools_arg = NULL, *url = NULL, *audio_source = NULL;
-  gchar *audio_sink = NULL, *prompt = NULL, *tools = NULL;
+  gchar *audio_sink = NULL, *prompt = NULL, *tools = NULL, *builtin = NULL;
   gboolean audio = FALSE;
   GOptionEntry entries[] = {
     {"provider", 'p', 0, G_OPTION_ARG_STRING, &provider,
@@ -500,9 +551,14 @@ main (int argc, char *argv[])
         "Model name (the provider's default when not given)", "MODEL"},
     {"system-prompt", 's', 0, G_OPTION_ARG_STRING, &system_prompt,
         "Instructions given to the model at the start", "TEXT"},
-    {"tools", 't', 0, G_OPTION_ARG_STRING, &tools_arg,
-          "Tools of the application: a JSON array of {name, description, "
-          "parameters}, or a file holding it (calls get an error result)",
+    {"tools", 't', 0, G_OPTION_ARG_STRING, &builtin,
+          "Built-in tools offered to the model, comma separated "
+          "(current_time, calculator, stop_conversation; none; default auto)",
+        "LIST"},
+    {"app-tools", 0, 0, G_OPTION_ARG_STRING, &tools_arg,
+          "Tools of the application declared to the model: a JSON array of "
+          "{name, description, parameters}, or a file holding it (bidi-chat "
+          "runs none of them: their calls get an error result)",
         "FILE-OR-JSON"},
     {"url", 'u', 0, G_OPTION_ARG_STRING, &url,
         "The provider's endpoint, for a self-hosted or test server", "URL"},
@@ -530,7 +586,9 @@ main (int argc, char *argv[])
 
   ctx = g_option_context_new ("- chat with a speech agent from the terminal");
   g_option_context_set_summary (ctx, "Each line typed is sent to the model; "
-      "its transcripts are printed (\"Preview: \" before the final text).\n"
+      "its transcripts are printed (\"Preview: \" before the final text;\n"
+      "with --audio only the final text, after \"User: \" or "
+      "\"Assistant: \").\n"
       "API keys come from the environment (OPENAI_API_KEY ...).");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, gst_init_get_option_group ());
@@ -583,6 +641,10 @@ main (int argc, char *argv[])
     g_object_set (chat.agent, "system-prompt", system_prompt, NULL);
   if (tools)
     g_object_set (chat.agent, "tools", tools, NULL);
+  /* "none" as bidi-server takes it: the property's empty list */
+  if (builtin)
+    g_object_set (chat.agent, "builtin-tools",
+        g_ascii_strcasecmp (builtin, "none") == 0 ? "" : builtin, NULL);
   if (url)
     g_object_set (chat.agent, "url", url, NULL);
 
@@ -638,6 +700,9 @@ out:
   g_free (system_prompt);
   g_free (tools_arg);
   g_free (tools);
+  g_free (builtin);
+  g_free (chat.last_final[ROLE_USER]);
+  g_free (chat.last_final[ROLE_ASSISTANT]);
   g_free (url);
   g_free (audio_source);
   g_free (audio_sink);

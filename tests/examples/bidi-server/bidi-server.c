@@ -45,6 +45,11 @@
  * API keys. Browsers may connect only from the server's own pages
  * (Origin checked) or from an origin given with --allow-origin.
  *
+ * --provider, --model, --system-prompt and --url set the agent's
+ * properties of those names; --tools, as in bidi-chat, is the list of
+ * built-in tools the agent offers and runs itself (its builtin-tools:
+ * current_time, calculator, stop_conversation; auto; none).
+ *
  * The providers' keys come from the environment (OPENAI_API_KEY ...), read
  * by the element; this program never sees or logs them.
  */
@@ -69,6 +74,7 @@
 #include <libsoup/soup.h>
 
 #include <gst/bidi/gstbidievents.h>
+#include <gst/bidi/gstbiditools.h>
 #include "bidi-server-resources.h"
 
 GST_DEBUG_CATEGORY_STATIC (bidi_server_debug);
@@ -1206,6 +1212,35 @@ on_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* --tools, as bidi-chat takes it: the element's builtin-tools ("none" is
+ * its empty list). An unknown name is refused here, at the start, rather
+ * than at each client's connection. */
+static gboolean
+tools_option_check (Options * opt)
+{
+  gchar **names;
+  guint i;
+  gboolean ok = TRUE;
+
+  if (!opt->tools)
+    return TRUE;
+  if (g_ascii_strcasecmp (opt->tools, "none") == 0)
+    opt->tools[0] = '\0';
+  if (g_ascii_strcasecmp (opt->tools, "auto") == 0)
+    return TRUE;
+  names = g_strsplit_set (opt->tools, ", \t", -1);
+  for (i = 0; ok && names[i]; i++) {
+    if (*names[i] && !gst_bidi_builtin_tool_exists (names[i])) {
+      g_printerr ("bad option: --tools: unknown built-in tool \"%s\" "
+          "(there are: %s; auto; none)\n", names[i],
+          GST_BIDI_BUILTIN_TOOLS_ALL);
+      ok = FALSE;
+    }
+  }
+  g_strfreev (names);
+  return ok;
+}
+
 static void
 options_clear (Options * opt)
 {
@@ -1250,9 +1285,9 @@ main (int argc, char **argv)
         "Model name (default: the provider's)", "NAME"},
     {"system-prompt", 0, 0, G_OPTION_ARG_STRING, &opt->system_prompt,
         "Instructions given to the model", "TEXT"},
-    {"tools", 0, 0, G_OPTION_ARG_STRING, &opt->tools,
+    {"tools", 't', 0, G_OPTION_ARG_STRING, &opt->tools,
           "Built-in tools offered to the model, comma separated "
-          "(current_time, calculator, stop_conversation; default auto)",
+          "(current_time, calculator, stop_conversation; none; default auto)",
         "LIST"},
     {"url", 0, 0, G_OPTION_ARG_STRING, &opt->url,
         "Provider endpoint (default: the provider's)", "URL"},
@@ -1288,6 +1323,10 @@ main (int argc, char **argv)
     g_printerr ("bad option: --port 0-65535, --max-clients >= 1, "
         "--max-message-kb 1-16384, --max-output-kb >= 0, --sample-rate "
         "%d-%d\n", MIN_SAMPLE_RATE, MAX_SAMPLE_RATE);
+    options_clear (opt);
+    return 2;
+  }
+  if (!tools_option_check (opt)) {
     options_clear (opt);
     return 2;
   }
