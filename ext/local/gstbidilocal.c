@@ -73,6 +73,7 @@
 #include <gst/bidi/gstbiditools.h>
 
 #include "gstbidilocal.h"
+#include "gstbidiarrivals.h"
 #include "gstbidiasr.h"
 #include "gstbidiintents.h"
 #include "gstbidillm.h"
@@ -203,6 +204,7 @@ struct _GstBidiLocalProvider
   GMutex lock;
   GCond cond;
   GstBidiAudioQueue asr_audio;  /* input for the recognition worker */
+  GstBidiArrivals arrivals;     /* when asr_audio's samples came in */
   gboolean asr_end_input;       /* after asr_audio, the input ends */
   gboolean input_full;          /* told the element: asr_audio is full */
   GQueue tts_jobs;
@@ -1282,16 +1284,24 @@ on_audio (GstBidiLocalProvider * self, Msg * m)
   answer_maybe_finish (self, a);
 }
 
-/* How long ago, in ms, the input sample @sample of a listener's message
- * was: the listener told at @m's position, then the message waited for
- * this thread */
+/* How long ago, in ms, the input sample @sample came in (the listener may
+ * run behind the input) */
 static guint64
-msg_ago_ms (const Msg * m, guint64 sample)
+sample_ago_ms (GstBidiLocalProvider * self, guint64 sample)
 {
-  gint64 waited = g_get_monotonic_time () - m->told_us;
+  gint64 now = g_get_monotonic_time (), then;
 
-  return MAX (waited, 0) / 1000 + (m->position - MIN (sample, m->position)) *
-      1000 / RATE;
+  g_mutex_lock (&self->lock);
+  then = gst_bidi_arrivals_time (&self->arrivals, sample, now);
+  g_mutex_unlock (&self->lock);
+  return MAX (now - then, 0) / 1000;
+}
+
+/* How long ago, in ms, the listener told @m */
+static guint64
+msg_ago_ms (const Msg * m)
+{
+  return MAX (g_get_monotonic_time () - m->told_us, 0) / 1000;
 }
 
 /* The VAD confirmed speech: a barge-in if an answer is open or may still
@@ -1309,7 +1319,7 @@ on_speech_start (GstBidiLocalProvider * self, Msg * m)
       m->position * 1000 / RATE);
   self->user_speaking = TRUE;
   emit (self, gst_bidi_event_new_user_state ("speaking",
-          msg_ago_ms (m, m->speech_start)));
+          sample_ago_ms (self, m->speech_start)));
 
   if (!a && !playing)
     return;
@@ -1349,7 +1359,7 @@ on_final (GstBidiLocalProvider * self, Msg * m)
 {
   self->user_speaking = FALSE;
   emit (self, gst_bidi_event_new_user_state ("listening",
-          msg_ago_ms (m, m->speech_end)));
+          sample_ago_ms (self, m->speech_end)));
   if (!m->text || !*m->text) {
     GST_INFO_OBJECT (self, "speech at %" G_GUINT64_FORMAT " ms was not "
         "recognised: no turn", m->speech_start * 1000 / RATE);
@@ -1370,7 +1380,7 @@ on_final (GstBidiLocalProvider * self, Msg * m)
     return;
   /* the listener ended the turn: the answer is being made */
   emit (self, gst_bidi_event_new_agent_state ("thinking",
-          msg_ago_ms (m, m->position)));
+          msg_ago_ms (m)));
   answer_start (self, m->text);
 }
 
@@ -1578,6 +1588,8 @@ gst_bidi_local_provider_send_audio (GstBidiProvider * provider, GBytes * pcm)
    * come (a provider is told, not obeyed), past a minute the oldest goes */
   g_mutex_lock (&self->lock);
   dropped = gst_bidi_audio_queue_push (&self->asr_audio, g_bytes_ref (pcm));
+  gst_bidi_arrivals_add (&self->arrivals, g_bytes_get_size (pcm) / 2,
+      dropped / 2, g_get_monotonic_time ());
   if (!self->input_full && gst_bidi_audio_queue_get_bytes (&self->asr_audio)
       >= MS_TO_BYTES (INPUT_FULL_MS))
     full = self->input_full = TRUE;
@@ -1713,6 +1725,7 @@ gst_bidi_local_provider_stop (GstBidiProvider * provider)
   }
   g_queue_clear_full (&self->outbox, (GDestroyNotify) msg_free);
   gst_bidi_audio_queue_clear (&self->asr_audio);
+  gst_bidi_arrivals_reset (&self->arrivals, RATE);
   self->asr_end_input = FALSE;
   self->input_full = FALSE;
   g_queue_clear_full (&self->tts_jobs, (GDestroyNotify) job_free);
@@ -1781,6 +1794,7 @@ gst_bidi_local_provider_init (GstBidiLocalProvider * self)
   g_cond_init (&self->cond);
   gst_bidi_audio_queue_init (&self->asr_audio,
       MS_TO_BYTES (MAX_QUEUED_AUDIO_MS));
+  gst_bidi_arrivals_reset (&self->arrivals, RATE);
   g_queue_init (&self->tts_jobs);
   g_queue_init (&self->outbox);
   g_queue_init (&self->pending_turns);

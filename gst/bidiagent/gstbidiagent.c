@@ -389,7 +389,7 @@ static void net_tool_result_now (gpointer user_data, const gchar * id,
 static GstBidiCaptions *get_captions (gpointer user_data);
 static void answer_cut (guint64 played_ms, gpointer user_data);
 static void answer_on_air (guint answer, gboolean on_air, GstClockTime at,
-    gpointer user_data);
+    GstClockTime first_audio, const gchar * resp_id, gpointer user_data);
 static gboolean pads_send_text (gpointer user_data, const gchar * text);
 static gboolean pads_send_image (gpointer user_data, GBytes * data,
     const gchar * mime);
@@ -1776,17 +1776,12 @@ handle_audio (GstBidiAgent * self, GstStructure * event)
   gst_structure_get_int (event, "sample_rate", &rate);
   gst_structure_get_int (event, "channels", &channels);
 
+  /* its arrival is the answer's first audio, if it is (the output tells
+   * when it goes on air) */
   ms = gst_bidi_output_push_audio (&self->output, pcm, rate, channels,
-      resp_id);
-  if (ms > 0) {
-    guint answer;
-    gboolean muted;
-
+      resp_id, running_time_now (self));
+  if (ms > 0)
     gst_bidi_recorder_add_audio (&self->recorder, ms);
-    gst_bidi_output_get_answer (&self->output, &answer, &muted);
-    gst_bidi_turns_audio (&self->turns, answer, resp_id,
-        running_time_now (self));
-  }
   if (pcm)
     g_bytes_unref (pcm);
 }
@@ -1812,14 +1807,15 @@ answer_cut (guint64 played_ms, gpointer user_data)
 /* The output's (src task): the agent speaks from @at, with the turn's
  * latency; or it finished speaking at @at */
 static void
-answer_on_air (guint answer, gboolean on_air, GstClockTime at,
-    gpointer user_data)
+answer_on_air (G_GNUC_UNUSED guint answer, gboolean on_air, GstClockTime at,
+    GstClockTime first_audio, const gchar * resp_id, gpointer user_data)
 {
   GstBidiAgent *self = user_data;
   GstStructure *latency = NULL, *state;
 
   if (on_air)
-    state = gst_bidi_turns_on_air (&self->turns, answer, at, &latency);
+    state = gst_bidi_turns_on_air (&self->turns, first_audio, at, resp_id,
+        &latency);
   else
     state = gst_bidi_turns_agent (&self->turns, "listening", at);
   post_event_at (self, state, at);

@@ -320,6 +320,7 @@ gst_bidi_output_clear (GstBidiOutput * out)
   playout_free (&out->playout);
   g_free (out->resp_id);
   g_free (out->cancelled_resp_id);
+  g_free (out->first_audio_resp_id);
   if (out->conv)
     gst_audio_converter_free (out->conv);
   if (out->silence)
@@ -363,6 +364,8 @@ gst_bidi_output_setup (GstBidiOutput * out, const GstAudioInfo * prov_out)
   out->n_interruptions = 0;
   g_clear_pointer (&out->resp_id, g_free);
   g_clear_pointer (&out->cancelled_resp_id, g_free);
+  g_clear_pointer (&out->first_audio_resp_id, g_free);
+  out->first_audio_answer = 0;
   g_mutex_unlock (&out->lock);
 
   out->need_stream_start = TRUE;
@@ -459,7 +462,7 @@ warn_overflow (GstBidiOutput * out, guint64 dropped_ms, guint bound_ms)
  * milliseconds queued. */
 guint64
 gst_bidi_output_push_audio (GstBidiOutput * out, GBytes * pcm, gint rate,
-    gint channels, const gchar * resp_id)
+    gint channels, const gchar * resp_id, GstClockTime arrived)
 {
   guint64 ms = 0, overflow_ms = 0;
   gboolean drop, warn;
@@ -505,6 +508,12 @@ gst_bidi_output_push_audio (GstBidiOutput * out, GBytes * pcm, gint rate,
     pcm = g_bytes_new_from_bytes (pcm, 0, keep);
     playout_push (&out->playout, pcm, out->answer_seq);
     g_bytes_unref (pcm);
+    if (out->first_audio_answer != out->answer_seq) {
+      out->first_audio_answer = out->answer_seq;
+      out->first_audio = arrived;
+      g_free (out->first_audio_resp_id);
+      out->first_audio_resp_id = g_strdup (resp_id);
+    }
     out->answer_audio_seq = out->answer_seq;
     wake_task_unlocked (out);
     ms = gst_util_uint64_scale (keep / out->playout.bpf, 1000,
@@ -945,7 +954,8 @@ src_loop (GstPad * pad)
   guint64 n_samples;
   guint answer = 0, air_answer;
   AirChange air;
-  GstClockTime air_at;
+  GstClockTime air_at, first_audio;
+  gchar *air_resp_id;
 
   if (!src_prepare (out))
     goto not_negotiated;
@@ -1028,10 +1038,18 @@ take:
   out->discont = FALSE;
   queued = playout_queued_time (&out->playout);
   air = track_on_air_unlocked (out, answer, ts, now, &air_answer, &air_at);
+  first_audio = GST_CLOCK_TIME_NONE;
+  air_resp_id = NULL;
+  if (air == AIR_ON && out->first_audio_answer == answer) {
+    first_audio = out->first_audio;
+    air_resp_id = g_strdup (out->first_audio_resp_id);
+  }
   g_mutex_unlock (&out->lock);
 
   if (air != AIR_SAME)
-    out->cb.on_air (air_answer, air == AIR_ON, air_at, out->user_data);
+    out->cb.on_air (air_answer, air == AIR_ON, air_at, first_audio,
+        air_resp_id, out->user_data);
+  g_free (air_resp_id);
 
   /* The transcript pad follows this timeline. Told before the push, which
    * may wait for a sink to preroll: the text sink needs its GAP for the
@@ -1093,7 +1111,8 @@ drained:
   out->on_air = 0;
   g_mutex_unlock (&out->lock);
   if (air_answer != 0)
-    out->cb.on_air (air_answer, FALSE, air_at, out->user_data);
+    out->cb.on_air (air_answer, FALSE, air_at, GST_CLOCK_TIME_NONE, NULL,
+        out->user_data);
   captions = out->cb.get_captions (out->user_data);
   if (captions) {
     gst_bidi_captions_eos (captions);

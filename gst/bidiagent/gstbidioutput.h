@@ -76,10 +76,12 @@ typedef struct
    * comes between */
   void (*answer_cut) (guint64 played_ms, gpointer user_data);
   /* the src task: the first sample of @answer went out, to play at
-   * running time @at (@on_air), or the answer is over and what follows
-   * it, from @at, is silence (!@on_air); called with no lock held */
+   * running time @at (@on_air; its first audio came in at @first_audio,
+   * GST_CLOCK_TIME_NONE if unknown, in the response @resp_id), or the
+   * answer is over and what follows it, from @at, is silence (!@on_air);
+   * called with no lock held */
   void (*on_air) (guint answer, gboolean on_air, GstClockTime at,
-      gpointer user_data);
+      GstClockTime first_audio, const gchar * resp_id, gpointer user_data);
 } GstBidiOutputCallbacks;
 
 typedef struct
@@ -130,6 +132,11 @@ typedef struct
   guint answer_seq;
   guint answer_audio_seq;       /* the last answer that queued audio */
   guint on_air;                 /* the answer the src task plays, 0 = none */
+  /* the first audio of the answer first_audio_answer came in at
+   * first_audio, in the response first_audio_resp_id */
+  guint first_audio_answer;
+  GstClockTime first_audio;
+  gchar *first_audio_resp_id;
   gchar *resp_id;
   gchar *cancelled_resp_id;
   guint n_answers;
@@ -163,7 +170,7 @@ void gst_bidi_output_set_playing (GstBidiOutput * out, gboolean playing);
 /* network thread: the provider's answers */
 void gst_bidi_output_answer_start (GstBidiOutput * out, const gchar * resp_id);
 guint64 gst_bidi_output_push_audio (GstBidiOutput * out, GBytes * pcm,
-    gint rate, gint channels, const gchar * resp_id);
+    gint rate, gint channels, const gchar * resp_id, GstClockTime arrived);
 void gst_bidi_output_answer_end (GstBidiOutput * out, guint * answer,
     gboolean * had_audio);
 void gst_bidi_output_get_answer (GstBidiOutput * out, guint * answer,

@@ -25,22 +25,18 @@ times_forget (GstBidiTurns * t)
   t->times.turn_end = GST_CLOCK_TIME_NONE;
   t->times.first_audio = GST_CLOCK_TIME_NONE;
   t->times.first_push = GST_CLOCK_TIME_NONE;
-  t->audio_answer = 0;
-  g_clear_pointer (&t->response_id, g_free);
 }
 
 void
 gst_bidi_turns_init (GstBidiTurns * t)
 {
   g_mutex_init (&t->lock);
-  t->response_id = NULL;
   gst_bidi_turns_reset (t);
 }
 
 void
 gst_bidi_turns_clear (GstBidiTurns * t)
 {
-  g_free (t->response_id);
   g_mutex_clear (&t->lock);
 }
 
@@ -125,23 +121,9 @@ gst_bidi_turns_text (GstBidiTurns * t)
   g_mutex_unlock (&t->lock);
 }
 
-void
-gst_bidi_turns_audio (GstBidiTurns * t, guint answer,
-    const gchar * response_id, GstClockTime at)
-{
-  g_mutex_lock (&t->lock);
-  if (answer != t->audio_answer) {
-    t->audio_answer = answer;
-    t->times.first_audio = at;
-    g_free (t->response_id);
-    t->response_id = g_strdup (response_id);
-  }
-  g_mutex_unlock (&t->lock);
-}
-
 GstStructure *
-gst_bidi_turns_on_air (GstBidiTurns * t, guint answer, GstClockTime at,
-    GstStructure ** latency)
+gst_bidi_turns_on_air (GstBidiTurns * t, GstClockTime first_audio,
+    GstClockTime at, const gchar * response_id, GstStructure ** latency)
 {
   GstStructure *ev;
 
@@ -152,12 +134,9 @@ gst_bidi_turns_on_air (GstBidiTurns * t, guint answer, GstClockTime at,
   if (t->turn_open || !t->told) {
     GstBidiTurnTimes times = t->times;
 
-    /* audio of another answer says nothing of this one */
-    if (t->audio_answer != answer)
-      times.first_audio = GST_CLOCK_TIME_NONE;
+    times.first_audio = first_audio;
     times.first_push = at;
-    *latency = gst_bidi_event_new_turn_latency (&times,
-        t->audio_answer == answer ? t->response_id : NULL);
+    *latency = gst_bidi_event_new_turn_latency (&times, response_id);
     t->turn_open = FALSE;
     t->times.speech_end = GST_CLOCK_TIME_NONE;
     t->times.turn_end = GST_CLOCK_TIME_NONE;

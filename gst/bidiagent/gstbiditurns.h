@@ -34,9 +34,7 @@ typedef struct
    * message then follows a turn; without, it follows every answer */
   gboolean told;
   gboolean turn_open;           /* a turn waits for its answer on air */
-  GstBidiTurnTimes times;
-  guint audio_answer;           /* the answer of times.first_audio */
-  gchar *response_id;           /* and its identifier */
+  GstBidiTurnTimes times;       /* speech_end, turn_end */
 } GstBidiTurns;
 
 void gst_bidi_turns_init (GstBidiTurns * turns);
@@ -50,14 +48,13 @@ GstStructure *gst_bidi_turns_agent (GstBidiTurns * turns,
     const gchar * state, GstClockTime at);
 /* the user typed a turn: the next answer closes it */
 void gst_bidi_turns_text (GstBidiTurns * turns);
-/* audio of @answer came in from the provider at @at */
-void gst_bidi_turns_audio (GstBidiTurns * turns, guint answer,
-    const gchar * response_id, GstClockTime at);
-/* The first sample of @answer went out on the src pad at @at: returns the
- * agent's "speaking" (or NULL), and sets @latency to the turn's
+/* The first sample of an answer went out on the src pad at @at, its first
+ * audio came in at @first_audio (response @response_id, nullable): returns
+ * the agent's "speaking" (or NULL), and sets @latency to the turn's
  * bidi_turn_latency when a turn waited for it (else NULL). */
-GstStructure *gst_bidi_turns_on_air (GstBidiTurns * turns, guint answer,
-    GstClockTime at, GstStructure ** latency);
+GstStructure *gst_bidi_turns_on_air (GstBidiTurns * turns,
+    GstClockTime first_audio, GstClockTime at, const gchar * response_id,
+    GstStructure ** latency);
 
 G_END_DECLS
 

@@ -192,3 +192,46 @@ bus_log_length (BusLog * log)
   g_mutex_unlock (&log->lock);
   return n;
 }
+
+static guint64
+msg_time (BusLog * log, gint i, const gchar * field)
+{
+  guint64 t = GST_CLOCK_TIME_NONE;
+
+  fail_unless (i >= 0);
+  fail_unless (gst_structure_get_uint64 (bus_log_get (log, i), field, &t),
+      "no %s in %" GST_PTR_FORMAT, field, bus_log_get (log, i));
+  fail_unless (GST_CLOCK_TIME_IS_VALID (t));
+  return t;
+}
+
+const GstStructure *
+bus_log_assert_turn (BusLog * log)
+{
+  gint i_speak, i_listen, i_think, i_talk, i_lat;
+
+  i_speak = bus_log_wait (log, 0, "bidi_user_state", "state", "speaking", 0);
+  i_listen = bus_log_wait (log, 0, "bidi_user_state", "state", "listening", 0);
+  i_think = bus_log_wait (log, 0, "bidi_agent_state", "state", "thinking", 0);
+  i_talk = bus_log_wait (log, 0, "bidi_agent_state", "state", "speaking", 0);
+  i_lat = bus_log_wait (log, 0, "bidi_turn_latency", NULL, NULL, 0);
+  fail_unless (i_speak >= 0 && i_speak < i_listen && i_listen < i_think &&
+      i_think < i_talk && i_talk < i_lat, "turn messages out of order: %d %d "
+      "%d %d %d", i_speak, i_listen, i_think, i_talk, i_lat);
+
+  fail_unless_equals_uint64 (msg_time (log, i_lat, "speech_end"),
+      msg_time (log, i_listen, "running_time"));
+  fail_unless_equals_uint64 (msg_time (log, i_lat, "turn_end"),
+      msg_time (log, i_think, "running_time"));
+  fail_unless_equals_uint64 (msg_time (log, i_lat, "first_push"),
+      msg_time (log, i_talk, "running_time"));
+  fail_unless (msg_time (log, i_listen, "running_time") >=
+      msg_time (log, i_speak, "running_time"));
+  fail_unless (msg_time (log, i_lat, "speech_end") <=
+      msg_time (log, i_lat, "turn_end"));
+  fail_unless (msg_time (log, i_lat, "turn_end") <=
+      msg_time (log, i_lat, "first_audio"));
+  fail_unless (msg_time (log, i_lat, "first_audio") <=
+      msg_time (log, i_lat, "first_push"));
+  return bus_log_get (log, i_lat);
+}

@@ -38,6 +38,11 @@ const GstStructure *bus_log_get (BusLog * log, gint i);
 guint bus_log_count (BusLog * log, const gchar * name, const gchar * field,
     const gchar * value);
 guint bus_log_length (BusLog * log);
+/* The first turn's messages: the user speaks then listens, the agent
+ * thinks then speaks, in that order, and one bidi_turn_latency whose
+ * moments are those of the state messages, in order. Returns the latency
+ * message. */
+const GstStructure *bus_log_assert_turn (BusLog * log);
 
 G_END_DECLS
 

@@ -427,45 +427,8 @@ session_assert_no_secret (Session * s, const gchar * secret,
   }
 }
 
-static guint64
-msg_time (Session * s, gint i, const gchar * field)
-{
-  guint64 t = GST_CLOCK_TIME_NONE;
-
-  fail_unless (i >= 0);
-  fail_unless (gst_structure_get_uint64 (session_msg (s, i), field, &t),
-      "no %s in %" GST_PTR_FORMAT, field, session_msg (s, i));
-  fail_unless (GST_CLOCK_TIME_IS_VALID (t));
-  return t;
-}
-
 const GstStructure *
 session_assert_turn (Session * s)
 {
-  gint i_speak, i_listen, i_think, i_talk, i_lat;
-
-  i_speak = session_wait (s, 0, "bidi_user_state", "state", "speaking", 0);
-  i_listen = session_wait (s, 0, "bidi_user_state", "state", "listening", 0);
-  i_think = session_wait (s, 0, "bidi_agent_state", "state", "thinking", 0);
-  i_talk = session_wait (s, 0, "bidi_agent_state", "state", "speaking", 0);
-  i_lat = session_wait (s, 0, "bidi_turn_latency", NULL, NULL, 0);
-  fail_unless (i_speak >= 0 && i_speak < i_listen && i_listen < i_think &&
-      i_think < i_talk && i_talk < i_lat, "turn messages out of order: %d %d "
-      "%d %d %d", i_speak, i_listen, i_think, i_talk, i_lat);
-
-  fail_unless_equals_uint64 (msg_time (s, i_lat, "speech_end"),
-      msg_time (s, i_listen, "running_time"));
-  fail_unless_equals_uint64 (msg_time (s, i_lat, "turn_end"),
-      msg_time (s, i_think, "running_time"));
-  fail_unless_equals_uint64 (msg_time (s, i_lat, "first_push"),
-      msg_time (s, i_talk, "running_time"));
-  fail_unless (msg_time (s, i_listen, "running_time") >=
-      msg_time (s, i_speak, "running_time"));
-  fail_unless (msg_time (s, i_lat, "speech_end") <=
-      msg_time (s, i_lat, "turn_end"));
-  fail_unless (msg_time (s, i_lat, "turn_end") <=
-      msg_time (s, i_lat, "first_audio"));
-  fail_unless (msg_time (s, i_lat, "first_audio") <=
-      msg_time (s, i_lat, "first_push"));
-  return session_msg (s, i_lat);
+  return bus_log_assert_turn (s->log);
 }

@@ -114,10 +114,7 @@ GBytes *session_make_jpeg (void);
 /* The answer bytes at the sink from @offset on equal @pcm, and nothing
  * follows them (waits up to wait_ms for them) */
 void session_assert_answer_tail (Session * s, gsize offset, GBytes * pcm);
-/* The first turn's messages: the user speaks then listens, the agent
- * thinks then speaks, in that order, and one bidi_turn_latency whose
- * moments are those of the state messages, in order. Returns the latency
- * message. */
+/* bus_log_assert_turn() on the session's messages */
 const GstStructure *session_assert_turn (Session * s);
 /* No message (any field) holds @secret, nor @piece of it (nullable) */
 void session_assert_no_secret (Session * s, const gchar * secret,

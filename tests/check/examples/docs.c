@@ -1,5 +1,5 @@
 /* gst-bidi: the launch lines of docs/echo-cancellation.md,
- * docs/recording.md and docs/captions.md, run as the pages show them
+ * docs/recording.md, docs/captions.md and docs/latency.md, run as the pages show them
  * Copyright (C) 2026 gst-bidi developers
  *
  * This library is free software; you can redistribute it and/or
@@ -74,6 +74,12 @@
 #define AGENT_LINE MIC " ! audioconvert ! audioresample ! " \
     "bidiagent interruption=cut ! audioconvert ! wavenc ! " \
     "filesink location=\"%s\""
+
+/* docs/latency.md: a file read as fast as it goes, then live */
+#define LATENCY_FILE_LINE "filesrc location=\"%s\" ! wavparse ! " \
+    "audioconvert ! audioresample ! bidiagent ! fakesink sync=true"
+#define LATENCY_LIVE_LINE MIC " ! audioconvert ! audioresample ! " \
+    "bidiagent ! audioconvert ! " SPEAKERS
 
 /* docs/captions.md: the camera is a black test picture, the screen a sink
  * that syncs */
@@ -1000,6 +1006,72 @@ GST_START_TEST (test_recording_agent_cut)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------
+ * docs/latency.md
+ * ------------------------------------------------------------------------ */
+
+/* One turn's messages in order, with every moment (bus_log_assert_turn),
+ * and the session ends by itself; returns the latency message (a copy) */
+static GstStructure *
+check_latency_line (const gchar * line, const gchar * wav)
+{
+  gchar *desc = g_strdup_printf (line, wav);
+  Run *r = run_start (desc);
+  GstStructure *lat;
+  gint i_answer;
+
+  final_transcript (r, 0, "assistant", &i_answer);
+  run_ends_cleanly (r, i_answer);
+  lat = gst_structure_copy (bus_log_assert_turn (r->log));
+  fail_unless_equals_int (bus_log_count (r->log, "bidi_turn_latency", NULL,
+          NULL), 1);
+  run_free (r);
+  g_free (desc);
+  return lat;
+}
+
+GST_START_TEST (test_latency_file_line)
+{
+  gchar *wav = speak ("what time is it", "question.wav");
+  GstStructure *lat = check_latency_line (LATENCY_FILE_LINE, wav);
+
+  gst_structure_free (lat);
+  g_free (wav);
+}
+
+GST_END_TEST;
+
+/* Live, the moments are where they happened: the end of the speech is
+ * where the question's last sound is, and the answer follows it */
+GST_START_TEST (test_latency_live_line)
+{
+  gchar *wav = speak ("what time is it", "question.wav");
+  GstStructure *lat = check_latency_line (LATENCY_LIVE_LINE, wav);
+  TestWav *q = test_wav_read (wav);
+  guint64 speech_end = 0;
+  gdouble first, last, end_s;
+  gint ms = 0;
+
+  fail_unless (loud_span (q, 0, &first, &last));
+  fail_unless (gst_structure_get_uint64 (lat, "speech_end", &speech_end));
+  end_s = (gdouble) speech_end / GST_SECOND;
+  GST_INFO ("speech ends at %.3f s in the file, at %.3f s by the VAD", last,
+      end_s);
+  /* the VAD hears the end of the last loud window, give or take its frames
+   * and the quiet tail of the word; a slow machine may only add to it */
+  fail_unless (end_s >= last - 0.25 && end_s <= last + 0.6 * slow,
+      "the speech ended at %.3f s, the VAD says %.3f s", last, end_s);
+  fail_unless (gst_structure_get_int (lat, "speech_end_to_first_push_ms",
+          &ms));
+  fail_unless (ms > 0 && ms < 5000 * (gint) slow, "answered in %d ms", ms);
+
+  test_wav_free (q);
+  gst_structure_free (lat);
+  g_free (wav);
+}
+
+GST_END_TEST;
+
 static Suite *
 docs_suite (void)
 {
@@ -1033,6 +1105,13 @@ docs_suite (void)
   tcase_add_checked_fixture (tc, setup, teardown);
   tcase_add_test (tc, test_captions_over_video);
   tcase_add_test (tc, test_captions_in_file);
+
+  tc = tcase_create ("latency");
+  suite_add_tcase (s, tc);
+  tcase_set_timeout (tc, 120 * slow);
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_add_test (tc, test_latency_file_line);
+  tcase_add_test (tc, test_latency_live_line);
   return s;
 }
 

@@ -27,6 +27,7 @@
 
 #include "gstbidivad.h"
 #include "gstbidiasr.h"
+#include "gstbidiarrivals.h"
 #include <gst/bidi/gstbidihistory.h>
 #include "buslog.h"
 #include "leftover.h"
@@ -195,6 +196,39 @@ run_vad (const GstBidiVadParams * params, GArray * pcm)
   gst_bidi_vad_free (vad);
   return r;
 }
+
+/* When the recogniser's samples came in: by their chunk, across drops,
+ * and before the ring's oldest chunk */
+GST_START_TEST (test_arrivals)
+{
+  GstBidiArrivals *a = g_new0 (GstBidiArrivals, 1);
+  guint i;
+
+  gst_bidi_arrivals_reset (a, 16000);
+  fail_unless_equals_int64 (gst_bidi_arrivals_time (a, 5, 777), 777);
+  /* 40 ms chunks (640 samples), each arriving at its end */
+  gst_bidi_arrivals_add (a, 640, 0, 40000);
+  gst_bidi_arrivals_add (a, 640, 0, 80000);
+  fail_unless_equals_int64 (gst_bidi_arrivals_time (a, 0, 0), 0);
+  fail_unless_equals_int64 (gst_bidi_arrivals_time (a, 640, 0), 40000);
+  fail_unless_equals_int64 (gst_bidi_arrivals_time (a, 1000, 0), 62500);
+  fail_unless_equals_int64 (gst_bidi_arrivals_time (a, 1280, 0), 80000);
+  /* past what came in: the newest */
+  fail_unless_equals_int64 (gst_bidi_arrivals_time (a, 5000, 0), 80000);
+  /* the oldest 640 were dropped: the recogniser's 0 is the second chunk's
+   * first sample */
+  gst_bidi_arrivals_add (a, 640, 640, 120000);
+  fail_unless_equals_int64 (gst_bidi_arrivals_time (a, 0, 0), 40000);
+  fail_unless_equals_int64 (gst_bidi_arrivals_time (a, 1280, 0), 120000);
+  /* a full ring forgets the oldest chunks: timed back from the oldest */
+  for (i = 0; i < GST_BIDI_ARRIVALS_SIZE; i++)
+    gst_bidi_arrivals_add (a, 640, 0, 160000 + i * 40000);
+  fail_unless_equals_int64 (gst_bidi_arrivals_time (a, 0, 0),
+      160000 - 3 * 40000);
+  g_free (a);
+}
+
+GST_END_TEST;
 
 GST_START_TEST (test_vad_level)
 {
@@ -1280,8 +1314,7 @@ ask (const gchar * question, const gchar * heard, Session ** session_out)
   return ask_full (question, heard, "", "complete", session_out);
 }
 
-/* The listener's turn on the bus, with one latency message; the speech
- * ended at least a VAD hangover before the turn did. */
+/* The listener's turn on the bus, with one latency message */
 static void
 check_turn_messages (Session * s)
 {
@@ -1290,8 +1323,10 @@ check_turn_messages (Session * s)
 
   fail_unless_equals_int (session_count (s, "bidi_turn_latency", NULL, NULL),
       1);
+  /* the input came in faster than real time: the interval is the
+   * listener's work, not the hangover (docs.c checks a live one) */
   fail_unless (gst_structure_get_int (lat, "speech_end_to_turn_end_ms", &ms));
-  fail_unless (ms >= 100, "the turn ended %d ms after the speech", ms);
+  fail_unless (ms >= 0, "the turn ended %d ms before the speech", ms);
 }
 
 GST_START_TEST (test_e2e_what_time)
@@ -2015,6 +2050,7 @@ local_suite (void)
   tc = tcase_create ("units");
   suite_add_tcase (s, tc);
   tcase_add_checked_fixture (tc, NULL, leftover_stop);
+  tcase_add_test (tc, test_arrivals);
   tcase_add_test (tc, test_vad_level);
   tcase_add_test (tc, test_vad_silence);
   tcase_add_test (tc, test_vad_stationary_noise);
