@@ -905,6 +905,12 @@ GST_START_TEST (test_browser_talk)
   wait_js ("bidiStats.microphone === 'stopped'", "the microphone stopped");
   wait_js (ASSISTANT_FINAL ".some(function (t) { return "
       "/^It is .*[0-9]/.test(t); })", "the page shows the answer");
+  /* who speaks, and how fast the spoken question was answered */
+  wait_js ("bidiStats.latencies >= 2 && bidiStats.lastLatencyMs > 0 && "
+      "document.getElementById('latency').textContent === "
+      "bidiStats.lastLatencyMs + ' ms' && bidiStats.userState !== null && "
+      "document.getElementById('agent-state').textContent === "
+      "bidiStats.agentState", "the page shows the turn state and latency");
   fail_unless (eval_bool ("document.querySelector('#transcript "
           "li.partial') === null"), "a partial line stayed");
 

@@ -53,6 +53,10 @@
     lastFinal: { user: null, assistant: null },
     toolUses: 0,
     usage: null,
+    userState: null,
+    agentState: null,
+    latencies: 0,
+    lastLatencyMs: null,
     errors: [],
   };
   window.bidiStats = stats;
@@ -64,6 +68,8 @@
     micLevel: document.getElementById('mic-level'),
     agentLevel: document.getElementById('agent-level'),
     playback: document.getElementById('playback'),
+    agentState: document.getElementById('agent-state'),
+    latency: document.getElementById('latency'),
     form: document.getElementById('text-form'),
     text: document.getElementById('text'),
     image: document.getElementById('image'),
@@ -446,6 +452,23 @@
         break;
       case 'bidi_connection_close':
         addNote('conversation closed (' + ev.reason + ')');
+        break;
+      case 'bidi_user_state':
+        stats.userState = ev.state;
+        break;
+      case 'bidi_agent_state':
+        stats.agentState = ev.state;
+        setState(el.agentState, ev.state);
+        break;
+      case 'bidi_turn_latency':
+        /* the server's figure: from the end of the user's speech to the
+         * answer's first sample leaving the agent (before the network and
+         * this page's playback) */
+        stats.latencies++;
+        if (typeof ev.speech_end_to_first_push_ms === 'number') {
+          stats.lastLatencyMs = ev.speech_end_to_first_push_ms;
+          el.latency.textContent = ev.speech_end_to_first_push_ms + ' ms';
+        }
         break;
       case 'bidi_usage':
         stats.usage = {
