@@ -895,6 +895,11 @@ gst_bidi_remote_tts_speak (GstBidiRemoteTts * tts, const gchar * text,
     ok = TRUE;
   /* what came before a failure is still out: the end of it too */
   decoder_finish (&d);
+  if (ok && d.n_out == 0) {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "the %s at %s answered no audio", c->what, c->host);
+    ok = FALSE;
+  }
   GST_DEBUG ("%s: %" G_GSIZE_FORMAT " samples for \"%s\"", ok ? "spoken" :
       "failed", d.n_out, text);
   g_bytes_unref (body);

@@ -397,6 +397,10 @@ handler (SoupServer * server, SoupServerMessage * msg, const char *path,
   r = g_new0 (Recorded, 1);
   r->path = g_strdup (path);
   r->fields = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  /* beside the fields: no form field or JSON member has this name */
+  g_hash_table_replace (r->fields, g_strdup ("Authorization"),
+      g_strdup (soup_message_headers_get_one
+          (soup_server_message_get_request_headers (msg), "Authorization")));
   body = soup_message_body_flatten (soup_server_message_get_request_body
       (msg));
   ok = kind == MOCK_SPEECH_ASR ? check_form (mock, msg, body, r) :

@@ -65,7 +65,7 @@ gboolean mock_speech_wait_requests (MockSpeech * mock, MockSpeechKind kind,
 /* Answers completely written */
 guint mock_speech_n_completed (MockSpeech * mock, MockSpeechKind kind);
 /* A text field of the form (ASR) or a string member of the JSON (TTS) of
- * request @i; NULL when absent (g_free) */
+ * request @i, or its "Authorization" header; NULL when absent (g_free) */
 gchar *mock_speech_get_field (MockSpeech * mock, MockSpeechKind kind,
     guint i, const gchar * name);
 gchar *mock_speech_get_path (MockSpeech * mock, MockSpeechKind kind,

@@ -569,8 +569,8 @@ GST_START_TEST (test_tts_streaming)
   GBytes *pcm = make_pattern (1000);
   Session *s;
 
-  /* five pieces, the last one 2 s (valgrind: 20 s) after the first */
-  mock_speech_set_pcm (m, pcm, 5, 500 * slow);
+  /* five pieces, the last one 1.2 s (valgrind: 12 s) after the first */
+  mock_speech_set_pcm (m, pcm, 5, 300 * slow);
   s = remote_session (gst_structure_new ("c", "tts-url", G_TYPE_STRING,
           mock_speech_url (m), "tts-rate", G_TYPE_INT, RATE, NULL));
   send_text (s, "hello");
@@ -663,6 +663,10 @@ GST_START_TEST (test_tts_slow_garbage_error)
           mock_speech_url (m), "tts-format", G_TYPE_STRING, "wav", NULL),
       "2 channels");
 
+  mock_speech_set_answer (m, MOCK_SPEECH_TTS, 200, "audio/pcm", "");
+  check_tts_fallback (m, gst_structure_new ("c", "tts-url", G_TYPE_STRING,
+          mock_speech_url (m), NULL), "answered no audio");
+
   mock_speech_set_answer (m, MOCK_SPEECH_TTS, 404, "application/json",
       "{\"detail\": \"Not Found\"}");
   check_tts_fallback (m, gst_structure_new ("c", "tts-url", G_TYPE_STRING,
@@ -670,6 +674,55 @@ GST_START_TEST (test_tts_slow_garbage_error)
   assert_no_problems (m);
   g_bytes_unref (pcm);
   mock_speech_free (m);
+}
+
+GST_END_TEST;
+
+/* The API key goes to both servers, and never into a message, even when
+ * a server quotes it back */
+GST_START_TEST (test_api_key)
+{
+  static const gchar *key = "sk-remote-DO-NOT-LEAK-0123456789";
+  MockSpeech *m = mock_speech_new ();
+  gchar *quoted = g_strdup_printf ("{\"error\": {\"message\": \"Incorrect "
+      "API key provided: %s\"}}", key);
+  gchar *bearer = g_strdup_printf ("Bearer %s", key), *v;
+  GstStructure *config;
+  Session *s;
+  gint i;
+
+  mock_speech_set_answer (m, MOCK_SPEECH_ASR, 401, "application/json",
+      quoted);
+  mock_speech_set_answer (m, MOCK_SPEECH_TTS, 401, "application/json",
+      quoted);
+  config = gst_structure_new ("c", "asr-url", G_TYPE_STRING,
+      mock_speech_url (m), "tts-url", G_TYPE_STRING, mock_speech_url (m),
+      NULL);
+  s = session_create (AGENT_DESC, RATE, 2, WAIT_MS);
+  g_object_set (s->agent, "api-key", key, "provider-config", config, NULL);
+  gst_structure_free (config);
+  session_start (s);
+  session_wait_connected (s);
+  say (s, "what time is it");
+  session_end_input (s);
+  i = wait_user_final (s, 0);
+  fail_unless (session_wait (s, i, "bidi_connection_close", "reason",
+          "complete", WAIT_MS) > i);
+  fail_unless (strstr (warning_message (s, "asr"), "Incorrect API key"));
+  fail_unless (strstr (warning_message (s, "tts"), "Incorrect API key"));
+  session_assert_no_secret (s, key, "DO-NOT-LEAK");
+
+  v = mock_speech_get_field (m, MOCK_SPEECH_ASR, 0, "Authorization");
+  fail_unless_equals_string (v, bearer);
+  g_free (v);
+  v = mock_speech_get_field (m, MOCK_SPEECH_TTS, 0, "Authorization");
+  fail_unless_equals_string (v, bearer);
+  g_free (v);
+  assert_no_problems (m);
+  session_free (s);
+  mock_speech_free (m);
+  g_free (quoted);
+  g_free (bearer);
 }
 
 GST_END_TEST;
@@ -767,6 +820,7 @@ localremote_suite (void)
   tcase_add_test (tc, test_tts_streaming);
   tcase_add_test (tc, test_tts_down);
   tcase_add_test (tc, test_tts_slow_garbage_error);
+  tcase_add_test (tc, test_api_key);
   tcase_add_test (tc, test_tts_barge_in);
   tcase_add_test (tc, test_stop_during_requests);
   return s;
