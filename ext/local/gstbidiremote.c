@@ -159,11 +159,29 @@ typedef struct
   GAsyncResult *result;         /* of the operation in flight, when done */
 } Call;
 
+static gboolean
+cancel_in_context (gpointer user_data)
+{
+  g_cancellable_cancel (G_CANCELLABLE (user_data));
+  return G_SOURCE_REMOVE;
+}
+
+/* The caller cancelled, maybe from another thread: the request's own
+ * cancellable is cancelled on the client's thread, where libsoup runs
+ * (its handlers of "cancelled" then run there too). The source holds the
+ * cancellable: it may run after the request is over, harmlessly. */
 static void
 parent_cancelled (GCancellable * parent, gpointer user_data)
 {
+  Call *call = user_data;
+  GSource *idle = g_idle_source_new ();
+
   (void) parent;
-  g_cancellable_cancel (G_CANCELLABLE (user_data));
+  g_source_set_priority (idle, G_PRIORITY_HIGH);
+  g_source_set_callback (idle, cancel_in_context,
+      g_object_ref (call->cancellable), g_object_unref);
+  g_source_attach (idle, call->c->context);
+  g_source_unref (idle);
 }
 
 static void
@@ -179,7 +197,7 @@ call_init (Call * call, Client * c, GCancellable * parent, gboolean deadline)
     call->parent = g_object_ref (parent);
     /* (runs at once when the caller cancelled already) */
     call->parent_handler = g_cancellable_connect (parent,
-        G_CALLBACK (parent_cancelled), call->cancellable, NULL);
+        G_CALLBACK (parent_cancelled), call, NULL);
   }
 }
 
