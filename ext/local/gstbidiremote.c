@@ -640,6 +640,9 @@ typedef struct
   GstBidiRemoteAudioFunc func;
   gpointer user_data;
   gboolean in_header;
+  /* "pcm" was asked for: a WAV file may come anyway (Piper's HTTP server
+   * always sends one) */
+  gboolean sniff;
   GByteArray *pending;          /* header bytes, or half a sample */
   guint rate;
   GstAudioResampler *resampler;
@@ -785,6 +788,17 @@ static gboolean
 decoder_push (Decoder * d, const guint8 * data, gsize len, GError ** error)
 {
   g_byte_array_append (d->pending, data, len);
+  if (d->sniff) {
+    if (d->pending->len < 4)
+      return TRUE;
+    d->sniff = FALSE;
+    if (memcmp (d->pending->data, "RIFF", 4) == 0) {
+      GST_DEBUG ("a WAV file, although pcm was asked for");
+      d->in_header = TRUE;
+    } else if (!decoder_set_rate (d, d->tts->pcm_rate, error)) {
+      return FALSE;
+    }
+  }
   if (d->in_header) {
     gboolean need_more;
 
@@ -876,10 +890,10 @@ speech_read (Call * call, Decoder * d, GError ** error)
   }
   if (n < 0)
     return FALSE;
-  if (d->in_header) {
+  if (d->in_header || d->sniff) {
     g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
         "the %s at %s answered %s", call->c->what, call->c->host,
-        total ? "a WAV file without audio" : "nothing");
+        d->in_header ? "a WAV file without audio" : "no audio");
     return FALSE;
   }
   return TRUE;
@@ -901,6 +915,7 @@ gst_bidi_remote_tts_speak (GstBidiRemoteTts * tts, const gchar * text,
   d.user_data = user_data;
   d.pending = g_byte_array_new ();
   d.in_header = tts->wav;
+  d.sniff = !tts->wav;
 
   g_main_context_push_thread_default (c->context);
   call_init (&call, c, cancellable, FALSE);
@@ -908,7 +923,6 @@ gst_bidi_remote_tts_speak (GstBidiRemoteTts * tts, const gchar * text,
   body = speech_request (tts, text);
   if (call_send (&call, body, "application/json", error) &&
       check_content_type (&call, error) &&
-      (tts->wav || decoder_set_rate (&d, tts->pcm_rate, error)) &&
       speech_read (&call, &d, error))
     ok = TRUE;
   /* what came before a failure is still out: the end of it too */

@@ -62,7 +62,8 @@ gchar *gst_bidi_remote_asr_transcribe (GstBidiRemoteAsr * asr, guint64 start,
 /* Speech: POST {url}/v1/audio/speech, JSON {model, input, voice,
  * response_format}. "pcm" answers are raw S16LE mono at the rate given
  * (24 kHz for OpenAI, Kokoro), "wav" answers are read from their header
- * (16-bit mono PCM only). The audio is converted to the output rate and
+ * (16-bit mono PCM only); so is a WAV file that comes when "pcm" was
+ * asked for. The audio is converted to the output rate and
  * handed over as it arrives. The timeout is how long the server may keep
  * silent: before the answer starts, and then between two pieces of it. */
 

@@ -517,11 +517,12 @@ speak_and_collect (Session * s, const gchar * text, gsize * n)
 }
 
 /* 24 kHz audio ("pcm" as OpenAI and Kokoro send it) and a 22.05 kHz WAV
- * (Piper's) are converted: the same length and pitch at 16 kHz */
+ * (Piper's, asked for or not) are converted: the same length and pitch
+ * at 16 kHz */
 GST_START_TEST (test_tts_rates)
 {
   MockSpeech *m = mock_speech_new ();
-  guint rates[] = { 24000, 22050 };
+  guint rates[] = { 24000, 22050, 22050 };
   guint k;
 
   for (k = 0; k < G_N_ELEMENTS (rates); k++) {
@@ -535,10 +536,13 @@ GST_START_TEST (test_tts_rates)
 
     if (k == 0) {
       mock_speech_set_pcm (m, sine, 4, 0);
-    } else {
+    } else if (k == 1) {
       mock_speech_set_wav (m, sine, rates[k], 1, 16, 5, 0);
       gst_structure_set (config, "tts-format", G_TYPE_STRING, "wav",
           "tts-rate", G_TYPE_INT, 8000, NULL);
+    } else {
+      /* "pcm" is asked for, a WAV comes */
+      mock_speech_set_wav (m, sine, rates[k], 1, 16, 3, 0);
     }
     s = remote_session (config);
     n_req = mock_speech_n_requests (m, MOCK_SPEECH_TTS);
