@@ -1564,13 +1564,13 @@ parse_tools (GstBidiLlm * llm, const gchar * tools_json, GError ** error)
   return TRUE;
 }
 
-/* {base_url}/chat/completions, checked. */
-static GUri *
-make_uri (const gchar * base_url, GError ** error)
+GUri *
+gst_bidi_llm_endpoint (const gchar * what, const gchar * base_url,
+    const gchar * suffix, gboolean add_v1, GError ** error)
 {
   GUri *base, *uri;
   const gchar *scheme, *host;
-  gchar *path;
+  gchar *path, *full;
   gsize len;
 
   if (!base_url || !*base_url)
@@ -1600,12 +1600,12 @@ make_uri (const gchar * base_url, GError ** error)
   len = strlen (path);
   while (len > 0 && path[len - 1] == '/')
     path[--len] = '\0';
-  {
-    gchar *full = g_strconcat (path, "/chat/completions", NULL);
-    uri = g_uri_build (G_URI_FLAGS_ENCODED, scheme, NULL, host,
-        g_uri_get_port (base), full, g_uri_get_query (base), NULL);
-    g_free (full);
-  }
+  /* servers document their base URL with and without the API version */
+  add_v1 = add_v1 && !g_str_has_suffix (path, "/v1");
+  full = g_strconcat (path, add_v1 ? "/v1" : "", suffix, NULL);
+  uri = g_uri_build (G_URI_FLAGS_ENCODED, scheme, NULL, host,
+      g_uri_get_port (base), full, g_uri_get_query (base), NULL);
+  g_free (full);
   g_free (path);
   g_uri_unref (base);
   return uri;
@@ -1614,20 +1614,20 @@ make_uri (const gchar * base_url, GError ** error)
 bad_url:
   {
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "llm-url must be an http:// or https:// URL, like "
-        "http://127.0.0.1:8080/v1");
+        "%s must be an http:// or https:// URL, like "
+        "http://127.0.0.1:8080/v1", what);
     return NULL;
   }
 userinfo:
   {
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "llm-url must not contain user information; use the api key");
+        "%s must not contain user information; use the api key", what);
     return NULL;
   }
 not_loopback:
   {
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "llm-url: use https for non-loopback hosts");
+        "%s: use https for non-loopback hosts", what);
     return NULL;
   }
 }
@@ -1643,7 +1643,8 @@ gst_bidi_llm_new (const gchar * base_url, const gchar * model,
 
   debug_init ();
 
-  if (!(uri = make_uri (base_url, error)))
+  if (!(uri = gst_bidi_llm_endpoint ("llm-url", base_url,
+              "/chat/completions", FALSE, error)))
     return NULL;
 
   llm = g_new0 (GstBidiLlm, 1);

@@ -123,6 +123,15 @@ gboolean gst_bidi_llm_request (GstBidiLlm * llm,
  * this returns, and nothing after it for that request. */
 void gst_bidi_llm_cancel (GstBidiLlm * llm);
 
+/* {base_url}{suffix}, checked as every server URL of the local provider
+ * is: http or https, a host, no user information, plain http only for a
+ * loopback host. With @add_v1, "/v1" goes before @suffix unless the base
+ * URL's path ends with it already (so "http://host:8080" and
+ * "http://host:8080/v1" are the same server). Errors
+ * (GST_RESOURCE_ERROR_SETTINGS) name @what, e.g. "llm-url". */
+GUri *gst_bidi_llm_endpoint (const gchar * what, const gchar * base_url,
+    const gchar * suffix, gboolean add_v1, GError ** error);
+
 G_END_DECLS
 
 #endif /* __GST_BIDI_LLM_H__ */

@@ -48,6 +48,26 @@
  *   `http://127.0.0.1:8080/v1`; `llm-model` (string) its model (else the
  *   element's model property)
  * * `tool-timeout-ms` (int, 10000): how long to wait for a tool result
+ * * `asr-url` (string): base URL of an OpenAI-compatible transcription
+ *   server (whisper.cpp's server ...), with or without the final `/v1`:
+ *   each turn's audio goes to `{asr-url}/v1/audio/transcriptions` and its
+ *   words replace pocketsphinx's final ones (the VAD still decides the
+ *   turn, pocketsphinx still gives the partial words, and `early-end-ms`
+ *   does not apply); `asr-model` (string, "whisper-1");
+ *   `asr-timeout-ms` (int, 8000): the longest a transcription may take
+ * * `tts-url` (string): base URL of an OpenAI-compatible speech server
+ *   (Piper, Kokoro ...), with or without `/v1`: `{tts-url}/v1/audio/speech`
+ *   speaks instead of flite, sentence by sentence, each played as it
+ *   arrives; `tts-model` (string, "tts-1"); `tts-voice` (string,
+ *   "alloy"); `tts-format` ("pcm" (default) or "wav"); `tts-rate` (int,
+ *   24000): the rate of "pcm" answers (a WAV says its own; the audio is
+ *   converted to 16 kHz); `tts-timeout-ms` (int, 5000): the longest the
+ *   server may keep silent, before the audio and within it
+ *
+ * A server that is down, refuses, answers something else or is too slow
+ * costs only that turn or sentence: pocketsphinx's words or flite's voice
+ * stand in, with one warning (a bidi_error with code "asr" or "tts") for
+ * the first failure of each server and debug lines after.
  *
  * The element's `voice` property picks the flite voice: slt (default),
  * kal, awb or rms.
@@ -78,6 +98,7 @@
 #include "gstbidiintents.h"
 #include "gstbidillm.h"
 #include "gstbiditts.h"
+#include "gstbidiremote.h"
 
 GST_DEBUG_CATEGORY_STATIC (bidi_local_debug);
 #define GST_CAT_DEFAULT bidi_local_debug
@@ -99,6 +120,12 @@ GST_DEBUG_CATEGORY_STATIC (bidi_local_debug);
 #define INPUT_FULL_MS 10000
 #define INPUT_READY_MS 5000
 #define MS_TO_BYTES(ms) ((gsize) RATE * 2 * (ms) / 1000)
+#define DEFAULT_ASR_MODEL "whisper-1"
+#define DEFAULT_ASR_TIMEOUT_MS 8000
+#define DEFAULT_TTS_MODEL "tts-1"
+#define DEFAULT_TTS_VOICE "alloy"
+#define DEFAULT_TTS_RATE 24000
+#define DEFAULT_TTS_TIMEOUT_MS 5000
 
 typedef struct
 {
@@ -108,6 +135,11 @@ typedef struct
   gchar *llm_url;
   gchar *llm_model;
   guint tool_timeout_ms;
+  /* servers instead of pocketsphinx's final words and flite */
+  gchar *asr_url, *asr_model;
+  guint asr_timeout_ms;
+  gchar *tts_url, *tts_model, *tts_voice, *tts_format;
+  guint tts_rate, tts_timeout_ms;
 } Settings;
 
 /* worker -> network thread */
@@ -122,6 +154,7 @@ typedef enum
   MSG_INPUT_DONE,
   MSG_AUDIO,
   MSG_TOOL_RESULT,
+  MSG_WARNING,
 } MsgType;
 
 typedef struct
@@ -131,8 +164,9 @@ typedef struct
   guint sentence;               /* AUDIO */
   gchar *text;                  /* PARTIAL, FINAL, REVISED, LOAD_ERROR;
                                  * TOOL_RESULT: the result's JSON */
-  gchar *id, *name, *status;    /* TOOL_RESULT */
+  gchar *id, *name, *status;    /* TOOL_RESULT; WARNING: name is the code */
   GBytes *pcm;                  /* AUDIO */
+  gboolean more;                /* AUDIO: more of the sentence follows */
   guint64 position;
   guint64 speech_start;
   guint64 speech_end;           /* FINAL, REVISED */
@@ -216,6 +250,13 @@ struct _GstBidiLocalProvider
   /* the generation of the answer being synthesised; the TTS worker drops
    * jobs of other generations. Atomic. */
   gint tts_gen;
+  /* the speech server's request in flight (TTS worker), and the
+   * transcription server's (cancelled at stop) */
+  GCancellable *tts_cancel;
+  GCancellable *asr_cancel;
+  /* recognition worker only */
+  GstBidiRemoteAsr *asr_remote;
+  gboolean asr_warned;
 
   /* network thread only */
   Settings *run;
@@ -273,6 +314,12 @@ settings_free (Settings * s)
   g_free (s->voice);
   g_free (s->llm_url);
   g_free (s->llm_model);
+  g_free (s->asr_url);
+  g_free (s->asr_model);
+  g_free (s->tts_url);
+  g_free (s->tts_model);
+  g_free (s->tts_voice);
+  g_free (s->tts_format);
   g_free (s);
 }
 
@@ -287,6 +334,15 @@ settings_copy (const Settings * s)
   c->llm_url = g_strdup (s->llm_url);
   c->llm_model = g_strdup (s->llm_model);
   c->tool_timeout_ms = s->tool_timeout_ms;
+  c->asr_url = g_strdup (s->asr_url);
+  c->asr_model = g_strdup (s->asr_model);
+  c->asr_timeout_ms = s->asr_timeout_ms;
+  c->tts_url = g_strdup (s->tts_url);
+  c->tts_model = g_strdup (s->tts_model);
+  c->tts_voice = g_strdup (s->tts_voice);
+  c->tts_format = g_strdup (s->tts_format);
+  c->tts_rate = s->tts_rate;
+  c->tts_timeout_ms = s->tts_timeout_ms;
   return c;
 }
 
@@ -304,15 +360,51 @@ request_is_complete (const gchar * text, gpointer user_data)
   return complete;
 }
 
+/* The string fields of the servers, with their defaults */
+static void
+settings_parse_servers (Settings * s, const GstStructure * pc)
+{
+  const gchar *v;
+
+#define GET_STRING(field, def) \
+  (g_strdup ((pc && (v = gst_structure_get_string (pc, field))) ? v : def))
+  s->asr_url = GET_STRING ("asr-url", NULL);
+  s->asr_model = GET_STRING ("asr-model", DEFAULT_ASR_MODEL);
+  s->tts_url = GET_STRING ("tts-url", NULL);
+  s->tts_model = GET_STRING ("tts-model", DEFAULT_TTS_MODEL);
+  s->tts_voice = GET_STRING ("tts-voice", DEFAULT_TTS_VOICE);
+#undef GET_STRING
+}
+
+/* An URL the servers' clients take (they are made later, on the worker
+ * threads) */
+static gboolean
+check_server_url (const gchar * field, const gchar * url, GError ** error)
+{
+  GError *err = NULL;
+
+  if (!url || gst_bidi_remote_check_url (field, url, &err))
+    return TRUE;
+  gst_bidi_provider_config_error (error, PROVIDER_NAME, "%s (not \"%s\")",
+      err->message, url);
+  g_error_free (err);
+  return FALSE;
+}
+
 static Settings *
 settings_parse (const GstBidiProviderConfig * config, GError ** error)
 {
+  static const gchar *const formats[] = { "pcm", "wav", NULL };
   const GstStructure *pc = config->provider_config;
   Settings *s = g_new0 (Settings, 1);
   const gchar *url;
 
   gst_bidi_listener_params_init (&s->listener);
   s->tool_timeout_ms = DEFAULT_TOOL_TIMEOUT_MS;
+  s->asr_timeout_ms = DEFAULT_ASR_TIMEOUT_MS;
+  s->tts_timeout_ms = DEFAULT_TTS_TIMEOUT_MS;
+  s->tts_rate = DEFAULT_TTS_RATE;
+  s->tts_format = g_strdup ("pcm");
 
   if (!gst_bidi_provider_check_config (pc, PROVIDER_NAME, error,
           "vad-threshold-db", G_TYPE_DOUBLE,
@@ -328,7 +420,12 @@ settings_parse (const GstBidiProviderConfig * config, GError ** error)
           "grammar", G_TYPE_STRING,
           "keywords", G_TYPE_STRING,
           "llm-url", G_TYPE_STRING,
-          "llm-model", G_TYPE_STRING, "tool-timeout-ms", G_TYPE_INT, NULL))
+          "llm-model", G_TYPE_STRING, "tool-timeout-ms", G_TYPE_INT,
+          "asr-url", G_TYPE_STRING, "asr-model", G_TYPE_STRING,
+          "asr-timeout-ms", G_TYPE_INT, "tts-url", G_TYPE_STRING,
+          "tts-model", G_TYPE_STRING, "tts-voice", G_TYPE_STRING,
+          "tts-format", G_TYPE_STRING, "tts-rate", G_TYPE_INT,
+          "tts-timeout-ms", G_TYPE_INT, NULL))
     goto fail;
 
   if (!gst_bidi_provider_config_get_double (pc, PROVIDER_NAME,
@@ -346,7 +443,15 @@ settings_parse (const GstBidiProviderConfig * config, GError ** error)
       !gst_bidi_provider_config_get_uint (pc, PROVIDER_NAME, "max-turn-ms",
           1000, 120000, &s->listener.max_turn_ms, error) ||
       !gst_bidi_provider_config_get_uint (pc, PROVIDER_NAME,
-          "tool-timeout-ms", 100, 600000, &s->tool_timeout_ms, error))
+          "tool-timeout-ms", 100, 600000, &s->tool_timeout_ms, error) ||
+      !gst_bidi_provider_config_get_uint (pc, PROVIDER_NAME,
+          "asr-timeout-ms", 100, 600000, &s->asr_timeout_ms, error) ||
+      !gst_bidi_provider_config_get_uint (pc, PROVIDER_NAME,
+          "tts-timeout-ms", 100, 600000, &s->tts_timeout_ms, error) ||
+      !gst_bidi_provider_config_get_uint (pc, PROVIDER_NAME, "tts-rate",
+          8000, 192000, &s->tts_rate, error) ||
+      !gst_bidi_provider_config_get_choice (pc, PROVIDER_NAME, "tts-format",
+          formats, &s->tts_format, error))
     goto fail;
 
   if (pc) {
@@ -358,8 +463,13 @@ settings_parse (const GstBidiProviderConfig * config, GError ** error)
     s->llm_url = g_strdup (gst_structure_get_string (pc, "llm-url"));
     s->llm_model = g_strdup (gst_structure_get_string (pc, "llm-model"));
   }
-  /* only the built-in responder can tell a whole request */
-  if (!s->llm_url)
+  settings_parse_servers (s, pc);
+  if (!check_server_url ("asr-url", s->asr_url, error) ||
+      !check_server_url ("tts-url", s->tts_url, error))
+    goto fail;
+  /* only the built-in responder can tell a whole request, and only from
+   * words that are final: with asr-url they come after the turn */
+  if (!s->llm_url && !s->asr_url)
     s->listener.complete = request_is_complete;
   gst_bidi_asr_model_set_defaults (&s->model);
   if (!gst_bidi_asr_model_check (&s->model, error))
@@ -511,12 +621,100 @@ next_input (GstBidiLocalProvider * self, GBytes ** pcm)
  * Workers
  * ------------------------------------------------------------------------ */
 
+/* A worker's server (strings owned) */
+typedef struct
+{
+  gchar *url, *model, *api_key, *ssl_ca_file;
+  guint timeout_ms;
+} Server;
+
+static void
+server_init (Server * sv, const gchar * url, const gchar * model,
+    guint timeout_ms, const GstBidiProviderConfig * config)
+{
+  sv->url = g_strdup (url);
+  sv->model = g_strdup (model);
+  sv->api_key = g_strdup (config->api_key);
+  sv->ssl_ca_file = g_strdup (config->ssl_ca_file);
+  sv->timeout_ms = timeout_ms;
+}
+
+static GstBidiRemoteParams
+server_params (const Server * sv)
+{
+  GstBidiRemoteParams p = { sv->url, sv->model, sv->api_key,
+    sv->ssl_ca_file, sv->timeout_ms
+  };
+  return p;
+}
+
+static void
+server_clear (Server * sv)
+{
+  g_free (sv->url);
+  g_free (sv->model);
+  if (sv->api_key)
+    memset (sv->api_key, 0, strlen (sv->api_key));
+  g_free (sv->api_key);
+  g_free (sv->ssl_ca_file);
+}
+
+/* Worker threads: a server failed, its stand-in takes over for the turn
+ * or the sentence. The first failure is a warning on the bus (a
+ * non-fatal bidi_error), the next ones only debug lines: a server that is
+ * down would otherwise warn at every turn. */
+static void
+server_failed (GstBidiLocalProvider * self, gboolean * warned,
+    const gchar * code, const GError * err, const gchar * fallback)
+{
+  Msg *m;
+
+  if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (*warned) {
+    GST_DEBUG_OBJECT (self, "%s; %s", err->message, fallback);
+    return;
+  }
+  *warned = TRUE;
+  m = msg_new (MSG_WARNING);
+  m->name = g_strdup (code);
+  m->text = g_strdup_printf ("%s; %s (further failures are only logged)",
+      err->message, fallback);
+  m->text[0] = g_ascii_toupper (m->text[0]);
+  GST_WARNING_OBJECT (self, "%s", m->text);
+  post (self, m);
+}
+
 typedef struct
 {
   GstBidiLocalProvider *self;
   GstBidiListenerParams params;
   GstBidiAsrModel model;
+  Server server;
 } AsrSetup;
+
+/* Recognition worker: the transcription server's words for the turn that
+ * @ev ends, else pocketsphinx's */
+static gchar *
+final_words (GstBidiLocalProvider * self, const GstBidiListenerEvent * ev)
+{
+  GError *err = NULL;
+  gchar *text;
+
+  if (!self->asr_remote)
+    return g_strdup (ev->text);
+  text = gst_bidi_remote_asr_transcribe (self->asr_remote, ev->speech_start,
+      ev->position, self->asr_cancel, &err);
+  if (!text) {
+    server_failed (self, &self->asr_warned, "asr", err,
+        "pocketsphinx's words are used");
+    g_error_free (err);
+    return g_strdup (ev->text);
+  }
+  GST_INFO_OBJECT (self, "the transcription server heard \"%s\" "
+      "(pocketsphinx: \"%s\")", text, GST_STR_NULL (ev->text));
+  return text;
+}
 
 static void
 on_listener_event (const GstBidiListenerEvent * ev, gpointer user_data)
@@ -532,15 +730,19 @@ on_listener_event (const GstBidiListenerEvent * ev, gpointer user_data)
       m = msg_new (MSG_PARTIAL);
       break;
     case GST_BIDI_LISTENER_REVISED:
+      /* the server's words are the turn's already */
+      if (self->asr_remote)
+        return;
       m = msg_new (MSG_REVISED);
       break;
     case GST_BIDI_LISTENER_FINAL:
     default:
       m = msg_new (MSG_FINAL);
-      m->revised_follows = ev->revised_follows;
+      m->revised_follows = ev->revised_follows && !self->asr_remote;
       break;
   }
-  m->text = g_strdup (ev->text);
+  m->text = ev->type == GST_BIDI_LISTENER_FINAL ? final_words (self, ev) :
+      g_strdup (ev->text);
   m->position = ev->position;
   m->speech_start = ev->speech_start;
   m->speech_end = ev->speech_end;
@@ -579,21 +781,36 @@ asr_thread_func (gpointer data)
     g_clear_error (&err);
     post (self, m);
   }
+  if (setup->server.url) {
+    GstBidiRemoteParams p = server_params (&setup->server);
+    /* a whole turn, and what came before it */
+    guint keep_ms = setup->params.max_turn_ms + setup->params.vad.end_ms +
+        setup->params.preroll_ms + 2000;
+
+    self->asr_remote = gst_bidi_remote_asr_new (&p, RATE, keep_ms, &err);
+    if (!self->asr_remote) {
+      server_failed (self, &self->asr_warned, "asr", err,
+          "pocketsphinx's words are used");
+      g_clear_error (&err);
+    }
+  }
 
   while (next_input (self, &pcm)) {
     if (pcm && listener) {
       gsize size;
       const gint16 *samples = g_bytes_get_data (pcm, &size);
+      gint16 *swapped = NULL;
 #if G_BYTE_ORDER == G_BIG_ENDIAN
-      gint16 *swapped = g_memdup2 (samples, size);
       gsize i;
+      swapped = g_memdup2 (samples, size);
       for (i = 0; i < size / 2; i++)
         swapped[i] = GUINT16_SWAP_LE_BE (swapped[i]);
-      gst_bidi_listener_push (listener, swapped, size / 2);
-      g_free (swapped);
-#else
-      gst_bidi_listener_push (listener, samples, size / 2);
+      samples = swapped;
 #endif
+      if (self->asr_remote)
+        gst_bidi_remote_asr_record (self->asr_remote, samples, size / 2);
+      gst_bidi_listener_push (listener, samples, size / 2);
+      g_free (swapped);
     } else if (!pcm) {
       if (listener)
         gst_bidi_listener_finish (listener);
@@ -604,7 +821,9 @@ asr_thread_func (gpointer data)
   }
 
   gst_bidi_listener_free (listener);
+  g_clear_pointer (&self->asr_remote, gst_bidi_remote_asr_free);
   gst_bidi_asr_model_clear (&setup->model);
+  server_clear (&setup->server);
   g_free (setup);
   return NULL;
 }
@@ -613,7 +832,81 @@ typedef struct
 {
   GstBidiLocalProvider *self;
   gchar *voice;
+  Server server;
+  gchar *server_voice, *server_format;
+  guint server_rate;
+  GstBidiRemoteTts *remote;
+  gboolean warned;
+  /* the sentence being spoken by the server */
+  Job *job;
+  gsize n_spoken;
 } TtsSetup;
+
+static void
+audio_msg (TtsSetup * setup, GBytes * pcm, gboolean more)
+{
+  Msg *m = msg_new (MSG_AUDIO);
+
+  m->gen = setup->job->gen;
+  m->sentence = setup->job->sentence;
+  m->pcm = pcm;
+  m->more = more;
+  post (setup->self, m);
+}
+
+static void
+on_server_audio (const gint16 * samples, gsize n, gpointer user_data)
+{
+  TtsSetup *setup = user_data;
+
+  setup->n_spoken += n;
+  audio_msg (setup, g_bytes_new (samples, n * 2), TRUE);
+}
+
+/* Synthesis worker: @job spoken by the speech server, as it comes. FALSE
+ * when flite should say it. */
+static gboolean
+speak_with_server (TtsSetup * setup, Job * job)
+{
+  GstBidiLocalProvider *self = setup->self;
+  GCancellable *cancel = NULL;
+  GError *err = NULL;
+  gboolean ok;
+
+  /* under the lock: a barge-in cancels what this sets (set_tts_gen) */
+  g_mutex_lock (&self->lock);
+  if (!self->quit && (guint) g_atomic_int_get (&self->tts_gen) == job->gen) {
+    self->tts_cancel = g_cancellable_new ();
+    cancel = g_object_ref (self->tts_cancel);
+  }
+  g_mutex_unlock (&self->lock);
+  if (!cancel)
+    return TRUE;
+
+  setup->job = job;
+  setup->n_spoken = 0;
+  ok = gst_bidi_remote_tts_speak (setup->remote, job->text, cancel,
+      on_server_audio, setup, &err);
+  g_mutex_lock (&self->lock);
+  g_clear_object (&self->tts_cancel);
+  g_mutex_unlock (&self->lock);
+  g_object_unref (cancel);
+
+  if (!ok && g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+    /* the answer was cut off, or the provider stops */
+    g_error_free (err);
+    return TRUE;
+  }
+  if (!ok) {
+    server_failed (self, &setup->warned, "tts", err, setup->n_spoken ?
+        "the sentence ends there" : "flite speaks instead");
+    g_error_free (err);
+    if (!setup->n_spoken)
+      return FALSE;
+  }
+  audio_msg (setup, g_bytes_new (NULL, 0), FALSE);
+  return TRUE;
+}
 
 static gpointer
 tts_thread_func (gpointer data)
@@ -625,6 +918,17 @@ tts_thread_func (gpointer data)
   /* voices load on first use; do it before the first answer */
   if (!gst_bidi_tts_prepare (setup->voice, NULL))
     GST_WARNING_OBJECT (self, "could not load voice %s", setup->voice);
+  if (setup->server.url) {
+    GstBidiRemoteParams p = server_params (&setup->server);
+    GError *err = NULL;
+
+    setup->remote = gst_bidi_remote_tts_new (&p, setup->server_voice,
+        setup->server_format, setup->server_rate, RATE, &err);
+    if (!setup->remote) {
+      server_failed (self, &setup->warned, "tts", err, "flite speaks");
+      g_error_free (err);
+    }
+  }
 
   while ((job = next_job (self))) {
     GError *err = NULL;
@@ -633,6 +937,10 @@ tts_thread_func (gpointer data)
 
     if ((guint) g_atomic_int_get (&self->tts_gen) != job->gen) {
       /* the answer was cut off: skip the rest of it */
+      job_free (job);
+      continue;
+    }
+    if (setup->remote && speak_with_server (setup, job)) {
       job_free (job);
       continue;
     }
@@ -650,6 +958,10 @@ tts_thread_func (gpointer data)
     job_free (job);
   }
 
+  g_clear_pointer (&setup->remote, gst_bidi_remote_tts_free);
+  server_clear (&setup->server);
+  g_free (setup->server_voice);
+  g_free (setup->server_format);
   g_free (setup->voice);
   g_free (setup);
   return NULL;
@@ -842,6 +1154,19 @@ answer_maybe_finish (GstBidiLocalProvider * self, Answer * a)
   answer_finish (self, a, a->stop_reason ? a->stop_reason : "complete");
 }
 
+/* The answer being synthesised is now @gen: the TTS worker drops the
+ * sentences of others, and a speech server's request for one of them
+ * stops */
+static void
+set_tts_gen (GstBidiLocalProvider * self, guint gen)
+{
+  g_atomic_int_set (&self->tts_gen, gen);
+  g_mutex_lock (&self->lock);
+  if (self->tts_cancel)
+    g_cancellable_cancel (self->tts_cancel);
+  g_mutex_unlock (&self->lock);
+}
+
 /* Cuts the current answer off after @played_ms (network thread). */
 static void
 answer_cancel (GstBidiLocalProvider * self, guint64 played_ms)
@@ -855,7 +1180,7 @@ answer_cancel (GstBidiLocalProvider * self, guint64 played_ms)
 
   /* nothing more of it: the TTS worker skips its remaining sentences */
   self->gen++;
-  g_atomic_int_set (&self->tts_gen, self->gen);
+  set_tts_gen (self, self->gen);
   answer_clear_timeout (a);
 
   if (self->llm && a->llm_running) {
@@ -1186,7 +1511,7 @@ answer_start (GstBidiLocalProvider * self, const gchar * text)
   a = g_new0 (Answer, 1);
   a->seq = ++self->answer_seq;
   a->gen = ++self->gen;
-  g_atomic_int_set (&self->tts_gen, a->gen);
+  set_tts_gen (self, a->gen);
   a->id = g_strdup_printf ("local-response-%u", a->seq);
   a->user_words = gst_bidi_count_words (text);
   a->sentences = g_ptr_array_new_with_free_func ((GDestroyNotify)
@@ -1237,13 +1562,15 @@ on_tool_result (GstBidiLocalProvider * self, Msg * m)
   }
 }
 
-/* Emits the synthesised sentence: its transcript, then its audio. */
+/* Emits the synthesised sentence, or the next piece of it: its
+ * transcript first, then its audio. */
 static void
 on_audio (GstBidiLocalProvider * self, Msg * m)
 {
   Answer *a = self->answer;
   Sentence *s;
   gsize size, off, chunk = RATE * 2 * AUDIO_CHUNK_MS / 1000;
+  guint64 dur_ms;
   gint64 now;
 
   if (!a || m->gen != a->gen || m->sentence >= a->sentences->len) {
@@ -1252,15 +1579,16 @@ on_audio (GstBidiLocalProvider * self, Msg * m)
   }
   s = g_ptr_array_index (a->sentences, m->sentence);
   size = g_bytes_get_size (m->pcm);
-  s->dur_ms = size / 2 * 1000 / RATE;
-  s->emitted = TRUE;
-  a->n_synth_pending--;
-
-  if (a->full_text->len)
-    g_string_append_c (a->full_text, ' ');
-  g_string_append (a->full_text, s->text);
-  emit (self, gst_bidi_event_new_transcript ("assistant", s->text, FALSE,
-          a->full_text->str));
+  dur_ms = size / 2 * 1000 / RATE;
+  s->dur_ms += dur_ms;
+  if (!s->emitted) {
+    s->emitted = TRUE;
+    if (a->full_text->len)
+      g_string_append_c (a->full_text, ' ');
+    g_string_append (a->full_text, s->text);
+    emit (self, gst_bidi_event_new_transcript ("assistant", s->text, FALSE,
+            a->full_text->str));
+  }
 
   now = g_get_monotonic_time ();
   if (a->emitted_ms == 0)
@@ -1279,8 +1607,11 @@ on_audio (GstBidiLocalProvider * self, Msg * m)
   /* the element plays it after what it has queued, or now */
   self->play_end_us = MAX (self->play_end_us, now) +
       (gint64) (size / 2) * G_USEC_PER_SEC / RATE;
-  a->emitted_ms += s->dur_ms;
+  a->emitted_ms += dur_ms;
 
+  if (m->more)
+    return;
+  a->n_synth_pending--;
   answer_maybe_finish (self, a);
 }
 
@@ -1441,6 +1772,9 @@ handle_msg (GstBidiLocalProvider * self, Msg * m)
     case MSG_TOOL_RESULT:
       on_tool_result (self, m);
       break;
+    case MSG_WARNING:
+      emit (self, gst_bidi_event_new_error (m->text, m->name, NULL));
+      break;
   }
 }
 
@@ -1551,15 +1885,28 @@ gst_bidi_local_provider_start (GstBidiProvider * provider,
       self->tools.calculator ? " calculator" : "",
       self->tools.stop_conversation ? " stop_conversation" : "");
 
+  self->asr_cancel = g_cancellable_new ();
+  self->asr_warned = FALSE;
+
   tts_setup = g_new0 (TtsSetup, 1);
   tts_setup->self = self;
   tts_setup->voice = g_strdup (s->voice);
+  if (s->tts_url) {
+    server_init (&tts_setup->server, s->tts_url, s->tts_model,
+        s->tts_timeout_ms, config);
+    tts_setup->server_voice = g_strdup (s->tts_voice);
+    tts_setup->server_format = g_strdup (s->tts_format);
+    tts_setup->server_rate = s->tts_rate;
+  }
   self->tts_thread = g_thread_new ("bidilocal-tts", tts_thread_func, tts_setup);
 
   asr_setup = g_new0 (AsrSetup, 1);
   asr_setup->self = self;
   asr_setup->params = s->listener;
   gst_bidi_asr_model_copy (&asr_setup->model, &s->model);
+  if (s->asr_url)
+    server_init (&asr_setup->server, s->asr_url, s->asr_model,
+        s->asr_timeout_ms, config);
   self->asr_thread = g_thread_new ("bidilocal-asr", asr_thread_func, asr_setup);
   return TRUE;
 
@@ -1705,6 +2052,11 @@ gst_bidi_local_provider_stop (GstBidiProvider * provider)
 
   g_mutex_lock (&self->lock);
   self->quit = TRUE;
+  /* the servers' requests in flight end now */
+  if (self->tts_cancel)
+    g_cancellable_cancel (self->tts_cancel);
+  if (self->asr_cancel)
+    g_cancellable_cancel (self->asr_cancel);
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
@@ -1713,6 +2065,7 @@ gst_bidi_local_provider_stop (GstBidiProvider * provider)
   if (self->tts_thread)
     g_thread_join (self->tts_thread);
   self->asr_thread = self->tts_thread = NULL;
+  g_clear_object (&self->asr_cancel);
 
   /* no events after this */
   self->started = FALSE;
