@@ -1420,24 +1420,17 @@ GST_START_TEST (test_response_phases)
 
 GST_END_TEST;
 
-/* The user talks over the final answer, after the commentary was heard
- * whole: the final answer is truncated to what was heard of it, the
- * commentary is left alone */
-GST_START_TEST (test_response_phases_barge_in)
+/* A phased answer (@pcm1 the commentary, @pcm2 the final answer) in a
+ * live session; the server's VAD hears the user after @at_ms of it.
+ * Returns the session, with how much was played when it was cut. */
+static Session *
+phased_barge_in (MockRealtime * mock, GBytes * pcm1, GBytes * pcm2,
+    guint at_ms, guint64 * played)
 {
-  MockRealtime *mock = mock_realtime_new ();
-  const guint commentary_ms = slow > 1 ? 2000 : 1000;
-  GBytes *pcm1 = make_pcm (commentary_ms, 42), *pcm2 = make_pcm (LONG_MS, 43);
   MockRealtimeScript *sc = script_setup ("sess_pb");
   const GstStructure *st;
   Session *s;
-  JsonNode *ev;
-  JsonObject *tr;
   gint i_int;
-  guint64 played = 0;
-  gint64 diff;
-  gchar *history;
-  const gchar *rest;
 
   mock_realtime_script_wait (sc, "input_audio_buffer.append", 1, WAIT_MS);
   mock_realtime_script_add_phased_answer (sc, g_bytes_get_data (pcm1, NULL),
@@ -1447,8 +1440,7 @@ GST_START_TEST (test_response_phases_barge_in)
   s = openai_session_new (mock, DESC_LIVE, NULL);
   session_wait_connected (s);
 
-  /* the commentary, then half a second of the final answer */
-  wait_played (s, 0, commentary_ms + 500);
+  wait_played (s, 0, at_ms);
   sc = mock_realtime_script_new ();
   script_speech_started (sc, "item_U2");
   mock_realtime_run (mock, 0, sc);
@@ -1458,7 +1450,28 @@ GST_START_TEST (test_response_phases_barge_in)
   st = session_msg (s, i_int);
   fail_unless_equals_string (gst_structure_get_string (st, "response_id"),
       MOCK_REALTIME_PHASED_RESPONSE_ID);
-  fail_unless (gst_structure_get_uint64 (st, "played_ms", &played));
+  fail_unless (gst_structure_get_uint64 (st, "played_ms", played));
+  return s;
+}
+
+/* The user talks over the final answer, after the commentary was heard
+ * whole: the final answer is truncated to what was heard of it, the
+ * commentary is left alone */
+GST_START_TEST (test_response_phases_barge_in)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  const guint commentary_ms = slow > 1 ? 2000 : 1000;
+  GBytes *pcm1 = make_pcm (commentary_ms, 42), *pcm2 = make_pcm (LONG_MS, 43);
+  Session *s;
+  JsonNode *ev;
+  JsonObject *tr;
+  guint64 played = 0;
+  gint64 diff;
+  gchar *history;
+  const gchar *rest;
+
+  /* the commentary, then half a second of the final answer */
+  s = phased_barge_in (mock, pcm1, pcm2, commentary_ms + 500, &played);
   fail_unless (played >= commentary_ms + 300 &&
       played < commentary_ms + LONG_MS, "played %" G_GUINT64_FORMAT " ms",
       played);
@@ -1510,31 +1523,13 @@ GST_START_TEST (test_response_phases_barge_in_commentary)
   MockRealtime *mock = mock_realtime_new ();
   const guint commentary_ms = slow > 1 ? 4000 : 2000;
   GBytes *pcm1 = make_pcm (commentary_ms, 44), *pcm2 = make_pcm (1000, 45);
-  MockRealtimeScript *sc = script_setup ("sess_pc");
   Session *s;
   JsonNode *ev;
   guint64 played = 0;
-  gint i_int;
   gchar *history;
 
-  mock_realtime_script_wait (sc, "input_audio_buffer.append", 1, WAIT_MS);
-  mock_realtime_script_add_phased_answer (sc, g_bytes_get_data (pcm1, NULL),
-      g_bytes_get_size (pcm1), g_bytes_get_data (pcm2, NULL),
-      g_bytes_get_size (pcm2));
-  mock_realtime_push_script (mock, sc);
-  s = openai_session_new (mock, DESC_LIVE, NULL);
-  session_wait_connected (s);
-
   /* both items came in at once; half a second of the commentary played */
-  wait_played (s, 0, 500);
-  sc = mock_realtime_script_new ();
-  script_speech_started (sc, "item_U2");
-  mock_realtime_run (mock, 0, sc);
-
-  i_int = session_wait (s, 0, "bidi_interruption", NULL, NULL, WAIT_MS);
-  fail_unless (i_int >= 0, "no bidi_interruption");
-  fail_unless (gst_structure_get_uint64 (session_msg (s, i_int), "played_ms",
-          &played));
+  s = phased_barge_in (mock, pcm1, pcm2, 500, &played);
   fail_unless (played < commentary_ms, "played %" G_GUINT64_FORMAT " ms",
       played);
 
