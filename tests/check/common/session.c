@@ -432,3 +432,37 @@ session_assert_turn (Session * s)
 {
   return bus_log_assert_turn (s->log);
 }
+
+void
+session_assert_config_refused (const gchar * config, gboolean names_field)
+{
+  GstElement *e = gst_element_factory_make ("bidiagent", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstStructure *pc = gst_structure_from_string (config, NULL);
+  GstMessage *msg;
+  GError *err = NULL;
+
+  fail_unless (pc != NULL, "%s does not parse", config);
+  gst_element_set_bus (e, bus);
+  g_object_set (e, "provider-config", pc, NULL);
+  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "%s: no error", config);
+  gst_message_parse_error (msg, &err, NULL);
+  GST_INFO ("%s: %s", config, err->message);
+  fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_SETTINGS), "%s: %s", config, err->message);
+  fail_unless (strstr (err->message, "Invalid provider-config") != NULL,
+      "%s: %s", config, err->message);
+  if (names_field)
+    fail_unless (strstr (err->message, gst_structure_nth_field_name (pc,
+                0)) != NULL, "%s: %s", config, err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_structure_free (pc);
+  gst_element_set_state (e, GST_STATE_NULL);
+  gst_element_set_bus (e, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (e);
+}

@@ -114,6 +114,11 @@ GBytes *session_make_jpeg (void);
 /* The answer bytes at the sink from @offset on equal @pcm, and nothing
  * follows them (waits up to wait_ms for them) */
 void session_assert_answer_tail (Session * s, gsize offset, GBytes * pcm);
+/* A bidiagent with @config (a provider-config structure's text) refuses to
+ * start, with a SETTINGS error that says "Invalid provider-config" (and
+ * names the config's first field, if @names_field) */
+void session_assert_config_refused (const gchar * config,
+    gboolean names_field);
 /* bus_log_assert_turn() on the session's messages */
 const GstStructure *session_assert_turn (Session * s);
 /* No message (any field) holds @secret, nor @piece of it (nullable) */

@@ -213,41 +213,9 @@ GST_START_TEST (test_bad_settings)
   };
   guint k;
 
-  for (k = 0; k < G_N_ELEMENTS (bad); k++) {
-    GstElement *e = gst_element_factory_make ("bidiagent", NULL);
-    GstBus *bus = gst_bus_new ();
-    GstStructure *pc = gst_structure_from_string (bad[k], NULL);
-    GstMessage *msg;
-    GError *err = NULL;
-
-    fail_unless (pc != NULL);
-    gst_element_set_bus (e, bus);
-    g_object_set (e, "provider-config", pc, NULL);
-    gst_structure_free (pc);
-    fail_unless_equals_int (gst_element_set_state (e, GST_STATE_PAUSED),
-        GST_STATE_CHANGE_FAILURE);
-    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-    fail_unless (msg != NULL, "%s: no error", bad[k]);
-    gst_message_parse_error (msg, &err, NULL);
-    fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
-            GST_RESOURCE_ERROR_SETTINGS), "%s: %s", bad[k], err->message);
-    fail_unless (strstr (err->message, "Invalid provider-config") != NULL,
-        "%s: %s", bad[k], err->message);
-    GST_INFO ("%s: %s", bad[k], err->message);
-    /* the message names the field */
-    {
-      gchar *field = g_strndup (bad[k] + 3, strcspn (bad[k] + 3, "="));
-      fail_unless (strstr (err->message, field) != NULL, "%s: %s", bad[k],
-          err->message);
-      g_free (field);
-    }
-    g_error_free (err);
-    gst_message_unref (msg);
-    gst_element_set_state (e, GST_STATE_NULL);
-    gst_element_set_bus (e, NULL);
-    gst_object_unref (bus);
-    gst_object_unref (e);
-  }
+  /* each message names the field */
+  for (k = 0; k < G_N_ELEMENTS (bad); k++)
+    session_assert_config_refused (bad[k], TRUE);
 
   /* the URL rules themselves */
   fail_unless (gst_bidi_remote_check_url ("asr-url", "http://127.0.0.1:9",
