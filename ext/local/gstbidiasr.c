@@ -58,8 +58,10 @@
 #include <gst/gst.h>
 #include <pocketsphinx.h>
 #include <sphinxbase/err.h>
+#include <sphinxbase/ckd_alloc.h>
 
 #include "gstbidiasr.h"
+#include "gstbidiintents.h"
 
 #ifndef POCKETSPHINX_MODELDIR
 #define POCKETSPHINX_MODELDIR "/usr/share/pocketsphinx/model"
@@ -76,11 +78,20 @@
  * ~0.1 s per second of speech here) */
 #define EARLY_LEAD_MS 300
 
+/* the bias grammar's search */
+#define BIAS_SEARCH "bidi-intents"
+/* How far (phone edit distance over length) the grammar's words may sound
+ * from the language model's and still win. Measured on flite questions of
+ * 4 voices: questions the grammar covers are within it, others (forced
+ * into the grammar's words) beyond it. */
+#define BIAS_MAX_DISTANCE 0.4
+
 struct _GstBidiAsr
 {
   cmd_ln_t *config;
   ps_decoder_t *ps;
   gboolean in_utt;
+  gchar *lm_search;             /* with bias: the language model's search */
 };
 
 void
@@ -92,6 +103,15 @@ gst_bidi_asr_model_set_defaults (GstBidiAsrModel * model)
     model->dict = g_strdup (DEFAULT_DICT);
   if (!model->lm && !model->grammar && !model->keywords)
     model->lm = g_strdup (DEFAULT_LM);
+}
+
+/* The bias applies to the default language model only: a grammar, a
+ * keyword list or a language model of the user's own wins */
+static gboolean
+model_biased (const GstBidiAsrModel * model)
+{
+  return model->bias && !model->grammar && !model->keywords && model->lm &&
+      strcmp (model->lm, DEFAULT_LM) == 0;
 }
 
 void
@@ -112,6 +132,7 @@ gst_bidi_asr_model_copy (GstBidiAsrModel * dest, const GstBidiAsrModel * src)
   dest->dict = g_strdup (src->dict);
   dest->grammar = g_strdup (src->grammar);
   dest->keywords = g_strdup (src->keywords);
+  dest->bias = src->bias;
 }
 
 static gboolean
@@ -205,6 +226,19 @@ gst_bidi_asr_new (const GstBidiAsrModel * model, GError ** error)
   asr = g_new0 (GstBidiAsr, 1);
   asr->config = config;
   asr->ps = ps;
+  if (model_biased (model)) {
+    const gchar *lm = ps_get_search (ps);
+
+    /* a grammar pocketsphinx refuses only costs the bias */
+    if (lm && ps_set_jsgf_string (ps, BIAS_SEARCH,
+            gst_bidi_intent_grammar ()) == 0) {
+      asr->lm_search = g_strdup (lm);
+      ps_set_search (ps, lm);
+    } else {
+      GST_WARNING ("pocketsphinx refused the responder's grammar: "
+          "recognition is not biased toward it");
+    }
+  }
   return asr;
 
   /* ERRORS */
@@ -235,6 +269,7 @@ gst_bidi_asr_free (GstBidiAsr * asr)
     ps_end_utt (asr->ps);
   ps_free (asr->ps);
   cmd_ln_free_r (asr->config);
+  g_free (asr->lm_search);
   g_free (asr);
 }
 
@@ -294,19 +329,116 @@ gst_bidi_asr_end (GstBidiAsr * asr)
   return clean_hyp (ps_get_hyp (asr->ps, &score));
 }
 
-gchar *
-gst_bidi_asr_decode (GstBidiAsr * asr, const gint16 * samples, gsize n)
+/* One batch pass over @samples with the current search */
+static gchar *
+decode_once (GstBidiAsr * asr, const gint16 * samples, gsize n)
 {
   gint32 score;
 
-  if (asr->in_utt)
-    ps_end_utt (asr->ps);
-  asr->in_utt = FALSE;
-  if (n == 0 || ps_start_utt (asr->ps) < 0)
+  if (ps_start_utt (asr->ps) < 0)
     return g_strdup ("");
   ps_process_raw (asr->ps, samples, n, FALSE, TRUE);
   ps_end_utt (asr->ps);
   return clean_hyp (ps_get_hyp (asr->ps, &score));
+}
+
+/* The phones of the words of @hyp, from the dictionary */
+static GPtrArray *
+hyp_phones (GstBidiAsr * asr, const gchar * hyp)
+{
+  GPtrArray *phones = g_ptr_array_new_with_free_func (g_free);
+  gchar **words = g_strsplit (hyp, " ", -1), **w;
+
+  for (w = words; *w; w++) {
+    gchar *pron = **w ? ps_lookup_word (asr->ps, *w) : NULL;
+    gchar **p, **ps;
+
+    if (!pron)
+      continue;
+    ps = g_strsplit (pron, " ", -1);
+    for (p = ps; *p; p++)
+      if (**p)
+        g_ptr_array_add (phones, g_strdup (*p));
+    g_strfreev (ps);
+    ckd_free (pron);
+  }
+  g_strfreev (words);
+  return phones;
+}
+
+/* Edit distance of two phone strings, over the longer one's length */
+static gdouble
+phone_distance (GPtrArray * a, GPtrArray * b)
+{
+  guint i, j, n = b->len + 1, res;
+  guint *d = g_new (guint, (a->len + 1) * n);
+
+  for (i = 0; i <= a->len; i++)
+    d[i * n] = i;
+  for (j = 0; j <= b->len; j++)
+    d[j] = j;
+  for (i = 1; i <= a->len; i++)
+    for (j = 1; j <= b->len; j++) {
+      guint sub = d[(i - 1) * n + j - 1] +
+          (strcmp (a->pdata[i - 1], b->pdata[j - 1]) != 0);
+      d[i * n + j] = MIN (sub, MIN (d[(i - 1) * n + j], d[i * n + j - 1]) + 1);
+    }
+  res = d[a->len * n + b->len];
+  g_free (d);
+  return (gdouble) res / MAX (MAX (a->len, b->len), 1);
+}
+
+/* The language model's words and the grammar's: the grammar's when they
+ * sound like the language model's. The grammar always finds its closest
+ * request, even in "tell me a story" ("tell me the current time"); the
+ * language model, free to pick any words, hears "one is seven times a"
+ * for "what is seven times eight", which sounds nearly the same. */
+static gchar *
+decode_biased (GstBidiAsr * asr, const gint16 * samples, gsize n)
+{
+  GPtrArray *lm_ph, *g_ph;
+  gchar *lm_hyp, *g_hyp;
+  gdouble dist;
+
+  lm_hyp = decode_once (asr, samples, n);
+  if (!*lm_hyp)
+    return lm_hyp;              /* noise: nothing to bias */
+  if (ps_set_search (asr->ps, BIAS_SEARCH) < 0)
+    return lm_hyp;
+  g_hyp = decode_once (asr, samples, n);
+  ps_set_search (asr->ps, asr->lm_search);
+  if (!*g_hyp) {
+    g_free (g_hyp);
+    return lm_hyp;
+  }
+
+  lm_ph = hyp_phones (asr, lm_hyp);
+  g_ph = hyp_phones (asr, g_hyp);
+  dist = phone_distance (lm_ph, g_ph);
+  g_ptr_array_unref (lm_ph);
+  g_ptr_array_unref (g_ph);
+  if (g_getenv ("BIDI_ASR_TRACE"))
+    g_printerr ("bias: lm \"%s\" grammar \"%s\" dist %.2f\n", lm_hyp,
+        g_hyp, dist);
+  if (dist <= BIAS_MAX_DISTANCE) {
+    g_free (lm_hyp);
+    return g_hyp;
+  }
+  g_free (g_hyp);
+  return lm_hyp;
+}
+
+gchar *
+gst_bidi_asr_decode (GstBidiAsr * asr, const gint16 * samples, gsize n)
+{
+  if (asr->in_utt)
+    ps_end_utt (asr->ps);
+  asr->in_utt = FALSE;
+  if (n == 0)
+    return g_strdup ("");
+  if (asr->lm_search)
+    return decode_biased (asr, samples, n);
+  return decode_once (asr, samples, n);
 }
 
 /* ------------------------------------------------------------------------

@@ -30,6 +30,11 @@ typedef struct
   gchar *dict;                  /* pronunciation dictionary */
   gchar *grammar;               /* JSGF file, instead of the LM */
   gchar *keywords;              /* keyword list file, instead of the LM */
+  /* with the default language model only: the final pass is decoded with
+   * the built-in responder's grammar too, and its words win when they fit
+   * the audio about as well as the language model's (see
+   * gst_bidi_asr_decode()) */
+  gboolean bias;
 } GstBidiAsrModel;
 
 /* Fills unset hmm/dict (and lm, unless a grammar or keyword list is set)
@@ -56,7 +61,9 @@ gchar *gst_bidi_asr_partial (GstBidiAsr * asr);
 gchar *gst_bidi_asr_end (GstBidiAsr * asr);
 /* Decodes @samples as one whole utterance (ending the one in progress, if
  * any): more accurate than streaming, as the cepstral mean is the
- * utterance's own. "" when nothing was recognised. */
+ * utterance's own. "" when nothing was recognised. With the model's
+ * `bias`, decoded twice: with the language model and with the responder's
+ * grammar, which wins unless it fits the audio clearly worse. */
 gchar *gst_bidi_asr_decode (GstBidiAsr * asr, const gint16 * samples,
     gsize n);
 

@@ -355,8 +355,10 @@ settings_parse (const GstBidiProviderConfig * config, GError ** error)
     s->llm_model = g_strdup (gst_structure_get_string (pc, "llm-model"));
   }
   /* only the built-in responder can tell a whole request */
-  if (!s->llm_url)
+  if (!s->llm_url) {
     s->listener.complete = request_is_complete;
+    s->model.bias = TRUE;
+  }
   gst_bidi_asr_model_set_defaults (&s->model);
   if (!gst_bidi_asr_model_check (&s->model, error))
     goto fail;
