@@ -761,6 +761,27 @@ gst_bidi_intent_classify (const gchar * text)
   return intent;
 }
 
+/* Words after which people go on: the rest of a number ("forty" ...
+ * "eight"), or of a sentence */
+static const gchar *const open_endings[] = {
+  "hundred", "thousand", "million", "point", "and", "is", "the", "of", "by",
+  "to", "what", "plus", "minus", "times", "over", NULL
+};
+
+gboolean
+gst_bidi_intent_request_complete (const gchar * text)
+{
+  GstBidiIntent *intent = gst_bidi_intent_classify (text);
+  const gchar *last = intent->heard ? strrchr (intent->heard, ' ') : NULL;
+  gboolean complete;
+
+  last = last ? last + 1 : intent->heard;
+  complete = intent->type != GST_BIDI_INTENT_OTHER && last &&
+      !token_in (last, open_endings) && word_index (tens, last) < 0;
+  gst_bidi_intent_free (intent);
+  return complete;
+}
+
 /* What the responder answers, as pocketsphinx hears it: the same
  * questions as gst_bidi_intent_classify() knows, in the words people use
  * (and the tools' names: current time, calculator, stop conversation) */

@@ -104,6 +104,11 @@ gchar *gst_bidi_intent_tool_input (const GstBidiIntent * intent);
 void gst_bidi_intent_tools_from_json (const gchar * tools_json,
     GstBidiIntentTools * tools);
 
+/* TRUE when @text is a whole request the responder answers, which does
+ * not end on a word people go on from ("twenty five times forty" may be
+ * "... forty eight"; "what time is"): the listener's early end of turn. */
+gboolean gst_bidi_intent_request_complete (const gchar * text);
+
 /* A JSGF grammar of the requests the responder answers (time, date,
  * arithmetic, goodbye), for the recogniser's bias toward them */
 const gchar *gst_bidi_intent_grammar (void);

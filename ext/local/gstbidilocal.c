@@ -291,12 +291,10 @@ settings_copy (const Settings * s)
 static gboolean
 request_is_complete (const gchar * text, gpointer user_data)
 {
-  GstBidiIntent *intent = gst_bidi_intent_classify (text);
-  gboolean complete = intent->type != GST_BIDI_INTENT_OTHER;
+  gboolean complete = gst_bidi_intent_request_complete (text);
 
   GST_LOG_OBJECT (user_data, "\"%s\" after early-end-ms of quiet: %s", text,
       complete ? "a whole request, the turn ends" : "waiting for more");
-  gst_bidi_intent_free (intent);
   return complete;
 }
 

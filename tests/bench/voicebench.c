@@ -108,6 +108,7 @@ static const Question questions[] = {
 };
 
 static gchar *opt_voices = NULL;
+static gchar *opt_config = NULL;
 static gboolean opt_quick = FALSE;
 static gboolean opt_verbose = FALSE;
 
@@ -118,6 +119,9 @@ static GOptionEntry entries[] = {
       "Every fourth question only (smoke test)", NULL},
   {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "Print every question, not only the misses", NULL},
+  {"provider-config", 'c', 0, G_OPTION_ARG_STRING, &opt_config,
+      "bidiagent's provider-config (e.g. \"local, early-end-ms=100\")",
+      "STRUCTURE"},
   {NULL, 0, 0, 0, NULL, NULL, NULL}
 };
 
@@ -295,6 +299,9 @@ sess_new (void)
     g_error ("pipeline: %s", err->message);
   s->src = gst_bin_get_by_name (GST_BIN (s->pipeline), "src");
   s->agent = gst_bin_get_by_name (GST_BIN (s->pipeline), "agent");
+  if (opt_config)
+    gst_util_set_object_arg (G_OBJECT (s->agent), "provider-config",
+        opt_config);
   pad = gst_element_get_static_pad (s->agent, "src");
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, out_probe, s, NULL);
   gst_object_unref (pad);
@@ -397,6 +404,7 @@ is_refusal (const gchar * answer)
       g_str_has_prefix (answer, "I did not catch") ||
       g_str_has_prefix (answer, "I cannot") ||
       g_str_has_prefix (answer, "I can only") ||
+      g_str_has_prefix (answer, "I only know") ||
       (g_str_has_prefix (answer, "Sorry") &&
       !g_str_has_prefix (answer, "Sorry, I could not"));
 }
@@ -580,8 +588,9 @@ ask (Feed * f, const Question * q, Tally * t)
   t->answered_ok += a_ok;
   if (!a_ok || !h_ok || opt_verbose)
     g_string_append_printf (t->misses, "    %s %s %-40s heard \"%s\" -> "
-        "\"%s\"\n", h_ok ? " " : "H", a_ok ? " " : "A", q->text, heard,
-        GST_STR_NULL (answer));
+        "\"%s\" (%.0f ms)\n", h_ok ? " " : "H", a_ok ? " " : "A", q->text,
+        heard, GST_STR_NULL (answer), GST_CLOCK_TIME_IS_VALID (first) ?
+        GST_CLOCK_DIFF (speech_end, first) / 1e6 : -1.0);
   g_free (heard);
   g_free (answer);
 }
@@ -718,5 +727,6 @@ main (int argc, char **argv)
   g_array_unref (all_ref);
   g_strfreev (voices);
   g_free (opt_voices);
+  g_free (opt_config);
   return bench_failures () ? 1 : 0;
 }

@@ -718,6 +718,22 @@ GST_START_TEST (test_intent_confusions)
       fail_unless_equals_string (in->heard, cases[i].corrected);
     gst_bidi_intent_free (in);
   }
+  /* whole requests end the turn early; not where people go on */
+  fail_unless (gst_bidi_intent_request_complete ("what time is it"));
+  fail_unless (gst_bidi_intent_request_complete ("one is seven times a"));
+  fail_unless (gst_bidi_intent_request_complete ("what day is a"));
+  fail_unless (gst_bidi_intent_request_complete ("goodbye"));
+  fail_unless (gst_bidi_intent_request_complete ("what is two to the power "
+          "of ten"));
+  fail_if (gst_bidi_intent_request_complete ("what is twenty five times "
+          "forty"));
+  fail_if (gst_bidi_intent_request_complete ("what is seven times one "
+          "hundred"));
+  fail_if (gst_bidi_intent_request_complete ("what is the time and"));
+  fail_if (gst_bidi_intent_request_complete ("tell me a story"));
+  fail_if (gst_bidi_intent_request_complete ("what is twenty five"));
+  fail_if (gst_bidi_intent_request_complete (""));
+
   /* the answer says what was meant */
   {
     GstBidiIntent *in = gst_bidi_intent_classify ("one is seven times a");
@@ -1099,11 +1115,7 @@ GST_END_TEST;
 static gboolean
 whole_request (const gchar * text, G_GNUC_UNUSED gpointer user_data)
 {
-  GstBidiIntent *intent = gst_bidi_intent_classify (text);
-  gboolean ret = intent->type != GST_BIDI_INTENT_OTHER;
-
-  gst_bidi_intent_free (intent);
-  return ret;
+  return gst_bidi_intent_request_complete (text);
 }
 
 /* Pushes @pcm in 20 ms pieces */
