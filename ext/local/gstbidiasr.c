@@ -43,7 +43,12 @@
  * complete() callback, the streaming pass is finished over the turn plus
  * its short quiet tail, and if complete() says those words already make a
  * whole request ("what time is it", "what is twelve plus thirty"), the
- * turn ends there with that hypothesis (FINAL with `semantic` set). The
+ * turn ends there with that hypothesis (FINAL with `semantic` set). With
+ * the model's bias, when they are not (the streaming pass often mishears
+ * the last word: "what is seven divided by due"), the turn so far is
+ * decoded once with the responder's grammar alone, which costs a fraction
+ * of the second pass, and if its words sound like the streaming pass's and
+ * make a whole request, the turn ends on them. The
  * VAD is then ready for a new onset at once, so a user who goes on
  * talking barges in. Otherwise the turn goes on as above: if the user
  * speaks again, the streaming pass restarts from the start of the turn. */
@@ -388,44 +393,79 @@ phone_distance (GPtrArray * a, GPtrArray * b)
   return (gdouble) res / MAX (MAX (a->len, b->len), 1);
 }
 
-/* The language model's words and the grammar's: the grammar's when they
- * sound like the language model's. The grammar always finds its closest
- * request, even in "tell me a story" ("tell me the current time"); the
- * language model, free to pick any words, hears "one is seven times a"
- * for "what is seven times eight", which sounds nearly the same. */
-static gchar *
-decode_biased (GstBidiAsr * asr, const gint16 * samples, gsize n)
+/* The grammar's words @g_hyp are taken for the language model's @lm_hyp
+ * when they sound alike. The grammar always finds its closest request,
+ * even in "tell me a story" ("tell me the current time"); the language
+ * model, free to pick any words, hears "one is seven times a" for "what
+ * is seven times eight", which sounds nearly the same. */
+static gboolean
+grammar_matches (GstBidiAsr * asr, const gchar * lm_hyp, const gchar * g_hyp)
 {
   GPtrArray *lm_ph, *g_ph;
-  gchar *lm_hyp, *g_hyp;
   gdouble dist;
 
-  lm_hyp = decode_once (asr, samples, n);
-  if (!*lm_hyp)
-    return lm_hyp;              /* noise: nothing to bias */
-  if (ps_set_search (asr->ps, BIAS_SEARCH) < 0)
-    return lm_hyp;
-  g_hyp = decode_once (asr, samples, n);
-  ps_set_search (asr->ps, asr->lm_search);
-  if (!*g_hyp) {
-    g_free (g_hyp);
-    return lm_hyp;
-  }
-
+  if (!*g_hyp || !*lm_hyp)
+    return FALSE;
   lm_ph = hyp_phones (asr, lm_hyp);
   g_ph = hyp_phones (asr, g_hyp);
   dist = phone_distance (lm_ph, g_ph);
   g_ptr_array_unref (lm_ph);
   g_ptr_array_unref (g_ph);
-  if (g_getenv ("BIDI_ASR_TRACE"))
-    g_printerr ("bias: lm \"%s\" grammar \"%s\" dist %.2f\n", lm_hyp,
-        g_hyp, dist);
-  if (dist <= BIAS_MAX_DISTANCE) {
+  return dist <= BIAS_MAX_DISTANCE;
+}
+
+/* One batch pass with the grammar, back to the language model after */
+static gchar *
+decode_grammar (GstBidiAsr * asr, const gint16 * samples, gsize n)
+{
+  gchar *hyp;
+
+  if (ps_set_search (asr->ps, BIAS_SEARCH) < 0)
+    return g_strdup ("");
+  hyp = decode_once (asr, samples, n);
+  ps_set_search (asr->ps, asr->lm_search);
+  return hyp;
+}
+
+static gchar *
+decode_biased (GstBidiAsr * asr, const gint16 * samples, gsize n)
+{
+  gchar *lm_hyp, *g_hyp;
+
+  lm_hyp = decode_once (asr, samples, n);
+  if (!*lm_hyp)
+    return lm_hyp;              /* noise: nothing to bias */
+  g_hyp = decode_grammar (asr, samples, n);
+  if (grammar_matches (asr, lm_hyp, g_hyp)) {
     g_free (lm_hyp);
     return g_hyp;
   }
   g_free (g_hyp);
   return lm_hyp;
+}
+
+gboolean
+gst_bidi_asr_biased (GstBidiAsr * asr)
+{
+  return asr->lm_search != NULL;
+}
+
+gchar *
+gst_bidi_asr_decode_grammar (GstBidiAsr * asr, const gint16 * samples,
+    gsize n, const gchar * heard)
+{
+  gchar *hyp;
+
+  if (asr->in_utt)
+    ps_end_utt (asr->ps);
+  asr->in_utt = FALSE;
+  if (!asr->lm_search || n == 0 || !heard)
+    return NULL;
+  hyp = decode_grammar (asr, samples, n);
+  if (grammar_matches (asr, heard, hyp))
+    return hyp;
+  g_free (hyp);
+  return NULL;
 }
 
 gchar *
@@ -477,6 +517,7 @@ struct _GstBidiListener
   guint semantic_frames;        /* quiet frames before the early end check */
   guint tail_fed;               /* held frames given to the streaming pass */
   gboolean early_checked;       /* early_final checked for a whole request */
+  gboolean grammar_checked;     /* this pause's words checked with the grammar */
   gboolean restart;             /* streaming pass to restart if speech resumes */
   guint64 turn_start;
   guint64 turn_samples;
@@ -599,9 +640,10 @@ release_held (GstBidiListener * l, guint max_frames)
   l->held_frames = 0;
 }
 
-/* The second pass over the turn so far plus the quiet tail */
+/* The second pass over the turn so far plus the quiet tail; with @heard,
+ * with the grammar only (see gst_bidi_asr_decode_grammar()) */
 static gchar *
-decode_turn (GstBidiListener * l)
+decode_turn_full (GstBidiListener * l, const gchar * heard)
 {
   guint tail = MIN (l->held_frames, TAIL_MS / GST_BIDI_VAD_FRAME_MS);
   guint len = l->utt->len;
@@ -610,11 +652,21 @@ decode_turn (GstBidiListener * l)
   if (!l->asr)
     return g_strdup ("");
   g_array_append_vals (l->utt, l->held, (gsize) tail * l->frame);
-  text = gst_bidi_asr_decode (l->asr, (const gint16 *) l->utt->data,
-      l->utt->len);
+  if (heard)
+    text = gst_bidi_asr_decode_grammar (l->asr, (const gint16 *) l->utt->data,
+        l->utt->len, heard);
+  else
+    text = gst_bidi_asr_decode (l->asr, (const gint16 *) l->utt->data,
+        l->utt->len);
   g_array_set_size (l->utt, len);
   l->streaming = FALSE;
   return text;
+}
+
+static gchar *
+decode_turn (GstBidiListener * l)
+{
+  return decode_turn_full (l, NULL);
 }
 
 static void
@@ -649,6 +701,22 @@ end_turn (GstBidiListener * l)
     finish_turn (l, text, TRUE, FALSE);
   else
     finish_turn (l, decode_turn (l), FALSE, FALSE);
+}
+
+/* The turn ends early on @text, before the second pass: the answer can
+ * start on these words; the transcript gets the second pass's, done now
+ * that the answer is on its way */
+static void
+end_early (GstBidiListener * l, const gchar * text)
+{
+  gchar *revised;
+
+  gst_bidi_vad_end_speech (l->vad);
+  emit_full (l, GST_BIDI_LISTENER_FINAL, text, FALSE, TRUE, TRUE);
+  revised = decode_turn (l);
+  emit (l, GST_BIDI_LISTENER_REVISED, *revised ? revised : text, FALSE, TRUE);
+  g_free (revised);
+  reset_turn (l);
 }
 
 /* A quiet frame, early_end_ms or more into the quiet: TRUE (and the turn is
@@ -686,23 +754,29 @@ try_early_end (GstBidiListener * l)
     l->restart = TRUE;
   }
   text = gst_bidi_asr_partial (l->asr);
-  if (text && l->params.complete (text, l->user_data)) {
-    gchar *revised;
+  if (text && !l->params.complete (text, l->user_data) &&
+      !l->grammar_checked && gst_bidi_asr_biased (l->asr)) {
+    gchar *g;
 
-    /* the answer can start on these words; the transcript gets the second
-     * pass's, done now that the answer is on its way */
-    gst_bidi_vad_end_speech (l->vad);
-    emit_full (l, GST_BIDI_LISTENER_FINAL, text, FALSE, TRUE, TRUE);
-    revised = decode_turn (l);
-    emit (l, GST_BIDI_LISTENER_REVISED, *revised ? revised : text, FALSE,
-        TRUE);
-    g_free (revised);
+    /* "what is seven divided by due": the grammar's words for the turn,
+     * if they sound like these, may be a whole request. Once per pause:
+     * the streaming pass is over, it restarts if the user goes on. */
+    l->grammar_checked = TRUE;
+    l->restart = TRUE;
+    g = decode_turn_full (l, text);
     g_free (text);
-    reset_turn (l);
-    return TRUE;
+    text = g;
+    if (!text || !l->params.complete (text, l->user_data)) {
+      g_free (text);
+      return FALSE;
+    }
+  } else if (!text || !l->params.complete (text, l->user_data)) {
+    g_free (text);
+    return FALSE;
   }
+  end_early (l, text);
   g_free (text);
-  return FALSE;
+  return TRUE;
 }
 
 static void
@@ -722,6 +796,7 @@ start_turn (GstBidiListener * l)
   l->restart = FALSE;
   l->tail_fed = 0;
   l->early_checked = FALSE;
+  l->grammar_checked = FALSE;
 
   /* the onset first: a barge-in must not wait for recognition */
   emit (l, GST_BIDI_LISTENER_SPEECH_START, NULL, FALSE, FALSE);
@@ -769,6 +844,7 @@ process_frame (GstBidiListener * l, const gint16 * frame)
     }
     l->tail_fed = 0;
     l->early_checked = FALSE;
+    l->grammar_checked = FALSE;
     release_held (l, G_MAXUINT);
     feed (l, frame, l->frame);
   } else if (l->held_frames < l->held_max) {

@@ -67,6 +67,15 @@ gchar *gst_bidi_asr_end (GstBidiAsr * asr);
 gchar *gst_bidi_asr_decode (GstBidiAsr * asr, const gint16 * samples,
     gsize n);
 
+/* TRUE when the model's bias is in effect */
+gboolean gst_bidi_asr_biased (GstBidiAsr * asr);
+/* Decodes @samples as one whole utterance with the responder's grammar
+ * only (a fraction of the language model's cost): its words when they
+ * sound like @heard (the streaming pass's), else NULL. Ends the utterance
+ * in progress, if any. */
+gchar *gst_bidi_asr_decode_grammar (GstBidiAsr * asr, const gint16 * samples,
+    gsize n, const gchar * heard);
+
 /* Listener */
 
 typedef enum
@@ -121,7 +130,9 @@ typedef struct
 #define GST_BIDI_LISTENER_DEFAULT_PREROLL_MS 300
 #define GST_BIDI_LISTENER_DEFAULT_PARTIAL_MS 300
 #define GST_BIDI_LISTENER_DEFAULT_MAX_TURN_MS 20000
-#define GST_BIDI_LISTENER_DEFAULT_EARLY_END_MS 140
+/* 100 ms of quiet after a whole request: the end of turn is a third of
+ * end of speech -> first audible answer (tests/bench/voicebench.c) */
+#define GST_BIDI_LISTENER_DEFAULT_EARLY_END_MS 100
 
 void gst_bidi_listener_params_init (GstBidiListenerParams * params);
 

@@ -761,8 +761,9 @@ gst_bidi_intent_classify (const gchar * text)
   return intent;
 }
 
-/* Words after which people go on: the rest of a number ("forty" ...
- * "eight"), or of a sentence */
+/* Words after which people go on: the rest of a number ("one hundred"
+ * ... "and five"), or of a sentence. (Not the tens: "forty eight" is said
+ * as one word, and most questions end on a number.) */
 static const gchar *const open_endings[] = {
   "hundred", "thousand", "million", "point", "and", "is", "the", "of", "by",
   "to", "what", "plus", "minus", "times", "over", NULL
@@ -777,7 +778,7 @@ gst_bidi_intent_request_complete (const gchar * text)
 
   last = last ? last + 1 : intent->heard;
   complete = intent->type != GST_BIDI_INTENT_OTHER && last &&
-      !token_in (last, open_endings) && word_index (tens, last) < 0;
+      !token_in (last, open_endings);
   gst_bidi_intent_free (intent);
   return complete;
 }

@@ -105,8 +105,9 @@ void gst_bidi_intent_tools_from_json (const gchar * tools_json,
     GstBidiIntentTools * tools);
 
 /* TRUE when @text is a whole request the responder answers, which does
- * not end on a word people go on from ("twenty five times forty" may be
- * "... forty eight"; "what time is"): the listener's early end of turn. */
+ * not end on a word people go on from ("seven times one hundred" may be
+ * "... hundred and five"; "what time is"): the listener's early end of
+ * turn. */
 gboolean gst_bidi_intent_request_complete (const gchar * text);
 
 /* A JSGF grammar of the requests the responder answers (time, date,

@@ -33,7 +33,7 @@
  * * `vad-start-ms` (int, 100): speech must last this long before a turn
  *   starts (shorter sounds never count)
  * * `vad-end-ms` (int, 500): this much quiet ends the turn
- * * `early-end-ms` (int, 140): with the built-in responder, this much quiet
+ * * `early-end-ms` (int, 100): with the built-in responder, this much quiet
  *   already ends the turn when the words heard are a whole request (a
  *   time, date, arithmetic or stop question), so the answer starts without
  *   waiting for `vad-end-ms`; 0 turns it off

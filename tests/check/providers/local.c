@@ -726,7 +726,8 @@ GST_START_TEST (test_intent_confusions)
   fail_unless (gst_bidi_intent_request_complete ("what is two to the power "
           "of ten"));
   fail_if (gst_bidi_intent_request_complete ("what is twenty five times "
-          "forty"));
+          "forty and"));
+  fail_if (gst_bidi_intent_request_complete ("what is two to the power"));
   fail_if (gst_bidi_intent_request_complete ("what is seven times one "
           "hundred"));
   fail_if (gst_bidi_intent_request_complete ("what is the time and"));
@@ -1147,7 +1148,7 @@ GST_START_TEST (test_listener_early_end)
   reseed ();
   gst_bidi_asr_model_set_defaults (&model);
   gst_bidi_listener_params_init (&params);
-  fail_unless_equals_int (params.early_end_ms, 140);
+  fail_unless_equals_int (params.early_end_ms, 100);
   params.complete = whole_request;
   l = gst_bidi_listener_new (&params, gst_bidi_asr_new (&model, &err),
       on_listen, &r);
@@ -1164,8 +1165,9 @@ GST_START_TEST (test_listener_early_end)
   /* the second pass's words, not the streaming pass's "what time is a" */
   fail_unless_equals_string (r.final, "what time is it");
   after_ms = ((gint64) r.final_pos - (gint64) end) * 1000 / RATE;
-  fail_unless (after_ms >= 100 && after_ms < 300,
-      "final %" G_GINT64_FORMAT " ms after the end", after_ms);
+  fail_unless (after_ms >= (gint64) params.early_end_ms - 20 &&
+      after_ms < 300, "final %" G_GINT64_FORMAT " ms after the end",
+      after_ms);
 
   /* not a request the responder knows: the full hangover */
   g_array_unref (pcm);
