@@ -64,6 +64,7 @@
 #include <pocketsphinx.h>
 #include <sphinxbase/err.h>
 #include <sphinxbase/ckd_alloc.h>
+#include <sphinxbase/jsgf.h>
 
 #include "gstbidiasr.h"
 #include "gstbidiintents.h"
@@ -83,8 +84,10 @@
  * ~0.1 s per second of speech here) */
 #define EARLY_LEAD_MS 300
 
-/* the bias grammar's search */
+/* the bias grammar's search, and the language model's (pocketsphinx's
+ * name for the search its configuration made) */
 #define BIAS_SEARCH "bidi-intents"
+#define LM_SEARCH "_default"
 /* How far (phone edit distance over length) the grammar's words may sound
  * from the language model's and still win. Measured on flite questions of
  * 4 voices: questions the grammar covers are within it, others (forced
@@ -186,6 +189,29 @@ gst_bidi_asr_model_check (const GstBidiAsrModel * model, GError ** error)
   return TRUE;
 }
 
+/* The responder's grammar as a search of @ps. (Not ps_set_jsgf_string(),
+ * which leaks the parsed grammar, nor ps_get_search(), which leaks an
+ * iterator, in Debian's pocketsphinx.) */
+static gboolean
+add_bias_search (ps_decoder_t * ps, cmd_ln_t * config)
+{
+  jsgf_t *jsgf = jsgf_parse_string (gst_bidi_intent_grammar (), NULL);
+  jsgf_rule_t *rule = jsgf ? jsgf_get_public_rule (jsgf) : NULL;
+  fsg_model_t *fsg = NULL;
+  gboolean ok;
+
+  if (rule)
+    fsg = jsgf_build_fsg (jsgf, rule, ps_get_logmath (ps),
+        cmd_ln_float32_r (config, "-lw"));
+  /* the search keeps its own reference to the FSG */
+  ok = fsg && ps_set_fsg (ps, BIAS_SEARCH, fsg) == 0;
+  if (fsg)
+    fsg_model_free (fsg);
+  if (jsgf)
+    jsgf_grammar_free (jsgf);
+  return ok;
+}
+
 static gpointer
 silence_sphinx_logging (G_GNUC_UNUSED gpointer data)
 {
@@ -232,17 +258,12 @@ gst_bidi_asr_new (const GstBidiAsrModel * model, GError ** error)
   asr->config = config;
   asr->ps = ps;
   if (model_biased (model)) {
-    const gchar *lm = ps_get_search (ps);
-
     /* a grammar pocketsphinx refuses only costs the bias */
-    if (lm && ps_set_jsgf_string (ps, BIAS_SEARCH,
-            gst_bidi_intent_grammar ()) == 0) {
-      asr->lm_search = g_strdup (lm);
-      ps_set_search (ps, lm);
-    } else {
+    if (add_bias_search (ps, config) && ps_set_search (ps, LM_SEARCH) == 0)
+      asr->lm_search = g_strdup (LM_SEARCH);
+    else
       GST_WARNING ("pocketsphinx refused the responder's grammar: "
           "recognition is not biased toward it");
-    }
   }
   return asr;
 

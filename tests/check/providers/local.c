@@ -1976,6 +1976,15 @@ GST_END_TEST;
 
 GST_START_TEST (test_e2e_barge_in)
 {
+  /* a long answer (about 13 s) to talk over: the built-in responder's are
+   * all short */
+  const gchar *story = "Once upon a time a dragon lived in a cave above a "
+      "small town. Every winter it flew down to warm the houses with its "
+      "breath. The people left bread and apples at its door. One spring a "
+      "knight came to fight it, but the town sent him home. The dragon "
+      "still lives there, and the winters are warm.";
+  MockChat *m = mock_chat_new ();
+  GstStructure *config;
   GstBidiVadParams vad;
   Session *s;
   GArray *q, *b;
@@ -1986,12 +1995,17 @@ GST_START_TEST (test_e2e_barge_in)
 
   reseed ();
   gst_bidi_vad_params_init (&vad);
+  mock_chat_push_text (m, story, 20, 0, -1, -1);
+  mock_chat_push_text (m, "It is noon.", 1, 0, -1, -1);
+  config = gst_structure_new ("config", "llm-url", G_TYPE_STRING,
+      mock_chat_url (m), NULL);
   s = local_session (APPSRC_DESC "bidiagent name=agent input-chunk-ms=20 ! "
       "audio/x-raw,format=S16LE,rate=16000,channels=1 ! "
-      "fakesink name=sink sync=true", NULL);
+      "fakesink name=sink sync=true", config);
+  gst_structure_free (config);
   session_wait_connected (s);
 
-  /* a question with a long answer (about 13 s) */
+  /* a question with a long answer */
   q = make_phrase ("tell me a story about a dragon", 300, 800, NULL, NULL);
   session_push (s, (gint16 *) q->data, q->len, chunk);
   g_array_unref (q);
@@ -2061,6 +2075,7 @@ GST_START_TEST (test_e2e_barge_in)
           "stop_reason", "complete", 30000) > i_int);
   g_array_unref (b);
   session_free (s);
+  mock_chat_free (m);
 }
 
 GST_END_TEST;
