@@ -43,7 +43,12 @@
  * complete() callback, the streaming pass is finished over the turn plus
  * its short quiet tail, and if complete() says those words already make a
  * whole request ("what time is it", "what is twelve plus thirty"), the
- * turn ends there with that hypothesis (FINAL with `semantic` set). The
+ * turn ends there with that hypothesis (FINAL with `semantic` set). With
+ * the model's bias, when they are not (the streaming pass often mishears
+ * the last word: "what is seven divided by due"), the turn so far is
+ * decoded once with the responder's grammar alone, which costs a fraction
+ * of the second pass, and if its words sound like the streaming pass's and
+ * make a whole request, the turn ends on them. The
  * VAD is then ready for a new onset at once, so a user who goes on
  * talking barges in. Otherwise the turn goes on as above: if the user
  * speaks again, the streaming pass restarts from the start of the turn. */
@@ -58,8 +63,11 @@
 #include <gst/gst.h>
 #include <pocketsphinx.h>
 #include <sphinxbase/err.h>
+#include <sphinxbase/ckd_alloc.h>
+#include <sphinxbase/jsgf.h>
 
 #include "gstbidiasr.h"
+#include "gstbidiintents.h"
 
 #ifndef POCKETSPHINX_MODELDIR
 #define POCKETSPHINX_MODELDIR "/usr/share/pocketsphinx/model"
@@ -76,11 +84,22 @@
  * ~0.1 s per second of speech here) */
 #define EARLY_LEAD_MS 300
 
+/* the bias grammar's search, and the language model's (pocketsphinx's
+ * name for the search its configuration made) */
+#define BIAS_SEARCH "bidi-intents"
+#define LM_SEARCH "_default"
+/* How far (phone edit distance over length) the grammar's words may sound
+ * from the language model's and still win. Measured on flite questions of
+ * 4 voices: questions the grammar covers are within it, others (forced
+ * into the grammar's words) beyond it. */
+#define BIAS_MAX_DISTANCE 0.4
+
 struct _GstBidiAsr
 {
   cmd_ln_t *config;
   ps_decoder_t *ps;
   gboolean in_utt;
+  gchar *lm_search;             /* with bias: the language model's search */
 };
 
 void
@@ -92,6 +111,15 @@ gst_bidi_asr_model_set_defaults (GstBidiAsrModel * model)
     model->dict = g_strdup (DEFAULT_DICT);
   if (!model->lm && !model->grammar && !model->keywords)
     model->lm = g_strdup (DEFAULT_LM);
+}
+
+/* The bias applies to the default language model only: a grammar, a
+ * keyword list or a language model of the user's own wins */
+static gboolean
+model_biased (const GstBidiAsrModel * model)
+{
+  return model->bias && !model->grammar && !model->keywords && model->lm &&
+      strcmp (model->lm, DEFAULT_LM) == 0;
 }
 
 void
@@ -112,6 +140,7 @@ gst_bidi_asr_model_copy (GstBidiAsrModel * dest, const GstBidiAsrModel * src)
   dest->dict = g_strdup (src->dict);
   dest->grammar = g_strdup (src->grammar);
   dest->keywords = g_strdup (src->keywords);
+  dest->bias = src->bias;
 }
 
 static gboolean
@@ -160,6 +189,29 @@ gst_bidi_asr_model_check (const GstBidiAsrModel * model, GError ** error)
   return TRUE;
 }
 
+/* The responder's grammar as a search of @ps. (Not ps_set_jsgf_string(),
+ * which leaks the parsed grammar, nor ps_get_search(), which leaks an
+ * iterator, in Debian's pocketsphinx.) */
+static gboolean
+add_bias_search (ps_decoder_t * ps, cmd_ln_t * config)
+{
+  jsgf_t *jsgf = jsgf_parse_string (gst_bidi_intent_grammar (), NULL);
+  jsgf_rule_t *rule = jsgf ? jsgf_get_public_rule (jsgf) : NULL;
+  fsg_model_t *fsg = NULL;
+  gboolean ok;
+
+  if (rule)
+    fsg = jsgf_build_fsg (jsgf, rule, ps_get_logmath (ps),
+        cmd_ln_float32_r (config, "-lw"));
+  /* the search keeps its own reference to the FSG */
+  ok = fsg && ps_set_fsg (ps, BIAS_SEARCH, fsg) == 0;
+  if (fsg)
+    fsg_model_free (fsg);
+  if (jsgf)
+    jsgf_grammar_free (jsgf);
+  return ok;
+}
+
 static gpointer
 silence_sphinx_logging (G_GNUC_UNUSED gpointer data)
 {
@@ -205,6 +257,14 @@ gst_bidi_asr_new (const GstBidiAsrModel * model, GError ** error)
   asr = g_new0 (GstBidiAsr, 1);
   asr->config = config;
   asr->ps = ps;
+  if (model_biased (model)) {
+    /* a grammar pocketsphinx refuses only costs the bias */
+    if (add_bias_search (ps, config) && ps_set_search (ps, LM_SEARCH) == 0)
+      asr->lm_search = g_strdup (LM_SEARCH);
+    else
+      GST_WARNING ("pocketsphinx refused the responder's grammar: "
+          "recognition is not biased toward it");
+  }
   return asr;
 
   /* ERRORS */
@@ -235,6 +295,7 @@ gst_bidi_asr_free (GstBidiAsr * asr)
     ps_end_utt (asr->ps);
   ps_free (asr->ps);
   cmd_ln_free_r (asr->config);
+  g_free (asr->lm_search);
   g_free (asr);
 }
 
@@ -294,19 +355,151 @@ gst_bidi_asr_end (GstBidiAsr * asr)
   return clean_hyp (ps_get_hyp (asr->ps, &score));
 }
 
-gchar *
-gst_bidi_asr_decode (GstBidiAsr * asr, const gint16 * samples, gsize n)
+/* One batch pass over @samples with the current search */
+static gchar *
+decode_once (GstBidiAsr * asr, const gint16 * samples, gsize n)
 {
   gint32 score;
 
-  if (asr->in_utt)
-    ps_end_utt (asr->ps);
-  asr->in_utt = FALSE;
-  if (n == 0 || ps_start_utt (asr->ps) < 0)
+  if (ps_start_utt (asr->ps) < 0)
     return g_strdup ("");
   ps_process_raw (asr->ps, samples, n, FALSE, TRUE);
   ps_end_utt (asr->ps);
   return clean_hyp (ps_get_hyp (asr->ps, &score));
+}
+
+/* The phones of the words of @hyp, from the dictionary */
+static GPtrArray *
+hyp_phones (GstBidiAsr * asr, const gchar * hyp)
+{
+  GPtrArray *phones = g_ptr_array_new_with_free_func (g_free);
+  gchar **words = g_strsplit (hyp, " ", -1), **w;
+
+  for (w = words; *w; w++) {
+    gchar *pron = **w ? ps_lookup_word (asr->ps, *w) : NULL;
+    gchar **p, **ps;
+
+    if (!pron)
+      continue;
+    ps = g_strsplit (pron, " ", -1);
+    for (p = ps; *p; p++)
+      if (**p)
+        g_ptr_array_add (phones, g_strdup (*p));
+    g_strfreev (ps);
+    ckd_free (pron);
+  }
+  g_strfreev (words);
+  return phones;
+}
+
+/* Edit distance of two phone strings, over the longer one's length */
+static gdouble
+phone_distance (GPtrArray * a, GPtrArray * b)
+{
+  guint i, j, n = b->len + 1, res;
+  guint *d = g_new (guint, (a->len + 1) * n);
+
+  for (i = 0; i <= a->len; i++)
+    d[i * n] = i;
+  for (j = 0; j <= b->len; j++)
+    d[j] = j;
+  for (i = 1; i <= a->len; i++)
+    for (j = 1; j <= b->len; j++) {
+      guint sub = d[(i - 1) * n + j - 1] +
+          (strcmp (a->pdata[i - 1], b->pdata[j - 1]) != 0);
+      d[i * n + j] = MIN (sub, MIN (d[(i - 1) * n + j], d[i * n + j - 1]) + 1);
+    }
+  res = d[a->len * n + b->len];
+  g_free (d);
+  return (gdouble) res / MAX (MAX (a->len, b->len), 1);
+}
+
+/* The grammar's words @g_hyp are taken for the language model's @lm_hyp
+ * when they sound alike. The grammar always finds its closest request,
+ * even in "tell me a story" ("tell me the current time"); the language
+ * model, free to pick any words, hears "one is seven times a" for "what
+ * is seven times eight", which sounds nearly the same. */
+static gboolean
+grammar_matches (GstBidiAsr * asr, const gchar * lm_hyp, const gchar * g_hyp)
+{
+  GPtrArray *lm_ph, *g_ph;
+  gdouble dist;
+
+  if (!*g_hyp || !*lm_hyp)
+    return FALSE;
+  lm_ph = hyp_phones (asr, lm_hyp);
+  g_ph = hyp_phones (asr, g_hyp);
+  dist = phone_distance (lm_ph, g_ph);
+  g_ptr_array_unref (lm_ph);
+  g_ptr_array_unref (g_ph);
+  return dist <= BIAS_MAX_DISTANCE;
+}
+
+/* One batch pass with the grammar, back to the language model after */
+static gchar *
+decode_grammar (GstBidiAsr * asr, const gint16 * samples, gsize n)
+{
+  gchar *hyp;
+
+  if (ps_set_search (asr->ps, BIAS_SEARCH) < 0)
+    return g_strdup ("");
+  hyp = decode_once (asr, samples, n);
+  ps_set_search (asr->ps, asr->lm_search);
+  return hyp;
+}
+
+static gchar *
+decode_biased (GstBidiAsr * asr, const gint16 * samples, gsize n)
+{
+  gchar *lm_hyp, *g_hyp;
+
+  lm_hyp = decode_once (asr, samples, n);
+  if (!*lm_hyp)
+    return lm_hyp;              /* noise: nothing to bias */
+  g_hyp = decode_grammar (asr, samples, n);
+  if (grammar_matches (asr, lm_hyp, g_hyp)) {
+    g_free (lm_hyp);
+    return g_hyp;
+  }
+  g_free (g_hyp);
+  return lm_hyp;
+}
+
+gboolean
+gst_bidi_asr_biased (GstBidiAsr * asr)
+{
+  return asr->lm_search != NULL;
+}
+
+gchar *
+gst_bidi_asr_decode_grammar (GstBidiAsr * asr, const gint16 * samples,
+    gsize n, const gchar * heard)
+{
+  gchar *hyp;
+
+  if (asr->in_utt)
+    ps_end_utt (asr->ps);
+  asr->in_utt = FALSE;
+  if (!asr->lm_search || n == 0 || !heard)
+    return NULL;
+  hyp = decode_grammar (asr, samples, n);
+  if (grammar_matches (asr, heard, hyp))
+    return hyp;
+  g_free (hyp);
+  return NULL;
+}
+
+gchar *
+gst_bidi_asr_decode (GstBidiAsr * asr, const gint16 * samples, gsize n)
+{
+  if (asr->in_utt)
+    ps_end_utt (asr->ps);
+  asr->in_utt = FALSE;
+  if (n == 0)
+    return g_strdup ("");
+  if (asr->lm_search)
+    return decode_biased (asr, samples, n);
+  return decode_once (asr, samples, n);
 }
 
 /* ------------------------------------------------------------------------
@@ -345,6 +538,7 @@ struct _GstBidiListener
   guint semantic_frames;        /* quiet frames before the early end check */
   guint tail_fed;               /* held frames given to the streaming pass */
   gboolean early_checked;       /* early_final checked for a whole request */
+  gboolean grammar_checked;     /* this pause's words checked with the grammar */
   gboolean restart;             /* streaming pass to restart if speech resumes */
   guint64 turn_start;
   guint64 speech_end;           /* end of the turn's last active frame */
@@ -469,9 +663,10 @@ release_held (GstBidiListener * l, guint max_frames)
   l->held_frames = 0;
 }
 
-/* The second pass over the turn so far plus the quiet tail */
+/* The second pass over the turn so far plus the quiet tail; with @heard,
+ * with the grammar only (see gst_bidi_asr_decode_grammar()) */
 static gchar *
-decode_turn (GstBidiListener * l)
+decode_turn_full (GstBidiListener * l, const gchar * heard)
 {
   guint tail = MIN (l->held_frames, TAIL_MS / GST_BIDI_VAD_FRAME_MS);
   guint len = l->utt->len;
@@ -480,11 +675,21 @@ decode_turn (GstBidiListener * l)
   if (!l->asr)
     return g_strdup ("");
   g_array_append_vals (l->utt, l->held, (gsize) tail * l->frame);
-  text = gst_bidi_asr_decode (l->asr, (const gint16 *) l->utt->data,
-      l->utt->len);
+  if (heard)
+    text = gst_bidi_asr_decode_grammar (l->asr, (const gint16 *) l->utt->data,
+        l->utt->len, heard);
+  else
+    text = gst_bidi_asr_decode (l->asr, (const gint16 *) l->utt->data,
+        l->utt->len);
   g_array_set_size (l->utt, len);
   l->streaming = FALSE;
   return text;
+}
+
+static gchar *
+decode_turn (GstBidiListener * l)
+{
+  return decode_turn_full (l, NULL);
 }
 
 static void
@@ -519,6 +724,22 @@ end_turn (GstBidiListener * l)
     finish_turn (l, text, TRUE, FALSE);
   else
     finish_turn (l, decode_turn (l), FALSE, FALSE);
+}
+
+/* The turn ends early on @text, before the second pass: the answer can
+ * start on these words; the transcript gets the second pass's, done now
+ * that the answer is on its way */
+static void
+end_early (GstBidiListener * l, const gchar * text)
+{
+  gchar *revised;
+
+  gst_bidi_vad_end_speech (l->vad);
+  emit_full (l, GST_BIDI_LISTENER_FINAL, text, FALSE, TRUE, TRUE);
+  revised = decode_turn (l);
+  emit (l, GST_BIDI_LISTENER_REVISED, *revised ? revised : text, FALSE, TRUE);
+  g_free (revised);
+  reset_turn (l);
 }
 
 /* A quiet frame, early_end_ms or more into the quiet: TRUE (and the turn is
@@ -556,23 +777,29 @@ try_early_end (GstBidiListener * l)
     l->restart = TRUE;
   }
   text = gst_bidi_asr_partial (l->asr);
-  if (text && l->params.complete (text, l->user_data)) {
-    gchar *revised;
+  if (text && !l->params.complete (text, l->user_data) &&
+      !l->grammar_checked && gst_bidi_asr_biased (l->asr)) {
+    gchar *g;
 
-    /* the answer can start on these words; the transcript gets the second
-     * pass's, done now that the answer is on its way */
-    gst_bidi_vad_end_speech (l->vad);
-    emit_full (l, GST_BIDI_LISTENER_FINAL, text, FALSE, TRUE, TRUE);
-    revised = decode_turn (l);
-    emit (l, GST_BIDI_LISTENER_REVISED, *revised ? revised : text, FALSE,
-        TRUE);
-    g_free (revised);
+    /* "what is seven divided by due": the grammar's words for the turn,
+     * if they sound like these, may be a whole request. Once per pause:
+     * the streaming pass is over, it restarts if the user goes on. */
+    l->grammar_checked = TRUE;
+    l->restart = TRUE;
+    g = decode_turn_full (l, text);
     g_free (text);
-    reset_turn (l);
-    return TRUE;
+    text = g;
+    if (!text || !l->params.complete (text, l->user_data)) {
+      g_free (text);
+      return FALSE;
+    }
+  } else if (!text || !l->params.complete (text, l->user_data)) {
+    g_free (text);
+    return FALSE;
   }
+  end_early (l, text);
   g_free (text);
-  return FALSE;
+  return TRUE;
 }
 
 static void
@@ -593,6 +820,7 @@ start_turn (GstBidiListener * l)
   l->restart = FALSE;
   l->tail_fed = 0;
   l->early_checked = FALSE;
+  l->grammar_checked = FALSE;
 
   /* the onset first: a barge-in must not wait for recognition */
   emit (l, GST_BIDI_LISTENER_SPEECH_START, NULL, FALSE, FALSE);
@@ -640,6 +868,7 @@ process_frame (GstBidiListener * l, const gint16 * frame)
     }
     l->tail_fed = 0;
     l->early_checked = FALSE;
+    l->grammar_checked = FALSE;
     l->speech_end = l->position;
     release_held (l, G_MAXUINT);
     feed (l, frame, l->frame);

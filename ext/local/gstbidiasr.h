@@ -30,6 +30,11 @@ typedef struct
   gchar *dict;                  /* pronunciation dictionary */
   gchar *grammar;               /* JSGF file, instead of the LM */
   gchar *keywords;              /* keyword list file, instead of the LM */
+  /* with the default language model only: the final pass is decoded with
+   * the built-in responder's grammar too, and its words win when they fit
+   * the audio about as well as the language model's (see
+   * gst_bidi_asr_decode()) */
+  gboolean bias;
 } GstBidiAsrModel;
 
 /* Fills unset hmm/dict (and lm, unless a grammar or keyword list is set)
@@ -56,9 +61,20 @@ gchar *gst_bidi_asr_partial (GstBidiAsr * asr);
 gchar *gst_bidi_asr_end (GstBidiAsr * asr);
 /* Decodes @samples as one whole utterance (ending the one in progress, if
  * any): more accurate than streaming, as the cepstral mean is the
- * utterance's own. "" when nothing was recognised. */
+ * utterance's own. "" when nothing was recognised. With the model's
+ * `bias`, decoded twice: with the language model and with the responder's
+ * grammar, which wins unless it fits the audio clearly worse. */
 gchar *gst_bidi_asr_decode (GstBidiAsr * asr, const gint16 * samples,
     gsize n);
+
+/* TRUE when the model's bias is in effect */
+gboolean gst_bidi_asr_biased (GstBidiAsr * asr);
+/* Decodes @samples as one whole utterance with the responder's grammar
+ * only (a fraction of the language model's cost): its words when they
+ * sound like @heard (the streaming pass's), else NULL. Ends the utterance
+ * in progress, if any. */
+gchar *gst_bidi_asr_decode_grammar (GstBidiAsr * asr, const gint16 * samples,
+    gsize n, const gchar * heard);
 
 /* Listener */
 
@@ -117,7 +133,9 @@ typedef struct
 #define GST_BIDI_LISTENER_DEFAULT_PREROLL_MS 300
 #define GST_BIDI_LISTENER_DEFAULT_PARTIAL_MS 300
 #define GST_BIDI_LISTENER_DEFAULT_MAX_TURN_MS 20000
-#define GST_BIDI_LISTENER_DEFAULT_EARLY_END_MS 140
+/* 100 ms of quiet after a whole request: the end of turn is a third of
+ * end of speech -> first audible answer (tests/bench/voicebench.c) */
+#define GST_BIDI_LISTENER_DEFAULT_EARLY_END_MS 100
 
 void gst_bidi_listener_params_init (GstBidiListenerParams * params);
 

@@ -65,7 +65,7 @@ static const struct
   gint value;
 } slips[] = {
   {"won", 1}, {"to", 2}, {"too", 2}, {"tree", 3}, {"for", 4}, {"fore", 4},
-  {"ate", 8}, {"oh", 0},
+  {"ate", 8}, {"oh", 0}, {"a", 8}, {"at", 8}, {"sex", 6},
 };
 
 typedef struct
@@ -89,6 +89,8 @@ static const Operator operators[] = {
   {"divided", "/", "divided by", 0},
   {"take away", "-", "minus", 0},
   {"times", "*", "times", 0},
+  /* between two numbers, "time" is a slip of "times" */
+  {"time", "*", "times", 0},
   {"plus", "+", "plus", 0},
   {"minus", "-", "minus", 0},
   {"over", "/", "divided by", 0},
@@ -96,6 +98,8 @@ static const Operator operators[] = {
   {"mod", "%", "modulo", 0},
   {"squared", "^", "squared", 2},
   {"cubed", "^", "cubed", 3},
+  {"square", "^", "squared", 2},
+  {"cube", "^", "cubed", 3},
 };
 
 const gchar *
@@ -422,6 +426,24 @@ match_operator (gchar ** tokens, guint * pos)
   return NULL;
 }
 
+/* "what is to plus two": a slip for the first number, accepted only
+ * where a request starts ("is" or nothing before it) and an operator
+ * follows */
+static gboolean
+first_operand_slip (gchar ** tokens, guint * pos, gdouble * value)
+{
+  guint p = *pos;
+
+  if (p > 0 && strcmp (tokens[p - 1], "is") != 0)
+    return FALSE;
+  if (!parse_operand (tokens, &p, TRUE, value))
+    return FALSE;
+  if (!match_operator (tokens, &p))
+    return FALSE;
+  (*pos)++;
+  return TRUE;
+}
+
 /* A number in the calculator's syntax ("25", "3.5", "(-2)") */
 static void
 append_number (GString * s, gdouble v, gboolean parenthesize)
@@ -452,7 +474,8 @@ gst_bidi_parse_expression (const gchar * text, gchar ** expression,
     gdouble v;
     gchar *w;
 
-    if (!parse_operand (tokens, &pos, FALSE, &v))
+    if (!parse_operand (tokens, &pos, FALSE, &v) &&
+        !first_operand_slip (tokens, &pos, &v))
       continue;
 
     expr = g_string_new (NULL);
@@ -599,6 +622,95 @@ has_token (gchar ** tokens, const gchar * word)
 }
 
 static gboolean
+is_number_token (const gchar * t)
+{
+  return t && (is_digit_token (t) || is_number_word (t));
+}
+
+static gboolean
+token_in (const gchar * t, const gchar * const *set)
+{
+  return t && g_strv_contains (set, t);
+}
+
+/* Words that may start a question after "what" */
+static const gchar *const what_follows[] = {
+  "is", "time", "day", "year", "month", "date", NULL
+};
+
+/* pocketsphinx's readings of "what" at the start of a request */
+static const gchar *const what_slips[] = {
+  "one", "won", "when", "once", "want", "while", NULL
+};
+
+/* Words that follow "what is" in the requests the responder knows */
+static const gchar *const what_is_follows[] = {
+  "the", "a", "it", "to", NULL
+};
+
+static const gchar *const by_slips[] = { "bye", "buy", NULL };
+static const gchar *const by_verbs[] = {
+  "divided", "divide", "multiplied", "multiply", NULL
+};
+
+gchar *
+gst_bidi_intent_correct (const gchar * text)
+{
+  gchar *norm = gst_bidi_intent_normalize (text), *ret;
+  gchar **t = g_strsplit (norm, " ", -1);
+  guint n = g_strv_length (t), i;
+  GString *out = g_string_new (NULL);
+
+  g_free (norm);
+  /* "one is seven times eight", "once the date": "what is"; "one time is
+   * it": "what time is it" (a request starting with the number one goes
+   * on with an operator, never with these words) */
+  if (n >= 2 && token_in (t[0], what_slips)) {
+    if (strcmp (t[0], "once") == 0 && (is_number_token (t[1]) ||
+            token_in (t[1], what_is_follows))) {
+      g_free (t[0]);
+      t[0] = g_strdup ("what is");
+    } else if (strcmp (t[0], "once") != 0 && token_in (t[1], what_follows) &&
+        (strcmp (t[1], "is") != 0 || is_number_token (t[2]) ||
+            token_in (t[2], what_is_follows))) {
+      g_free (t[0]);
+      t[0] = g_strdup ("what");
+    }
+  }
+  for (i = 0; i < n; i++) {
+    /* "seven divided bye two" is no goodbye */
+    if (i > 0 && token_in (t[i], by_slips) && token_in (t[i - 1], by_verbs)) {
+      g_free (t[i]);
+      t[i] = g_strdup ("by");
+    }
+    /* "what day is a": the last word of "what day is it" */
+    if (i + 1 == n && i > 0 && strcmp (t[i], "a") == 0 &&
+        strcmp (t[i - 1], "is") == 0) {
+      g_free (t[i]);
+      t[i] = g_strdup ("it");
+    }
+    /* "good bye" */
+    if (i + 1 < n && strcmp (t[i], "good") == 0 &&
+        strcmp (t[i + 1], "bye") == 0) {
+      g_free (t[i]);
+      t[i] = g_strdup ("goodbye");
+      g_free (t[i + 1]);
+      t[i + 1] = g_strdup ("");
+    }
+  }
+  for (i = 0; i < n; i++) {
+    if (!*t[i])
+      continue;
+    if (out->len)
+      g_string_append_c (out, ' ');
+    g_string_append (out, t[i]);
+  }
+  g_strfreev (t);
+  ret = g_string_free (out, FALSE);
+  return ret;
+}
+
+static gboolean
 is_stop_request (gchar ** tokens)
 {
   guint i, k;
@@ -625,9 +737,11 @@ GstBidiIntent *
 gst_bidi_intent_classify (const gchar * text)
 {
   GstBidiIntent *intent = g_new0 (GstBidiIntent, 1);
-  gchar **tokens = tokenize (text);
+  gchar **tokens;
 
-  intent->heard = gst_bidi_intent_normalize (text);
+  intent->heard = gst_bidi_intent_correct (text);
+  tokens = *intent->heard ? g_strsplit (intent->heard, " ", -1) :
+      g_new0 (gchar *, 1);
 
   if (is_stop_request (tokens))
     intent->type = GST_BIDI_INTENT_STOP;
@@ -645,6 +759,65 @@ gst_bidi_intent_classify (const gchar * text)
 
   g_strfreev (tokens);
   return intent;
+}
+
+/* Words after which people go on: the rest of a number ("one hundred"
+ * ... "and five"), or of a sentence. (Not the tens: "forty eight" is said
+ * as one word, and most questions end on a number.) */
+static const gchar *const open_endings[] = {
+  "hundred", "thousand", "million", "point", "and", "is", "the", "of", "by",
+  "to", "what", "plus", "minus", "times", "over", NULL
+};
+
+gboolean
+gst_bidi_intent_request_complete (const gchar * text)
+{
+  GstBidiIntent *intent = gst_bidi_intent_classify (text);
+  const gchar *last = intent->heard ? strrchr (intent->heard, ' ') : NULL;
+  gboolean complete;
+
+  last = last ? last + 1 : intent->heard;
+  complete = intent->type != GST_BIDI_INTENT_OTHER && last &&
+      !token_in (last, open_endings);
+  gst_bidi_intent_free (intent);
+  return complete;
+}
+
+/* What the responder answers, as pocketsphinx hears it: the same
+ * questions as gst_bidi_intent_classify() knows, in the words people use
+ * (and the tools' names: current time, calculator, stop conversation) */
+static const gchar intent_grammar[] =
+    "#JSGF V1.0;\n"
+    "grammar bidiintents;\n"
+    "public <request> = <time> | <date> | <calc> | <stop>;\n"
+    "<time> = (what time is it | [what is | tell me] the [current] time |"
+    " what is the time on the clock) [now | please];\n"
+    "<date> = (what (day | year | month | date) is it | what day of the week"
+    " is it | [what is | tell me] the (date | day | year | month) |"
+    " what is today's date) [today | now | please];\n"
+    "<calc> = [what is | what's | how much is | calculate | use the"
+    " calculator] <expr>;\n"
+    "<expr> = <number> (<op> <number> | squared | cubed)"
+    " [<op> <number> | squared | cubed];\n"
+    "<op> = plus | minus | times | multiplied by | divided by | over |"
+    " [raised] to the power of | modulo;\n"
+    "<digit> = one | two | three | four | five | six | seven | eight |"
+    " nine;\n"
+    "<teen> = ten | eleven | twelve | thirteen | fourteen | fifteen |"
+    " sixteen | seventeen | eighteen | nineteen;\n"
+    "<tens> = twenty | thirty | forty | fifty | sixty | seventy | eighty |"
+    " ninety;\n"
+    "<small> = zero | <digit> | <teen> | <tens> [<digit>];\n"
+    "<group> = <small> | (<digit> | a) hundred [[and] <small>];\n"
+    "<number> = [minus] (<group> [thousand [[and] <group>]] |"
+    " a thousand [[and] <group>]) [point <digit> [<digit>]];\n"
+    "<stop> = [ok | okay] (goodbye | bye | [please] (stop | end) [the |"
+    " this] conversation [now] | stop conversation);\n";
+
+const gchar *
+gst_bidi_intent_grammar (void)
+{
+  return intent_grammar;
 }
 
 void
@@ -837,62 +1010,35 @@ gst_bidi_intent_answer (const GstBidiIntent * intent,
   return res;
 }
 
+/* Every answer here is one short sentence (under two seconds spoken by
+ * flite): a long refusal read out, word by word, is worse than none. What
+ * was heard is in the user's transcript already. */
 gchar *
 gst_bidi_intent_answer_without_tool (const GstBidiIntent * intent,
     const GstBidiIntentTools * tools)
 {
-  GPtrArray *can;
-  GString *s;
-  guint i;
-
   switch (intent->type) {
     case GST_BIDI_INTENT_TIME:
-      return g_strdup ("I cannot tell the time here: the current time tool "
-          "is not enabled.");
     case GST_BIDI_INTENT_DATE:
-      return g_strdup ("I cannot tell the date here: the current time tool "
-          "is not enabled.");
+      return g_strdup ("Sorry, no clock here.");
     case GST_BIDI_INTENT_CALCULATE:
-      return g_strdup ("I cannot do arithmetic here: the calculator tool is "
-          "not enabled.");
+      return g_strdup ("Sorry, no calculator here.");
     case GST_BIDI_INTENT_STOP:
-      return g_strdup ("I cannot end the conversation from here: the "
-          "stop conversation tool is not enabled.");
+      return g_strdup ("Sorry, I cannot hang up.");
     case GST_BIDI_INTENT_OTHER:
     default:
       break;
   }
 
-  s = g_string_new (NULL);
-  if (intent->heard && *intent->heard)
-    g_string_append_printf (s, "You said: %s. I am an offline assistant, so "
-        "I cannot answer that.", intent->heard);
-  else
-    g_string_append (s, "I did not catch that.");
-
-  can = g_ptr_array_new ();
+  if (!intent->heard || !*intent->heard)
+    return g_strdup ("Sorry, I did not catch that.");
+  if (tools->current_time && tools->calculator)
+    return g_strdup ("I only know time, date and sums.");
   if (tools->current_time)
-    g_ptr_array_add (can, (gpointer) "tell you the time or the date");
+    return g_strdup ("I only know the time and date.");
   if (tools->calculator)
-    g_ptr_array_add (can, (gpointer) "work out sums such as twelve plus "
-        "thirty");
-  if (tools->stop_conversation)
-    g_ptr_array_add (can, (gpointer) "end the conversation when you say "
-        "goodbye");
-  if (can->len == 0) {
-    g_string_append (s, " I have no tools here, so all I can do is repeat "
-        "what I hear.");
-  } else {
-    g_string_append (s, " I can ");
-    for (i = 0; i < can->len; i++) {
-      if (i > 0)
-        g_string_append (s, i + 1 == can->len ? ", or " : ", ");
-      g_string_append (s, g_ptr_array_index (can, i));
-    }
-    g_string_append_c (s, '.');
-  }
-  g_ptr_array_unref (can);
-  return g_string_free (s, FALSE);
+    return g_strdup ("I only know sums.");
+  return g_strdup ("Sorry, I cannot answer that.");
 }
 
 void

@@ -53,6 +53,14 @@ const gchar *gst_bidi_intent_type_name (GstBidiIntentType type);
 /* Lower case, letters, digits, '.', '-' and single spaces. */
 gchar *gst_bidi_intent_normalize (const gchar * text);
 
+/* gst_bidi_intent_normalize(), then pocketsphinx's usual confusions put
+ * right where the context shows them: "one is seven times a" -> "what is
+ * seven times a" (the "a" is read as "eight" after an operator by the
+ * expression parser), "one time is it" -> "what time is it", "what day
+ * is a" -> "what day is it", "divided bye" -> "divided by", "good bye" ->
+ * "goodbye". */
+gchar *gst_bidi_intent_correct (const gchar * text);
+
 /* Number words at tokens[*pos] ("twenty five", "one hundred and five",
  * "a thousand", "three point five", "42", "1,200"): on success the value
  * and *pos moved past them. */
@@ -83,7 +91,7 @@ gchar *gst_bidi_intent_answer (const GstBidiIntent * intent,
     const gchar * result_json, gboolean success);
 
 /* The answer when the tool the intent needs is not available, or for
- * GST_BIDI_INTENT_OTHER: repeats what was heard and says what it can do. */
+ * GST_BIDI_INTENT_OTHER: one short sentence saying what it can do. */
 gchar *gst_bidi_intent_answer_without_tool (const GstBidiIntent * intent,
     const GstBidiIntentTools * tools);
 
@@ -95,6 +103,16 @@ gchar *gst_bidi_intent_tool_input (const GstBidiIntent * intent);
 /* Names in a JSON array of {name, ...}; NULL or bad JSON = no tools. */
 void gst_bidi_intent_tools_from_json (const gchar * tools_json,
     GstBidiIntentTools * tools);
+
+/* TRUE when @text is a whole request the responder answers, which does
+ * not end on a word people go on from ("seven times one hundred" may be
+ * "... hundred and five"; "what time is"): the listener's early end of
+ * turn. */
+gboolean gst_bidi_intent_request_complete (const gchar * text);
+
+/* A JSGF grammar of the requests the responder answers (time, date,
+ * arithmetic, goodbye), for the recogniser's bias toward them */
+const gchar *gst_bidi_intent_grammar (void);
 
 /* Words in @text (for usage counted in words). */
 guint gst_bidi_count_words (const gchar * text);

@@ -33,7 +33,7 @@
  * * `vad-start-ms` (int, 100): speech must last this long before a turn
  *   starts (shorter sounds never count)
  * * `vad-end-ms` (int, 500): this much quiet ends the turn
- * * `early-end-ms` (int, 140): with the built-in responder, this much quiet
+ * * `early-end-ms` (int, 100): with the built-in responder, this much quiet
  *   already ends the turn when the words heard are a whole request (a
  *   time, date, arithmetic or stop question), so the answer starts without
  *   waiting for `vad-end-ms`; 0 turns it off
@@ -351,12 +351,10 @@ settings_copy (const Settings * s)
 static gboolean
 request_is_complete (const gchar * text, gpointer user_data)
 {
-  GstBidiIntent *intent = gst_bidi_intent_classify (text);
-  gboolean complete = intent->type != GST_BIDI_INTENT_OTHER;
+  gboolean complete = gst_bidi_intent_request_complete (text);
 
   GST_LOG_OBJECT (user_data, "\"%s\" after early-end-ms of quiet: %s", text,
       complete ? "a whole request, the turn ends" : "waiting for more");
-  gst_bidi_intent_free (intent);
   return complete;
 }
 
@@ -468,9 +466,12 @@ settings_parse (const GstBidiProviderConfig * config, GError ** error)
       !check_server_url ("tts-url", s->tts_url, error))
     goto fail;
   /* only the built-in responder can tell a whole request, and only from
-   * words that are final: with asr-url they come after the turn */
-  if (!s->llm_url && !s->asr_url)
+   * words that are final: with asr-url they come after the turn (and
+   * pocketsphinx's final words, which the bias is for, are not used) */
+  if (!s->llm_url && !s->asr_url) {
     s->listener.complete = request_is_complete;
+    s->model.bias = TRUE;
+  }
   gst_bidi_asr_model_set_defaults (&s->model);
   if (!gst_bidi_asr_model_check (&s->model, error))
     goto fail;

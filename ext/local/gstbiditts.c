@@ -120,11 +120,61 @@ failed:
 static GBytes *synthesize (const gchar * voice, const gchar * text,
     gboolean seeded, guint seed, GError ** error);
 
+/* flite starts every wave with 140-280 ms of near-silence (RMS below -60
+ * dBFS): an answer would start that late. Speech starts at the first 5 ms
+ * window above -50 dBFS; ONSET_KEEP_MS before it stay, faded in, so that
+ * a soft first consonant is not clipped. */
+#define ONSET_WINDOW (GST_BIDI_TTS_RATE / 200)
+#define ONSET_RMS 100.0
+#define ONSET_KEEP_MS 15
+
+gsize
+gst_bidi_tts_speech_onset (const gint16 * samples, gsize n)
+{
+  gsize i, k;
+
+  for (i = 0; i + ONSET_WINDOW <= n; i += ONSET_WINDOW) {
+    gdouble sum = 0;
+
+    for (k = 0; k < ONSET_WINDOW; k++)
+      sum += (gdouble) samples[i + k] * samples[i + k];
+    if (sum / ONSET_WINDOW > ONSET_RMS * ONSET_RMS)
+      return i;
+  }
+  return n;
+}
+
+/* Drops the leading near-silence of @pcm (16 kHz, native endian) */
+static GBytes *
+trim_leading_silence (GBytes * pcm)
+{
+  gsize size, n, onset, start, i;
+  const gint16 *s = g_bytes_get_data (pcm, &size);
+  gint16 *out;
+
+  n = size / 2;
+  onset = gst_bidi_tts_speech_onset (s, n);
+  if (onset >= n)
+    return pcm;                 /* no speech at all: leave it alone */
+  start = onset > (gsize) ONSET_KEEP_MS * GST_BIDI_TTS_RATE / 1000 ?
+      onset - (gsize) ONSET_KEEP_MS * GST_BIDI_TTS_RATE / 1000 : 0;
+  if (start == 0)
+    return pcm;
+  out = g_new (gint16, n - start);
+  memcpy (out, s + start, (n - start) * sizeof (gint16));
+  for (i = 0; i < onset - start; i++)
+    out[i] = (gint16) ((gint32) out[i] * (gint32) i / (gint32) (onset - start));
+  g_bytes_unref (pcm);
+  return g_bytes_new_take (out, (n - start) * sizeof (gint16));
+}
+
 GBytes *
 gst_bidi_tts_synthesize (const gchar * voice, const gchar * text,
     GError ** error)
 {
-  return synthesize (voice, text, FALSE, 0, error);
+  GBytes *pcm = synthesize (voice, text, FALSE, 0, error);
+
+  return pcm ? trim_leading_silence (pcm) : NULL;
 }
 
 GBytes *

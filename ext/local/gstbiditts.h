@@ -33,6 +33,8 @@ gboolean gst_bidi_tts_prepare (const gchar * voice, GError ** error);
 
 /* Speaks @text with @voice: S16 mono at GST_BIDI_TTS_RATE, native endian
  * (little endian on every platform we build for; swapped otherwise).
+ * flite's leading silence is cut: the audio starts a few milliseconds
+ * (faded in) before the speech does.
  * Returns NULL with @error on failure; empty text gives empty bytes. */
 GBytes *gst_bidi_tts_synthesize (const gchar * voice, const gchar * text,
     GError ** error);
@@ -40,9 +42,14 @@ GBytes *gst_bidi_tts_synthesize (const gchar * voice, const gchar * text,
 /* The same, reproducibly: flite's excitation noise comes from libc's
  * rand(), so the same text sounds a little different each time. This seeds
  * it (srand, process-wide) before synthesising, under flite's lock. For
- * test fixtures and benchmarks. */
+ * test fixtures and benchmarks: flite's wave as it is, leading silence
+ * included. */
 GBytes *gst_bidi_tts_synthesize_seeded (const gchar * voice,
     const gchar * text, guint seed, GError ** error);
+
+/* The first sample of @samples (16 kHz) that is speech rather than flite's
+ * near-silence (a 5 ms window above -50 dBFS); @n if none is. */
+gsize gst_bidi_tts_speech_onset (const gint16 * samples, gsize n);
 
 /* Takes the next complete sentence off the front of @pending (text
  * streamed in pieces): a sentence ends with . ! ? or a line break,

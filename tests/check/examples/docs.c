@@ -591,9 +591,14 @@ GST_END_TEST;
 /* Barge-in: the agent's FLUSH goes down its branch and stops at the
  * mixer, which drops the stale answer and goes on; the file keeps the
  * question and the part of the answer that was played, and ends cleanly */
+/* a question with a long answer (about 9 s): the local provider reads the
+ * sum and its result out */
+#define LONG_ANSWER_QUESTION "what is nine hundred ninety nine thousand " \
+    "nine hundred ninety nine times nine hundred ninety nine thousand"
+
 GST_START_TEST (test_recording_barge_in)
 {
-  gchar *wav = speak (LONG_QUESTION, "question.wav");
+  gchar *wav = speak (LONG_ANSWER_QUESTION, "question.wav");
   gchar *out = tmp_path ("conversation.wav");
   gchar *desc = g_strdup_printf (RECORD_LINE, wav, out);
   gchar *answer, *answer_wav;
@@ -603,7 +608,7 @@ GST_START_TEST (test_recording_barge_in)
   guint64 played_ms = 0;
   gint i_int;
 
-  /* a long answer: the local provider explains what it can do; let some
+  /* a long answer: the local provider reads a long sum out; let some
    * of it play, then talk over it. The flush drops what the mixer has not
    * mixed yet: under valgrind its latency is 3 s (run_start_paused), so
    * the answer must have played longer than that to be in the file. */

@@ -643,7 +643,7 @@ GST_START_TEST (test_intent_answers)
       "clock.");
   g_free (s);
   s = gst_bidi_intent_answer_without_tool (in, &none);
-  fail_unless (strstr (s, "cannot tell the time") != NULL, "%s", s);
+  fail_unless_equals_string (s, "Sorry, no clock here.");
   g_free (s);
   gst_bidi_intent_free (in);
 
@@ -687,15 +687,157 @@ GST_START_TEST (test_intent_answers)
   in = gst_bidi_intent_classify ("Tell me a story!");
   fail_unless (gst_bidi_intent_tool (in) == NULL);
   s = gst_bidi_intent_answer_without_tool (in, &all);
-  fail_unless_equals_string (s, "You said: tell me a story. I am an offline "
-      "assistant, so I cannot answer that. I can tell you the time or the "
-      "date, work out sums such as twelve plus thirty, or end the "
-      "conversation when you say goodbye.");
+  fail_unless_equals_string (s, "I only know time, date and sums.");
   g_free (s);
   s = gst_bidi_intent_answer_without_tool (in, &none);
-  fail_unless (strstr (s, "no tools") != NULL, "%s", s);
+  fail_unless_equals_string (s, "Sorry, I cannot answer that.");
   g_free (s);
   gst_bidi_intent_free (in);
+}
+
+GST_END_TEST;
+
+/* pocketsphinx's usual slips, put right where the context shows them */
+GST_START_TEST (test_intent_confusions)
+{
+  static const struct
+  {
+    const gchar *heard;
+    GstBidiIntentType type;
+    const gchar *expression;    /* CALCULATE */
+    const gchar *corrected;     /* NULL: not checked */
+  } cases[] = {
+    /* the issue's: "what is seven times eight" */
+    {"one is seven times a", GST_BIDI_INTENT_CALCULATE, "7 * 8",
+        "what is seven times a"},
+    {"one is twenty five times forty eight", GST_BIDI_INTENT_CALCULATE,
+        "25 * 48", "what is twenty five times forty eight"},
+    {"once the date today", GST_BIDI_INTENT_DATE, NULL,
+        "what is the date today"},
+    {"one time is it", GST_BIDI_INTENT_TIME, NULL, "what time is it"},
+    {"when day is it", GST_BIDI_INTENT_DATE, NULL, "what day is it"},
+    {"what day is a", GST_BIDI_INTENT_DATE, NULL, "what day is it"},
+    {"what year is a", GST_BIDI_INTENT_DATE, NULL, "what year is it"},
+    {"what is a plus a", GST_BIDI_INTENT_CALCULATE, "8 + 8", NULL},
+    {"what is to plus two", GST_BIDI_INTENT_CALCULATE, "2 + 2", NULL},
+    {"what is seven time eight", GST_BIDI_INTENT_CALCULATE, "7 * 8", NULL},
+    {"what is nine square", GST_BIDI_INTENT_CALCULATE, "9 ^ 2", NULL},
+    {"what is four times for", GST_BIDI_INTENT_CALCULATE, "4 * 4", NULL},
+    /* "bye" after "divided" is "by", not a goodbye */
+    {"seven divided bye two", GST_BIDI_INTENT_CALCULATE, "7 / 2",
+        "seven divided by two"},
+    {"good bye", GST_BIDI_INTENT_STOP, NULL, "goodbye"},
+    /* the number one stays where it is a number */
+    {"one plus one", GST_BIDI_INTENT_CALCULATE, "1 + 1", "one plus one"},
+    {"one times two is", GST_BIDI_INTENT_CALCULATE, "1 * 2", NULL},
+    /* nothing to put right */
+    {"what is the weather like", GST_BIDI_INTENT_OTHER, NULL,
+        "what is the weather like"},
+    {"tell me a story", GST_BIDI_INTENT_OTHER, NULL, NULL},
+    {"play some music", GST_BIDI_INTENT_OTHER, NULL, NULL},
+    {"bye", GST_BIDI_INTENT_STOP, NULL, NULL},
+  };
+  guint i;
+
+  reseed ();
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    GstBidiIntent *in = gst_bidi_intent_classify (cases[i].heard);
+
+    fail_unless (in->type == cases[i].type, "\"%s\": %s, expected %s",
+        cases[i].heard, gst_bidi_intent_type_name (in->type),
+        gst_bidi_intent_type_name (cases[i].type));
+    fail_unless (g_strcmp0 (in->expression, cases[i].expression) == 0,
+        "\"%s\": %s", cases[i].heard, GST_STR_NULL (in->expression));
+    if (cases[i].corrected)
+      fail_unless_equals_string (in->heard, cases[i].corrected);
+    gst_bidi_intent_free (in);
+  }
+  /* whole requests end the turn early; not where people go on */
+  fail_unless (gst_bidi_intent_request_complete ("what time is it"));
+  fail_unless (gst_bidi_intent_request_complete ("one is seven times a"));
+  fail_unless (gst_bidi_intent_request_complete ("what day is a"));
+  fail_unless (gst_bidi_intent_request_complete ("goodbye"));
+  fail_unless (gst_bidi_intent_request_complete ("what is two to the power "
+          "of ten"));
+  fail_if (gst_bidi_intent_request_complete ("what is twenty five times "
+          "forty and"));
+  fail_if (gst_bidi_intent_request_complete ("what is two to the power"));
+  fail_if (gst_bidi_intent_request_complete ("what is seven times one "
+          "hundred"));
+  fail_if (gst_bidi_intent_request_complete ("what is the time and"));
+  fail_if (gst_bidi_intent_request_complete ("tell me a story"));
+  fail_if (gst_bidi_intent_request_complete ("what is twenty five"));
+  fail_if (gst_bidi_intent_request_complete (""));
+
+  /* the answer says what was meant */
+  {
+    GstBidiIntent *in = gst_bidi_intent_classify ("one is seven times a");
+    gchar *s = gst_bidi_intent_answer (in, "{\"result\": 56}", TRUE);
+
+    fail_unless_equals_string (s, "Seven times eight is fifty six.");
+    g_free (s);
+    gst_bidi_intent_free (in);
+  }
+}
+
+GST_END_TEST;
+
+/* Audible duration of @pcm (16 kHz): first to last sample above -40
+ * dBFS, in ms */
+static guint
+audible_ms (GBytes * pcm, gsize * first_out)
+{
+  gsize size, n, i, first = G_MAXSIZE, last = 0;
+  const gint16 *s = g_bytes_get_data (pcm, &size);
+
+  n = size / 2;
+  for (i = 0; i < n; i++) {
+    if (ABS (s[i]) > 328) {
+      if (first == G_MAXSIZE)
+        first = i;
+      last = i;
+    }
+  }
+  if (first_out)
+    *first_out = first;
+  return first == G_MAXSIZE ? 0 : (guint) ((last - first) * 1000 / RATE);
+}
+
+/* A request it cannot answer gets one short sentence, whatever the tools */
+GST_START_TEST (test_short_refusal)
+{
+  const GstBidiIntentTools tools[] = {
+    {TRUE, TRUE, TRUE}, {TRUE, FALSE, FALSE}, {FALSE, TRUE, FALSE},
+    {FALSE, FALSE, TRUE}, {FALSE, FALSE, FALSE},
+  };
+  const gchar *requests[] = {
+    "tell me a story about a dragon", "", "what time is it",
+    "what is the date", "what is seven times eight", "goodbye",
+  };
+  guint i, j;
+
+  reseed ();
+  for (i = 0; i < G_N_ELEMENTS (tools); i++) {
+    for (j = 0; j < G_N_ELEMENTS (requests); j++) {
+      GstBidiIntent *in = gst_bidi_intent_classify (requests[j]);
+      gchar *say = gst_bidi_intent_answer_without_tool (in, &tools[i]);
+      GString *pending = g_string_new (say);
+      gchar *first = gst_bidi_tts_next_sentence (pending, TRUE);
+      gchar *second = gst_bidi_tts_next_sentence (pending, TRUE);
+      GBytes *pcm = gst_bidi_tts_synthesize ("slt", say, NULL);
+      guint ms = audible_ms (pcm, NULL);
+
+      fail_unless (first != NULL && second == NULL,
+          "\"%s\": more than one sentence: \"%s\"", requests[j], say);
+      /* under about two seconds spoken; the old one lasted eleven */
+      fail_unless (ms > 300 && ms < 2200, "\"%s\": %u ms", say, ms);
+      g_bytes_unref (pcm);
+      g_free (first);
+      g_string_free (pending, TRUE);
+      g_free (say);
+      gst_bidi_intent_free (in);
+    }
+  }
 }
 
 GST_END_TEST;
@@ -849,6 +991,60 @@ GST_START_TEST (test_tts_voices)
 
 GST_END_TEST;
 
+/* flite's leading near-silence is cut: the first sample is (nearly)
+ * speech, faded in over a few milliseconds */
+GST_START_TEST (test_tts_starts_with_speech)
+{
+  const gchar *voices[] = { "slt", "kal", "awb", "rms" };
+  const gchar *texts[] = { "It is 2:05 PM.", "Goodbye.",
+    "Twenty five times forty eight is one thousand two hundred."
+  };
+  guint i, j;
+
+  reseed ();
+  for (i = 0; i < G_N_ELEMENTS (voices); i++) {
+    for (j = 0; j < G_N_ELEMENTS (texts); j++) {
+      GBytes *raw = gst_bidi_tts_synthesize_seeded (voices[i], texts[j], 1,
+          NULL);
+      GBytes *trimmed = gst_bidi_tts_synthesize (voices[i], texts[j], NULL);
+      const gint16 *s = g_bytes_get_data (trimmed, NULL);
+      gsize raw_first, first, cut;
+      guint raw_ms = audible_ms (raw, &raw_first);
+      guint ms = audible_ms (trimmed, &first);
+
+      /* flite's own wave starts late: there is something to cut */
+      fail_unless (raw_first > MS (60), "%s: speech at %" G_GSIZE_FORMAT
+          " ms already", voices[i], raw_first * 1000 / RATE);
+      /* audible within 60 ms (a few ms kept before the onset, and a soft
+       * first consonant), and a fade-in, not a click */
+      fail_unless (first < MS (60), "%s \"%s\": audible at %" G_GSIZE_FORMAT
+          " ms", voices[i], texts[j], first * 1000 / RATE);
+      fail_unless (ABS (s[0]) < 64, "%s: starts at %d", voices[i], s[0]);
+      /* only the leading silence went: the speech is whole (give or take
+       * flite's random excitation, which the seed fixes in one only) */
+      cut = (g_bytes_get_size (raw) - g_bytes_get_size (trimmed)) / 2;
+      fail_unless (cut > 0 && cut <= raw_first, "%s: cut %" G_GSIZE_FORMAT,
+          voices[i], cut);
+      fail_unless (ms + 50 >= raw_ms && ms <= raw_ms + 50, "%s: %u vs %u ms",
+          voices[i], ms, raw_ms);
+      g_bytes_unref (raw);
+      g_bytes_unref (trimmed);
+    }
+  }
+  /* silence only, or too short to hold speech: left alone */
+  {
+    gint16 quiet[400] = { 0, };
+
+    fail_unless_equals_int (gst_bidi_tts_speech_onset (quiet, 400), 400);
+    quiet[300] = 20000;
+    quiet[301] = -20000;
+    fail_unless_equals_int (gst_bidi_tts_speech_onset (quiet, 400), 240);
+    fail_unless_equals_int (gst_bidi_tts_speech_onset (quiet, 10), 10);
+  }
+}
+
+GST_END_TEST;
+
 /* ------------------------------------------------------------------------
  * Recognition (the listener, without the element)
  * ------------------------------------------------------------------------ */
@@ -954,11 +1150,7 @@ GST_END_TEST;
 static gboolean
 whole_request (const gchar * text, G_GNUC_UNUSED gpointer user_data)
 {
-  GstBidiIntent *intent = gst_bidi_intent_classify (text);
-  gboolean ret = intent->type != GST_BIDI_INTENT_OTHER;
-
-  gst_bidi_intent_free (intent);
-  return ret;
+  return gst_bidi_intent_request_complete (text);
 }
 
 /* Pushes @pcm in 20 ms pieces */
@@ -990,7 +1182,7 @@ GST_START_TEST (test_listener_early_end)
   reseed ();
   gst_bidi_asr_model_set_defaults (&model);
   gst_bidi_listener_params_init (&params);
-  fail_unless_equals_int (params.early_end_ms, 140);
+  fail_unless_equals_int (params.early_end_ms, 100);
   params.complete = whole_request;
   l = gst_bidi_listener_new (&params, gst_bidi_asr_new (&model, &err),
       on_listen, &r);
@@ -1007,8 +1199,9 @@ GST_START_TEST (test_listener_early_end)
   /* the second pass's words, not the streaming pass's "what time is a" */
   fail_unless_equals_string (r.final, "what time is it");
   after_ms = ((gint64) r.final_pos - (gint64) end) * 1000 / RATE;
-  fail_unless (after_ms >= 100 && after_ms < 300,
-      "final %" G_GINT64_FORMAT " ms after the end", after_ms);
+  fail_unless (after_ms >= (gint64) params.early_end_ms - 20 &&
+      after_ms < 300, "final %" G_GINT64_FORMAT " ms after the end",
+      after_ms);
 
   /* not a request the responder knows: the full hangover */
   g_array_unref (pcm);
@@ -1153,6 +1346,99 @@ GST_START_TEST (test_listener_grammar_and_keywords)
   gst_bidi_asr_model_clear (&model);
   g_unlink (path);
   g_free (path);
+}
+
+GST_END_TEST;
+
+/* The responder's grammar biases the final pass: the README's questions
+ * come out word for word from three flite voices, where the language model
+ * alone hears "one is twenty five times forty eight", "what is the day to
+ * day" ...; a question the grammar does not cover keeps the language
+ * model's words (it is not forced into a request). */
+GST_START_TEST (test_listener_bias)
+{
+  const gchar *voices[] = { "slt", "rms", "awb" };
+  const gchar *questions[] = { "what time is it",
+    "what is twenty five times forty eight", "what is two plus two", "stop the conversation", "goodbye",
+    "tell me a story about a dragon",
+  };
+  GstBidiAsrModel model = { NULL, };
+  guint v, i, lm_wrong = 0;
+
+  reseed ();
+  gst_bidi_asr_model_set_defaults (&model);
+  for (v = 0; v < G_N_ELEMENTS (voices); v++) {
+    GstBidiAsrModel biased = { NULL, };
+    GstBidiAsr *plain, *asr;
+
+    gst_bidi_asr_model_copy (&biased, &model);
+    biased.bias = TRUE;
+    asr = gst_bidi_asr_new (&biased, NULL);
+    plain = gst_bidi_asr_new (&model, NULL);
+    fail_unless (asr != NULL && plain != NULL);
+    for (i = 0; i < G_N_ELEMENTS (questions); i++) {
+      GBytes *b = gst_bidi_tts_synthesize_seeded (voices[v], questions[i], 1,
+          NULL);
+      gsize size;
+      const gint16 *pcm = g_bytes_get_data (b, &size);
+      gchar *heard = gst_bidi_asr_decode (asr, pcm, size / 2);
+      gchar *lm = gst_bidi_asr_decode (plain, pcm, size / 2);
+
+      if (i + 1 < G_N_ELEMENTS (questions)) {
+        fail_unless_equals_string (heard, questions[i]);
+      } else {
+        GstBidiIntent *in = gst_bidi_intent_classify (heard);
+
+        fail_unless_equals_string (heard, lm);
+        fail_unless (in->type == GST_BIDI_INTENT_OTHER, "%s: \"%s\"",
+            voices[v], heard);
+        gst_bidi_intent_free (in);
+      }
+      lm_wrong += strcmp (lm, questions[i]) != 0;
+      g_free (heard);
+      g_free (lm);
+      g_bytes_unref (b);
+    }
+    gst_bidi_asr_free (asr);
+    gst_bidi_asr_free (plain);
+    gst_bidi_asr_model_clear (&biased);
+  }
+  /* the language model alone does not (the test can fail) */
+  fail_unless (lm_wrong >= 2, "%u", lm_wrong);
+
+  /* a grammar or language model of the user's own wins: no bias */
+  {
+    static const gchar *grammar = "#JSGF V1.0;\ngrammar g;\n"
+        "public <c> = hello there | good morning;\n";
+    GBytes *b = gst_bidi_tts_synthesize_seeded ("slt", "what time is it", 1,
+        NULL);
+    gsize size;
+    const gint16 *pcm = g_bytes_get_data (b, &size);
+    GstBidiAsrModel own = { NULL, };
+    gchar *path = NULL, *heard;
+    GstBidiAsr *asr;
+    gint fd;
+
+    fd = g_file_open_tmp ("bidilocal-XXXXXX.gram", &path, NULL);
+    fail_unless (fd >= 0);
+    close (fd);
+    fail_unless (g_file_set_contents (path, grammar, -1, NULL));
+    own.grammar = g_strdup (path);
+    own.bias = TRUE;
+    gst_bidi_asr_model_set_defaults (&own);
+    asr = gst_bidi_asr_new (&own, NULL);
+    fail_unless (asr != NULL);
+    heard = gst_bidi_asr_decode (asr, pcm, size / 2);
+    fail_unless (strcmp (heard, "hello there") == 0 ||
+        strcmp (heard, "good morning") == 0 || *heard == '\0', "%s", heard);
+    g_free (heard);
+    gst_bidi_asr_free (asr);
+    gst_bidi_asr_model_clear (&own);
+    g_unlink (path);
+    g_free (path);
+    g_bytes_unref (b);
+  }
+  gst_bidi_asr_model_clear (&model);
 }
 
 GST_END_TEST;
@@ -1740,6 +2026,15 @@ GST_END_TEST;
 
 GST_START_TEST (test_e2e_barge_in)
 {
+  /* a long answer (about 13 s) to talk over: the built-in responder's are
+   * all short */
+  const gchar *story = "Once upon a time a dragon lived in a cave above a "
+      "small town. Every winter it flew down to warm the houses with its "
+      "breath. The people left bread and apples at its door. One spring a "
+      "knight came to fight it, but the town sent him home. The dragon "
+      "still lives there, and the winters are warm.";
+  MockChat *m = mock_chat_new ();
+  GstStructure *config;
   GstBidiVadParams vad;
   Session *s;
   GArray *q, *b;
@@ -1750,12 +2045,17 @@ GST_START_TEST (test_e2e_barge_in)
 
   reseed ();
   gst_bidi_vad_params_init (&vad);
+  mock_chat_push_text (m, story, 20, 0, -1, -1);
+  mock_chat_push_text (m, "It is noon.", 1, 0, -1, -1);
+  config = gst_structure_new ("config", "llm-url", G_TYPE_STRING,
+      mock_chat_url (m), NULL);
   s = local_session (APPSRC_DESC "bidiagent name=agent input-chunk-ms=20 ! "
       "audio/x-raw,format=S16LE,rate=16000,channels=1 ! "
-      "fakesink name=sink sync=true", NULL);
+      "fakesink name=sink sync=true", config);
+  gst_structure_free (config);
   session_wait_connected (s);
 
-  /* a question with a long answer (about 13 s) */
+  /* a question with a long answer */
   q = make_phrase ("tell me a story about a dragon", 300, 800, NULL, NULL);
   session_push (s, (gint16 *) q->data, q->len, chunk);
   g_array_unref (q);
@@ -1825,6 +2125,7 @@ GST_START_TEST (test_e2e_barge_in)
           "stop_reason", "complete", 30000) > i_int);
   g_array_unref (b);
   session_free (s);
+  mock_chat_free (m);
 }
 
 GST_END_TEST;
@@ -1865,8 +2166,7 @@ GST_START_TEST (test_e2e_send_text_and_config)
   i = session_wait (s, 0, "bidi_transcript_stream", "is_final", "true", 10000);
   fail_unless (i >= 0);
   fail_unless_equals_string (gst_structure_get_string (session_msg (s, i),
-          "text"), "I cannot tell the time here: the current time tool is "
-      "not enabled.");
+          "text"), "Sorry, no clock here.");
   fail_unless_equals_int (session_count (s, "tool_use_stream", NULL, NULL), 0);
   session_free (s);
 
@@ -2033,13 +2333,17 @@ local_suite (void)
   tcase_add_test (tc, test_number_words);
   tcase_add_test (tc, test_intents);
   tcase_add_test (tc, test_intent_answers);
+  tcase_add_test (tc, test_intent_confusions);
+  tcase_add_test (tc, test_short_refusal);
   tcase_add_test (tc, test_tools_json);
   tcase_add_test (tc, test_sentences);
   tcase_add_test (tc, test_heard_text);
   tcase_add_test (tc, test_tts_voices);
+  tcase_add_test (tc, test_tts_starts_with_speech);
   tcase_add_test (tc, test_listener_recognises);
   tcase_add_test (tc, test_listener_early_end);
   tcase_add_test (tc, test_listener_grammar_and_keywords);
+  tcase_add_test (tc, test_listener_bias);
   tcase_add_test (tc, test_asr_missing_model);
 
   tc = tcase_create ("e2e");
