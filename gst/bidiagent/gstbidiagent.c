@@ -388,7 +388,7 @@ static void net_tool_result_now (gpointer user_data, const gchar * id,
     gboolean ok);
 static GstBidiCaptions *get_captions (gpointer user_data);
 static void answer_cut (guint64 played_ms, gpointer user_data);
-static void answer_on_air (guint answer, gboolean on_air, GstClockTime at,
+static void answer_on_air (gboolean on_air, GstClockTime at,
     GstClockTime first_audio, const gchar * resp_id, gpointer user_data);
 static gboolean pads_send_text (gpointer user_data, const gchar * text);
 static gboolean pads_send_image (gpointer user_data, GBytes * data,
@@ -1807,7 +1807,7 @@ answer_cut (guint64 played_ms, gpointer user_data)
 /* The output's (src task): the agent speaks from @at, with the turn's
  * latency; or it finished speaking at @at */
 static void
-answer_on_air (G_GNUC_UNUSED guint answer, gboolean on_air, GstClockTime at,
+answer_on_air (gboolean on_air, GstClockTime at,
     GstClockTime first_audio, const gchar * resp_id, gpointer user_data)
 {
   GstBidiAgent *self = user_data;

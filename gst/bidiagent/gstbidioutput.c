@@ -919,10 +919,9 @@ typedef enum
  * MAX. */
 static AirChange
 track_on_air_unlocked (GstBidiOutput * out, guint answer, GstClockTime ts,
-    GstClockTime now, guint * which, GstClockTime * at)
+    GstClockTime now, GstClockTime * at)
 {
   *at = ts;
-  *which = answer ? answer : out->on_air;
   if (answer != 0 && answer != out->on_air) {
     out->on_air = answer;
     if (GST_CLOCK_TIME_IS_VALID (now))
@@ -1037,7 +1036,7 @@ take:
   discont |= out->discont;
   out->discont = FALSE;
   queued = playout_queued_time (&out->playout);
-  air = track_on_air_unlocked (out, answer, ts, now, &air_answer, &air_at);
+  air = track_on_air_unlocked (out, answer, ts, now, &air_at);
   first_audio = GST_CLOCK_TIME_NONE;
   air_resp_id = NULL;
   if (air == AIR_ON && out->first_audio_answer == answer) {
@@ -1047,7 +1046,7 @@ take:
   g_mutex_unlock (&out->lock);
 
   if (air != AIR_SAME)
-    out->cb.on_air (air_answer, air == AIR_ON, air_at, first_audio,
+    out->cb.on_air (air == AIR_ON, air_at, first_audio,
         air_resp_id, out->user_data);
   g_free (air_resp_id);
 
@@ -1111,7 +1110,7 @@ drained:
   out->on_air = 0;
   g_mutex_unlock (&out->lock);
   if (air_answer != 0)
-    out->cb.on_air (air_answer, FALSE, air_at, GST_CLOCK_TIME_NONE, NULL,
+    out->cb.on_air (FALSE, air_at, GST_CLOCK_TIME_NONE, NULL,
         out->user_data);
   captions = out->cb.get_captions (out->user_data);
   if (captions) {

@@ -80,7 +80,7 @@ typedef struct
    * GST_CLOCK_TIME_NONE if unknown, in the response @resp_id), or the
    * answer is over and what follows it, from @at, is silence (!@on_air);
    * called with no lock held */
-  void (*on_air) (guint answer, gboolean on_air, GstClockTime at,
+  void (*on_air) (gboolean on_air, GstClockTime at,
       GstClockTime first_audio, const gchar * resp_id, gpointer user_data);
 } GstBidiOutputCallbacks;
 
