@@ -63,7 +63,8 @@ gchar *gst_bidi_asr_end (GstBidiAsr * asr);
  * any): more accurate than streaming, as the cepstral mean is the
  * utterance's own. "" when nothing was recognised. With the model's
  * `bias`, decoded twice: with the language model and with the responder's
- * grammar, which wins unless it fits the audio clearly worse. */
+ * grammar, whose words win when they fit the sound at least as well, or
+ * sound like the language model's. */
 gchar *gst_bidi_asr_decode (GstBidiAsr * asr, const gint16 * samples,
     gsize n);
 

@@ -769,6 +769,12 @@ static const gchar *const open_endings[] = {
   "to", "what", "plus", "minus", "times", "over", NULL
 };
 
+/* Fewer words than a time or date question has ("what day is it", "tell
+ * me the time"): one of its words alone ("well today", heard for "what is
+ * eight" before "plus eight") is too little to end the turn on, though
+ * the responder takes it at the end of a turn. */
+#define MIN_QUESTION_WORDS 3
+
 gboolean
 gst_bidi_intent_request_complete (const gchar * text)
 {
@@ -779,6 +785,13 @@ gst_bidi_intent_request_complete (const gchar * text)
   last = last ? last + 1 : intent->heard;
   complete = intent->type != GST_BIDI_INTENT_OTHER && last &&
       !token_in (last, open_endings);
+  if (complete && (intent->type == GST_BIDI_INTENT_TIME ||
+          intent->type == GST_BIDI_INTENT_DATE)) {
+    gchar **words = g_strsplit (intent->heard, " ", -1);
+
+    complete = g_strv_length (words) >= MIN_QUESTION_WORDS;
+    g_strfreev (words);
+  }
   gst_bidi_intent_free (intent);
   return complete;
 }

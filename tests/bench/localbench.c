@@ -345,21 +345,11 @@ run_recognition (gint seeds)
 
 typedef struct
 {
-  GstElement *pipeline, *src, *agent;
-  GMutex lock;
-  GCond cond;
-  gboolean connected;
+  BenchSession b;
   gint64 first_answer_us;       /* first non-silent buffer since armed */
   gint64 last_answer_us;        /* the last non-silent buffer */
   gboolean armed;
   guint64 answer_samples;
-  guint completes;
-  guint64 last_audio_end_ms;    /* of the last final user transcript */
-  gchar *last_user;
-  gchar *last_answer;
-  guint interruptions;
-  guint turns;
-  gchar *error;
 } Sess;
 
 static GstPadProbeReturn
@@ -371,137 +361,27 @@ sess_probe (G_GNUC_UNUSED GstPad * pad, GstPadProbeInfo * info,
 
   if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_GAP))
     return GST_PAD_PROBE_OK;
-  g_mutex_lock (&s->lock);
+  g_mutex_lock (&s->b.lock);
   s->last_answer_us = g_get_monotonic_time ();
   if (s->armed && !s->first_answer_us)
     s->first_answer_us = s->last_answer_us;
   s->answer_samples += gst_buffer_get_size (buf) / 2;
-  g_cond_broadcast (&s->cond);
-  g_mutex_unlock (&s->lock);
+  g_cond_broadcast (&s->b.cond);
+  g_mutex_unlock (&s->b.lock);
   return GST_PAD_PROBE_OK;
-}
-
-static GstBusSyncReply
-sess_bus (G_GNUC_UNUSED GstBus * bus, GstMessage * msg, gpointer user_data)
-{
-  Sess *s = user_data;
-  const GstStructure *st = gst_message_get_structure (msg);
-
-  g_mutex_lock (&s->lock);
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
-    GError *err = NULL;
-    gst_message_parse_error (msg, &err, NULL);
-    if (!s->error)
-      s->error = g_strdup (err->message);
-    g_error_free (err);
-  } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && st) {
-    if (gst_structure_has_name (st, "bidi_connection_start")) {
-      s->connected = TRUE;
-    } else if (gst_structure_has_name (st, "bidi_response_complete")) {
-      s->completes++;
-    } else if (gst_structure_has_name (st, "bidi_interruption")) {
-      s->interruptions++;
-    } else if (gst_structure_has_name (st, "bidi_transcript_stream")) {
-      gboolean final = FALSE;
-      const gchar *role = gst_structure_get_string (st, "role");
-
-      gst_structure_get_boolean (st, "is_final", &final);
-      if (final && g_strcmp0 (role, "user") == 0) {
-        g_free (s->last_user);
-        s->last_user = g_strdup (gst_structure_get_string (st, "text"));
-        gst_structure_get_uint64 (st, "audio_end_ms", &s->last_audio_end_ms);
-        s->turns++;
-      } else if (final) {
-        g_free (s->last_answer);
-        s->last_answer = g_strdup (gst_structure_get_string (st, "text"));
-      }
-    }
-  }
-  g_cond_broadcast (&s->cond);
-  g_mutex_unlock (&s->lock);
-  /* a sync handler that drops a message owns it */
-  gst_message_unref (msg);
-  return GST_BUS_DROP;
 }
 
 static Sess *
 sess_new (void)
 {
-  Sess *s = g_new0 (Sess, 1);
-  GError *err = NULL;
-  GstElement *sink;
-  GstPad *pad;
-  GstBus *bus;
+  gchar *config = opt_vad_end_ms > 0 ?
+      g_strdup_printf ("config, vad-end-ms=%d", opt_vad_end_ms) : NULL;
+  Sess *s = bench_session_new (sizeof (Sess), "! fakesink sync=true", config,
+      sess_probe);
 
-  g_mutex_init (&s->lock);
-  g_cond_init (&s->cond);
-  s->pipeline = gst_parse_launch ("appsrc name=src is-live=true "
-      "do-timestamp=true format=time max-bytes=0 "
-      "caps=audio/x-raw,format=S16LE,rate=16000,channels=1,layout=interleaved"
-      " ! bidiagent name=agent ! fakesink name=sink sync=true", &err);
-  if (!s->pipeline)
-    g_error ("pipeline: %s", err->message);
-  s->src = gst_bin_get_by_name (GST_BIN (s->pipeline), "src");
-  s->agent = gst_bin_get_by_name (GST_BIN (s->pipeline), "agent");
-  if (opt_vad_end_ms > 0) {
-    GstStructure *pc = gst_structure_new ("config", "vad-end-ms", G_TYPE_INT,
-        opt_vad_end_ms, NULL);
-    g_object_set (s->agent, "provider-config", pc, NULL);
-    gst_structure_free (pc);
-  }
-  sink = gst_bin_get_by_name (GST_BIN (s->pipeline), "sink");
-  pad = gst_element_get_static_pad (s->agent, "src");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, sess_probe, s, NULL);
-  gst_object_unref (pad);
-  gst_object_unref (sink);
-  bus = gst_element_get_bus (s->pipeline);
-  gst_bus_set_sync_handler (bus, sess_bus, s, NULL);
-  gst_object_unref (bus);
-  gst_element_set_state (s->pipeline, GST_STATE_PLAYING);
+  g_free (config);
   return s;
 }
-
-static gboolean
-sess_wait_connected (Sess * s, gint64 timeout_us)
-{
-  gint64 end = g_get_monotonic_time () + timeout_us;
-
-  g_mutex_lock (&s->lock);
-  while (!s->connected && !s->error &&
-      g_cond_wait_until (&s->cond, &s->lock, end));
-  g_mutex_unlock (&s->lock);
-  return s->connected;
-}
-
-static void
-sess_push (Sess * s, const gint16 * data, gsize n)
-{
-  GstBuffer *buf = gst_buffer_new_memdup (data, n * 2);
-  GstFlowReturn ret;
-
-  g_signal_emit_by_name (s->src, "push-buffer", buf, &ret);
-  gst_buffer_unref (buf);
-}
-
-static void
-sess_free (Sess * s)
-{
-  GstBus *bus = gst_element_get_bus (s->pipeline);
-
-  gst_element_set_state (s->pipeline, GST_STATE_NULL);
-  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
-  gst_object_unref (bus);
-  gst_object_unref (s->src);
-  gst_object_unref (s->agent);
-  gst_object_unref (s->pipeline);
-  g_free (s->last_user);
-  g_free (s->last_answer);
-  g_free (s->error);
-  g_mutex_clear (&s->lock);
-  g_cond_clear (&s->cond);
-  g_free (s);
-}
-
 
 /* ------------------------------------------------------------------------
  * 2. Latency
@@ -524,10 +404,10 @@ run_latency (gint n_questions)
   if (opt_vad_end_ms > 0)
     vad.end_ms = opt_vad_end_ms;
   s = sess_new ();
-  if (!sess_wait_connected (s, 20 * G_USEC_PER_SEC)) {
+  if (!bench_session_wait_connected (&s->b, 20 * G_USEC_PER_SEC)) {
     bench_failed ("latency: the provider did not connect: %s",
-        GST_STR_NULL (s->error));
-    sess_free (s);
+        GST_STR_NULL (s->b.error));
+    bench_session_free (&s->b);
     return;
   }
 
@@ -548,11 +428,11 @@ run_latency (gint n_questions)
     add_noise (pcm, MS (vad.end_ms + 1000), rng);
     pad_chunks (pcm, rng);
 
-    g_mutex_lock (&s->lock);
-    completes = s->completes;
+    g_mutex_lock (&s->b.lock);
+    completes = s->b.completes;
     s->armed = FALSE;
     s->first_answer_us = 0;
-    g_mutex_unlock (&s->lock);
+    g_mutex_unlock (&s->b.lock);
 
     for (i = 0; i < pcm->len; i += CHUNK) {
       gint64 now;
@@ -560,11 +440,11 @@ run_latency (gint n_questions)
       bench_sleep_until (t0 + (gint64) (pos + CHUNK) * G_USEC_PER_SEC / RATE);
       now = g_get_monotonic_time ();
       if (i + CHUNK > end && !s->armed) {
-        g_mutex_lock (&s->lock);
+        g_mutex_lock (&s->b.lock);
         s->armed = TRUE;
-        g_mutex_unlock (&s->lock);
+        g_mutex_unlock (&s->b.lock);
       }
-      sess_push (s, &g_array_index (pcm, gint16, i), CHUNK);
+      bench_session_push (&s->b, &g_array_index (pcm, gint16, i), CHUNK);
       g_array_append_val (push_us, now);
       pos += CHUNK;
     }
@@ -572,14 +452,14 @@ run_latency (gint n_questions)
     /* the answer, then its playing time (so the next question is not a
      * barge-in) */
     deadline = g_get_monotonic_time () + 15 * G_USEC_PER_SEC;
-    g_mutex_lock (&s->lock);
-    while (s->completes == completes && !s->error &&
-        g_cond_wait_until (&s->cond, &s->lock, deadline));
+    g_mutex_lock (&s->b.lock);
+    while (s->b.completes == completes && !s->b.error &&
+        g_cond_wait_until (&s->b.cond, &s->b.lock, deadline));
     first = s->first_answer_us;
-    audio_end_ms = s->last_audio_end_ms;
-    heard = g_strdup (s->last_user);
-    answer = g_strdup (s->last_answer);
-    g_mutex_unlock (&s->lock);
+    audio_end_ms = s->b.user_audio_end_ms;
+    heard = g_strdup (s->b.user);
+    answer = g_strdup (s->b.answer);
+    g_mutex_unlock (&s->b.lock);
     if (!first) {
       bench_failed ("latency: no answer to question %d", q);
       g_free (heard);
@@ -621,14 +501,14 @@ run_latency (gint n_questions)
       for (;;) {
         gint64 last;
 
-        g_mutex_lock (&s->lock);
+        g_mutex_lock (&s->b.lock);
         last = s->last_answer_us;
-        g_mutex_unlock (&s->lock);
+        g_mutex_unlock (&s->b.lock);
         if (g_get_monotonic_time () > last + 800 * 1000)
           break;
         add_noise (pcm, CHUNK, rng);
         bench_sleep_until (t0 + (gint64) (pos + CHUNK) * G_USEC_PER_SEC / RATE);
-        sess_push (s, (gint16 *) pcm->data, CHUNK);
+        bench_session_push (&s->b, (gint16 *) pcm->data, CHUNK);
         g_array_set_size (pcm, 0);
         pos += CHUNK;
       }
@@ -650,10 +530,10 @@ run_latency (gint n_questions)
       "when its words are a whole request, else after vad-end-ms = %u; "
       "early ends: %u of %u; interruptions: %u)\n",
       GST_BIDI_LISTENER_DEFAULT_EARLY_END_MS, vad.end_ms, n_early,
-      from_speech->len, s->interruptions);
-  if (s->interruptions)
-    bench_failed ("latency: %u unexpected interruptions", s->interruptions);
-  sess_free (s);
+      from_speech->len, s->b.interruptions);
+  if (s->b.interruptions)
+    bench_failed ("latency: %u unexpected interruptions", s->b.interruptions);
+  bench_session_free (&s->b);
   g_array_unref (from_speech);
   g_array_unref (from_vad);
   g_rand_free (rng);
@@ -695,7 +575,7 @@ feed_sessions (Feed * feeds, guint n, gdouble seconds, gboolean speech)
       } else {
         data = &g_array_index (noise, gint16, (k % 50) * CHUNK);
       }
-      sess_push (f->sess, data, CHUNK);
+      bench_session_push (&f->sess->b, data, CHUNK);
     }
   }
   g_array_unref (noise);
@@ -720,7 +600,8 @@ run_cpu (guint n, gint seconds)
   for (i = 0; i < n; i++)
     feeds[i].sess = sess_new ();
   for (i = 0; i < n; i++)
-    if (!sess_wait_connected (feeds[i].sess, 60 * G_USEC_PER_SEC))
+    if (!bench_session_wait_connected (&feeds[i].sess->b,
+            60 * G_USEC_PER_SEC))
       bench_failed ("cpu: session %u did not connect", i);
 
   /* each session: a question, then quiet while it is answered; the
@@ -755,13 +636,13 @@ run_cpu (guint n, gint seconds)
 
   for (i = 0; i < n; i++) {
     Sess *s = feeds[i].sess;
-    g_mutex_lock (&s->lock);
-    turns += s->turns;
-    answers += s->completes;
-    interruptions += s->interruptions;
-    if (s->error)
-      bench_failed ("cpu: session %u: %s", i, s->error);
-    g_mutex_unlock (&s->lock);
+    g_mutex_lock (&s->b.lock);
+    turns += s->b.turns;
+    answers += s->b.completes;
+    interruptions += s->b.interruptions;
+    if (s->b.error)
+      bench_failed ("cpu: session %u: %s", i, s->b.error);
+    g_mutex_unlock (&s->b.lock);
   }
 
   g_print ("\n== CPU and RSS per session (%u sessions in this process, fed "
@@ -785,7 +666,7 @@ run_cpu (guint n, gint seconds)
     bench_failed ("cpu: the sessions did not converse");
 
   for (i = 0; i < n; i++) {
-    sess_free (feeds[i].sess);
+    bench_session_free (&feeds[i].sess->b);
     g_array_unref (feeds[i].script);
   }
   g_free (feeds);

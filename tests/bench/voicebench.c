@@ -168,20 +168,11 @@ add_speech (GArray * pcm, const gchar * voice, const gchar * text,
 
 typedef struct
 {
-  GstElement *pipeline, *src, *agent;
-  GMutex lock;
-  GCond cond;
-  gboolean connected;
+  BenchSession b;
   gboolean armed;
   GstClockTime first_audible;   /* running time, since armed */
   GstClockTime last_audible;
   GstClockTime played_until;    /* running time: end of any audible sample */
-  guint completes;
-  guint interruptions;
-  gchar *user;                  /* the last final user transcript */
-  gchar *answer;                /* the last final answer transcript */
-  gchar *error;
-  gboolean eos;
 } Sess;
 
 static GstPadProbeReturn
@@ -216,7 +207,7 @@ out_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   if (first != G_MAXSIZE) {
     GstClockTime pts = GST_BUFFER_PTS (buf);
 
-    g_mutex_lock (&s->lock);
+    g_mutex_lock (&s->b.lock);
     s->played_until = pts + gst_util_uint64_scale (last, GST_SECOND,
         GST_AUDIO_INFO_RATE (&ai));
     if (s->armed && !GST_CLOCK_TIME_IS_VALID (s->first_audible))
@@ -225,147 +216,21 @@ out_probe (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
     if (s->armed)
       s->last_audible = pts + gst_util_uint64_scale (last, GST_SECOND,
           GST_AUDIO_INFO_RATE (&ai));
-    g_cond_broadcast (&s->cond);
-    g_mutex_unlock (&s->lock);
+    g_cond_broadcast (&s->b.cond);
+    g_mutex_unlock (&s->b.lock);
   }
   gst_caps_unref (caps);
   return GST_PAD_PROBE_OK;
 }
 
-static void
-on_transcript (Sess * s, const GstStructure * st)
-{
-  gboolean final = FALSE;
-  const gchar *role = gst_structure_get_string (st, "role");
-  gchar **slot;
-
-  gst_structure_get_boolean (st, "is_final", &final);
-  if (!final)
-    return;
-  slot = g_strcmp0 (role, "user") == 0 ? &s->user : &s->answer;
-  g_free (*slot);
-  *slot = g_strdup (gst_structure_get_string (st, "text"));
-}
-
-static GstBusSyncReply
-on_bus (G_GNUC_UNUSED GstBus * bus, GstMessage * msg, gpointer user_data)
-{
-  Sess *s = user_data;
-  const GstStructure *st = gst_message_get_structure (msg);
-
-  g_mutex_lock (&s->lock);
-  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
-    GError *err = NULL;
-
-    gst_message_parse_error (msg, &err, NULL);
-    if (!s->error)
-      s->error = g_strdup (err->message);
-    g_error_free (err);
-  } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS) {
-    s->eos = TRUE;
-  } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && st) {
-    if (gst_structure_has_name (st, "bidi_connection_start"))
-      s->connected = TRUE;
-    else if (gst_structure_has_name (st, "bidi_response_complete"))
-      s->completes++;
-    else if (gst_structure_has_name (st, "bidi_interruption"))
-      s->interruptions++;
-    else if (gst_structure_has_name (st, "bidi_transcript_stream"))
-      on_transcript (s, st);
-  }
-  g_cond_broadcast (&s->cond);
-  g_mutex_unlock (&s->lock);
-  gst_message_unref (msg);
-  return GST_BUS_DROP;
-}
-
 static Sess *
 sess_new (void)
 {
-  Sess *s = g_new0 (Sess, 1);
-  GError *err = NULL;
-  GstPad *pad;
-  GstBus *bus;
+  Sess *s = bench_session_new (sizeof (Sess), "provider=local ! "
+      "audio/x-raw,format=S16LE ! fakesink sync=true", opt_config, out_probe);
 
-  g_mutex_init (&s->lock);
-  g_cond_init (&s->cond);
   s->first_audible = s->last_audible = GST_CLOCK_TIME_NONE;
-  s->pipeline = gst_parse_launch ("appsrc name=src is-live=true "
-      "do-timestamp=true format=time max-bytes=0 "
-      "caps=audio/x-raw,format=S16LE,rate=16000,channels=1,layout=interleaved"
-      " ! bidiagent name=agent provider=local "
-      "! audio/x-raw,format=S16LE ! fakesink sync=true", &err);
-  if (!s->pipeline)
-    g_error ("pipeline: %s", err->message);
-  s->src = gst_bin_get_by_name (GST_BIN (s->pipeline), "src");
-  s->agent = gst_bin_get_by_name (GST_BIN (s->pipeline), "agent");
-  if (opt_config)
-    gst_util_set_object_arg (G_OBJECT (s->agent), "provider-config",
-        opt_config);
-  pad = gst_element_get_static_pad (s->agent, "src");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, out_probe, s, NULL);
-  gst_object_unref (pad);
-  bus = gst_element_get_bus (s->pipeline);
-  gst_bus_set_sync_handler (bus, on_bus, s, NULL);
-  gst_object_unref (bus);
-  gst_element_set_state (s->pipeline, GST_STATE_PLAYING);
   return s;
-}
-
-static gboolean
-sess_wait_connected (Sess * s)
-{
-  gint64 end = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
-
-  g_mutex_lock (&s->lock);
-  while (!s->connected && !s->error &&
-      g_cond_wait_until (&s->cond, &s->lock, end));
-  g_mutex_unlock (&s->lock);
-  return s->connected;
-}
-
-/* the pipeline's running time now */
-static GstClockTime
-sess_running_time (Sess * s)
-{
-  GstClock *clock = gst_element_get_clock (s->pipeline);
-  GstClockTime now, base;
-
-  if (!clock)
-    return GST_CLOCK_TIME_NONE;
-  now = gst_clock_get_time (clock);
-  base = gst_element_get_base_time (s->pipeline);
-  gst_object_unref (clock);
-  return now > base ? now - base : 0;
-}
-
-static void
-sess_push (Sess * s, const gint16 * data, gsize n)
-{
-  GstBuffer *buf = gst_buffer_new_memdup (data, n * 2);
-  GstFlowReturn ret;
-
-  g_signal_emit_by_name (s->src, "push-buffer", buf, &ret);
-  gst_buffer_unref (buf);
-}
-
-static void
-sess_free (Sess * s)
-{
-  GstBus *bus = gst_element_get_bus (s->pipeline);
-
-  gst_element_set_state (s->pipeline, GST_STATE_NULL);
-  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
-  gst_object_unref (bus);
-  gst_object_unref (s->src);
-  gst_object_unref (s->agent);
-  gst_object_unref (s->pipeline);
-  g_free (s->user);
-  g_free (s->answer);
-  g_free (s->error);
-  g_mutex_clear (&s->lock);
-  g_cond_clear (&s->cond);
-  g_free (s);
 }
 
 /* ------------------------------------------------------------------------
@@ -476,17 +341,17 @@ feed_pcm (Feed * f, GArray * pcm, gsize mark)
     bench_sleep_until (f->t0 + (gint64) (f->pos + n) * G_USEC_PER_SEC / RATE);
     if (mark != G_MAXSIZE && mark >= i && mark <= i + n &&
         !GST_CLOCK_TIME_IS_VALID (at)) {
-      GstClockTime now = sess_running_time (f->s);
+      GstClockTime now = bench_session_running_time (&f->s->b);
 
       /* the chunk goes in now that its last sample is due: the mark was
        * (i + n - mark) samples ago */
       at = now - MIN (now, gst_util_uint64_scale (i + n - mark, GST_SECOND,
               RATE));
-      g_mutex_lock (&f->s->lock);
+      g_mutex_lock (&f->s->b.lock);
       f->s->armed = TRUE;
-      g_mutex_unlock (&f->s->lock);
+      g_mutex_unlock (&f->s->b.lock);
     }
-    sess_push (f->s, &g_array_index (pcm, gint16, i), n);
+    bench_session_push (&f->s->b, &g_array_index (pcm, gint16, i), n);
     f->pos += n;
   }
   return at;
@@ -501,9 +366,9 @@ feed_noise_until (Feed * f, gboolean (*done) (Sess * s), gdouble timeout_s)
   gboolean ok = FALSE;
 
   while (g_get_monotonic_time () < end) {
-    g_mutex_lock (&f->s->lock);
+    g_mutex_lock (&f->s->b.lock);
     ok = done (f->s);
-    g_mutex_unlock (&f->s->lock);
+    g_mutex_unlock (&f->s->b.lock);
     if (ok)
       break;
     g_array_set_size (noise, 0);
@@ -517,7 +382,7 @@ feed_noise_until (Feed * f, gboolean (*done) (Sess * s), gdouble timeout_s)
 static gboolean
 answer_done (Sess * s)
 {
-  return s->error || s->eos || (s->completes > 0 && s->answer &&
+  return s->b.error || s->b.eos || (s->b.completes > 0 && s->b.answer &&
       GST_CLOCK_TIME_IS_VALID (s->first_audible));
 }
 
@@ -526,9 +391,9 @@ answer_done (Sess * s)
 static gboolean
 answer_played (Sess * s)
 {
-  GstClockTime now = sess_running_time (s);
+  GstClockTime now = bench_session_running_time (&s->b);
 
-  return s->error || s->eos || (GST_CLOCK_TIME_IS_VALID (now) &&
+  return s->b.error || s->b.eos || (GST_CLOCK_TIME_IS_VALID (now) &&
       now > s->played_until + 500 * GST_MSECOND);
 }
 
@@ -546,13 +411,13 @@ ask (Feed * f, const Question * q, Tally * t)
   if (!add_speech (pcm, t->voice, q->text, &end))
     bench_failed ("flite %s could not say \"%s\"", t->voice, q->text);
 
-  g_mutex_lock (&s->lock);
+  g_mutex_lock (&s->b.lock);
   s->armed = FALSE;
   s->first_audible = s->last_audible = GST_CLOCK_TIME_NONE;
-  s->completes = 0;
-  g_clear_pointer (&s->user, g_free);
-  g_clear_pointer (&s->answer, g_free);
-  g_mutex_unlock (&s->lock);
+  s->b.completes = 0;
+  g_clear_pointer (&s->b.user, g_free);
+  g_clear_pointer (&s->b.answer, g_free);
+  g_mutex_unlock (&s->b.lock);
 
   speech_end = feed_pcm (f, pcm, end);
   got = feed_noise_until (f, answer_done, ANSWER_TIMEOUT_S);
@@ -560,14 +425,14 @@ ask (Feed * f, const Question * q, Tally * t)
   if (q->expect != EXPECT_STOP)
     feed_noise_until (f, answer_played, 30);
 
-  g_mutex_lock (&s->lock);
-  heard = g_strdup (s->user ? s->user : "");
-  answer = g_strdup (s->answer);
+  g_mutex_lock (&s->b.lock);
+  heard = g_strdup (s->b.user ? s->b.user : "");
+  answer = g_strdup (s->b.answer);
   first = s->first_audible;
   last = s->last_audible;
-  if (s->error)
-    bench_failed ("%s \"%s\": %s", t->voice, q->text, s->error);
-  g_mutex_unlock (&s->lock);
+  if (s->b.error)
+    bench_failed ("%s \"%s\": %s", t->voice, q->text, s->b.error);
+  g_mutex_unlock (&s->b.lock);
 
   t->n++;
   if (!got || !answer || !GST_CLOCK_TIME_IS_VALID (first)) {
@@ -604,25 +469,26 @@ run_voice (Tally * t, guint step)
   f.rng = g_rand_new_with_seed (7);
   /* the questions that do not end the session, in one conversation */
   f.s = sess_new ();
-  if (!sess_wait_connected (f.s)) {
-    bench_failed ("%s: no connection: %s", t->voice, GST_STR_NULL (f.s->error));
+  if (!bench_session_wait_connected (&f.s->b, 30 * G_USEC_PER_SEC)) {
+    bench_failed ("%s: no connection: %s", t->voice,
+        GST_STR_NULL (f.s->b.error));
     goto done;
   }
   f.t0 = g_get_monotonic_time ();
   for (i = 0; i < G_N_ELEMENTS (questions); i += step)
     if (questions[i].expect != EXPECT_STOP)
       ask (&f, &questions[i], t);
-  if (f.s->interruptions)
+  if (f.s->b.interruptions)
     bench_failed ("%s: %u unexpected interruptions", t->voice,
-        f.s->interruptions);
+        f.s->b.interruptions);
 
   /* each stop question in a session of its own */
   for (i = 0; i < G_N_ELEMENTS (questions); i++) {
     if (questions[i].expect != EXPECT_STOP)
       continue;
-    sess_free (f.s);
+    bench_session_free (&f.s->b);
     f.s = sess_new ();
-    if (!sess_wait_connected (f.s)) {
+    if (!bench_session_wait_connected (&f.s->b, 30 * G_USEC_PER_SEC)) {
       bench_failed ("%s: no connection", t->voice);
       goto done;
     }
@@ -631,7 +497,7 @@ run_voice (Tally * t, guint step)
     ask (&f, &questions[i], t);
   }
 done:
-  sess_free (f.s);
+  bench_session_free (&f.s->b);
   g_rand_free (f.rng);
 }
 

@@ -766,6 +766,9 @@ GST_START_TEST (test_intent_confusions)
           "hundred"));
   fail_if (gst_bidi_intent_request_complete ("what is the time and"));
   fail_if (gst_bidi_intent_request_complete ("tell me a story"));
+  /* a date word alone may be the start of something else */
+  fail_if (gst_bidi_intent_request_complete ("well today"));
+  fail_unless (gst_bidi_intent_request_complete ("what's the date"));
   fail_if (gst_bidi_intent_request_complete ("what is twenty five"));
   fail_if (gst_bidi_intent_request_complete (""));
 
