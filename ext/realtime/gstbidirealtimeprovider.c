@@ -239,6 +239,7 @@ typedef struct
   gchar *history_json;
   gchar *replay;
   GString *answer;
+  GArray *answer_cuts;          /* gsize: where each phased item ends */
   gchar *answer_partial;        /* the item being spoken, not final yet */
   gboolean user_pending;        /* the user's words are being transcribed */
   guint64 answer_bytes;
@@ -388,6 +389,7 @@ static void
 answer_clear (GstBidiRealtimeProviderPrivate * priv)
 {
   g_string_truncate (priv->answer, 0);
+  g_array_set_size (priv->answer_cuts, 0);
   g_clear_pointer (&priv->answer_partial, g_free);
   priv->answer_bytes = 0;
   priv->answer_heard_ms = G_MAXUINT64;
@@ -440,6 +442,10 @@ answer_note (GstBidiRealtimeProviderPrivate * priv, const GstStructure * ev)
       if (priv->answer->len > 0)
         g_string_append_c (priv->answer, ' ');
       g_string_append (priv->answer, text);
+      /* the element records each item of a phased answer as a message of
+       * its own: so does the replay */
+      if (gst_structure_has_field (ev, "phase"))
+        g_array_append_val (priv->answer_cuts, priv->answer->len);
     }
   }
 }
@@ -450,6 +456,7 @@ gst_bidi_realtime_provider_set_heard_answer (GstBidiRealtimeProvider * self,
 {
   GstBidiRealtimeProviderPrivate *priv = PRIV (self);
 
+  /* the server's text replaces ours, the items' ends with it */
   answer_clear (priv);
   if (text && strlen (text) < MAX_ANSWER_SIZE)
     g_string_assign (priv->answer, text);
@@ -524,6 +531,33 @@ text_message (gboolean assistant, const gchar * text)
   return msg;
 }
 
+/* The answer as far as it was heard (@text, a prefix of the items joined
+ * by a space), one message per item ended at @cuts, as the element's
+ * history has it. A cut that is not at a joining space is ignored: the
+ * text is not the one the cuts were taken in. */
+static void
+add_answer_messages (JsonArray * messages, const gchar * text, GArray * cuts)
+{
+  gsize from = 0, len = strlen (text);
+  guint i;
+
+  for (i = 0; i <= cuts->len && from < len; i++) {
+    gsize to = i < cuts->len ? g_array_index (cuts, gsize, i) : len;
+    gchar *part;
+
+    if (to < len && text[to] != ' ')
+      continue;
+    to = MIN (to, len);
+    if (to <= from)
+      continue;
+    part = g_strndup (text + from, to - from);
+    if (!gst_bidi_realtime_is_blank (part))
+      json_array_add_object_element (messages, text_message (TRUE, part));
+    g_free (part);
+    from = to < len ? to + 1 : len;
+  }
+}
+
 /* The conversation as it stands now: the element's, and what it has not
  * recorded yet. Calls whose result already came are in the element's
  * history with it: they are not sent again. */
@@ -563,8 +597,8 @@ take_replay (GstBidiRealtimeProvider * self)
         gst_bidi_heard_text (all->str, priv->answer_heard_ms, total_ms);
     g_string_free (all, TRUE);
   }
-  if (text && !gst_bidi_realtime_is_blank (text))
-    json_array_add_object_element (messages, text_message (TRUE, text));
+  if (text)
+    add_answer_messages (messages, text, priv->answer_cuts);
   g_free (text);
 
   /* the calls the model made that wait for their result */
@@ -1969,6 +2003,7 @@ gst_bidi_realtime_provider_finalize (GObject * object)
   gst_bidi_realtime_provider_stop (GST_BIDI_PROVIDER (self));
   g_ptr_array_unref (priv->calls);
   g_string_free (priv->answer, TRUE);
+  g_array_unref (priv->answer_cuts);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -2009,5 +2044,6 @@ gst_bidi_realtime_provider_init (GstBidiRealtimeProvider * self)
   g_queue_init (&priv->inputs);
   priv->calls = g_ptr_array_new_with_free_func ((GDestroyNotify) call_free);
   priv->answer = g_string_new (NULL);
+  priv->answer_cuts = g_array_new (FALSE, FALSE, sizeof (gsize));
   priv->answer_heard_ms = G_MAXUINT64;
 }

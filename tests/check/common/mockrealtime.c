@@ -430,17 +430,18 @@ phased_item (const gchar * id, const gchar * phase, const gchar * transcript)
       "\"transcript\":\"%s\"}]}", id, phase, transcript);
 }
 
-/* One spoken item of the phased answer, number @index; returns the
- * completed item (g_free) */
-static gchar *
-phased_add_item (MockRealtimeScript * script, guint index, const gchar * id,
+#define PHASED_IDS \
+  "\"response_id\":\"" MOCK_REALTIME_PHASED_RESPONSE_ID "\"," \
+  "\"item_id\":\"%s\",\"output_index\":%u,\"content_index\":0"
+
+/* The start of spoken item number @index of the phased answer: up to its
+ * transcript's delta and its audio */
+static void
+phased_item_begin (MockRealtimeScript * script, guint index, const gchar * id,
     const gchar * phase, const gchar * transcript, gconstpointer pcm,
     gsize size)
 {
   gchar *item = phased_item (id, phase, NULL);
-  gchar *ids = g_strdup_printf ("\"response_id\":\""
-      MOCK_REALTIME_PHASED_RESPONSE_ID "\",\"item_id\":\"%s\","
-      "\"output_index\":%u,\"content_index\":0", id, index);
 
   mock_realtime_script_send_printf (script,
       "{\"type\":\"response.output_item.added\",\"response_id\":\""
@@ -450,22 +451,33 @@ phased_add_item (MockRealtimeScript * script, guint index, const gchar * id,
       "{\"type\":\"conversation.item.added\",\"item\":%s}", item);
   g_free (item);
   mock_realtime_script_send_printf (script,
-      "{\"type\":\"response.content_part.added\",%s,"
-      "\"part\":{\"type\":\"audio\",\"transcript\":\"\"}}", ids);
+      "{\"type\":\"response.content_part.added\"," PHASED_IDS ","
+      "\"part\":{\"type\":\"audio\",\"transcript\":\"\"}}", id, index);
   mock_realtime_script_send_printf (script,
-      "{\"type\":\"response.output_audio_transcript.delta\",%s,"
-      "\"delta\":\"%s\"}", ids, transcript);
+      "{\"type\":\"response.output_audio_transcript.delta\"," PHASED_IDS ","
+      "\"delta\":\"%s\"}", id, index, transcript);
   mock_realtime_script_send_audio (script, pcm, size,
       MOCK_REALTIME_GOLDEN_CHUNK_MS, FALSE, MOCK_REALTIME_PHASED_RESPONSE_ID,
       id, index, 0);
+}
+
+/* The end of spoken item number @index; returns the completed item
+ * (g_free) */
+static gchar *
+phased_item_end (MockRealtimeScript * script, guint index, const gchar * id,
+    const gchar * phase, const gchar * transcript)
+{
+  gchar *item;
+
   mock_realtime_script_send_printf (script,
-      "{\"type\":\"response.output_audio.done\",%s}", ids);
+      "{\"type\":\"response.output_audio.done\"," PHASED_IDS "}", id, index);
   mock_realtime_script_send_printf (script,
-      "{\"type\":\"response.output_audio_transcript.done\",%s,"
-      "\"transcript\":\"%s\"}", ids, transcript);
+      "{\"type\":\"response.output_audio_transcript.done\"," PHASED_IDS ","
+      "\"transcript\":\"%s\"}", id, index, transcript);
   mock_realtime_script_send_printf (script,
-      "{\"type\":\"response.content_part.done\",%s,\"part\":"
-      "{\"type\":\"audio\",\"transcript\":\"%s\"}}", ids, transcript);
+      "{\"type\":\"response.content_part.done\"," PHASED_IDS ",\"part\":"
+      "{\"type\":\"audio\",\"transcript\":\"%s\"}}", id, index,
+      transcript);
   item = phased_item (id, phase, transcript);
   mock_realtime_script_send_printf (script,
       "{\"type\":\"response.output_item.done\",\"response_id\":\""
@@ -473,8 +485,41 @@ phased_add_item (MockRealtimeScript * script, guint index, const gchar * id,
       "\"item\":%s}", index, item);
   mock_realtime_script_send_printf (script,
       "{\"type\":\"conversation.item.done\",\"item\":%s}", item);
-  g_free (ids);
   return item;
+}
+
+/* Up to the final answer begun; returns the completed commentary item
+ * (g_free) */
+static gchar *
+phased_begin (MockRealtimeScript * script, gconstpointer commentary_pcm,
+    gsize commentary_size, gconstpointer final_pcm, gsize final_size)
+{
+  gchar *first;
+
+  mock_realtime_script_send (script,
+      "{\"type\":\"response.created\",\"response\":{\"id\":\""
+      MOCK_REALTIME_PHASED_RESPONSE_ID "\",\"object\":\"realtime.response\","
+      "\"status\":\"in_progress\",\"status_details\":null,\"output\":[],"
+      "\"output_modalities\":[\"audio\"],\"usage\":null}}");
+  phased_item_begin (script, 0, MOCK_REALTIME_PHASED_COMMENTARY_ITEM,
+      "commentary", MOCK_REALTIME_PHASED_COMMENTARY, commentary_pcm,
+      commentary_size);
+  first = phased_item_end (script, 0, MOCK_REALTIME_PHASED_COMMENTARY_ITEM,
+      "commentary", MOCK_REALTIME_PHASED_COMMENTARY);
+  phased_item_begin (script, 1, MOCK_REALTIME_PHASED_FINAL_ITEM,
+      "final_answer", MOCK_REALTIME_PHASED_FINAL, final_pcm, final_size);
+  return first;
+}
+
+void
+mock_realtime_script_add_phased_answer_start (MockRealtimeScript * script,
+    gconstpointer commentary_pcm, gsize commentary_size,
+    gconstpointer final_pcm, gsize final_size)
+{
+  g_return_if_fail (script != NULL);
+
+  g_free (phased_begin (script, commentary_pcm, commentary_size, final_pcm,
+          final_size));
 }
 
 void
@@ -486,16 +531,10 @@ mock_realtime_script_add_phased_answer (MockRealtimeScript * script,
 
   g_return_if_fail (script != NULL);
 
-  mock_realtime_script_send (script,
-      "{\"type\":\"response.created\",\"response\":{\"id\":\""
-      MOCK_REALTIME_PHASED_RESPONSE_ID "\",\"object\":\"realtime.response\","
-      "\"status\":\"in_progress\",\"status_details\":null,\"output\":[],"
-      "\"output_modalities\":[\"audio\"],\"usage\":null}}");
-  first = phased_add_item (script, 0, MOCK_REALTIME_PHASED_COMMENTARY_ITEM,
-      "commentary", MOCK_REALTIME_PHASED_COMMENTARY, commentary_pcm,
-      commentary_size);
-  second = phased_add_item (script, 1, MOCK_REALTIME_PHASED_FINAL_ITEM,
-      "final_answer", MOCK_REALTIME_PHASED_FINAL, final_pcm, final_size);
+  first = phased_begin (script, commentary_pcm, commentary_size, final_pcm,
+      final_size);
+  second = phased_item_end (script, 1, MOCK_REALTIME_PHASED_FINAL_ITEM,
+      "final_answer", MOCK_REALTIME_PHASED_FINAL);
   mock_realtime_script_send_printf (script,
       "{\"type\":\"response.done\",\"response\":{\"id\":\""
       MOCK_REALTIME_PHASED_RESPONSE_ID "\",\"object\":\"realtime.response\","

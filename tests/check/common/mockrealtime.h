@@ -190,6 +190,11 @@ void mock_realtime_script_add_golden (MockRealtimeScript * script,
 void mock_realtime_script_add_phased_answer (MockRealtimeScript * script,
     gconstpointer commentary_pcm, gsize commentary_size,
     gconstpointer final_pcm, gsize final_size);
+/* The same, up to the final answer's audio: its item is never done and
+ * the response never ends (a server that goes away in the middle of it) */
+void mock_realtime_script_add_phased_answer_start (MockRealtimeScript *
+    script, gconstpointer commentary_pcm, gsize commentary_size,
+    gconstpointer final_pcm, gsize final_size);
 
 #define MOCK_REALTIME_PHASED_RESPONSE_ID "resp_P"
 #define MOCK_REALTIME_PHASED_COMMENTARY_ITEM "item_P1"

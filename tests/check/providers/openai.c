@@ -2894,6 +2894,76 @@ GST_START_TEST (test_reconnect_drop)
 
 GST_END_TEST;
 
+/* The connection drops while a phased answer (a commentary, then the
+ * final answer) is still being spoken, before the element recorded it;
+ * the server had sent it @whole, or only up to the final answer's audio.
+ * The new session gets it as two assistant messages, in order, as the
+ * element's history will have it, not glued into one. */
+static void
+check_reconnect_phases (gboolean whole)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  GBytes *pcm1 = make_pcm (300, 46), *pcm2 = make_pcm (1000, 47);
+  MockRealtimeScript *sc = script_setup ("sess_q1");
+  const gchar *const items[] = { MOCK_REALTIME_PHASED_COMMENTARY,
+    MOCK_REALTIME_PHASED_FINAL
+  };
+  GstStructure *pc;
+  Session *s;
+  JsonNode *ev;
+  gint i_restart;
+  guint i;
+
+  (whole ? mock_realtime_script_add_phased_answer :
+      mock_realtime_script_add_phased_answer_start) (sc,
+      g_bytes_get_data (pcm1, NULL), g_bytes_get_size (pcm1),
+      g_bytes_get_data (pcm2, NULL), g_bytes_get_size (pcm2));
+  mock_realtime_script_drop (sc);
+  mock_realtime_push_script (mock, sc);
+  mock_realtime_push_script (mock, script_setup ("sess_q2"));
+
+  pc = gst_structure_new ("config", "reconnect-delay-ms", G_TYPE_INT, 20, NULL);
+  s = openai_session_new (mock, DESC_NO_INPUT, "provider-config", pc, NULL);
+  gst_structure_free (pc);
+  session_wait_connected (s);
+  i_restart = session_wait (s, 0, "bidi_connection_restart", NULL, NULL,
+      WAIT_MS);
+  fail_unless (i_restart >= 0, "no bidi_connection_restart");
+  fail_unless (session_wait (s, i_restart, "bidi_connection_start", NULL,
+          NULL, WAIT_MS) > i_restart);
+  /* the final answer's words had come before the drop */
+  fail_unless (session_wait (s, 0, "bidi_transcript_stream", "phase",
+          "final_answer", 0) < i_restart);
+  fail_unless (session_wait (s, 0, "bidi_response_complete", "stop_reason",
+          whole ? "complete" : "error", 0) < i_restart);
+
+  for (i = 0; i < G_N_ELEMENTS (items); i++) {
+    ev = mock_event (mock, 1, "conversation.item.create", i);
+    assert_text_item (json_node_get_object (ev), "assistant", "output_text",
+        items[i]);
+    json_node_unref (ev);
+  }
+  fail_unless (mock_realtime_wait_script_done (mock, 1, WAIT_MS));
+  fail_unless_equals_int (mock_realtime_count_events (mock, 1,
+          "conversation.item.create"), G_N_ELEMENTS (items));
+  fail_unless_equals_int (session_count (s, "error", NULL, NULL), 0);
+
+  session_free (s);
+  fail_unless_equals_int (mock_realtime_n_connections (mock), 2);
+  assert_mock_clean (mock);
+  mock_realtime_free (mock);
+  g_bytes_unref (pcm1);
+  g_bytes_unref (pcm2);
+}
+
+GST_START_TEST (test_reconnect_phases)
+{
+  check_reconnect_phases (TRUE);
+  check_reconnect_phases (FALSE);
+}
+
+GST_END_TEST;
+
 /* A server that hangs in the middle of an answer (the socket stays open,
  * nothing more comes): once it was silent for stall-timeout-ms while it
  * owed the answer, the connection is taken as dead, the answer ends as an
@@ -3518,6 +3588,7 @@ openai_suite (void)
   tcase_add_test (tc, test_missing_key);
   tcase_add_test (tc, test_reconnect);
   tcase_add_test (tc, test_reconnect_drop);
+  tcase_add_test (tc, test_reconnect_phases);
   tcase_add_test (tc, test_preemptive_renew);
   tcase_add_test (tc, test_reconnect_gives_up);
   tcase_add_test (tc, test_stall_reconnect);
