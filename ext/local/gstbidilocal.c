@@ -36,7 +36,8 @@
  * * `early-end-ms` (int, 100): with the built-in responder, this much quiet
  *   already ends the turn when the words heard are a whole request (a
  *   time, date, arithmetic or stop question), so the answer starts without
- *   waiting for `vad-end-ms`; 0 turns it off
+ *   waiting for `vad-end-ms` (words only the responder's grammar made out
+ *   wait 180 ms); 0 turns it off
  * * `preroll-ms` (int, 300): audio before the onset given to the
  *   recogniser
  * * `max-turn-ms` (int, 20000): a turn is cut after this
@@ -70,7 +71,9 @@
  * the first failure of each server and debug lines after.
  *
  * The element's `voice` property picks the flite voice: slt (default),
- * kal, awb or rms.
+ * kal, awb or rms. A sentence's audio goes out in pieces while flite
+ * makes it (the first after about 20 ms of speech), so a long sentence
+ * starts as soon as a short one does.
  *
  * Threads: the element calls the vfuncs on its network thread, and every
  * event is emitted there. Recognition (VAD + pocketsphinx) runs on a
@@ -864,6 +867,19 @@ on_server_audio (const gint16 * samples, gsize n, gpointer user_data)
   audio_msg (setup, g_bytes_new (samples, n * 2), TRUE);
 }
 
+/* A piece of a sentence from flite; FALSE (stop) once the answer is cut
+ * off */
+static gboolean
+on_flite_audio (const gint16 * samples, gsize n, gpointer user_data)
+{
+  TtsSetup *setup = user_data;
+
+  if ((guint) g_atomic_int_get (&setup->self->tts_gen) != setup->job->gen)
+    return FALSE;
+  on_server_audio (samples, n, user_data);
+  return TRUE;
+}
+
 /* Synthesis worker: @job spoken by the speech server, as it comes. FALSE
  * when flite should say it. */
 static gboolean
@@ -933,8 +949,6 @@ tts_thread_func (gpointer data)
 
   while ((job = next_job (self))) {
     GError *err = NULL;
-    GBytes *pcm;
-    Msg *m;
 
     if ((guint) g_atomic_int_get (&self->tts_gen) != job->gen) {
       /* the answer was cut off: skip the rest of it */
@@ -945,17 +959,15 @@ tts_thread_func (gpointer data)
       job_free (job);
       continue;
     }
-    pcm = gst_bidi_tts_synthesize (setup->voice, job->text, &err);
-    if (!pcm) {
+    /* the first piece goes out while flite makes the rest */
+    setup->job = job;
+    if (!gst_bidi_tts_synthesize_stream (setup->voice, job->text,
+            on_flite_audio, setup, &err)) {
       GST_WARNING_OBJECT (self, "synthesis failed: %s", err->message);
       g_clear_error (&err);
-      pcm = g_bytes_new (NULL, 0);
     }
-    m = msg_new (MSG_AUDIO);
-    m->gen = job->gen;
-    m->sentence = job->sentence;
-    m->pcm = pcm;
-    post (self, m);
+    audio_msg (setup, g_bytes_new (NULL, 0), FALSE);
+    setup->job = NULL;
     job_free (job);
   }
 

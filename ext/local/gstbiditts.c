@@ -117,8 +117,9 @@ failed:
   }
 }
 
+typedef struct _Stream Stream;
 static GBytes *synthesize (const gchar * voice, const gchar * text,
-    gboolean seeded, guint seed, GError ** error);
+    gboolean seeded, guint seed, Stream * st, GError ** error);
 
 /* flite starts every wave with 140-280 ms of near-silence (RMS below -60
  * dBFS): an answer would start that late. Speech starts at the first 5 ms
@@ -144,11 +145,31 @@ gst_bidi_tts_speech_onset (const gint16 * samples, gsize n)
   return n;
 }
 
+/* Where audio whose speech starts at @onset is cut in: ONSET_KEEP_MS
+ * before it */
+static gsize
+onset_start (gsize onset)
+{
+  gsize keep = (gsize) ONSET_KEEP_MS * GST_BIDI_TTS_RATE / 1000;
+
+  return onset > keep ? onset - keep : 0;
+}
+
+/* Fades in the first @n samples of @s */
+static void
+fade_in (gint16 * s, gsize n)
+{
+  gsize i;
+
+  for (i = 0; i < n; i++)
+    s[i] = (gint16) ((gint32) s[i] * (gint32) i / (gint32) n);
+}
+
 /* Drops the leading near-silence of @pcm (16 kHz, native endian) */
 static GBytes *
 trim_leading_silence (GBytes * pcm)
 {
-  gsize size, n, onset, start, i;
+  gsize size, n, onset, start;
   const gint16 *s = g_bytes_get_data (pcm, &size);
   gint16 *out;
 
@@ -156,37 +177,152 @@ trim_leading_silence (GBytes * pcm)
   onset = gst_bidi_tts_speech_onset (s, n);
   if (onset >= n)
     return pcm;                 /* no speech at all: leave it alone */
-  start = onset > (gsize) ONSET_KEEP_MS * GST_BIDI_TTS_RATE / 1000 ?
-      onset - (gsize) ONSET_KEEP_MS * GST_BIDI_TTS_RATE / 1000 : 0;
+  start = onset_start (onset);
   if (start == 0)
     return pcm;
   out = g_new (gint16, n - start);
   memcpy (out, s + start, (n - start) * sizeof (gint16));
-  for (i = 0; i < onset - start; i++)
-    out[i] = (gint16) ((gint32) out[i] * (gint32) i / (gint32) (onset - start));
+  fade_in (out, onset - start);
   g_bytes_unref (pcm);
   return g_bytes_new_take (out, (n - start) * sizeof (gint16));
+}
+
+/* Streaming: flite hands out its wave while it makes it. The leading
+ * near-silence is held back until the speech starts, then cut as
+ * trim_leading_silence() does. The first piece goes out once it has
+ * STREAM_FIRST_MS of speech, the next ones once they last STREAM_PIECE_MS,
+ * so the receiver is not woken every few milliseconds. */
+#define STREAM_FIRST_MS 20
+#define STREAM_PIECE_MS 100
+
+struct _Stream
+{
+  GstBidiTtsPieceFunc func;
+  gpointer user_data;
+  GArray *pending;              /* gint16: not handed out yet */
+  gsize scanned;                /* of pending, looked at for the onset */
+  gboolean speaking;            /* the speech started */
+  gboolean streamed;            /* flite's wave was handed out as it came */
+  gboolean stopped;             /* func said stop */
+  guint pieces;                 /* handed out */
+};
+
+static gboolean
+stream_flush (Stream * st)
+{
+  gboolean go;
+
+  if (st->pending->len == 0)
+    return TRUE;
+#if G_BYTE_ORDER == G_BIG_ENDIAN
+  {
+    gint16 *p = (gint16 *) st->pending->data;
+    guint i;
+    for (i = 0; i < st->pending->len; i++)
+      p[i] = GUINT16_SWAP_LE_BE (p[i]);
+  }
+#endif
+  go = st->func ((const gint16 *) st->pending->data, st->pending->len,
+      st->user_data);
+  g_array_set_size (st->pending, 0);
+  st->pieces++;
+  return go;
+}
+
+/* Until the speech starts: TRUE once it did (the silence before cut off) */
+static gboolean
+stream_find_onset (Stream * st)
+{
+  gint16 *p = (gint16 *) st->pending->data;
+  gsize n = st->pending->len, onset, start;
+
+  /* whole windows only, counted from the start of the wave */
+  onset = st->scanned + gst_bidi_tts_speech_onset (p + st->scanned,
+      n - st->scanned);
+  if (onset >= n) {
+    st->scanned = n - n % (GST_BIDI_TTS_RATE / 200);
+    return FALSE;
+  }
+  start = onset_start (onset);
+  if (start > 0) {
+    g_array_remove_range (st->pending, 0, start);
+    fade_in ((gint16 *) st->pending->data, onset - start);
+  }
+  return TRUE;
+}
+
+/* flite's audio_stream_chunk callback (with flite_lock) */
+static int
+on_flite_chunk (const cst_wave * w, int start, int size, int last,
+    cst_audio_streaming_info * asi)
+{
+  Stream *st = asi->userdata;
+  guint piece_ms;
+
+  /* another rate is resampled whole, after */
+  if (st->stopped || w->sample_rate != GST_BIDI_TTS_RATE)
+    return st->stopped ? CST_AUDIO_STREAM_STOP : CST_AUDIO_STREAM_CONT;
+  st->streamed = TRUE;
+  if (size > 0)
+    g_array_append_vals (st->pending, w->samples + start, size);
+  if (!st->speaking)
+    st->speaking = stream_find_onset (st);
+  piece_ms = st->pieces ? STREAM_PIECE_MS : STREAM_FIRST_MS;
+  /* a wave with no speech at all goes out as it is */
+  if ((st->speaking || last) && (last || st->pending->len >=
+          (guint) piece_ms * GST_BIDI_TTS_RATE / 1000) && !stream_flush (st))
+    st->stopped = TRUE;
+  return st->stopped ? CST_AUDIO_STREAM_STOP : CST_AUDIO_STREAM_CONT;
 }
 
 GBytes *
 gst_bidi_tts_synthesize (const gchar * voice, const gchar * text,
     GError ** error)
 {
-  GBytes *pcm = synthesize (voice, text, FALSE, 0, error);
+  GBytes *pcm = synthesize (voice, text, FALSE, 0, NULL, error);
 
   return pcm ? trim_leading_silence (pcm) : NULL;
+}
+
+gboolean
+gst_bidi_tts_synthesize_stream (const gchar * voice, const gchar * text,
+    GstBidiTtsPieceFunc func, gpointer user_data, GError ** error)
+{
+  Stream st = { func, user_data, NULL, 0, FALSE, FALSE, FALSE, 0 };
+  GBytes *pcm;
+  gsize size;
+
+  st.pending = g_array_new (FALSE, FALSE, sizeof (gint16));
+  pcm = synthesize (voice, text, FALSE, 0, &st, error);
+  /* what flite made after its last call, if any */
+  if (pcm && st.streamed && !st.stopped)
+    stream_flush (&st);
+  g_array_unref (st.pending);
+  if (!pcm)
+    return FALSE;
+  /* not streamed (another rate, or nothing to say): in one piece */
+  if (!st.streamed) {
+    pcm = trim_leading_silence (pcm);
+    if (g_bytes_get_size (pcm) > 0)
+      func (g_bytes_get_data (pcm, &size), g_bytes_get_size (pcm) / 2,
+          user_data);
+  }
+  g_bytes_unref (pcm);
+  return TRUE;
 }
 
 GBytes *
 gst_bidi_tts_synthesize_seeded (const gchar * voice, const gchar * text,
     guint seed, GError ** error)
 {
-  return synthesize (voice, text, TRUE, seed, error);
+  return synthesize (voice, text, TRUE, seed, NULL, error);
 }
 
+/* With @st, flite's wave also goes to it as it is made; then (if it was
+ * streamed) the bytes returned are empty. */
 static GBytes *
 synthesize (const gchar * voice, const gchar * text, gboolean seeded,
-    guint seed, GError ** error)
+    guint seed, Stream * st, GError ** error)
 {
   Voice *v = find_voice (voice);
   cst_voice *cv;
@@ -212,7 +348,17 @@ synthesize (const gchar * voice, const gchar * text, gboolean seeded,
   cv = load_voice_unlocked (v);
   if (seeded)
     srand (seed);
+  if (cv && st) {
+    cst_audio_streaming_info *asi = new_audio_streaming_info ();
+
+    asi->asc = on_flite_chunk;
+    asi->userdata = st;
+    /* the voice's features own it from here */
+    feat_set (cv->features, "streaming_info", audio_streaming_info_val (asi));
+  }
   wave = cv ? flite_text_to_wave (ascii, cv) : NULL;
+  if (cv && st)
+    feat_remove (cv->features, "streaming_info");
   if (wave && wave->sample_rate != GST_BIDI_TTS_RATE && wave->num_samples > 0)
     cst_wave_resample (wave, GST_BIDI_TTS_RATE);
   g_mutex_unlock (&flite_lock);
@@ -220,6 +366,10 @@ synthesize (const gchar * voice, const gchar * text, gboolean seeded,
 
   if (!wave)
     goto failed;
+  if (st && st->streamed) {
+    delete_wave (wave);
+    return g_bytes_new (NULL, 0);
+  }
 
   /* flite's waves are mono; take the first channel if ever not */
   n = MAX (wave->num_samples, 0);

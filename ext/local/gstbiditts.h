@@ -47,6 +47,21 @@ GBytes *gst_bidi_tts_synthesize (const gchar * voice, const gchar * text,
 GBytes *gst_bidi_tts_synthesize_seeded (const gchar * voice,
     const gchar * text, guint seed, GError ** error);
 
+/* A piece of speech as it is made (S16 mono at GST_BIDI_TTS_RATE, native
+ * endian); FALSE stops the synthesis. */
+typedef gboolean (*GstBidiTtsPieceFunc) (const gint16 * samples, gsize n,
+    gpointer user_data);
+
+/* Speaks @text as gst_bidi_tts_synthesize() does, but hands the audio to
+ * @func in pieces while flite makes it, so that the first one comes well
+ * before the sentence is done (a 16 kHz voice: slt, awb, rms; kal, 8 kHz,
+ * is resampled whole and comes in one piece). Called from this thread,
+ * maybe with flite's lock held: @func must not call into flite. FALSE with
+ * @error on failure. */
+gboolean gst_bidi_tts_synthesize_stream (const gchar * voice,
+    const gchar * text, GstBidiTtsPieceFunc func, gpointer user_data,
+    GError ** error);
+
 /* The first sample of @samples (16 kHz) that is speech rather than flite's
  * near-silence (a 5 ms window above -50 dBFS); @n if none is. */
 gsize gst_bidi_tts_speech_onset (const gint16 * samples, gsize n);

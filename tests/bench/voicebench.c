@@ -442,7 +442,9 @@ ask (Feed * f, const Question * q, Tally * t)
     gdouble ms = GST_CLOCK_DIFF (speech_end, first) / 1e6;
 
     g_array_append_val (t->latency_ms, ms);
-    if (q->expect == EXPECT_REFUSE || is_refusal (answer)) {
+    /* what played was a refusal (a question to refuse may be misheard
+     * and answered) */
+    if (is_refusal (answer)) {
       gdouble play = GST_CLOCK_DIFF (first, last) / 1e6;
       g_array_append_val (t->refusal_ms, play);
     }
