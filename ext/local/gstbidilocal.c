@@ -858,8 +858,9 @@ audio_msg (TtsSetup * setup, GBytes * pcm, gboolean more)
   post (setup->self, m);
 }
 
+/* A piece of the sentence being spoken, from the speech server or flite */
 static void
-on_server_audio (const gint16 * samples, gsize n, gpointer user_data)
+on_speech_piece (const gint16 * samples, gsize n, gpointer user_data)
 {
   TtsSetup *setup = user_data;
 
@@ -876,7 +877,7 @@ on_flite_audio (const gint16 * samples, gsize n, gpointer user_data)
 
   if ((guint) g_atomic_int_get (&setup->self->tts_gen) != setup->job->gen)
     return FALSE;
-  on_server_audio (samples, n, user_data);
+  on_speech_piece (samples, n, user_data);
   return TRUE;
 }
 
@@ -903,7 +904,7 @@ speak_with_server (TtsSetup * setup, Job * job)
   setup->job = job;
   setup->n_spoken = 0;
   ok = gst_bidi_remote_tts_speak (setup->remote, job->text, cancel,
-      on_server_audio, setup, &err);
+      on_speech_piece, setup, &err);
   g_mutex_lock (&self->lock);
   g_clear_object (&self->tts_cancel);
   g_mutex_unlock (&self->lock);
