@@ -91,7 +91,8 @@ gst_bidi_echo_provider_start (GstBidiProvider * provider,
 }
 
 static void
-gst_bidi_echo_provider_send_audio (GstBidiProvider * provider, GBytes * pcm)
+gst_bidi_echo_provider_send_audio (GstBidiProvider * provider, GBytes * pcm,
+    G_GNUC_UNUSED gint64 arrived_us)
 {
   GstBidiEchoProvider *self = GST_BIDI_ECHO_PROVIDER (provider);
 

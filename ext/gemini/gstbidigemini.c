@@ -996,7 +996,7 @@ gst_bidi_gemini_provider_send_history (GstBidiRealtimeProvider * base,
 
 static void
 gst_bidi_gemini_provider_send_audio (GstBidiRealtimeProvider * base,
-    GBytes * pcm)
+    GBytes * pcm, G_GNUC_UNUSED gint64 arrived_us)
 {
   GstBidiGeminiProvider *self = GST_BIDI_GEMINI_PROVIDER (base);
   gsize size;

@@ -91,12 +91,12 @@
 #include <gst/gst.h>
 #include <gst/audio/audio.h>
 
+#include <gst/bidi/gstbidiarrivals.h>
 #include <gst/bidi/gstbidiaudioqueue.h>
 #include <gst/bidi/gstbidievents.h>
 #include <gst/bidi/gstbiditools.h>
 
 #include "gstbidilocal.h"
-#include "gstbidiarrivals.h"
 #include "gstbidiasr.h"
 #include "gstbidiintents.h"
 #include "gstbidillm.h"
@@ -1936,7 +1936,8 @@ llm_failed:
 }
 
 static void
-gst_bidi_local_provider_send_audio (GstBidiProvider * provider, GBytes * pcm)
+gst_bidi_local_provider_send_audio (GstBidiProvider * provider, GBytes * pcm,
+    gint64 arrived_us)
 {
   GstBidiLocalProvider *self = GST_BIDI_LOCAL_PROVIDER (provider);
   gboolean full = FALSE;
@@ -1949,8 +1950,10 @@ gst_bidi_local_provider_send_audio (GstBidiProvider * provider, GBytes * pcm)
    * come (a provider is told, not obeyed), past a minute the oldest goes */
   g_mutex_lock (&self->lock);
   dropped = gst_bidi_audio_queue_push (&self->asr_audio, g_bytes_ref (pcm));
+  /* dated by when it reached the element: it may have waited there while
+   * the models loaded */
   gst_bidi_arrivals_add (&self->arrivals, g_bytes_get_size (pcm) / 2,
-      dropped / 2, g_get_monotonic_time ());
+      dropped / 2, arrived_us > 0 ? arrived_us : g_get_monotonic_time ());
   if (!self->input_full && gst_bidi_audio_queue_get_bytes (&self->asr_audio)
       >= MS_TO_BYTES (INPUT_FULL_MS))
     full = self->input_full = TRUE;

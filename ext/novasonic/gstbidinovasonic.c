@@ -1057,7 +1057,8 @@ send_pcm (GstBidiNovaSonic * self, const guint8 * data, gsize size)
 }
 
 static void
-gst_bidi_nova_sonic_send_audio (GstBidiRealtimeProvider * base, GBytes * pcm)
+gst_bidi_nova_sonic_send_audio (GstBidiRealtimeProvider * base, GBytes * pcm,
+    G_GNUC_UNUSED gint64 arrived_us)
 {
   gsize size;
   const guint8 *data = g_bytes_get_data (pcm, &size);

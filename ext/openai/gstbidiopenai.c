@@ -108,6 +108,7 @@
 #include <gst/audio/audio.h>
 #include <json-glib/json-glib.h>
 
+#include <gst/bidi/gstbidiarrivals.h>
 #include <gst/bidi/gstbidievents.h>
 #include <gst/bidi/gstbidihistory.h>
 #include <gst/bidi/gstbiditools.h>
@@ -224,8 +225,10 @@ struct _GstBidiOpenAIProvider
   /* input */
   guint64 audio_since_commit;
   /* bytes sent in this session: the server VAD's audio_start_ms and
-   * audio_end_ms count from its start */
+   * audio_end_ms count from its start; and when they came in, so a moment
+   * in audio that waited for the connection is not dated late */
   guint64 audio_sent;
+  GstBidiArrivals sent_arrivals;
   gboolean user_speaking;
   gboolean settling;
 
@@ -1313,10 +1316,13 @@ vad_ago_ms (GstBidiOpenAIProvider * self, JsonObject * ev, const gchar * field)
 {
   guint64 sent_ms = self->audio_sent / BYTES_PER_MS;
   gint64 at = gst_bidi_json_get_int (ev, field, -1);
+  gint64 now = g_get_monotonic_time (), then;
 
   if (at < 0 || (guint64) at >= sent_ms)
     return 0;
-  return sent_ms - at;
+  then = gst_bidi_arrivals_time (&self->sent_arrivals, (guint64) at *
+      BYTES_PER_MS, now);
+  return MAX (now - then, 0) / 1000;
 }
 
 static void
@@ -1653,7 +1659,7 @@ gst_bidi_openai_provider_send_history (GstBidiRealtimeProvider * base,
 
 static void
 gst_bidi_openai_provider_send_audio (GstBidiRealtimeProvider * base,
-    GBytes * pcm)
+    GBytes * pcm, gint64 arrived_us)
 {
   GstBidiOpenAIProvider *self = GST_BIDI_OPENAI_PROVIDER (base);
   gsize size;
@@ -1669,6 +1675,7 @@ gst_bidi_openai_provider_send_audio (GstBidiRealtimeProvider * base,
   if (gst_bidi_realtime_provider_send_json_text (base, text)) {
     self->audio_since_commit += size;
     self->audio_sent += size;
+    gst_bidi_arrivals_add (&self->sent_arrivals, size, 0, arrived_us);
   }
   g_free (text);
   g_free (b64);
@@ -1839,7 +1846,8 @@ gst_bidi_openai_provider_end_input (GstBidiRealtimeProvider * base)
         ms * BYTES_PER_MS);
 
     GST_INFO_OBJECT (self, "input ended: %u ms of silence for the VAD", ms);
-    gst_bidi_openai_provider_send_audio (base, silence);
+    gst_bidi_openai_provider_send_audio (base, silence,
+        g_get_monotonic_time ());
     g_bytes_unref (silence);
     self->settling = TRUE;
     gst_bidi_realtime_provider_start_timer (base, &self->settle_timer,
@@ -1902,6 +1910,7 @@ forget_connection (GstBidiOpenAIProvider * self)
   self->awaiting_until = 0;
   self->audio_since_commit = 0;
   self->audio_sent = 0;
+  gst_bidi_arrivals_reset (&self->sent_arrivals, BYTES_PER_MS * 1000);
   g_clear_pointer (&self->create_event_id, g_free);
   g_clear_pointer (&self->commit_event_id, g_free);
   g_clear_pointer (&self->update_event_id, g_free);
@@ -2039,4 +2048,5 @@ gst_bidi_openai_provider_init (GstBidiOpenAIProvider * self)
       g_free, (GDestroyNotify) string_free);
   self->unknown_types = g_hash_table_new_full (g_str_hash, g_str_equal,
       g_free, NULL);
+  gst_bidi_arrivals_reset (&self->sent_arrivals, BYTES_PER_MS * 1000);
 }

@@ -89,6 +89,7 @@
 #include <gst/bidi/gstbidievents.h>
 #include <gst/bidi/gstbidijson.h>
 #include <gst/bidi/gstbiditools.h>
+#include <gst/bidi/gstbidiarrivals.h>
 #include <gst/bidi/gstbidiaudioqueue.h>
 
 #include "gstbidirealtimeprovider.h"
@@ -223,6 +224,8 @@ typedef struct
 
   /* input that waits for the session */
   GstBidiAudioQueue audio;
+  GstBidiArrivals audio_arrivals;       /* when the queued audio came in */
+  guint64 audio_popped;
   gboolean audio_dropping;
   GQueue inputs;                /* Input */
   gsize input_image_bytes;
@@ -1362,6 +1365,17 @@ setup_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The audio kept while (re)connecting is gone or sent: its arrivals too */
+static void
+reset_audio_arrivals (GstBidiRealtimeProvider * self)
+{
+  GstBidiRealtimeProviderPrivate *priv = PRIV (self);
+
+  gst_bidi_arrivals_reset (&priv->audio_arrivals,
+      KLASS (self)->in_bytes_per_ms * 1000);
+  priv->audio_popped = 0;
+}
+
 void
 gst_bidi_realtime_provider_session_ready (GstBidiRealtimeProvider * self,
     const gchar * model)
@@ -1398,9 +1412,12 @@ gst_bidi_realtime_provider_session_ready (GstBidiRealtimeProvider * self,
     GST_WARNING_OBJECT (self, "audio was dropped while reconnecting");
   priv->audio_dropping = FALSE;
   while ((pcm = gst_bidi_audio_queue_pop (&priv->audio))) {
-    klass->send_audio (self, pcm);
+    priv->audio_popped += g_bytes_get_size (pcm);
+    klass->send_audio (self, pcm, gst_bidi_arrivals_time
+        (&priv->audio_arrivals, priv->audio_popped, g_get_monotonic_time ()));
     g_bytes_unref (pcm);
   }
+  reset_audio_arrivals (self);
   while ((in = g_queue_pop_head (&priv->inputs))) {
     if (in->kind == INPUT_TEXT)
       klass->send_text (self, in->text, in->role);
@@ -1726,6 +1743,7 @@ gst_bidi_realtime_provider_start (GstBidiProvider * provider,
   gst_bidi_audio_queue_set_max_bytes (&priv->audio,
       (gsize) KLASS (self)->max_pending_audio_ms *
       KLASS (self)->in_bytes_per_ms);
+  reset_audio_arrivals (self);
   priv->max_backlog = MAX (MIN_SEND_BACKLOG, (guint64) MAX_SEND_BACKLOG_MS *
       KLASS (self)->in_bytes_per_ms * 4 / 3);
   priv->started = TRUE;
@@ -1740,20 +1758,26 @@ gst_bidi_realtime_provider_start (GstBidiProvider * provider,
 
 static void
 gst_bidi_realtime_provider_send_audio (GstBidiProvider * provider,
-    GBytes * pcm)
+    GBytes * pcm, gint64 arrived_us)
 {
   GstBidiRealtimeProvider *self = GST_BIDI_REALTIME_PROVIDER (provider);
   GstBidiRealtimeProviderPrivate *priv = PRIV (self);
+  gsize dropped;
 
   if (!priv->started || priv->state == STATE_CLOSED || priv->end_input)
     return;
+  if (arrived_us <= 0)
+    arrived_us = g_get_monotonic_time ();
   if (priv->state == STATE_READY) {
-    KLASS (self)->send_audio (self, pcm);
+    KLASS (self)->send_audio (self, pcm, arrived_us);
     return;
   }
 
-  /* (re)connecting: keep the latest audio */
-  if (gst_bidi_audio_queue_push (&priv->audio, g_bytes_ref (pcm)) > 0) {
+  /* (re)connecting: keep the latest audio, and when it came in */
+  dropped = gst_bidi_audio_queue_push (&priv->audio, g_bytes_ref (pcm));
+  gst_bidi_arrivals_add (&priv->audio_arrivals, g_bytes_get_size (pcm),
+      dropped, arrived_us);
+  if (dropped > 0) {
     if (!priv->audio_dropping)
       GST_WARNING_OBJECT (self, "not connected: dropping the oldest audio");
     priv->audio_dropping = TRUE;
@@ -1963,6 +1987,7 @@ gst_bidi_realtime_provider_stop (GstBidiProvider * provider)
   KLASS (self)->reset (self);
 
   gst_bidi_audio_queue_clear (&priv->audio);
+  reset_audio_arrivals (self);
   priv->audio_dropping = FALSE;
   g_queue_clear_full (&priv->inputs, (GDestroyNotify) input_free);
   priv->input_image_bytes = 0;

@@ -108,7 +108,8 @@ typedef enum
  * @send_history: (on open) write @messages (GstBidiMessage of
  *     gst_bidi_history_parse()) as the new session's conversation.
  * @handle_message: one message from the server.
- * @send_audio: input audio (session ready).
+ * @send_audio: input audio (session ready); @arrived_us as the element
+ *     gave it (gst_bidi_provider_send_audio()), kept while reconnecting.
  * @send_text: a text turn (session ready; @role as the element gave it).
  * @send_image: an image (session ready) of one of @image_types.
  * @send_tool_result: a tool call's result (session ready, the response
@@ -176,7 +177,8 @@ struct _GstBidiRealtimeProviderClass
   void (*send_history) (GstBidiRealtimeProvider * self, GPtrArray * messages);
   void (*handle_message) (GstBidiRealtimeProvider * self,
       JsonObject * message, const gchar * json, gsize len);
-  void (*send_audio) (GstBidiRealtimeProvider * self, GBytes * pcm);
+  void (*send_audio) (GstBidiRealtimeProvider * self, GBytes * pcm,
+      gint64 arrived_us);
   void (*send_text) (GstBidiRealtimeProvider * self, const gchar * text,
       const gchar * role);
   void (*send_image) (GstBidiRealtimeProvider * self, GBytes * data,

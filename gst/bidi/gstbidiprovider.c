@@ -696,12 +696,13 @@ gst_bidi_provider_start (GstBidiProvider * provider,
 }
 
 void
-gst_bidi_provider_send_audio (GstBidiProvider * provider, GBytes * pcm)
+gst_bidi_provider_send_audio (GstBidiProvider * provider, GBytes * pcm,
+    gint64 arrived_us)
 {
   GstBidiProviderClass *klass = GST_BIDI_PROVIDER_GET_CLASS (provider);
 
   if (klass->send_audio)
-    klass->send_audio (provider, pcm);
+    klass->send_audio (provider, pcm, arrived_us);
 }
 
 void

@@ -108,7 +108,11 @@ G_DECLARE_DERIVABLE_TYPE (GstBidiProvider, gst_bidi_provider, GST,
  *     later failure is reported as a bidi_error event followed by
  *     bidi_connection_close with reason "error". A successful connection
  *     emits bidi_connection_start.
- * @send_audio: PCM in the input format, one chunk of input-chunk-ms
+ * @send_audio: PCM in the input format, one chunk of input-chunk-ms;
+ *     @arrived_us is the monotonic time (g_get_monotonic_time()) at which
+ *     its last sample came in on the element's sink pad. The chunk may have
+ *     waited since (while the provider connected or was full), so a moment
+ *     found in the audio is dated from this, not from the call.
  * @send_text: a text turn (role "user" unless said otherwise)
  * @send_image: an encoded image (@mime e.g. "image/jpeg")
  * @send_tool_result: the result of a tool call; @json is the content as JSON
@@ -145,7 +149,8 @@ struct _GstBidiProviderClass
       GstAudioInfo * in_info, GstAudioInfo * out_info);
   gboolean (*start) (GstBidiProvider * provider,
       const GstBidiProviderConfig * config, GError ** error);
-  void (*send_audio) (GstBidiProvider * provider, GBytes * pcm);
+  void (*send_audio) (GstBidiProvider * provider, GBytes * pcm,
+      gint64 arrived_us);
   void (*send_text) (GstBidiProvider * provider, const gchar * text,
       const gchar * role);
   void (*send_image) (GstBidiProvider * provider, GBytes * data,
@@ -244,7 +249,8 @@ GST_BIDI_API
 gboolean gst_bidi_provider_start (GstBidiProvider * provider,
     const GstBidiProviderConfig * config, GError ** error);
 GST_BIDI_API
-void gst_bidi_provider_send_audio (GstBidiProvider * provider, GBytes * pcm);
+void gst_bidi_provider_send_audio (GstBidiProvider * provider, GBytes * pcm,
+    gint64 arrived_us);
 GST_BIDI_API
 void gst_bidi_provider_send_text (GstBidiProvider * provider,
     const gchar * text, const gchar * role);

@@ -1443,14 +1443,16 @@ net_drain_input (GstBidiAgent * self, G_GNUC_UNUSED gpointer data)
 {
   GstBidiProvider *provider = get_provider (self);
   GBytes *chunk;
+  gint64 arrived_us = 0;
 
   /* one chunk at a time, so a provider that fills up stops the flow at
    * once and the rest stays in the input buffer (where a non-live
    * upstream waits for room) */
   while ((chunk = gst_bidi_input_pop (&self->input, self->net_connected &&
-              !(provider && gst_bidi_provider_is_input_full (provider))))) {
+              !(provider && gst_bidi_provider_is_input_full (provider)),
+              &arrived_us))) {
     if (provider)
-      gst_bidi_provider_send_audio (provider, chunk);
+      gst_bidi_provider_send_audio (provider, chunk, arrived_us);
     g_bytes_unref (chunk);
   }
   if (provider)

@@ -12,6 +12,7 @@
 
 #include <gst/gst.h>
 #include <gst/audio/audio.h>
+#include <gst/bidi/gstbidiarrivals.h>
 #include <gst/bidi/gstbidiaudioqueue.h>
 
 G_BEGIN_DECLS
@@ -43,6 +44,9 @@ typedef struct
   gboolean closed;              /* the conversation stopped: no more input */
   gboolean live;                /* upstream said it is live: drop, do not
                                  * wait (unknown: not live) */
+  GstBidiArrivals arrivals;     /* when the queued bytes came in */
+  guint bytes_per_s;            /* of the provider's format */
+  guint64 popped;               /* bytes taken by the network thread */
 
   /* sink stream lock (or the state change, with the sink pad inactive) */
   GstAudioInfo prov_in;         /* what conv makes: the provider's format */
@@ -74,10 +78,12 @@ void gst_bidi_input_set_flushing (GstBidiInput * in, gboolean flushing);
 void gst_bidi_input_flush_stop (GstBidiInput * in);
 
 /* network thread, told to take the chunks: the oldest chunk (GBytes, owned
- * by the caller), or NULL when none is queued. While not @ready (no
+ * by the caller), or NULL when none is queued, and in @arrived_us the
+ * monotonic time at which its last sample came in. While not @ready (no
  * connection, or the provider is full), NULL: the chunks wait, and the
  * next chunk queued tells the network thread again. */
-GBytes *gst_bidi_input_pop (GstBidiInput * in, gboolean ready);
+GBytes *gst_bidi_input_pop (GstBidiInput * in, gboolean ready,
+    gint64 * arrived_us);
 /* any thread: no more input is taken (the conversation stops) */
 void gst_bidi_input_close (GstBidiInput * in);
 

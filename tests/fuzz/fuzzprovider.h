@@ -232,7 +232,7 @@ run_command (GstBidiProvider * provider, const gchar * cmd)
   } else if (strcmp (cmd, "#audio") == 0) {
     GBytes *pcm = g_bytes_new_take (g_malloc0 (960), 960);
 
-    gst_bidi_provider_send_audio (provider, pcm);
+    gst_bidi_provider_send_audio (provider, pcm, g_get_monotonic_time ());
     g_bytes_unref (pcm);
   } else if (strcmp (cmd, "#image") == 0) {
     GBytes *image = g_bytes_new_static (png, sizeof (png));

@@ -842,7 +842,7 @@ gst_bidi_scripted_provider_start (GstBidiProvider * provider,
 
 static void
 gst_bidi_scripted_provider_send_audio (GstBidiProvider * provider,
-    GBytes * pcm)
+    GBytes * pcm, gint64 arrived_us)
 {
   GstBidiScriptedProvider *self = GST_BIDI_SCRIPTED_PROVIDER (provider);
   gsize size = 0;
@@ -855,7 +855,8 @@ gst_bidi_scripted_provider_send_audio (GstBidiProvider * provider,
   if (self->record_audio && size > 0)
     g_byte_array_append (self->audio, data, size);
   record_call_locked (self, gst_structure_new ("send-audio", "bytes",
-          G_TYPE_UINT64, (guint64) size, NULL));
+          G_TYPE_UINT64, (guint64) size, "arrived_us", G_TYPE_INT64,
+          arrived_us, NULL));
   if (self->echo && self->running && self->connected && size > 0) {
     const GstAudioInfo *info = &self->out_info;
 

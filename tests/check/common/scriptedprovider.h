@@ -43,9 +43,10 @@ G_BEGIN_DECLS
  *
  * Every vfunc call is recorded as a structure, by name:
  *   "configure", "start" (model, voice, instructions, url: strings;
- *   has-api-key: boolean), "send-audio" (bytes: uint64), "send-text" (text,
- *   role), "send-image" (mime, size: uint64), "send-tool-result" (id, name,
- *   json, status), "interrupt" (played-ms: uint64), "end-input", "stop".
+ *   has-api-key: boolean), "send-audio" (bytes: uint64, arrived_us: int64),
+ *   "send-text" (text, role), "send-image" (mime, size: uint64),
+ *   "send-tool-result" (id, name, json, status), "interrupt" (played-ms:
+ *   uint64), "end-input", "stop".
  */
 
 #define GST_TYPE_BIDI_SCRIPTED_PROVIDER (gst_bidi_scripted_provider_get_type ())

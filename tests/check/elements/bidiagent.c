@@ -489,25 +489,59 @@ GST_START_TEST (test_input_caps_change)
 
 GST_END_TEST;
 
+/* The arrival the provider is told for its @index-th chunk */
+static gint64
+chunk_arrival (Fixture * f, guint index)
+{
+  GstStructure *call = gst_bidi_scripted_provider_get_call (f->provider,
+      "send-audio", index);
+  gint64 us = 0;
+
+  fail_unless (call != NULL);
+  fail_unless (gst_structure_get_int64 (call, "arrived_us", &us));
+  gst_structure_free (call);
+  return us;
+}
+
 GST_START_TEST (test_input_buffered_before_connect)
 {
   Fixture f;
   gsize n_bytes;
   GstStructure *stats;
   guint64 dropped;
+  gint64 before, pushed, connected, later;
+  guint i;
 
   fixture_setup (&f, make_config ("connect-delay-ms=300", NULL), NULL);
   gst_harness_set_src_caps_str (f.h, "audio/x-raw, format=S16LE, "
       "rate=16000, channels=1, layout=interleaved");
   /* pushed before the provider connects: kept, then sent in order */
+  before = g_get_monotonic_time ();
   push_input (&f, "S16LE", 16000, 1, 200, 0.1);
+  pushed = g_get_monotonic_time ();
   fail_unless_equals_int (gst_bidi_scripted_provider_count_calls (f.provider,
           "send-audio"), 0);
   wait_connected (&f);
+  connected = g_get_monotonic_time ();
   fail_unless (gst_bidi_scripted_provider_wait_call (f.provider, "send-audio",
           5, WAIT_MS));
   received_mean (f.provider, 0, &n_bytes);
   fail_unless_equals_int (n_bytes, 6400);
+  /* each chunk is dated by when it came in, not by when it was sent: a
+   * moment the provider finds in it is not late by the connection time */
+  for (i = 0; i < 5; i++) {
+    gint64 at = chunk_arrival (&f, i);
+
+    fail_unless (at >= before && at <= pushed && at < connected,
+        "chunk %u came in at %" G_GINT64_FORMAT " us, pushed between %"
+        G_GINT64_FORMAT " and %" G_GINT64_FORMAT, i, at, before, pushed);
+  }
+  /* once connected, a chunk goes at once */
+  later = g_get_monotonic_time ();
+  push_input (&f, "S16LE", 16000, 1, 40, 0.1);
+  fail_unless (gst_bidi_scripted_provider_wait_call (f.provider, "send-audio",
+          6, WAIT_MS));
+  fail_unless (chunk_arrival (&f, 5) >= later);
 
   g_object_get (f.h->element, "stats", &stats, NULL);
   fail_unless (gst_structure_get_uint64 (stats, "input-dropped-ms",

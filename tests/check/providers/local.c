@@ -27,7 +27,7 @@
 
 #include "gstbidivad.h"
 #include "gstbidiasr.h"
-#include "gstbidiarrivals.h"
+#include <gst/bidi/gstbidiarrivals.h>
 #include <gst/bidi/gstbidihistory.h>
 #include "buslog.h"
 #include "leftover.h"

@@ -916,6 +916,7 @@ GST_START_TEST (test_vad_moments)
   Session *s;
   gint i_speak, i_listen;
   guint64 t_speak = 0, t_listen = 0;
+  gsize off;
 
   /* all the question is sent, and the pipeline runs for long enough that
    * no moment comes before its start */
@@ -934,7 +935,13 @@ GST_START_TEST (test_vad_moments)
 
   s = openai_session_new (mock, DESC_APPSRC, NULL);
   session_wait_connected (s);
-  session_push_bytes (s, q, 20);
+  /* as a microphone gives it: the moments are dated by when their audio
+   * came in, so the speech lasts as long as it took to come */
+  for (off = 0; off < g_bytes_get_size (q); off += 20 * BYTES_PER_MS) {
+    session_push (s, (const guint8 *) g_bytes_get_data (q, NULL) + off,
+        20 * BYTES_PER_MS / 2, 20 * BYTES_PER_MS / 2);
+    g_usleep (20 * G_TIME_SPAN_MILLISECOND);
+  }
   fail_unless (session_wait (s, 0, "bidi_response_complete", NULL, NULL,
           WAIT_MS) >= 0);
   fail_unless (session_wait (s, 0, "bidi_turn_latency", NULL, NULL,

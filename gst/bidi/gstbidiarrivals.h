@@ -12,13 +12,16 @@
 
 #include <glib.h>
 
+#include "bidi-prelude.h"
+
 G_BEGIN_DECLS
 
-/* When each input sample came in: the recogniser may run behind the input
- * (a slow machine, a model still loading), so the moment its VAD finds in
- * the audio is dated by when that audio arrived, not by when it was
- * processed. A ring of the last chunks' ends; plain data, the caller
- * locks. */
+/* When each input sample came in. Audio may wait before it is used (in
+ * the element's input while the provider connects or loads its models, in
+ * a recogniser running behind), so a moment found in the audio is dated by
+ * when that audio arrived, not by when it was processed. A ring of the
+ * last chunks' ends, in samples (or any unit with a fixed rate, such as
+ * bytes); plain data, the caller locks. */
 #define GST_BIDI_ARRIVALS_SIZE 512      /* chunks: 20 s of 40 ms chunks */
 
 typedef struct
@@ -37,13 +40,16 @@ typedef struct
   guint64 dropped;              /* of them, dropped before the recogniser */
 } GstBidiArrivals;
 
+GST_BIDI_API
 void gst_bidi_arrivals_reset (GstBidiArrivals * a, guint rate);
 /* @n samples came in at @us, of which the oldest @dropped queued ones were
  * dropped to make room */
+GST_BIDI_API
 void gst_bidi_arrivals_add (GstBidiArrivals * a, guint64 n, guint64 dropped,
     gint64 us);
 /* The monotonic time at which the recogniser's sample @position came in
  * (@now when nothing is known) */
+GST_BIDI_API
 gint64 gst_bidi_arrivals_time (const GstBidiArrivals * a, guint64 position,
     gint64 now);
 
