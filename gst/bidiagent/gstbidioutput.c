@@ -859,6 +859,17 @@ convert_output (GstBidiOutput * out, GBytes * pcm, gsize in_frames)
   return buf;
 }
 
+static gboolean
+pad_is_flushing (GstBidiOutput * out)
+{
+  gboolean flushing;
+
+  GST_OBJECT_LOCK (out->srcpad);
+  flushing = GST_PAD_IS_FLUSHING (out->srcpad);
+  GST_OBJECT_UNLOCK (out->srcpad);
+  return flushing;
+}
+
 /* Pushes stream-start, caps and segment as needed. Task only. */
 static gboolean
 src_prepare (GstBidiOutput * out)
@@ -871,9 +882,10 @@ src_prepare (GstBidiOutput * out)
     GstEvent *event = gst_event_new_stream_start (id);
 
     gst_event_set_group_id (event, gst_util_group_id_next ());
-    gst_pad_push_event (out->srcpad, event);
+    /* refused by a flush that just began: sent again after it */
+    if (gst_pad_push_event (out->srcpad, event) || !pad_is_flushing (out))
+      out->need_stream_start = FALSE;
     g_free (id);
-    out->need_stream_start = FALSE;
   }
 
   if (gst_pad_check_reconfigure (out->srcpad) || out->need_caps) {
@@ -949,7 +961,7 @@ src_loop (GstPad * pad)
   GstBidiAgentIdle idle;
   GstFlowReturn ret;
   GstBuffer *buf;
-  gboolean discont, paced;
+  gboolean discont, paced, flushing;
   guint64 n_samples;
   guint answer = 0, air_answer;
   AirChange air;
@@ -1124,9 +1136,13 @@ drained:
   return;
 
 not_negotiated:
+  /* caps refused because a flush began (its FLUSH_START is out, flush_src
+   * has not marked it yet) are no error: the flush restarts the task,
+   * which negotiates again */
+  flushing = pad_is_flushing (out);
   g_mutex_lock (&out->lock);
   if (out->srcresult == GST_FLOW_OK)
-    out->srcresult = GST_FLOW_NOT_NEGOTIATED;
+    out->srcresult = flushing ? GST_FLOW_FLUSHING : GST_FLOW_NOT_NEGOTIATED;
   clock = NULL;
   /* fall through */
 stopping:

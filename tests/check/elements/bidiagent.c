@@ -1007,6 +1007,64 @@ GST_START_TEST (test_interrupt_signal_flush_order)
 
 GST_END_TEST;
 
+/* What flush_src does first: FLUSH_START goes out before the output marks
+ * itself as flushing. Here it goes out while the task asks downstream for
+ * its caps. */
+static GstPadProbeReturn
+flush_on_caps_query (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  if (GST_QUERY_TYPE (GST_PAD_PROBE_INFO_QUERY (info)) != GST_QUERY_CAPS)
+    return GST_PAD_PROBE_OK;
+  gst_pad_push_event (pad, gst_event_new_flush_start ());
+  g_atomic_int_set ((gint *) user_data, 1);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* A flush that begins while the src task negotiates: the caps the flushing
+ * pad refused are no error; the flush restarts the task, which negotiates
+ * again and plays the next answer */
+GST_START_TEST (test_flush_while_negotiating)
+{
+  Fixture f;
+  gint fired = 0;
+  gint64 end = g_get_monotonic_time () + WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  gboolean ret = FALSE;
+  GstMessage *msg;
+  GstPad *src;
+
+  fixture_setup (&f, NULL, NULL);
+  wait_connected (&f);
+  play_answer (&f, "r1", 200, 1000);
+  fail_unless (recorder_wait_buffers (f.rec, 1000, 5));
+
+  src = gst_element_get_static_pad (f.h->element, "src");
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
+      flush_on_caps_query, &fired, NULL);
+  gst_pad_mark_reconfigure (src);
+  play_answer (&f, "r2", 2000, 2000);
+  while (!g_atomic_int_get (&fired) && g_get_monotonic_time () < end)
+    g_usleep (10 * G_TIME_SPAN_MILLISECOND);
+  fail_unless (g_atomic_int_get (&fired), "the task did not negotiate");
+
+  /* the rest of the flush */
+  g_signal_emit_by_name (f.h->element, "interrupt", &ret);
+  fail_unless (ret);
+  play_answer (&f, "r3", 200, 3000);
+  fail_unless (recorder_wait_buffers (f.rec, 3000, 5));
+  msg = gst_bus_pop_filtered (f.bus, GST_MESSAGE_ERROR);
+  if (msg) {
+    GError *err = NULL;
+
+    gst_message_parse_error (msg, &err, NULL);
+    fail ("error: %s", err->message);
+  }
+
+  gst_object_unref (src);
+  fixture_teardown (&f);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_interrupt_from_provider)
 {
   Fixture f;
@@ -2426,6 +2484,7 @@ bidiagent_suite (void)
   tcase_add_test (tc, test_latency_query);
   tcase_add_test (tc, test_no_preroll);
   tcase_add_test (tc, test_interrupt_signal_flush_order);
+  tcase_add_test (tc, test_flush_while_negotiating);
   tcase_add_test (tc, test_interrupt_from_provider);
   tcase_add_test (tc, test_interrupt_nothing_playing);
   tcase_add_test (tc, test_played_ms);
