@@ -458,11 +458,25 @@ gst_bidi_realtime_provider_set_heard_answer (GstBidiRealtimeProvider * self,
     const gchar * text)
 {
   GstBidiRealtimeProviderPrivate *priv = PRIV (self);
+  gsize len = text ? strlen (text) : 0;
+  GArray *kept = g_array_new (FALSE, FALSE, sizeof (gsize));
+  guint i;
 
-  /* the server's text replaces ours, the items' ends with it */
+  /* the server's text replaces ours; the items heard whole begin it, as
+   * they began ours: their ends stay */
+  for (i = 0; i < priv->answer_cuts->len; i++) {
+    gsize cut = g_array_index (priv->answer_cuts, gsize, i);
+
+    if (cut < len && text[cut] == ' ' && cut <= priv->answer->len &&
+        strncmp (text, priv->answer->str, cut) == 0)
+      g_array_append_val (kept, cut);
+  }
   answer_clear (priv);
-  if (text && strlen (text) < MAX_ANSWER_SIZE)
+  if (text && len < MAX_ANSWER_SIZE) {
     g_string_assign (priv->answer, text);
+    g_array_append_vals (priv->answer_cuts, kept->data, kept->len);
+  }
+  g_array_unref (kept);
 }
 
 gboolean

@@ -215,7 +215,9 @@ void gst_bidi_realtime_provider_emit_audio (GstBidiRealtimeProvider * self,
 
 /* What was heard of the answer being spoken, when the server knows it
  * better than the share of its transcript that was played: replayed as
- * such into the next session. */
+ * such into the next session. For a phased answer, @text is the items
+ * heard whole, then what was kept of the cut one, joined by spaces: each
+ * item stays a message of its own. */
 void gst_bidi_realtime_provider_set_heard_answer (GstBidiRealtimeProvider *
     self, const gchar * text);
 

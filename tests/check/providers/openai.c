@@ -1427,6 +1427,25 @@ GST_START_TEST (test_response_phases)
 
 GST_END_TEST;
 
+/* The second session was given @items (the answer's, in order) and
+ * nothing else */
+static void
+assert_replayed_answer (MockRealtime * mock, const gchar * const *items,
+    guint n_items)
+{
+  JsonNode *ev;
+  guint i;
+
+  for (i = 0; i < n_items; i++) {
+    ev = mock_event (mock, 1, "conversation.item.create", i);
+    assert_text_item (json_node_get_object (ev), "assistant", "output_text",
+        items[i]);
+    json_node_unref (ev);
+  }
+  fail_unless_equals_int (mock_realtime_count_events (mock, 1,
+          "conversation.item.create"), n_items);
+}
+
 /* A phased answer (@pcm1 the commentary, @pcm2 the final answer) in a
  * live session; the server's VAD hears the user after @at_ms of it.
  * Returns the session, with how much was played when it was cut. */
@@ -1513,6 +1532,57 @@ GST_START_TEST (test_response_phases_barge_in)
         g_str_has_prefix (MOCK_REALTIME_PHASED_FINAL, rest), "%s", history);
   }
   g_free (history);
+
+  session_free (s);
+  assert_mock_clean (mock);
+  mock_realtime_free (mock);
+  g_bytes_unref (pcm1);
+  g_bytes_unref (pcm2);
+}
+
+GST_END_TEST;
+
+/* The user talks over the final answer, and the session ends (its time
+ * limit) before the element recorded the answer: the new session gets the
+ * commentary and what the server kept of the final answer as two
+ * messages, as the element's history will have them */
+#define KEPT_FINAL "It is sunny"
+GST_START_TEST (test_response_phases_barge_in_reconnect)
+{
+  MockRealtime *mock = mock_realtime_new ();
+  const guint commentary_ms = slow > 1 ? 2000 : 1000;
+  GBytes *pcm1 = make_pcm (commentary_ms, 48), *pcm2 = make_pcm (LONG_MS, 49);
+  const gchar *const items[] = { MOCK_REALTIME_PHASED_COMMENTARY,
+    KEPT_FINAL
+  };
+  MockRealtimeScript *sc;
+  Session *s;
+  guint64 played = 0;
+
+  s = phased_barge_in (mock, pcm1, pcm2, commentary_ms + 500, &played);
+  fail_unless (mock_realtime_wait_script_done (mock, 0, WAIT_MS));
+  mock_realtime_push_script (mock, script_setup ("sess_pb2"));
+
+  /* the server confirms the truncation, the client asks what is left */
+  sc = mock_realtime_script_new ();
+  mock_realtime_script_send_printf (sc, "{\"type\":"
+      "\"conversation.item.truncated\",\"item_id\":\""
+      MOCK_REALTIME_PHASED_FINAL_ITEM "\",\"content_index\":0,"
+      "\"audio_end_ms\":%" G_GUINT64_FORMAT "}", played - commentary_ms);
+  mock_realtime_script_wait (sc, "conversation.item.retrieve", 1, WAIT_MS);
+  mock_realtime_script_send (sc, "{\"type\":\"conversation.item.retrieved\","
+      "\"item\":{\"id\":\"" MOCK_REALTIME_PHASED_FINAL_ITEM "\","
+      "\"object\":\"realtime.item\",\"type\":\"message\",\"role\":"
+      "\"assistant\",\"status\":\"incomplete\",\"content\":[{\"type\":"
+      "\"output_audio\",\"transcript\":\"" KEPT_FINAL "\"}]}}");
+  mock_realtime_script_close (sc, 1001, "Your session hit the maximum "
+      "duration of 60 minutes.");
+  mock_realtime_run (mock, 0, sc);
+  fail_unless (session_wait (s, 0, "bidi_connection_restart", NULL, NULL,
+          WAIT_MS) >= 0, "no bidi_connection_restart");
+
+  fail_unless (mock_realtime_wait_script_done (mock, 1, WAIT_MS));
+  assert_replayed_answer (mock, items, G_N_ELEMENTS (items));
 
   session_free (s);
   assert_mock_clean (mock);
@@ -2917,9 +2987,7 @@ check_reconnect_phases (gboolean whole)
   };
   GstStructure *pc;
   Session *s;
-  JsonNode *ev;
   gint i_restart;
-  guint i;
 
   (whole ? mock_realtime_script_add_phased_answer :
       mock_realtime_script_add_phased_answer_start) (sc,
@@ -2944,15 +3012,8 @@ check_reconnect_phases (gboolean whole)
   fail_unless (session_wait (s, 0, "bidi_response_complete", "stop_reason",
           whole ? "complete" : "error", 0) < i_restart);
 
-  for (i = 0; i < G_N_ELEMENTS (items); i++) {
-    ev = mock_event (mock, 1, "conversation.item.create", i);
-    assert_text_item (json_node_get_object (ev), "assistant", "output_text",
-        items[i]);
-    json_node_unref (ev);
-  }
   fail_unless (mock_realtime_wait_script_done (mock, 1, WAIT_MS));
-  fail_unless_equals_int (mock_realtime_count_events (mock, 1,
-          "conversation.item.create"), G_N_ELEMENTS (items));
+  assert_replayed_answer (mock, items, G_N_ELEMENTS (items));
   fail_unless_equals_int (session_count (s, "error", NULL, NULL), 0);
 
   session_free (s);
@@ -3583,6 +3644,7 @@ openai_suite (void)
   tcase_add_test (tc, test_response_phases);
   tcase_add_test (tc, test_response_phases_barge_in);
   tcase_add_test (tc, test_response_phases_barge_in_commentary);
+  tcase_add_test (tc, test_response_phases_barge_in_reconnect);
   tcase_add_test (tc, test_send_text);
   tcase_add_test (tc, test_send_image);
   tcase_add_test (tc, test_image_provider);
