@@ -318,6 +318,32 @@ gst_bidi_tts_synthesize_seeded (const gchar * voice, const gchar * text,
   return synthesize (voice, text, TRUE, seed, NULL, error);
 }
 
+/* flite_text_to_wave (), with @st's streaming hook set on the utterance,
+ * never on the voice: flite keeps one voice per process, which another
+ * copy of this file (a test program's, beside the plugin's) may be
+ * synthesizing with at the same time, under a lock of its own */
+static cst_wave *
+text_to_wave (cst_voice * cv, const gchar * text, Stream * st)
+{
+  cst_utterance *u = new_utterance ();
+  cst_wave *wave = NULL;
+
+  utt_set_input_text (u, text);
+  utt_init (u, cv);
+  if (st) {
+    cst_audio_streaming_info *asi = new_audio_streaming_info ();
+
+    asi->asc = on_flite_chunk;
+    asi->userdata = st;
+    /* the utterance's features own it from here */
+    feat_set (u->features, "streaming_info", audio_streaming_info_val (asi));
+  }
+  if (utt_synth (u) && utt_wave (u))
+    wave = copy_wave (utt_wave (u));
+  delete_utterance (u);
+  return wave;
+}
+
 /* With @st, flite's wave also goes to it as it is made; then (if it was
  * streamed) the bytes returned are empty. */
 static GBytes *
@@ -348,17 +374,7 @@ synthesize (const gchar * voice, const gchar * text, gboolean seeded,
   cv = load_voice_unlocked (v);
   if (seeded)
     srand (seed);
-  if (cv && st) {
-    cst_audio_streaming_info *asi = new_audio_streaming_info ();
-
-    asi->asc = on_flite_chunk;
-    asi->userdata = st;
-    /* the voice's features own it from here */
-    feat_set (cv->features, "streaming_info", audio_streaming_info_val (asi));
-  }
-  wave = cv ? flite_text_to_wave (ascii, cv) : NULL;
-  if (cv && st)
-    feat_remove (cv->features, "streaming_info");
+  wave = cv ? text_to_wave (cv, ascii, st) : NULL;
   if (wave && wave->sample_rate != GST_BIDI_TTS_RATE && wave->num_samples > 0)
     cst_wave_resample (wave, GST_BIDI_TTS_RATE);
   g_mutex_unlock (&flite_lock);

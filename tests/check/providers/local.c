@@ -2406,6 +2406,55 @@ GST_START_TEST (test_e2e_llm_interrupted)
 
 GST_END_TEST;
 
+/* flite keeps one voice per process, and this program has a copy of the
+ * synthesiser of its own beside the plugin's, each with its own lock: the
+ * plugin streams an answer while this copy synthesizes. Neither changes
+ * the shared voice (the streaming hook is the utterance's), so neither
+ * reads the other's hook. */
+GST_START_TEST (test_tts_two_copies)
+{
+  const gchar *answer = "Dragons sleep in caves. They wake in spring. "
+      "They fly over the hills. They come back at night. They sleep "
+      "again. That is all.";
+  MockChat *m = mock_chat_new ();
+  GstStructure *config;
+  Session *s;
+  gboolean ok = FALSE;
+  guint n = 0;
+
+  mock_chat_push_text (m, answer, 40, 0, -1, -1);
+  config = gst_structure_new ("config", "llm-url", G_TYPE_STRING,
+      mock_chat_url (m), NULL);
+  s = local_session ("bidiagent name=agent ! audio/x-raw,rate=16000 ! "
+      "fakesink name=sink sync=false", config);
+  gst_structure_free (config);
+  session_wait_connected (s);
+
+  g_signal_emit_by_name (s->agent, "send-text", "tell me about dragons", &ok);
+  fail_unless (ok);
+  fail_unless (session_wait (s, 0, "bidi_response_start", NULL, NULL,
+          10000 * slow) >= 0);
+  while (session_wait (s, 0, "bidi_response_complete", NULL, NULL, 0) < 0 &&
+      n < 500) {
+    GError *err = NULL;
+    GBytes *pcm = gst_bidi_tts_synthesize ("slt", "what time is it", &err);
+
+    fail_unless (pcm != NULL && g_bytes_get_size (pcm) > 0, "%s",
+        err ? err->message : "no speech");
+    g_bytes_unref (pcm);
+    n++;
+  }
+  GST_INFO ("%u sentences synthesized here during the answer", n);
+  fail_unless (session_wait (s, 0, "bidi_response_complete", "stop_reason",
+          "complete", 10000 * slow) >= 0);
+  fail_unless (n > 0);
+
+  session_free (s);
+  mock_chat_free (m);
+}
+
+GST_END_TEST;
+
 static Suite *
 local_suite (void)
 {
@@ -2459,6 +2508,7 @@ local_suite (void)
   tcase_add_test (tc, test_e2e_silence_no_turn);
   tcase_add_test (tc, test_e2e_noise_no_turn);
   tcase_add_test (tc, test_e2e_barge_in);
+  tcase_add_test (tc, test_tts_two_copies);
   tcase_add_test (tc, test_e2e_send_text_and_config);
   tcase_add_test (tc, test_e2e_llm_interrupted);
   return s;
