@@ -97,7 +97,7 @@ gst_bidi_echo_provider_send_audio (GstBidiProvider * provider, GBytes * pcm,
   GstBidiEchoProvider *self = GST_BIDI_ECHO_PROVIDER (provider);
 
   if (self->running &&
-      gst_bidi_audio_queue_push (&self->heard, g_bytes_ref (pcm)) > 0)
+      gst_bidi_audio_queue_push (&self->heard, g_bytes_ref (pcm), 0) > 0)
     GST_LOG_OBJECT (self, "over 30 s of input: the oldest is forgotten");
 }
 
@@ -155,7 +155,7 @@ gst_bidi_echo_provider_end_input (GstBidiProvider * provider)
   if (gst_bidi_audio_queue_get_bytes (&self->heard) > 0) {
     gchar *id = answer_begin (self);
 
-    while ((chunk = gst_bidi_audio_queue_pop (&self->heard))) {
+    while ((chunk = gst_bidi_audio_queue_pop (&self->heard, NULL))) {
       gst_bidi_provider_emit_audio (provider, chunk);
       g_bytes_unref (chunk);
     }

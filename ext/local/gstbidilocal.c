@@ -604,7 +604,7 @@ next_input (GstBidiLocalProvider * self, GBytes ** pcm)
       gst_bidi_audio_queue_get_bytes (&self->asr_audio) == 0)
     g_cond_wait (&self->cond, &self->lock);
   if (!self->quit) {
-    *pcm = gst_bidi_audio_queue_pop (&self->asr_audio);
+    *pcm = gst_bidi_audio_queue_pop (&self->asr_audio, NULL);
     if (!*pcm)
       self->asr_end_input = FALSE;
     ret = TRUE;
@@ -1949,11 +1949,14 @@ gst_bidi_local_provider_send_audio (GstBidiProvider * provider, GBytes * pcm,
   /* past INPUT_FULL_MS the element holds the input back; should it still
    * come (a provider is told, not obeyed), past a minute the oldest goes */
   g_mutex_lock (&self->lock);
-  dropped = gst_bidi_audio_queue_push (&self->asr_audio, g_bytes_ref (pcm));
+  if (arrived_us <= 0)
+    arrived_us = g_get_monotonic_time ();
+  dropped = gst_bidi_audio_queue_push (&self->asr_audio, g_bytes_ref (pcm),
+      arrived_us);
   /* dated by when it reached the element: it may have waited there while
-   * the models loaded */
+   * the models loaded (the recogniser asks about any sample, not chunks) */
   gst_bidi_arrivals_add (&self->arrivals, g_bytes_get_size (pcm) / 2,
-      dropped / 2, arrived_us > 0 ? arrived_us : g_get_monotonic_time ());
+      dropped / 2, arrived_us);
   if (!self->input_full && gst_bidi_audio_queue_get_bytes (&self->asr_audio)
       >= MS_TO_BYTES (INPUT_FULL_MS))
     full = self->input_full = TRUE;

@@ -89,7 +89,6 @@
 #include <gst/bidi/gstbidievents.h>
 #include <gst/bidi/gstbidijson.h>
 #include <gst/bidi/gstbiditools.h>
-#include <gst/bidi/gstbidiarrivals.h>
 #include <gst/bidi/gstbidiaudioqueue.h>
 
 #include "gstbidirealtimeprovider.h"
@@ -224,8 +223,6 @@ typedef struct
 
   /* input that waits for the session */
   GstBidiAudioQueue audio;
-  GstBidiArrivals audio_arrivals;       /* when the queued audio came in */
-  guint64 audio_popped;
   gboolean audio_dropping;
   GQueue inputs;                /* Input */
   gsize input_image_bytes;
@@ -1379,17 +1376,6 @@ setup_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* The audio kept while (re)connecting is gone or sent: its arrivals too */
-static void
-reset_audio_arrivals (GstBidiRealtimeProvider * self)
-{
-  GstBidiRealtimeProviderPrivate *priv = PRIV (self);
-
-  gst_bidi_arrivals_reset (&priv->audio_arrivals,
-      KLASS (self)->in_bytes_per_ms * 1000);
-  priv->audio_popped = 0;
-}
-
 void
 gst_bidi_realtime_provider_session_ready (GstBidiRealtimeProvider * self,
     const gchar * model)
@@ -1398,6 +1384,7 @@ gst_bidi_realtime_provider_session_ready (GstBidiRealtimeProvider * self,
   GstBidiRealtimeProviderClass *klass = KLASS (self);
   gboolean first = priv->n_sessions == 0, finish = FALSE;
   GBytes *pcm;
+  gint64 arrived_us = 0;
   Input *in;
 
   if (priv->state != STATE_CONFIGURING)
@@ -1425,13 +1412,10 @@ gst_bidi_realtime_provider_session_ready (GstBidiRealtimeProvider * self,
   if (priv->audio_dropping)
     GST_WARNING_OBJECT (self, "audio was dropped while reconnecting");
   priv->audio_dropping = FALSE;
-  while ((pcm = gst_bidi_audio_queue_pop (&priv->audio))) {
-    priv->audio_popped += g_bytes_get_size (pcm);
-    klass->send_audio (self, pcm, gst_bidi_arrivals_time
-        (&priv->audio_arrivals, priv->audio_popped, g_get_monotonic_time ()));
+  while ((pcm = gst_bidi_audio_queue_pop (&priv->audio, &arrived_us))) {
+    klass->send_audio (self, pcm, arrived_us);
     g_bytes_unref (pcm);
   }
-  reset_audio_arrivals (self);
   while ((in = g_queue_pop_head (&priv->inputs))) {
     if (in->kind == INPUT_TEXT)
       klass->send_text (self, in->text, in->role);
@@ -1757,7 +1741,6 @@ gst_bidi_realtime_provider_start (GstBidiProvider * provider,
   gst_bidi_audio_queue_set_max_bytes (&priv->audio,
       (gsize) KLASS (self)->max_pending_audio_ms *
       KLASS (self)->in_bytes_per_ms);
-  reset_audio_arrivals (self);
   priv->max_backlog = MAX (MIN_SEND_BACKLOG, (guint64) MAX_SEND_BACKLOG_MS *
       KLASS (self)->in_bytes_per_ms * 4 / 3);
   priv->started = TRUE;
@@ -1776,7 +1759,6 @@ gst_bidi_realtime_provider_send_audio (GstBidiProvider * provider,
 {
   GstBidiRealtimeProvider *self = GST_BIDI_REALTIME_PROVIDER (provider);
   GstBidiRealtimeProviderPrivate *priv = PRIV (self);
-  gsize dropped;
 
   if (!priv->started || priv->state == STATE_CLOSED || priv->end_input)
     return;
@@ -1788,10 +1770,8 @@ gst_bidi_realtime_provider_send_audio (GstBidiProvider * provider,
   }
 
   /* (re)connecting: keep the latest audio, and when it came in */
-  dropped = gst_bidi_audio_queue_push (&priv->audio, g_bytes_ref (pcm));
-  gst_bidi_arrivals_add (&priv->audio_arrivals, g_bytes_get_size (pcm),
-      dropped, arrived_us);
-  if (dropped > 0) {
+  if (gst_bidi_audio_queue_push (&priv->audio, g_bytes_ref (pcm),
+          arrived_us) > 0) {
     if (!priv->audio_dropping)
       GST_WARNING_OBJECT (self, "not connected: dropping the oldest audio");
     priv->audio_dropping = TRUE;
@@ -2001,7 +1981,6 @@ gst_bidi_realtime_provider_stop (GstBidiProvider * provider)
   KLASS (self)->reset (self);
 
   gst_bidi_audio_queue_clear (&priv->audio);
-  reset_audio_arrivals (self);
   priv->audio_dropping = FALSE;
   g_queue_clear_full (&priv->inputs, (GDestroyNotify) input_free);
   priv->input_image_bytes = 0;

@@ -16,12 +16,14 @@
 
 G_BEGIN_DECLS
 
-/* When each input sample came in. Audio may wait before it is used (in
- * the element's input while the provider connects or loads its models, in
- * a recogniser running behind), so a moment found in the audio is dated by
- * when that audio arrived, not by when it was processed. A ring of the
- * last chunks' ends, in samples (or any unit with a fixed rate, such as
- * bytes); plain data, the caller locks. */
+/* When each input sample came in, for whoever finds moments at any sample
+ * of a stream (a recogniser's VAD, a server's audio_end_ms). Audio may wait
+ * before it is used (in the element's input while the provider connects or
+ * loads its models, in a recogniser running behind), so such a moment is
+ * dated by when that audio arrived, not by when it was processed. Whole
+ * chunks keep their own arrival in GstBidiAudioQueue. A ring of the last
+ * chunks' ends, in samples (or any unit with a fixed rate, such as bytes);
+ * plain data, the caller locks. */
 #define GST_BIDI_ARRIVALS_SIZE 512      /* chunks: 20 s of 40 ms chunks */
 
 typedef struct

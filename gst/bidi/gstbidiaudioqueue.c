@@ -13,6 +13,20 @@
 
 #include "gstbidiaudioqueue.h"
 
+/* A chunk, and when it came in */
+typedef struct
+{
+  GBytes *chunk;
+  gint64 arrived_us;
+} Entry;
+
+static void
+entry_free (Entry * e)
+{
+  g_bytes_unref (e->chunk);
+  g_free (e);
+}
+
 void
 gst_bidi_audio_queue_init (GstBidiAudioQueue * queue, gsize max_bytes)
 {
@@ -25,7 +39,7 @@ gst_bidi_audio_queue_init (GstBidiAudioQueue * queue, gsize max_bytes)
 void
 gst_bidi_audio_queue_clear (GstBidiAudioQueue * queue)
 {
-  g_queue_clear_full (&queue->chunks, (GDestroyNotify) g_bytes_unref);
+  g_queue_clear_full (&queue->chunks, (GDestroyNotify) entry_free);
   queue->bytes = 0;
 }
 
@@ -37,32 +51,43 @@ drop_oldest (GstBidiAudioQueue * queue)
 
   while (queue->bytes > queue->max_bytes &&
       g_queue_get_length (&queue->chunks) > 1) {
-    GBytes *old = g_queue_pop_head (&queue->chunks);
-    gsize size = g_bytes_get_size (old);
+    Entry *old = g_queue_pop_head (&queue->chunks);
+    gsize size = g_bytes_get_size (old->chunk);
 
     queue->bytes -= size;
     dropped += size;
-    g_bytes_unref (old);
+    entry_free (old);
   }
   queue->dropped_bytes += dropped;
   return dropped;
 }
 
 gsize
-gst_bidi_audio_queue_push (GstBidiAudioQueue * queue, GBytes * chunk)
+gst_bidi_audio_queue_push (GstBidiAudioQueue * queue, GBytes * chunk,
+    gint64 arrived_us)
 {
-  g_queue_push_tail (&queue->chunks, chunk);
+  Entry *e = g_new (Entry, 1);
+
+  e->chunk = chunk;
+  e->arrived_us = arrived_us;
+  g_queue_push_tail (&queue->chunks, e);
   queue->bytes += g_bytes_get_size (chunk);
   return drop_oldest (queue);
 }
 
 GBytes *
-gst_bidi_audio_queue_pop (GstBidiAudioQueue * queue)
+gst_bidi_audio_queue_pop (GstBidiAudioQueue * queue, gint64 * arrived_us)
 {
-  GBytes *chunk = g_queue_pop_head (&queue->chunks);
+  Entry *e = g_queue_pop_head (&queue->chunks);
+  GBytes *chunk;
 
-  if (chunk)
-    queue->bytes -= g_bytes_get_size (chunk);
+  if (!e)
+    return NULL;
+  chunk = e->chunk;
+  queue->bytes -= g_bytes_get_size (chunk);
+  if (arrived_us)
+    *arrived_us = e->arrived_us;
+  g_free (e);
   return chunk;
 }
 
@@ -71,9 +96,8 @@ gst_bidi_audio_queue_take_all (GstBidiAudioQueue * queue, GQueue * out)
 {
   GBytes *chunk;
 
-  while ((chunk = g_queue_pop_head (&queue->chunks)))
+  while ((chunk = gst_bidi_audio_queue_pop (queue, NULL)))
     g_queue_push_tail (out, chunk);
-  queue->bytes = 0;
 }
 
 gboolean

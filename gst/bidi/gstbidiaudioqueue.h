@@ -20,13 +20,14 @@ G_BEGIN_DECLS
  * what a live input does when the one it feeds falls behind (the element's
  * input to the network thread, a provider waiting for its connection, a
  * recogniser that cannot keep up). The newest chunk is always kept, even
- * when it alone is over the limit. It counts what it dropped.
+ * when it alone is over the limit. It counts what it dropped, and keeps
+ * when each chunk came in.
  *
  * Not thread safe: its owner's lock protects it. */
 typedef struct
 {
   /*< private >*/
-  GQueue chunks;                /* GBytes */
+  GQueue chunks;                /* GBytes and when each came in */
   gsize bytes;
   gsize max_bytes;
   guint64 dropped_bytes;
@@ -38,14 +39,19 @@ void gst_bidi_audio_queue_init (GstBidiAudioQueue * queue, gsize max_bytes);
 GST_BIDI_API
 void gst_bidi_audio_queue_clear (GstBidiAudioQueue * queue);
 
-/* Appends @chunk (transfer full), then drops the oldest chunks while the
- * queue is over its limit. Returns how many bytes this push dropped. */
+/* Appends @chunk (transfer full), which came in at @arrived_us (monotonic
+ * time; 0 when the caller does not keep it), then drops the oldest chunks
+ * while the queue is over its limit. Returns how many bytes this push
+ * dropped. */
 GST_BIDI_API
-gsize gst_bidi_audio_queue_push (GstBidiAudioQueue * queue, GBytes * chunk);
+gsize gst_bidi_audio_queue_push (GstBidiAudioQueue * queue, GBytes * chunk,
+    gint64 arrived_us);
 
-/* (transfer full) the oldest chunk, NULL when empty */
+/* (transfer full) the oldest chunk, NULL when empty; with @arrived_us
+ * (nullable), when it came in as given to push */
 GST_BIDI_API
-GBytes *gst_bidi_audio_queue_pop (GstBidiAudioQueue * queue);
+GBytes *gst_bidi_audio_queue_pop (GstBidiAudioQueue * queue,
+    gint64 * arrived_us);
 
 /* Moves every chunk to the tail of @out (GBytes, transfer full): the
  * queue is then empty. */

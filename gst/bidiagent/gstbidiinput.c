@@ -60,10 +60,6 @@ gst_bidi_input_setup (GstBidiInput * in, const GstAudioInfo * prov_in,
   /* a new session counts its own drops */
   gst_bidi_audio_queue_clear (&in->queue);
   gst_bidi_audio_queue_init (&in->queue, max);
-  in->bytes_per_s = GST_AUDIO_INFO_RATE (prov_in) * GST_AUDIO_INFO_BPF
-      (prov_in);
-  gst_bidi_arrivals_reset (&in->arrivals, in->bytes_per_s);
-  in->popped = 0;
   in->closed = FALSE;
   in->last_drop_warning = 0;
   g_mutex_unlock (&in->lock);
@@ -78,8 +74,6 @@ input_reset (GstBidiInput * in)
 {
   g_mutex_lock (&in->lock);
   gst_bidi_audio_queue_clear (&in->queue);
-  gst_bidi_arrivals_reset (&in->arrivals, in->bytes_per_s);
-  in->popped = 0;
   g_mutex_unlock (&in->lock);
   g_byte_array_set_size (in->acc, 0);
   if (in->conv)
@@ -184,7 +178,7 @@ queue_chunk (GstBidiInput * in, GBytes * chunk)
   gboolean schedule, warn = FALSE;
   guint64 dropped_total = 0;
   gint64 now = g_get_monotonic_time ();
-  gsize size, dropped;
+  gsize dropped;
 
   g_mutex_lock (&in->lock);
   while (!in->flushing && !in->live &&
@@ -205,9 +199,7 @@ queue_chunk (GstBidiInput * in, GBytes * chunk)
 
   /* one warning, then at most one every DROP_WARNING_INTERVAL, with the
    * total so far (the stats property counts them all) */
-  size = g_bytes_get_size (chunk);
-  dropped = gst_bidi_audio_queue_push (&in->queue, chunk);
-  gst_bidi_arrivals_add (&in->arrivals, size, dropped, now);
+  dropped = gst_bidi_audio_queue_push (&in->queue, chunk, now);
   if (dropped > 0) {
     if (in->last_drop_warning == 0 ||
         now - in->last_drop_warning >= DROP_WARNING_INTERVAL) {
@@ -346,13 +338,8 @@ gst_bidi_input_pop (GstBidiInput * in, gboolean ready, gint64 * arrived_us)
 
   g_mutex_lock (&in->lock);
   in->scheduled = FALSE;
-  if (ready && (chunk = gst_bidi_audio_queue_pop (&in->queue))) {
-    /* the dropped audio was older than anything still queued */
-    in->popped += g_bytes_get_size (chunk);
-    *arrived_us = gst_bidi_arrivals_time (&in->arrivals, in->popped,
-        g_get_monotonic_time ());
+  if (ready && (chunk = gst_bidi_audio_queue_pop (&in->queue, arrived_us)))
     g_cond_broadcast (&in->cond);
-  }
   g_mutex_unlock (&in->lock);
   return chunk;
 }

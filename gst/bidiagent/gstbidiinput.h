@@ -12,7 +12,6 @@
 
 #include <gst/gst.h>
 #include <gst/audio/audio.h>
-#include <gst/bidi/gstbidiarrivals.h>
 #include <gst/bidi/gstbidiaudioqueue.h>
 
 G_BEGIN_DECLS
@@ -44,9 +43,6 @@ typedef struct
   gboolean closed;              /* the conversation stopped: no more input */
   gboolean live;                /* upstream said it is live: drop, do not
                                  * wait (unknown: not live) */
-  GstBidiArrivals arrivals;     /* when the queued bytes came in */
-  guint bytes_per_s;            /* of the provider's format */
-  guint64 popped;               /* bytes taken by the network thread */
 
   /* sink stream lock (or the state change, with the sink pad inactive) */
   GstAudioInfo prov_in;         /* what conv makes: the provider's format */
