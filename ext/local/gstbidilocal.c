@@ -1949,8 +1949,6 @@ gst_bidi_local_provider_send_audio (GstBidiProvider * provider, GBytes * pcm,
   /* past INPUT_FULL_MS the element holds the input back; should it still
    * come (a provider is told, not obeyed), past a minute the oldest goes */
   g_mutex_lock (&self->lock);
-  if (arrived_us <= 0)
-    arrived_us = g_get_monotonic_time ();
   dropped = gst_bidi_audio_queue_push (&self->asr_audio, g_bytes_ref (pcm),
       arrived_us);
   /* dated by when it reached the element: it may have waited there while

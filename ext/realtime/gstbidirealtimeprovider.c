@@ -1762,8 +1762,6 @@ gst_bidi_realtime_provider_send_audio (GstBidiProvider * provider,
 
   if (!priv->started || priv->state == STATE_CLOSED || priv->end_input)
     return;
-  if (arrived_us <= 0)
-    arrived_us = g_get_monotonic_time ();
   if (priv->state == STATE_READY) {
     KLASS (self)->send_audio (self, pcm, arrived_us);
     return;

@@ -701,6 +701,8 @@ gst_bidi_provider_send_audio (GstBidiProvider * provider, GBytes * pcm,
 {
   GstBidiProviderClass *klass = GST_BIDI_PROVIDER_GET_CLASS (provider);
 
+  if (arrived_us <= 0)
+    arrived_us = g_get_monotonic_time ();
   if (klass->send_audio)
     klass->send_audio (provider, pcm, arrived_us);
 }

@@ -248,6 +248,7 @@ void gst_bidi_provider_get_audio_formats (GstBidiProvider * provider,
 GST_BIDI_API
 gboolean gst_bidi_provider_start (GstBidiProvider * provider,
     const GstBidiProviderConfig * config, GError ** error);
+/* @arrived_us: see send_audio; 0 or less: now */
 GST_BIDI_API
 void gst_bidi_provider_send_audio (GstBidiProvider * provider, GBytes * pcm,
     gint64 arrived_us);
